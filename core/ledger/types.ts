@@ -1,0 +1,68 @@
+/** Outcomes form a closed set; every plan entry ends with exactly one terminal outcome per run. */
+export const TERMINAL_OUTCOMES = ['APPLIED', 'SKIPPED_ALREADY_APPLIED', 'SKIPPED', 'REJECTED', 'FAILED', 'ROLLED_BACK', 'PAPER'] as const;
+export type TerminalOutcome = (typeof TERMINAL_OUTCOMES)[number];
+/** Non-terminal records: an attempt began, or one step of it finished. */
+export type ProgressState = 'STARTED' | 'STEP_DONE';
+export type LedgerState = TerminalOutcome | ProgressState;
+
+export interface LedgerRecord {
+  readonly runId: string;
+  readonly planHash: string;
+  readonly operationId: string;
+  readonly seq: number;
+  readonly action: string;
+  readonly state: LedgerState;
+  /** Reason code (closed enum, see core/execute/reasons.ts) or step name for STEP_DONE. */
+  readonly reason: string;
+  readonly detail: string | null;
+  readonly attempt: number;
+  readonly bytes: number;
+  readonly rows: number | null;
+  readonly jobId: string | null;
+  /** ISO-8601 UTC. */
+  readonly at: string;
+}
+
+export type RunMode = 'apply' | 'paper' | 'rollback' | 'verify' | 'reconcile';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly planHash: string;
+  readonly mode: RunMode;
+  readonly event: 'START' | 'END';
+  readonly status: string | null;
+  /** JSON text of the run summary on END. */
+  readonly summary: string | null;
+  readonly at: string;
+}
+
+export type LockEventKind = 'ACQUIRE' | 'RENEW' | 'RELEASE' | 'TAKEOVER' | 'FREEZE' | 'CLEAR';
+
+export interface LockEvent {
+  readonly lockName: string;
+  /** Strictly increasing per lock; a conditional append succeeds only on head + 1. */
+  readonly seq: number;
+  readonly event: LockEventKind;
+  readonly runId: string;
+  /** host:pid of the holder. */
+  readonly holder: string;
+  readonly expiresAt: string;
+  readonly detail: string | null;
+  readonly at: string;
+}
+
+/**
+ * Append-only storage for the ledger, run records and lock events, kept in the warehouse itself
+ * (a schema/dataset of the runner's own). Engines implement it; nothing is ever updated in place.
+ */
+export interface LedgerStore {
+  /** Creates the runner's dataset and tables if absent. */
+  init(): Promise<void>;
+  append(records: readonly LedgerRecord[]): Promise<void>;
+  records(planHash?: string): Promise<LedgerRecord[]>;
+  appendRun(record: RunRecord): Promise<void>;
+  runs(planHash?: string): Promise<RunRecord[]>;
+  lockEvents(lockName: string): Promise<LockEvent[]>;
+  /** Appends `event` only if the lock's newest seq is `event.seq - 1`; false when someone else won. */
+  appendLockIf(event: LockEvent): Promise<boolean>;
+}

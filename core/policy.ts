@@ -1,0 +1,179 @@
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BqxError } from './errors';
+import { repoPath } from './paths';
+
+/** Slot kinds a family form may reference besides literals. */
+export const SLOT_KINDS = ['type', 'variant', 'pair', 'ccy', 'etf'] as const;
+export type SlotKind = (typeof SLOT_KINDS)[number];
+
+export type FormSlot = { kind: 'literal'; value: string } | { kind: SlotKind };
+
+const token = z.string().regex(/^[a-z0-9]+$/, 'tokens are lowercase letters and digits, without "_"');
+
+const formText = z
+  .string()
+  .regex(/^([a-z0-9]+|\{(type|variant|pair|ccy|etf)\})(_([a-z0-9]+|\{(type|variant|pair|ccy|etf)\}))*$/, 'a form is `_`-joined literals or {type|variant|pair|ccy|etf}');
+
+const familySchema = z
+  .object({
+    forms: z.array(formText).min(1),
+    types: z.array(token).optional(),
+    sorted: z.array(z.enum(['pair', 'ccy', 'etf'])).optional(),
+    report: z.enum(['family', 'type']).default('family'),
+  })
+  .strict();
+
+const policySchema = z
+  .object({
+    version: z.literal(1),
+    standard: z.string(),
+    variants: z.array(token).min(1),
+    defaultVariant: token,
+    variantlessTypes: z.array(token),
+    tokens: z
+      .object({
+        pair: z.array(token).min(1),
+        ccy: z.array(token).min(1),
+        etf: z.array(token).min(1),
+        window: z.array(z.number().int().positive()).min(1),
+      })
+      .strict(),
+    families: z.record(token, familySchema),
+    legacyAliases: z.array(z.object({ from: formText, to: formText }).strict()),
+    bookkeepingPrefix: z.string().min(1),
+    variantDetection: z
+      .object({
+        bqxBelow: z.number().positive(),
+        idxAbove: z.number().positive(),
+        sampleRows: z.number().int().positive(),
+        keyColumns: z.array(z.string()),
+      })
+      .strict(),
+    consolidation: z
+      .object({
+        types: z.array(token),
+        joinKey: z.string(),
+        keyColumns: z.array(z.string()),
+        partitionBy: z.string(),
+        clusterBy: z.array(z.string()),
+      })
+      .strict(),
+    compatibilityViews: z.object({ graceDays: z.number().int().positive(), warnWithinDays: z.number().int().nonnegative() }).strict(),
+    execution: z
+      .object({
+        batchSize: z.number().int().positive(),
+        haltFailureRatio: z.number().gt(0).lte(1),
+        minValidationScore: z.number().gt(0).lte(1),
+        lockTtlSeconds: z.number().int().positive(),
+        budgetUsd: z.number().nonnegative(),
+        pricePerTiBUsd: z.number().positive(),
+        planningBudgetUsd: z.number().nonnegative(),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (!p.variants.includes(p.defaultVariant)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultVariant'], message: `must be one of variants (${p.variants.join(', ')})` });
+    }
+    if (p.variantDetection.bqxBelow >= p.variantDetection.idxAbove) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variantDetection'], message: 'bqxBelow must be below idxAbove' });
+    }
+    for (const [name, fam] of Object.entries(p.families)) {
+      for (const form of fam.forms) {
+        if (form.includes('{type}') && !fam.types?.length) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['families', name], message: `form ${form} uses {type} but the family lists no types` });
+        }
+        if (!form.includes('{variant}')) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['families', name], message: `form ${form} has no {variant} slot` });
+        }
+      }
+    }
+  });
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+
+export interface FamilyGrammar {
+  readonly name: string;
+  readonly forms: readonly (readonly FormSlot[])[];
+  readonly formTexts: readonly string[];
+  readonly types: ReadonlySet<string>;
+  readonly sorted: ReadonlySet<SlotKind>;
+  readonly reportBy: 'family' | 'type';
+}
+
+export interface AliasRule {
+  readonly from: readonly FormSlot[];
+  readonly to: readonly FormSlot[];
+  readonly fromText: string;
+  readonly toText: string;
+}
+
+/** A validated policy with its grammar compiled; `hash` identifies the exact file content. */
+export interface Policy {
+  readonly doc: PolicyDocument;
+  readonly hash: string;
+  readonly source: string;
+  readonly variants: ReadonlySet<string>;
+  readonly tokenSets: Readonly<Record<'pair' | 'ccy' | 'etf', ReadonlySet<string>>>;
+  readonly windows: ReadonlySet<number>;
+  readonly families: readonly FamilyGrammar[];
+  readonly aliases: readonly AliasRule[];
+}
+
+export function defaultPolicyPath(): string {
+  return repoPath('policy', 'm008.policy.yaml');
+}
+
+export function parseForm(text: string): FormSlot[] {
+  return text.split('_').map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m ? { kind: m[1] as SlotKind } : { kind: 'literal', value: part };
+  });
+}
+
+export function compilePolicy(text: string, source: string): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new BqxError('POLICY_INVALID', `policy ${source} is not valid YAML: ${(e as Error).message}`, 'fix the YAML syntax and retry');
+  }
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new BqxError('POLICY_INVALID', `policy ${source} is invalid: ${issues}`, 'correct the listed fields (see policy/m008.policy.yaml for the reference)');
+  }
+  const doc = parsed.data;
+  const families: FamilyGrammar[] = Object.entries(doc.families).map(([name, fam]) => ({
+    name,
+    forms: fam.forms.map(parseForm),
+    formTexts: fam.forms,
+    types: new Set(fam.types ?? []),
+    sorted: new Set(fam.sorted ?? []),
+    reportBy: fam.report,
+  }));
+  return {
+    doc,
+    hash: createHash('sha256').update(text).digest('hex'),
+    source,
+    variants: new Set(doc.variants),
+    tokenSets: { pair: new Set(doc.tokens.pair), ccy: new Set(doc.tokens.ccy), etf: new Set(doc.tokens.etf) },
+    windows: new Set(doc.tokens.window),
+    families,
+    aliases: doc.legacyAliases.map((a) => ({ from: parseForm(a.from), to: parseForm(a.to), fromText: a.from, toText: a.to })),
+  };
+}
+
+export function loadPolicy(file: string = defaultPolicyPath()): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BqxError('POLICY_NOT_FOUND', `cannot read policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'pass --policy with the path of a policy YAML file');
+  }
+  return compilePolicy(text, file);
+}

@@ -1,0 +1,118 @@
+import type { Column, DatasetInfo, TableInfo } from '../core/catalogue';
+import type { ConsolidationSpec } from '../core/plan/types';
+import type { LedgerStore } from '../core/ledger/types';
+
+/**
+ * Engine-neutral changes the executor asks for. Each engine renders them to its own SQL (paper
+ * mode prints exactly that SQL) and runs them. Every step is safe to re-run after a crash only
+ * together with the executor's state checks; engines do not decide anything.
+ */
+export type Step =
+  | { readonly kind: 'RENAME_TABLE'; readonly from: string; readonly to: string }
+  | { readonly kind: 'DROP_TABLE'; readonly name: string }
+  /** Copy a table into the runner's dataset before it is dropped, so rollback can restore it. */
+  | { readonly kind: 'BACKUP_TABLE'; readonly name: string; readonly backupName: string }
+  /** Recreate a dropped table from its backup (rollback). */
+  | { readonly kind: 'RESTORE_TABLE'; readonly backupName: string; readonly name: string }
+  | { readonly kind: 'CONSOLIDATE'; readonly target: string; readonly spec: ConsolidationSpec }
+  | {
+      readonly kind: 'CREATE_VIEW';
+      readonly name: string;
+      readonly target: string;
+      readonly columns: readonly { readonly name: string; readonly column: string }[];
+      readonly filter: string | null;
+    }
+  | { readonly kind: 'DROP_VIEW'; readonly name: string };
+
+export type StepKind = Step['kind'];
+
+export interface StepResult {
+  /** Engine job id (BigQuery) or a local statement id. */
+  readonly jobId: string | null;
+  readonly bytesProcessed: number;
+  readonly rowsAffected: number | null;
+}
+
+export interface ContentFingerprint {
+  readonly rows: number;
+  /** Order-independent hash of every row (column names and values). Comparable within one engine. */
+  readonly hash: string;
+}
+
+export interface KeyStats {
+  readonly rows: number;
+  readonly distinctKeys: number;
+  readonly nullKeys: number;
+}
+
+export interface CoverageResult {
+  /** Distinct keys in the target. */
+  readonly targetKeys: number;
+  /** Distinct keys in the union of the sources. */
+  readonly unionKeys: number;
+  /** Keys of the union missing from the target, and keys of the target in no source. */
+  readonly missing: number;
+  readonly extra: number;
+}
+
+/** Where engine work happens, for messages and for fully qualified names. */
+export interface EngineLocation {
+  readonly project: string;
+  readonly dataset: string;
+  /** Dataset (schema) holding the ledger, lock and backups. */
+  readonly runnerDataset: string;
+  readonly location: string;
+}
+
+export interface RunOptions {
+  /** Deterministic id for the job: a retried submit of the same id never runs twice. */
+  readonly jobId: string;
+}
+
+export interface Engine {
+  readonly kind: 'duckdb' | 'bigquery';
+  readonly where: EngineLocation;
+
+  /** Every table and view of the dataset, read to the last page. */
+  listTables(): Promise<TableInfo[]>;
+  getTable(name: string): Promise<TableInfo | null>;
+  datasetInfo(dataset?: string): Promise<DatasetInfo>;
+
+  /** Up to `limit` non-null values of a numeric column, in a stable order. */
+  sampleNumeric(table: string, column: string, limit: number): Promise<number[]>;
+  contentFingerprint(table: string): Promise<ContentFingerprint>;
+  keyStats(table: string, key: string): Promise<KeyStats>;
+  /**
+   * For each column: true when the two tables agree (IS NOT DISTINCT FROM) on every key they share.
+   */
+  columnsAgreeOnKey(a: string, b: string, key: string, columns: readonly string[]): Promise<Record<string, boolean>>;
+
+  /** The SQL (or API calls) a step is carried out with, exactly as `run` issues them. */
+  render(step: Step): string[];
+  /** Bytes a step would read (dry run); 0 for metadata-only steps. */
+  estimateBytes(step: Step): Promise<number>;
+  run(step: Step, opts: RunOptions): Promise<StepResult>;
+
+  /** Validation reads. */
+  rowCount(table: string): Promise<number>;
+  nullCounts(table: string, columns: readonly string[], filter?: string | null): Promise<Record<string, number>>;
+  coverage(target: string, sources: readonly string[], key: string): Promise<CoverageResult>;
+  /**
+   * Rows of `source` whose mapped columns differ from the target's on the same key (restricted to
+   * target rows where `filter` is true). 0 means equal.
+   */
+  mismatchedRows(
+    target: string,
+    source: string,
+    key: string,
+    mapping: readonly { readonly targetColumn: string; readonly sourceColumn: string }[],
+    filter: string | null,
+  ): Promise<number>;
+  /** Reads the view (or table) and reports its columns; throws when it does not resolve. */
+  probe(name: string): Promise<{ columns: Column[]; rows: number }>;
+
+  /** The ledger, lock and paper-run records, kept in the warehouse itself. */
+  readonly ledger: LedgerStore;
+
+  close(): Promise<void>;
+}

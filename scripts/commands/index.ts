@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { registerAudit } from './audit';
+
+/** Every verb of the CLI; `bqx readiness` checks that each one is present and self-checks. */
+export function registerCommands(program: Command): void {
+  registerAudit(program);
+}
