@@ -72,6 +72,11 @@ export interface RunOptions {
 export interface Engine {
   readonly kind: 'duckdb' | 'bigquery';
   readonly where: EngineLocation;
+  /**
+   * How many plan operations the executor may have in flight at once. DuckDB: 1 (one writer).
+   * BigQuery: high; the engine's own adaptive limiter decides how many jobs really run.
+   */
+  readonly maxParallelOperations: number;
 
   /** Every table and view of the dataset, read to the last page. */
   listTables(): Promise<TableInfo[]>;

@@ -1,0 +1,70 @@
+import type { LedgerRecord, LedgerStore, RunMode, RunRecord, TerminalOutcome } from '../ledger/types';
+import { TERMINAL_OUTCOMES } from '../ledger/types';
+
+/** What the ledger says about one operation, folded over every run of the plan in append order. */
+export interface OperationHistory {
+  /** Net state: the last of APPLIED / ROLLED_BACK is APPLIED. */
+  applied: boolean;
+  /** STARTED records in apply runs (the next attempt number is attempts + 1). */
+  attempts: number;
+  /** The newest apply attempt has no terminal outcome (the run died). */
+  open: boolean;
+  /** Steps recorded done since the last rollback (`reason|detail`). */
+  stepsDone: Set<string>;
+  lastOutcome: TerminalOutcome | null;
+}
+
+export interface PlanHistory {
+  readonly ops: Map<string, OperationHistory>;
+  readonly runs: RunRecord[];
+  readonly modeOf: Map<string, RunMode>;
+  /** Some change of this plan may be in the warehouse (the pre-apply fingerprint check no longer applies). */
+  readonly touched: boolean;
+}
+
+const TERMINAL = new Set<string>(TERMINAL_OUTCOMES);
+
+export function emptyHistory(): OperationHistory {
+  return { applied: false, attempts: 0, open: false, stepsDone: new Set(), lastOutcome: null };
+}
+
+export function foldHistory(records: readonly LedgerRecord[], runs: readonly RunRecord[]): PlanHistory {
+  const modeOf = new Map(runs.map((r) => [r.runId, r.mode]));
+  const ops = new Map<string, OperationHistory>();
+  for (const r of records) {
+    const mode = modeOf.get(r.runId);
+    if (mode !== 'apply' && mode !== 'rollback') continue;
+    const h = ops.get(r.operationId) ?? emptyHistory();
+    ops.set(r.operationId, h);
+    if (mode === 'rollback') {
+      if (r.state === 'ROLLED_BACK') {
+        h.applied = false;
+        h.open = false;
+        h.stepsDone = new Set();
+        h.lastOutcome = 'ROLLED_BACK';
+      }
+      continue;
+    }
+    if (r.state === 'STARTED') {
+      h.attempts += 1;
+      h.open = true;
+    } else if (r.state === 'STEP_DONE') {
+      h.stepsDone.add(`${r.reason}|${r.detail ?? ''}`);
+    } else if (TERMINAL.has(r.state)) {
+      h.open = false;
+      h.lastOutcome = r.state as TerminalOutcome;
+      if (r.state === 'APPLIED') h.applied = true;
+    }
+  }
+  const touched = [...ops.values()].some((h) => h.applied || h.open || h.stepsDone.size > 0);
+  return { ops, runs: [...runs], modeOf, touched };
+}
+
+export async function readHistory(store: LedgerStore, planHash: string): Promise<PlanHistory> {
+  const [records, runs] = await Promise.all([store.records(planHash), store.runs(planHash)]);
+  return foldHistory(records, runs);
+}
+
+export function historyOf(h: PlanHistory, opId: string): OperationHistory {
+  return h.ops.get(opId) ?? emptyHistory();
+}

@@ -1,0 +1,32 @@
+import { createHash, randomBytes } from 'crypto';
+import { hostname } from 'os';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Unique per run; sortable by start time. Not used as a metric label. */
+export function newRunId(now: Date = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `run_${t}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Deterministic job id: a retried submit of the same step in the same attempt reuses it, so the
+ * engine can tell "already ran" from "never ran" after an unknown outcome.
+ */
+export function jobIdFor(planHash: string, operationId: string, stepIndex: number, attempt: number): string {
+  return `bqx_${planHash.slice(0, 12)}_${operationId}_s${stepIndex}_a${attempt}`;
+}
+
+const MAX_TABLE_NAME = 1024;
+
+/** Where a dropped table is kept (in the runner dataset) so rollback can restore it. */
+export function backupNameFor(operationId: string, table: string): string {
+  const prefix = `bk_${operationId.replace(/^op_/, '')}_`;
+  const name = `${prefix}${table}`;
+  return name.length <= MAX_TABLE_NAME ? name : `${prefix}${sha(table).slice(0, 32)}`;
+}
+
+/** host:pid of this process, as lock events record it. */
+export function holderId(): string {
+  return `${hostname()}:${process.pid}`;
+}

@@ -1,0 +1,132 @@
+import type { TableInfo } from '../catalogue';
+import type { ConsolidationSpec } from '../plan/types';
+import type { ContentFingerprint, Engine, Step } from '../../engines/engine';
+
+/**
+ * What gates and step checks read: the warehouse itself (real runs) or a simulated copy of it
+ * (paper runs), so that rename sequences and views evaluate against the state earlier operations
+ * of the same run would have produced.
+ */
+export interface WarehouseState {
+  readonly simulated: boolean;
+  get(name: string): Promise<TableInfo | null>;
+  /** null when the content cannot be read (a table that exists only in the simulation). */
+  contentFingerprint(name: string): Promise<ContentFingerprint | null>;
+}
+
+export class RealState implements WarehouseState {
+  readonly simulated = false;
+  constructor(private readonly engine: Engine) {}
+  get(name: string): Promise<TableInfo | null> {
+    return this.engine.getTable(name);
+  }
+  contentFingerprint(name: string): Promise<ContentFingerprint> {
+    return this.engine.contentFingerprint(name);
+  }
+}
+
+interface SimEntry {
+  readonly info: TableInfo;
+  /** Where this content lives in the real warehouse now; null for tables only the simulation has. */
+  readonly realName: string | null;
+}
+
+function consolidatedColumns(spec: ConsolidationSpec): TableInfo['columns'] {
+  const cols = spec.columns.map((c) => ({ name: c.name, type: c.type }));
+  for (const w of spec.windows) if (!cols.some((c) => c.name === w.presenceColumn)) cols.push({ name: w.presenceColumn, type: 'BOOL' });
+  return cols;
+}
+
+/** A catalogue that steps change virtually: nothing reaches the warehouse. */
+export class SimulatedState implements WarehouseState {
+  readonly simulated = true;
+  private readonly tables = new Map<string, SimEntry>();
+  private readonly backups = new Map<string, SimEntry>();
+
+  constructor(
+    private readonly engine: Engine,
+    tables: readonly TableInfo[],
+  ) {
+    for (const t of tables) this.tables.set(t.name, { info: t, realName: t.name });
+  }
+
+  async get(name: string): Promise<TableInfo | null> {
+    return this.tables.get(name)?.info ?? null;
+  }
+
+  async contentFingerprint(name: string): Promise<ContentFingerprint | null> {
+    const e = this.tables.get(name);
+    return e?.realName ? this.engine.contentFingerprint(e.realName) : null;
+  }
+
+  /** Applies a step's effect to the simulated catalogue. */
+  apply(step: Step): void {
+    switch (step.kind) {
+      case 'RENAME_TABLE': {
+        const e = this.tables.get(step.from);
+        if (!e) throw new Error(`simulation: ${step.from} does not exist`);
+        if (this.tables.has(step.to)) throw new Error(`simulation: ${step.to} already exists`);
+        this.tables.delete(step.from);
+        this.tables.set(step.to, { info: { ...e.info, name: step.to }, realName: e.realName });
+        return;
+      }
+      case 'DROP_TABLE':
+        if (this.tables.get(step.name)?.info.kind !== 'TABLE') throw new Error(`simulation: table ${step.name} does not exist`);
+        this.tables.delete(step.name);
+        return;
+      case 'DROP_VIEW':
+        if (this.tables.get(step.name)?.info.kind !== 'VIEW') throw new Error(`simulation: view ${step.name} does not exist`);
+        this.tables.delete(step.name);
+        return;
+      case 'BACKUP_TABLE': {
+        const e = this.tables.get(step.name);
+        if (!e) throw new Error(`simulation: ${step.name} does not exist`);
+        this.backups.set(step.backupName, e);
+        return;
+      }
+      case 'RESTORE_TABLE': {
+        const b = this.backups.get(step.backupName);
+        if (!b) throw new Error(`simulation: backup ${step.backupName} does not exist`);
+        this.tables.set(step.name, { info: { ...b.info, name: step.name }, realName: b.realName });
+        return;
+      }
+      case 'CONSOLIDATE': {
+        if (this.tables.has(step.target)) throw new Error(`simulation: ${step.target} already exists`);
+        const sources = step.spec.windows.map((w) => this.tables.get(w.source)?.info);
+        const rows = Math.max(0, ...sources.map((s) => s?.rowCount ?? 0));
+        this.tables.set(step.target, {
+          info: {
+            name: step.target,
+            kind: 'TABLE',
+            columns: consolidatedColumns(step.spec),
+            rowCount: rows,
+            bytes: 0,
+            partitionBy: step.spec.partitionBy,
+            clusterBy: step.spec.clusterBy,
+          },
+          realName: null,
+        });
+        return;
+      }
+      case 'CREATE_VIEW': {
+        if (this.tables.has(step.name)) throw new Error(`simulation: ${step.name} already exists`);
+        const target = this.tables.get(step.target)?.info;
+        if (!target) throw new Error(`simulation: view target ${step.target} does not exist`);
+        const types = new Map(target.columns.map((c) => [c.name, c.type]));
+        this.tables.set(step.name, {
+          info: {
+            name: step.name,
+            kind: 'VIEW',
+            columns: step.columns.map((c) => ({ name: c.name, type: types.get(c.column) ?? 'OTHER' })),
+            rowCount: 0,
+            bytes: 0,
+            partitionBy: null,
+            clusterBy: [],
+          },
+          realName: null,
+        });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import { readFileSync } from 'fs';
+import { z } from 'zod';
+import { BqxError } from '../errors';
+import { isColumnName, isTableName } from '../identifiers';
+import { computePlanHash } from './hash';
+import { ACTIONS, PLAN_FORMAT, PLAN_REASONS, type Plan } from './types';
+
+const name = z.string().min(1);
+const columnType = z.enum(['TIMESTAMP', 'DATE', 'STRING', 'FLOAT64', 'INT64', 'BOOL', 'NUMERIC', 'BYTES', 'JSON', 'OTHER']);
+
+const fingerprint = z.object({ table: name, rows: z.number().int().nonnegative(), hash: z.string() }).strict();
+
+const operationSchema = z
+  .object({
+    id: z.string().regex(/^op_[0-9a-f]{16}$/),
+    seq: z.number().int().positive(),
+    batch: z.number().int().nonnegative(),
+    action: z.enum(ACTIONS),
+    reason: z.enum(PLAN_REASONS),
+    family: z.string(),
+    sources: z.array(name).min(1),
+    target: name.nullable(),
+    variant: z.string().nullable(),
+    destructive: z.boolean(),
+    sourceState: z.record(z.string()),
+    twin: fingerprint.optional(),
+    evidence: z
+      .object({
+        variant: z
+          .object({
+            column: z.string().nullable(),
+            sampled: z.number().int().nonnegative(),
+            medianAbs: z.number().nullable(),
+            verdict: z.enum(['idx', 'bqx', 'ambiguous', 'empty', 'no-numeric-column', 'error']),
+            decidedBy: z.enum(['sample', 'identical-twin', 'name', 'policy-default', 'none']),
+          })
+          .strict()
+          .optional(),
+        fingerprints: z.array(fingerprint).optional(),
+      })
+      .strict()
+      .optional(),
+    consolidation: z
+      .object({
+        key: name,
+        windows: z.array(z.object({ window: z.number().int().positive(), source: name, copies: z.array(name), presenceColumn: name }).strict()).min(1),
+        columns: z.array(z.object({ name, type: columnType, from: z.array(z.object({ window: z.number().int(), column: name }).strict()).min(1) }).strict()).min(1),
+        partitionBy: z.string().nullable(),
+        clusterBy: z.array(z.string()),
+      })
+      .strict()
+      .optional(),
+    after: z.array(z.string()).optional(),
+    estimatedBytes: z.number().nonnegative(),
+    detail: z.string().optional(),
+  })
+  .strict();
+
+const viewSchema = z
+  .object({
+    name,
+    target: name,
+    operationId: z.string(),
+    columns: z.array(z.object({ name, column: name }).strict()).min(1),
+    filter: z.string().nullable(),
+    graceEnd: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  })
+  .strict();
+
+const counts = z.record(z.number());
+
+const planSchema = z
+  .object({
+    format: z.literal(PLAN_FORMAT),
+    engine: z.string(),
+    project: z.string(),
+    dataset: z.string(),
+    catalogueFingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+    tableCount: z.number().int().nonnegative(),
+    policyHash: z.string().regex(/^[0-9a-f]{64}$/),
+    graceStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    graceDays: z.number().int().positive(),
+    summary: z
+      .object({
+        tables: z.number(),
+        byAction: counts,
+        byReason: counts,
+        sourcesByAction: counts,
+        views: z.number(),
+        estimatedBytes: z.number(),
+        estimatedCostUsd: z.number(),
+        planningBytes: z.number(),
+      })
+      .strict(),
+    operations: z.array(operationSchema),
+    views: z.array(viewSchema),
+    planHash: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+
+function bad(source: string, message: string, hint = 'regenerate the plan with `bqx plan --out FILE` and review it again'): BqxError {
+  return new BqxError('PLAN_INVALID', `plan ${source}: ${message}`, hint);
+}
+
+/** Every identifier of the plan must be a plain identifier before anything reaches SQL. */
+function checkIdentifiers(plan: Plan, source: string): void {
+  const tables = new Set<string>([plan.dataset]);
+  for (const op of plan.operations) {
+    op.sources.forEach((s) => tables.add(s));
+    if (op.target) tables.add(op.target);
+    op.consolidation?.windows.forEach((w) => [w.source, ...w.copies].forEach((s) => tables.add(s)));
+  }
+  plan.views.forEach((v) => (tables.add(v.name), tables.add(v.target)));
+  for (const t of tables) {
+    if (!isTableName(t)) throw bad(source, `${JSON.stringify(t)} is not a valid identifier (letters, digits and "_" only)`, 'the plan was edited or generated from a hostile catalogue: regenerate it and review');
+  }
+  const columns = new Set<string>();
+  for (const op of plan.operations) {
+    const c = op.consolidation;
+    if (!c) continue;
+    columns.add(c.key);
+    c.windows.forEach((w) => columns.add(w.presenceColumn));
+    c.columns.forEach((col) => (columns.add(col.name), col.from.forEach((f) => columns.add(f.column))));
+  }
+  plan.views.forEach((v) => v.columns.forEach((c) => (columns.add(c.name), columns.add(c.column))));
+  for (const c of columns) {
+    if (!isColumnName(c)) throw bad(source, `${JSON.stringify(c)} is not a valid column name`, 'the plan was edited: regenerate it and review');
+  }
+}
+
+function checkStructure(plan: Plan, source: string): void {
+  const ids = new Set<string>();
+  const seqs = new Set<number>();
+  const sourceOwner = new Map<string, string>();
+  for (const op of plan.operations) {
+    if (ids.has(op.id)) throw bad(source, `operation id ${op.id} appears twice`);
+    ids.add(op.id);
+    if (seqs.has(op.seq)) throw bad(source, `seq ${op.seq} appears twice`);
+    seqs.add(op.seq);
+    for (const s of op.sources) {
+      const other = sourceOwner.get(s);
+      if (other) throw bad(source, `table ${s} is a source of two operations (${other}, ${op.id}); every table gets exactly one action`);
+      sourceOwner.set(s, op.id);
+    }
+    const needsTarget = op.action === 'RENAME' || op.action === 'DEDUPE' || op.action === 'CONSOLIDATE';
+    if (needsTarget && !op.target) throw bad(source, `${op.action} ${op.id} has no target`);
+    if (!needsTarget && op.target) throw bad(source, `${op.action} ${op.id} must not have a target`);
+    if ((op.action === 'RENAME' || op.action === 'DEDUPE') && op.sources.length !== 1) throw bad(source, `${op.action} ${op.id} must have exactly one source`);
+    if (op.action === 'DEDUPE' && !op.twin) throw bad(source, `DEDUPE ${op.id} carries no twin fingerprint`);
+    if (op.action === 'CONSOLIDATE' && !op.consolidation) throw bad(source, `CONSOLIDATE ${op.id} carries no consolidation spec`);
+    for (const s of op.sources) if (!op.sourceState[s]) throw bad(source, `${op.id} has no recorded state for source ${s}`);
+  }
+  for (const op of plan.operations) for (const a of op.after ?? []) if (!ids.has(a)) throw bad(source, `${op.id} waits for unknown operation ${a}`);
+  if (sourceOwner.size !== plan.tableCount) {
+    throw bad(source, `covers ${sourceOwner.size} tables but records a catalogue of ${plan.tableCount}: truncated or edited`);
+  }
+
+  // The resulting namespace: no duplicate table names, no name that is both a table and a view.
+  const tables = new Map<string, string>();
+  const claim = (n: string, by: string) => {
+    const prior = tables.get(n);
+    if (prior && prior !== by) throw bad(source, `collision: ${n} would be produced by ${prior} and ${by}`);
+    tables.set(n, by);
+  };
+  for (const op of plan.operations) {
+    if (op.action === 'KEEP' || op.action === 'REVIEW') op.sources.forEach((s) => claim(s, op.id));
+    else if (op.action !== 'DEDUPE') claim(op.target as string, op.id);
+  }
+  const views = new Set<string>();
+  for (const v of plan.views) {
+    if (views.has(v.name)) throw bad(source, `two compatibility views named ${v.name}`);
+    views.add(v.name);
+    if (tables.has(v.name)) throw bad(source, `${v.name} would be both a table and a view`);
+    if (!ids.has(v.operationId)) throw bad(source, `view ${v.name} belongs to unknown operation ${v.operationId}`);
+  }
+
+  // Rename chains and cycles are refused by the planner; a plan that still has one was edited.
+  const renameTargets = new Map(plan.operations.filter((o) => o.action === 'RENAME').map((o) => [o.sources[0], o.target as string]));
+  for (const start of renameTargets.keys()) {
+    const seen = new Set<string>([start]);
+    let cur = renameTargets.get(start);
+    while (cur && renameTargets.has(cur)) {
+      if (seen.has(cur)) throw bad(source, `rename cycle through ${[...seen].join(' -> ')}`);
+      seen.add(cur);
+      cur = renameTargets.get(cur);
+    }
+    if (seen.size > 1) throw bad(source, `rename chain ${[...seen, cur].join(' -> ')} (a name would be both renamed and reused)`);
+  }
+}
+
+/** Validates an already-parsed plan: schema, integrity (plan hash), identifiers and structure. */
+export function validatePlan(value: unknown, source: string): Plan {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(source, 'is not a JSON object');
+  const format = (value as Record<string, unknown>).format;
+  if (format !== PLAN_FORMAT) throw bad(source, `has format ${JSON.stringify(format)}, expected ${PLAN_FORMAT}`);
+  const parsed = planSchema.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw bad(source, `does not match the plan schema (${first.join('; ')})`);
+  }
+  const plan = parsed.data as unknown as Plan;
+  const expected = computePlanHash(plan);
+  if (expected !== plan.planHash) {
+    throw bad(source, `integrity check failed: content hash ${expected.slice(0, 12)}… ≠ recorded planHash ${plan.planHash.slice(0, 12)}… (the file was edited or truncated)`);
+  }
+  checkIdentifiers(plan, source);
+  checkStructure(plan, source);
+  return plan;
+}
+
+export function loadPlanFile(file: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BqxError('PLAN_UNREADABLE', `cannot read plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'pass the path of a plan written by `bqx plan --out FILE`');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw bad(file, `is not valid JSON (${(e as Error).message}); a truncated file looks like this`);
+  }
+  return validatePlan(value, file);
+}
