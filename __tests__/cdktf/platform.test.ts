@@ -1,0 +1,231 @@
+import { App, Aspects, Testing, TerraformStack } from 'cdktf';
+import { PlatformPolicy } from '../../constructs/policy';
+import { environmentInput } from '../../config/environments';
+import { parseEnvironment } from '../../config/environment';
+import { buildPlatform, PlatformResult, resourceCount } from '../../stacks/platform';
+import { disableTokenStackTraces } from '../../stacks/token-stack-traces';
+import { syntheticViewPlan } from '../../bench/synthetic-plan';
+import { PINNED_NOW, Tf, countResources, resourcesOf } from './helpers';
+
+disableTokenStackTraces();
+
+/** The environment as committed, with the one value read from the process environment pinned. */
+function pinnedEnv(name: 'prod' | 'dev') {
+  const input = environmentInput(name);
+  return parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } }, name);
+}
+
+function build(envName: 'prod' | 'dev', plan: Parameters<typeof buildPlatform>[1]['plan'], now = PINNED_NOW): { app: App; result: PlatformResult; tf: (id: string) => Tf } {
+  const app = Testing.app();
+  const result = buildPlatform(app, { env: pinnedEnv(envName), plan, now });
+  const cache = new Map<string, Tf>();
+  const tf = (id: string): Tf => {
+    if (!cache.has(id)) {
+      const stack = result.stacks.find((s) => s.node.id === id) as TerraformStack;
+      cache.set(id, JSON.parse(Testing.synth(stack)) as Tf);
+    }
+    return cache.get(id)!;
+  };
+  return { app, result, tf };
+}
+
+describe('prod environment (no plan committed)', () => {
+  const { result, tf } = build('prod', null);
+
+  it('declares foundation, data and pipeline only, and warns that the plan is missing', () => {
+    expect(result.stacks.map((s) => s.node.id)).toEqual(['foundation', 'data', 'pipeline']);
+    expect(result.warnings.some((w) => w.includes('plan file plans/phase-4c.plan.json not found: no views stacks synthesized'))).toBe(true);
+  });
+
+  it('foundation: required APIs, six identities, WIF restricted to the repository, no keys', () => {
+    const f = tf('foundation');
+    const apis = resourcesOf(f, 'google_project_service').map((r) => r.service).sort();
+    for (const api of ['bigquery', 'storage', 'run', 'workflows', 'artifactregistry', 'iam', 'iamcredentials', 'sts', 'monitoring', 'logging', 'cloudbilling', 'billingbudgets', 'cloudresourcemanager']) {
+      expect(apis).toContain(`${api}.googleapis.com`);
+    }
+    expect(resourcesOf(f, 'google_service_account').map((r) => r.account_id).sort()).toEqual(
+      ['bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
+    );
+    const provider = resourcesOf(f, 'google_iam_workload_identity_pool_provider')[0];
+    expect(provider.attribute_condition).toBe("assertion.repository == 'bqx-ml/bqx-platform'");
+    expect(provider.oidc.issuer_uri).toBe('https://token.actions.githubusercontent.com');
+    const wif = resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.role === 'roles/iam.workloadIdentityUser');
+    expect(wif.map((r) => r.member).sort()).toEqual([
+      'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.ref/refs/heads/main',
+      'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.repository/bqx-ml/bqx-platform',
+    ]);
+    expect(f.resource.google_service_account_key).toBeUndefined();
+    const roles = resourcesOf(f, 'google_project_iam_member').map((r) => r.role);
+    expect(roles).not.toEqual(expect.arrayContaining(['roles/owner']));
+    expect(roles.filter((r) => ['roles/owner', 'roles/editor', 'roles/viewer'].includes(r))).toEqual([]);
+    expect(resourcesOf(f, 'google_artifact_registry_repository')[0]).toMatchObject({ repository_id: 'bqx-ml', format: 'DOCKER', location: 'us-central1' });
+  });
+
+  it('data: nine datasets, expiration only on staging/temp, IAM as member resources, hardened buckets', () => {
+    const d = tf('data');
+    const datasets = resourcesOf(d, 'google_bigquery_dataset');
+    expect(datasets.map((r) => r.dataset_id).sort()).toEqual([
+      'bqx_bq_uscen1_v2', 'bqx_ml_v3_analytics_v2', 'bqx_ml_v3_features_v2', 'bqx_ml_v3_migration', 'bqx_ml_v3_models',
+      'bqx_ml_v3_predictions', 'bqx_ml_v3_staging', 'bqx_ml_v3_temp', 'bqx_ml_v3_training',
+    ]);
+    const expiring = datasets.filter((r) => r.default_table_expiration_ms !== undefined).map((r) => r.dataset_id).sort();
+    expect(expiring).toEqual(['bqx_ml_v3_staging', 'bqx_ml_v3_temp']);
+    expect(datasets.every((r) => r.access === undefined && r.location === 'us-central1')).toBe(true);
+    const members = resourcesOf(d, 'google_bigquery_dataset_iam_member').map((r) => `${r.role} ${r.member.replace(/@.*/, '')} ${r.dataset_id}`);
+    expect(members).toContain('roles/bigquery.dataViewer serviceAccount:bqx-ml-extract ${google_bigquery_dataset.bqx_ml_v3_features_v2_dataset_76ECD930.dataset_id}');
+    expect(members.filter((m) => m.includes('bqx-ml-runner') && m.includes('dataEditor'))).toHaveLength(2); // features + ledger
+    const buckets = resourcesOf(d, 'google_storage_bucket');
+    expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
+    expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
+    expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
+    expect(countResources(d)).toBe(24);
+  });
+
+  it('pipeline: jobs as specified, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {
+    const p = tf('pipeline');
+    const jobs = Object.fromEntries(resourcesOf(p, 'google_cloud_run_v2_job').map((j) => [j.name, j]));
+    const spec = (name: string) => {
+      const t = jobs[name].template.template;
+      const c = t.containers[0];
+      return { cpu: c.resources.limits.cpu, memory: c.resources.limits.memory, timeout: t.timeout, retries: t.max_retries, env: Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value])), image: c.image };
+    };
+    expect(spec('bqx-ml-extract')).toEqual({
+      cpu: '4', memory: '8Gi', timeout: '7200s', retries: 0,
+      env: { PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25', PROJECT_ID: 'bqx-ml', PYTHONUNBUFFERED: '1' },
+      image: 'us-central1-docker.pkg.dev/bqx-ml/bqx-ml/bqx-ml-extract:latest',
+    });
+    expect(spec('bqx-ml-merge')).toMatchObject({ cpu: '1', memory: '2Gi', timeout: '1800s', retries: 0 });
+    expect(spec('bqx-ml-merge').env).toMatchObject({ GCS_OUTPUT_BUCKET: 'gs://bqx-ml-output', MERGE_METHOD: 'bigquery' });
+
+    const wf = resourcesOf(p, 'google_workflows_workflow')[0];
+    const src: string = wf.source_contents;
+    expect(src).toContain('concurrency_limit: 4');
+    expect(src).toContain('in: $${pairs}'); // escaped for Terraform: Workflows sees ${pairs}
+    expect(src).not.toMatch(/[^$]\$\{/);
+    expect((src.match(/^\s+- [a-z]{6}$/gm) ?? []).length).toBe(28);
+    expect(src).toContain('name: PAIR');
+
+    const alerts = resourcesOf(p, 'google_monitoring_alert_policy').map((a) => a.display_name).sort();
+    expect(alerts).toEqual(['BQX extract wrote no checkpoints', 'BQX migration runner halted', 'BQX pipeline job execution failed']);
+    expect(resourcesOf(p, 'google_logging_metric')[0].filter).toContain('jsonPayload.checkpoints=0');
+
+    const budgets = resourcesOf(p, 'google_billing_budget');
+    expect(budgets.map((b) => b.amount.specified_amount.units).sort()).toEqual(['15', '276']);
+    const monthly = budgets.find((b) => b.amount.specified_amount.units === '276')!;
+    expect(monthly.threshold_rules.map((t: { threshold_percent: number }) => t.threshold_percent)).toEqual([0.5, 0.9, 1, 1]);
+  });
+});
+
+describe('dev environment', () => {
+  it('differs from prod where configured: project, no job deletion protection, fewer pairs', () => {
+    const { tf } = build('dev', null);
+    const p = tf('pipeline');
+    const jobs = resourcesOf(p, 'google_cloud_run_v2_job');
+    expect(jobs.every((j) => j.deletion_protection === false && j.project === undefined)).toBe(true);
+    expect(p.terraform.backend.gcs).toEqual({ bucket: 'bqx-ml-dev-tfstate', prefix: 'platform/dev/pipeline' });
+    expect(resourcesOf(p, 'google_workflows_workflow')[0].source_contents).toContain('concurrency_limit: 2');
+  });
+
+  it('snapshot: the dev pipeline stack', () => {
+    const { tf } = build('dev', null);
+    expect(tf('pipeline')).toMatchSnapshot();
+  });
+});
+
+describe('views stacks from a plan', () => {
+  it('shards 1,000 views: every stack under 500 resources, each view declared once, no view lost', () => {
+    const plan = syntheticViewPlan({ views: 1000 });
+    const { result, tf } = build('prod', plan);
+    const viewStacks = result.stacks.filter((s) => s.node.id.startsWith('views-'));
+    expect(viewStacks).toHaveLength(10);
+    const names: string[] = [];
+    for (const s of viewStacks) {
+      const t = tf(s.node.id);
+      expect(countResources(t)).toBeLessThan(500);
+      expect(t.terraform.backend.gcs.prefix).toBe(`platform/prod/${s.node.id}`);
+      names.push(...resourcesOf(t, 'google_bigquery_table').map((v) => v.table_id));
+    }
+    expect(names).toHaveLength(1000);
+    expect(new Set(names).size).toBe(1000);
+    expect(result.views).toMatchObject({ declared: 1000, expired: 0 });
+  });
+
+  it('the full Phase 4C size (2,482 views) stays within 400 per shard', () => {
+    const { result } = build('prod', syntheticViewPlan({ views: 2482 }));
+    const sizes = result.stacks.filter((s) => s.node.id.startsWith('views-')).map(resourceCount);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2482);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
+  });
+
+  it('drops views past their grace period and warns about those ending within 3 days', () => {
+    // graceEnd spreads from start+30d down to start+20d: with now = start+27d, 30% are gone.
+    const plan = syntheticViewPlan({ views: 100, graceStart: '2026-11-01T00:00:00.000Z', graceDays: 30, spreadDays: 10 });
+    const now = new Date('2026-11-28T00:00:00.000Z');
+    const { result } = build('prod', plan, now);
+    const live = plan.views.filter((v) => Date.parse(v.graceEnd) > now.getTime());
+    const soon = live.filter((v) => Date.parse(v.graceEnd) - now.getTime() <= 3 * 86400000);
+    expect(result.views.declared).toBe(live.length);
+    expect(result.views.expired).toBe(100 - live.length);
+    expect(live.length).toBeLessThan(100);
+    expect(soon.length).toBeGreaterThan(0);
+    const warned = result.warnings.filter((w) => w.includes('grace period ends'));
+    expect(warned).toHaveLength(Math.min(soon.length, 20)); // capped; see the next test
+    expect(warned[0]).toMatch(/^warning: view bqx_ml_v3_features_v2\.\w+ \(views-\d\d\) grace period ends /);
+    expect(result.expiring.map((v) => v.name).sort()).toEqual(soon.map((v) => v.name).sort());
+  });
+
+  it('caps the per-view warning lines at 20 and counts the rest', () => {
+    const plan = syntheticViewPlan({ views: 50, graceStart: '2026-11-01T00:00:00.000Z', graceDays: 30 });
+    const { result } = build('prod', plan, new Date('2026-11-29T00:00:00.000Z'));
+    expect(result.expiring).toHaveLength(50);
+    const lines = result.warnings.filter((w) => w.includes('grace period'));
+    expect(lines).toHaveLength(21);
+    expect(lines[20]).toBe('warning: ... and 30 more views end their grace period within 3 days (all listed in expiring-views.json)');
+  });
+
+  it('adding one view changes one shard only (stable assignment)', () => {
+    const base = syntheticViewPlan({ views: 300 });
+    const grown = { ...base, views: [...base.views, { ...base.views[0], name: 'mom_audusd_99', operationId: 'op-new' }] };
+    const a = build('prod', base).result;
+    const b = build('prod', grown).result;
+    const namesOf = (r: PlatformResult) =>
+      Object.fromEntries(r.stacks.filter((s) => s.node.id.startsWith('views-')).map((s) => [s.node.id, (s as unknown as { viewSet: { included: { name: string }[] } }).viewSet.included.map((v) => v.name).join(',')]));
+    const before = namesOf(a);
+    const after = namesOf(b);
+    const changed = Object.keys(after).filter((id) => after[id] !== before[id]);
+    expect(changed).toHaveLength(1);
+    expect(after[changed[0]].split(',')).toEqual([...before[changed[0]].split(','), 'mom_audusd_99']);
+  });
+
+  it('skipping the preparing resolve pass in views stacks changes nothing in the output', () => {
+    const plan = syntheticViewPlan({ views: 40 });
+    const skipped = build('prod', plan);
+    skipped.result.stacks.forEach((s) => s.prepareStack());
+    const fast = skipped.tf('views-00');
+    process.env.BQX_FULL_PREPARE = '1';
+    try {
+      const full = build('prod', plan);
+      full.result.stacks.forEach((s) => s.prepareStack());
+      expect(full.tf('views-00')).toEqual(fast);
+    } finally {
+      delete process.env.BQX_FULL_PREPARE;
+    }
+  });
+
+  it('puts the policy aspect on every stack (cdktf runs aspects from each stack, not from the app)', () => {
+    const { app, result } = build('prod', syntheticViewPlan({ views: 30 }));
+    expect(result.stacks.length).toBe(13);
+    for (const s of result.stacks) expect(Aspects.of(s).all.some((a) => a instanceof PlatformPolicy)).toBe(true);
+    expect(Aspects.of(app).all).toHaveLength(0);
+  });
+
+  it('refuses a plan for another project, and a shard over the cap', () => {
+    expect(() => build('dev', syntheticViewPlan({ views: 3 }))).toThrow(/plan plans\/phase-4c.dev.plan.json is for project bqx-ml, environment dev is bqx-ml-dev/);
+    expect(() => build('dev', syntheticViewPlan({ views: 900, project: 'bqx-ml-dev' }))).toThrow(/views-0\d would hold \d+ views \(cap 400\)/);
+  });
+
+  it('snapshot: a small views stack', () => {
+    const { tf } = build('prod', syntheticViewPlan({ views: 12, columns: 3 }));
+    expect(tf('views-03')).toMatchSnapshot();
+  });
+});

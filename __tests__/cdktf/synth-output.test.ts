@@ -1,0 +1,102 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { environmentInput } from '../../config/environments';
+import { parseEnvironment } from '../../config/environment';
+import { synthesizeEnvironment } from '../../stacks/synthesize';
+import { parseSynthArgs, runSynth } from '../../scripts/synth';
+import { syntheticViewPlan } from '../../bench/synthetic-plan';
+import { PINNED_NOW, tmpDir } from './helpers';
+
+const devEnv = () => {
+  const input = environmentInput('dev');
+  return parseEnvironment({ ...input, views: { ...input.views, shards: 2 } }, 'dev');
+};
+const devPlan = () => syntheticViewPlan({ views: 6, project: 'bqx-ml-dev', columns: 3 });
+
+describe('synthesis to disk', () => {
+  it('writes cdktf.out/stacks/<stack>/cdk.tf.json and a manifest, like cdktf synth', () => {
+    const out = tmpDir('bqx-synth-json-');
+    const r = synthesizeEnvironment({ env: devEnv(), outdir: out, plan: devPlan(), now: PINNED_NOW });
+    expect(Object.keys(r.resources)).toEqual(['foundation', 'data', 'pipeline', 'views-00', 'views-01']);
+    for (const id of Object.keys(r.resources)) {
+      const file = path.join(out, 'stacks', id, 'cdk.tf.json');
+      const tf = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect(tf.terraform.backend.gcs.prefix).toBe(`platform/dev/${id}`);
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(Object.keys(manifest.stacks).sort()).toEqual(['data', 'foundation', 'pipeline', 'views-00', 'views-01']);
+    expect(manifest.stacks['views-00'].dependencies).toEqual(['data']);
+    expect(r.resources['views-00'] + r.resources['views-01']).toBe(6);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'expiring-views.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('removes stacks that no longer exist from the output directory', () => {
+    const out = tmpDir('bqx-synth-stale-');
+    synthesizeEnvironment({ env: devEnv(), outdir: out, plan: devPlan(), now: PINNED_NOW });
+    synthesizeEnvironment({ env: devEnv(), outdir: out, plan: null, now: PINNED_NOW });
+    expect(fs.readdirSync(path.join(out, 'stacks')).sort()).toEqual(['data', 'foundation', 'pipeline']);
+  });
+
+  it('--hcl writes cdk.tf files that read as plain Terraform', () => {
+    const out = tmpDir('bqx-synth-hcl-');
+    synthesizeEnvironment({ env: devEnv(), outdir: out, plan: devPlan(), now: PINNED_NOW, hcl: true });
+    const views = fs.readFileSync(path.join(out, 'stacks', 'views-00', 'cdk.tf'), 'utf8');
+    expect(fs.existsSync(path.join(out, 'stacks', 'views-00', 'cdk.tf.json'))).toBe(false);
+    expect(views).toMatch(/^terraform \{/m);
+    expect(views).toMatch(/backend "gcs" \{\s+bucket = "bqx-ml-dev-tfstate"\s+prefix = "platform\/dev\/views-00"/);
+    expect(views).toMatch(/^provider "google" \{/m);
+    expect(views).toMatch(/^resource "google_bigquery_table" "view_\w+" \{/m);
+    expect(views).toMatch(/deletion_protection = false/);
+    expect(() => JSON.parse(views)).toThrow();
+    const pipeline = fs.readFileSync(path.join(out, 'stacks', 'pipeline', 'cdk.tf'), 'utf8');
+    expect(pipeline).toContain('in: $${pairs}');
+    expect(pipeline).toMatch(/^resource "google_workflows_workflow" "fan-out" \{/m);
+    // Terraform's own parser, where a terraform binary exists (this machine: 1.11, no providers
+    // needed for fmt). It caught two cdktf HCL rendering bugs: unescaped backslashes, and quotes in
+    // a string that also holds a reference.
+    const terraform = ['/usr/local/bin/terraform', '/usr/bin/terraform'].find((p) => fs.existsSync(p));
+    if (terraform) {
+      for (const id of fs.readdirSync(path.join(out, 'stacks'))) {
+        const r = spawnSync(terraform, ['fmt', '-write=false', '-list=false', path.join(out, 'stacks', id, 'cdk.tf')], { encoding: 'utf8' });
+        expect({ id, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ id, status: 0, stderr: '' });
+      }
+    }
+    // The environment switch is restored: a later JSON synth writes JSON again.
+    expect(process.env.SYNTH_HCL_OUTPUT).toBeUndefined();
+  });
+
+  it('fails with the construct path and the rule when a stack breaks policy', () => {
+    const input = environmentInput('dev');
+    const bad = parseEnvironment({ ...input, buckets: { ...input.buckets, output: { ...input.buckets.output, name: 'bqx_ml_output_bad' } } }, 'dev');
+    let err: unknown;
+    try {
+      synthesizeEnvironment({ env: bad, outdir: tmpDir('bqx-synth-bad-'), plan: null, now: PINNED_NOW });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'POLICY_VIOLATION', exitCode: 5 });
+    expect((err as Error).message).toContain('[data/bucket-output/bucket] policy naming-conventions: google_storage_bucket name "bqx_ml_output_bad"');
+  });
+});
+
+describe('npm run synth arguments', () => {
+  it('defaults to prod JSON and refuses unknown arguments with a hint', () => {
+    expect(parseSynthArgs([])).toEqual({ env: 'prod', hcl: false });
+    expect(parseSynthArgs(['--env', 'dev', '--hcl', '--now', '2026-11-21T00:00:00Z']).now?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
+    expect(() => parseSynthArgs(['--stack'])).toThrow(/unknown argument "--stack"/);
+    expect(() => parseSynthArgs(['--now', 'tomorrow'])).toThrow(/--now "tomorrow" is not a date/);
+  });
+
+  it('exits 2 on an unknown environment, changing nothing', () => {
+    const out = tmpDir('bqx-synth-env-');
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(runSynth(['--env', 'staging', '--out', out])).toBe(2);
+      expect(write.mock.calls.map((c) => String(c[0])).join('')).toContain('unknown environment "staging"');
+    } finally {
+      write.mockRestore();
+    }
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+});

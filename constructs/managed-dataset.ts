@@ -1,0 +1,88 @@
+import { Construct } from 'constructs';
+import { BigqueryDataset, BigqueryDatasetIamMember } from './google';
+import { IPrincipal, grantId } from './principal';
+import { Labels, mergeLabels } from './labels';
+
+/** The label that marks a dataset the migration runner renames in (the runner and the policy read it). */
+export const RUNNER_RENAMES_LABEL = 'bqx_runner_renames';
+
+export interface ManagedDatasetProps {
+  /** Dataset id (also the BigQuery name). */
+  readonly datasetId: string;
+  readonly description: string;
+  /** BigQuery location. @default 'us-central1' */
+  readonly location?: string;
+  /** @default the provider's project */
+  readonly project?: string;
+  /**
+   * Default table expiration in days. Only for scratch datasets.
+   * @default none (tables never expire by default)
+   */
+  readonly defaultTableExpirationDays?: number;
+  /**
+   * The migration runner renames tables here: a renamed table keeps its creation time, so a
+   * default expiration could delete it at once. Setting this with an expiration is refused.
+   * @default false
+   */
+  readonly runnerRenamesIn?: boolean;
+  /** @default false: a `terraform destroy` never deletes tables */
+  readonly deleteContentsOnDestroy?: boolean;
+  /** @default {} (the stack's labels are added by the caller) */
+  readonly labels?: Labels;
+}
+
+/**
+ * A BigQuery dataset whose access is managed only through `google_bigquery_dataset_iam_member`
+ * resources (never the inline `access` block: the two fight in the provider).
+ */
+export class ManagedDataset extends Construct {
+  readonly resource: BigqueryDataset;
+  readonly datasetId: string;
+  private readonly granted = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: ManagedDatasetProps) {
+    super(scope, id);
+    if (props.runnerRenamesIn && props.defaultTableExpirationDays !== undefined) {
+      throw new Error(`${this.node.path}: dataset ${props.datasetId} is renamed in by the runner and must not have a default table expiration`);
+    }
+    this.datasetId = props.datasetId;
+    this.resource = new BigqueryDataset(this, 'dataset', {
+      datasetId: props.datasetId,
+      description: props.description,
+      location: props.location ?? 'us-central1',
+      project: props.project,
+      defaultTableExpirationMs:
+        props.defaultTableExpirationDays === undefined ? undefined : props.defaultTableExpirationDays * 24 * 3600 * 1000,
+      deleteContentsOnDestroy: props.deleteContentsOnDestroy ?? false,
+      labels: mergeLabels(props.labels, props.runnerRenamesIn ? { [RUNNER_RENAMES_LABEL]: 'true' } : undefined),
+    });
+  }
+
+  /** Read tables and views (roles/bigquery.dataViewer). */
+  grantRead(principal: IPrincipal): BigqueryDatasetIamMember {
+    return this.grant(principal, 'roles/bigquery.dataViewer');
+  }
+
+  /** Create, update, delete and rename tables (roles/bigquery.dataEditor). */
+  grantWrite(principal: IPrincipal): BigqueryDatasetIamMember {
+    return this.grant(principal, 'roles/bigquery.dataEditor');
+  }
+
+  /** Read table metadata only (roles/bigquery.metadataViewer). */
+  grantMetadataRead(principal: IPrincipal): BigqueryDatasetIamMember {
+    return this.grant(principal, 'roles/bigquery.metadataViewer');
+  }
+
+  /** Grants any dataset-level role; the same grant twice is refused (it would be two resources). */
+  grant(principal: IPrincipal, role: string): BigqueryDatasetIamMember {
+    const id = grantId(role, principal);
+    if (this.granted.has(id)) throw new Error(`${this.node.path}: ${role} is already granted to ${principal.member}`);
+    this.granted.add(id);
+    return new BigqueryDatasetIamMember(this, id, {
+      datasetId: this.resource.datasetId,
+      project: this.resource.project,
+      role,
+      member: principal.member,
+    });
+  }
+}

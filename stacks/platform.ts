@@ -1,0 +1,104 @@
+import * as path from 'path';
+import { App, Aspects, TerraformResource, TerraformStack } from 'cdktf';
+import type { EnvironmentConfig } from '../config/environment';
+import { BqxError } from '../core/errors';
+import { PlatformPolicy, PlatformPolicyProps } from '../constructs/policy';
+import type { ExpiringView } from '../constructs/compatibility-view-set';
+import { FoundationStack } from './foundation-stack';
+import { DataStack } from './data-stack';
+import { PipelineStack } from './pipeline-stack';
+import { ViewsStack } from './views-stack';
+import { ViewPlan, readViewPlan } from './view-plan';
+import { assignShards, shardId } from './sharding';
+import { resolveNow } from './clock';
+
+/** Per-view warning lines printed at most; the rest are counted in one line and listed in a file. */
+const MAX_EXPIRY_LINES = 20;
+
+export interface PlatformOptions {
+  readonly env: EnvironmentConfig;
+  /** The clock for grace periods. @default BQX_NOW, else now */
+  readonly now?: Date;
+  /** A plan given directly (tests, bench). @default read from env.views.planFile; `null` means none */
+  readonly plan?: ViewPlan | null;
+  /** Plan file to read instead of env.views.planFile (relative to repoRoot). */
+  readonly planFile?: string;
+  /** Directory the plan file is relative to. @default process.cwd() */
+  readonly repoRoot?: string;
+  /** Extra policy settings (tests exempt nothing; kept for reviewed exceptions). */
+  readonly policy?: Partial<PlatformPolicyProps>;
+}
+
+export interface PlatformResult {
+  readonly stacks: readonly TerraformStack[];
+  /** Lines synth prints as warnings (missing plan, views expiring soon, placeholder billing account). */
+  readonly warnings: readonly string[];
+  /** Every view ending within the warning window, soonest first. */
+  readonly expiring: readonly (ExpiringView & { readonly stack: string })[];
+  readonly views: { readonly declared: number; readonly expired: number; readonly expiringSoon: number; readonly planHash: string | null };
+}
+
+/** Declares every stack of one environment in `app` and the policy aspect over all of them. */
+export function buildPlatform(app: App, options: PlatformOptions): PlatformResult {
+  const { env } = options;
+  const now = resolveNow(options.now);
+  const warnings: string[] = [];
+
+  const foundation = new FoundationStack(app, 'foundation', env);
+  const data = new DataStack(app, 'data', env);
+  data.addDependency(foundation);
+  const pipeline = new PipelineStack(app, 'pipeline', env);
+  pipeline.addDependency(data);
+  const stacks: TerraformStack[] = [foundation, data, pipeline];
+
+  if (env.budget.billingAccount === '000000-000000-000000') {
+    warnings.push('warning: budget.billingAccount is the placeholder 000000-000000-000000: set BQX_BILLING_ACCOUNT before deploying the pipeline stack');
+  }
+
+  const planFile = options.planFile ?? env.views.planFile;
+  const planPath = path.resolve(options.repoRoot ?? process.cwd(), planFile);
+  const plan = options.plan !== undefined ? options.plan : readViewPlan(planPath);
+  let declared = 0;
+  let expired = 0;
+  let expiringSoon = 0;
+  const expiring: (ExpiringView & { stack: string })[] = [];
+  if (plan === null) {
+    warnings.push(`warning: plan file ${planFile} not found: no views stacks synthesized (commit the Phase 4C plan to declare the compatibility views)`);
+  } else {
+    if (plan.project !== env.project) {
+      throw new BqxError('INVALID_PLAN', `plan ${planFile} is for project ${plan.project}, environment ${env.name} is ${env.project}`, 'point views.planFile of this environment at a plan of its project');
+    }
+    const shards = assignShards(plan.views, env.views.shards, env.views.maxViewsPerShard);
+    shards.forEach((views, i) => {
+      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now });
+      stack.addDependency(data);
+      stacks.push(stack);
+      const set = stack.viewSet;
+      declared += set.included.length;
+      expired += set.expired.length;
+      expiringSoon += set.expiringSoon.length;
+      for (const v of set.expiringSoon) expiring.push({ ...v, stack: shardId(i) });
+    });
+    expiring.sort((a, b) => a.graceEnd.localeCompare(b.graceEnd) || a.name.localeCompare(b.name));
+    for (const v of expiring.slice(0, MAX_EXPIRY_LINES)) {
+      warnings.push(`warning: view ${plan.dataset}.${v.name} (${v.stack}) grace period ends ${v.graceEnd} (${v.hoursLeft} h left); it drops out of the stack after that`);
+    }
+    if (expiring.length > MAX_EXPIRY_LINES) {
+      warnings.push(`warning: ... and ${expiring.length - MAX_EXPIRY_LINES} more views end their grace period within ${env.views.warnWithinDays} days (all listed in expiring-views.json)`);
+    }
+  }
+
+  // On every stack, not on the app: cdktf 0.21 invokes aspects from each stack down
+  // (invokeAspects(stack)), so an aspect added with Aspects.of(app) is silently never run.
+  const policy = new PlatformPolicy({
+    requiredLabels: Object.keys(env.labels),
+    runnerDatasets: env.datasets.filter((d) => d.runnerRenamesIn).map((d) => d.id),
+    ...options.policy,
+  });
+  for (const stack of stacks) Aspects.of(stack).add(policy);
+  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null } };
+}
+
+export function resourceCount(stack: TerraformStack): number {
+  return stack.node.findAll().filter((c) => TerraformResource.isTerraformResource(c)).length;
+}
