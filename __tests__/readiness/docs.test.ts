@@ -1,0 +1,82 @@
+/**
+ * The operating documents are kept true by these tests: every `bqx <verb>` they show exists in the
+ * CLI and accepts every option shown, every alert policy the stacks declare has a RUNBOOK section,
+ * and the RUNBOOK's exit codes are those of core/errors.ts.
+ */
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { EXIT } from '../../core/errors';
+import { buildProgram } from '../../scripts/cli';
+import { bqxCommands } from './support/markdown-commands';
+import { synthesizedStacks } from './support/stacks';
+
+const root = path.join(__dirname, '..', '..');
+const DOCS = ['RUNBOOK.md', 'docs/DEPLOYMENT_CHECKLIST.md', 'docs/ROLLBACK.md', 'docs/KNOWN_LIMITATIONS.md'];
+const read = (f: string) => readFileSync(path.join(root, f), 'utf8');
+
+describe('operating documents', () => {
+  const program = buildProgram();
+
+  test.each(DOCS)('%s: every bqx command shown exists and every option shown is accepted by its --help', (doc) => {
+    const commands = bqxCommands(read(doc));
+    expect(commands.length).toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const c of commands) {
+      let cmd = program.commands.find((x) => x.name() === c.verb);
+      if (!cmd) {
+        problems.push(`${c.text}: no verb ${c.verb}`);
+        continue;
+      }
+      if (cmd.commands.length > 0) {
+        // A command group (`bqx warehouse seed`): the options belong to the subcommand.
+        cmd = cmd.commands.find((x) => x.name() === c.sub);
+        if (!cmd) {
+          problems.push(`${c.text}: ${c.verb} has no subcommand ${c.sub}`);
+          continue;
+        }
+      }
+      const help = cmd.helpInformation();
+      const accepted = new Set([...cmd.options.map((o) => o.long), '--help']);
+      for (const o of c.options) if (!accepted.has(o) || !help.includes(o)) problems.push(`${c.text}: ${c.verb} does not accept ${o}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('the command parser finds what it must (and so can fail)', () => {
+    const found = bqxCommands('x `bqx apply p.json --dry-run` y\n```sh\nbqx nosuchverb --frobnicate\n```\n`bqx_ml_v3` `bq ls -j`');
+    expect(found.map((f) => [f.verb, f.options])).toEqual([
+      ['nosuchverb', ['--frobnicate']],
+      ['apply', ['--dry-run']],
+    ]);
+    expect(bqxCommands('`bqx warehouse seed --scale small`')).toEqual([{ verb: 'warehouse', sub: 'seed', options: ['--scale'], text: 'bqx warehouse seed --scale small' }]);
+  });
+
+  test('the RUNBOOK shows plan, paper run, apply, verify, reconcile, rollback and emergency stop', () => {
+    const runbook = read('RUNBOOK.md');
+    const verbs = new Set(bqxCommands(runbook).map((c) => c.verb));
+    for (const v of ['plan', 'apply', 'verify', 'reconcile', 'rollback', 'unlock', 'readiness']) expect(verbs).toContain(v);
+    expect(bqxCommands(runbook).some((c) => c.verb === 'apply' && c.options.includes('--dry-run'))).toBe(true);
+    for (const h of ['Plan', 'Paper run', 'Apply', 'Verify', 'Reconcile', 'Rollback', 'Emergency stop']) expect(runbook).toMatch(new RegExp(`^## \\d+\\. ${h}$`, 'm'));
+  });
+
+  test('every alert policy the synthesized stacks declare has a RUNBOOK section', () => {
+    const { stacks } = synthesizedStacks();
+    const names = stacks.alertPolicies.map((a) => a.displayName);
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    const headings = new Set([...read('RUNBOOK.md').matchAll(/^### Alert: (.+)$/gm)].map((m) => m[1].trim()));
+    expect(names.filter((n) => !headings.has(n))).toEqual([]);
+    // And no section for an alert that no longer exists.
+    expect([...headings].filter((h) => !names.includes(h))).toEqual([]);
+  });
+
+  test('the RUNBOOK exit codes are those of core/errors.ts', () => {
+    const section = read('RUNBOOK.md').split(/^## Exit codes$/m)[1].split(/^## /m)[0];
+    const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|/gm)].map((m) => Number(m[1]));
+    expect(rows.sort((a, b) => a - b)).toEqual([...new Set(Object.values(EXIT))].sort((a, b) => a - b));
+    const text = (code: number) => section.split('\n').find((l) => new RegExp(`^\\|\\s*${code}\\s*\\|`).test(l)) ?? '';
+    expect(text(EXIT.NO_GO)).toMatch(/NO-GO/);
+    expect(text(EXIT.CONDITIONAL_GO)).toMatch(/CONDITIONAL GO/);
+    expect(text(EXIT.HALTED)).toMatch(/halted/);
+    expect(text(EXIT.REFUSED)).toMatch(/refused/);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Readiness on the bigquery engine, against local doubles on 127.0.0.1: the BigQuery double of
+ * __tests__/bigquery (catalogue, datasets, tables.testIamPermissions with per-table grants) and
+ * this folder's double of Service Usage, Resource Manager, Cloud Storage and Cloud Run.
+ */
+jest.mock('teeny-request', () => require('../bigquery/support/teeny-fetch').teenyWithGlobalFetch());
+
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { makeSnapshot } from '../../core/catalogue';
+import { EXIT } from '../../core/errors';
+import { buildPlan } from '../../core/plan/planner';
+import type { Plan } from '../../core/plan/types';
+import { loadPolicy } from '../../core/policy';
+import { runReadiness, type ReadinessOutcome } from '../../core/readiness/run';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { openHarness, type Harness } from '../bigquery/support/open';
+import { PROJECT, RUNNER_DATASET, seedDouble } from '../bigquery/support/warehouse';
+import { GoogleApisDouble } from './support/google-double';
+import { PINNED_NOW, synthesizedStacks } from './support/stacks';
+
+const policy = loadPolicy();
+let work: string;
+let planFile: string;
+let plan: Plan;
+
+async function seededHarness(): Promise<Harness> {
+  const { stacks } = synthesizedStacks();
+  return openHarness((d) => {
+    seedDouble(d, 'small', { withRunnerDataset: true });
+    // The other declared datasets, with the settings the stacks declare.
+    for (const ds of stacks.datasets) if (!d.datasets.has(ds.datasetId)) d.addDataset(ds.datasetId, { defaultTableExpirationMs: ds.defaultTableExpirationMs });
+  });
+}
+
+function googleDouble(): GoogleApisDouble {
+  const { stacks } = synthesizedStacks();
+  return new GoogleApisDouble({
+    project: PROJECT,
+    enabledApis: new Set([...stacks.apis, 'bigquery.googleapis.com']),
+    projectPermissions: new Set(['bigquery.jobs.create']),
+    buckets: new Map(stacks.buckets.map((b) => [b.name, { writable: true }])),
+    jobs: new Set(stacks.jobs.map((j) => `us-central1/${j.name}`)),
+  });
+}
+
+/** One readiness run on fresh doubles; `plant` puts the problem in before the run. */
+async function readiness(plant?: (h: Harness, g: GoogleApisDouble) => void): Promise<ReadinessOutcome & { google: GoogleApisDouble }> {
+  const h = await seededHarness();
+  const g = googleDouble();
+  await g.start();
+  try {
+    plant?.(h, g);
+    const out = await runReadiness({
+      engine: h.engine,
+      planFile,
+      stacksDir: synthesizedStacks().dir,
+      reportsDir: path.join(work, `reports-${Math.random().toString(36).slice(2)}`),
+      googleApiEndpoint: g.endpoint,
+      bigqueryApiEndpoint: h.double.endpoint,
+      now: () => PINNED_NOW,
+    });
+    return { ...out, google: g };
+  } finally {
+    await g.stop();
+    await h.close();
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'bqx-readiness-bq-'));
+  const h = await seededHarness();
+  try {
+    const tables = await h.engine.listTables();
+    plan = await buildPlan(h.engine, { snapshot: makeSnapshot('bigquery', PROJECT, FEATURES_DATASET, tables), policy, graceStart: '2026-11-21' });
+  } finally {
+    await h.close();
+  }
+  planFile = path.join(work, 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan, null, 2));
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const codes = (o: ReadinessOutcome, p?: string) => o.report.blockers.filter((b) => !p || b.priority === p).map((b) => b.code);
+
+describe('bqx readiness on the bigquery engine (local doubles)', () => {
+  test('a healthy project with its plan is GO, and every cloud check really asked the APIs', async () => {
+    const out = await readiness();
+    expect(codes(out, 'P0')).toEqual([]);
+    expect(codes(out, 'P1')).toEqual([]);
+    expect(out.report.verdict).toBe('GO');
+    expect(out.exitCode).toBe(EXIT.OK);
+    const byId = new Map(out.report.checks.map((c) => [c.id, c]));
+    for (const id of ['infrastructure.iam.project', 'infrastructure.iam.dataset', 'infrastructure.buckets', 'infrastructure.jobs', 'dependencies.apis']) {
+      expect(byId.get(id)?.status).toBe('pass');
+    }
+    // The staging bucket was written to and cleaned up; the permission and API calls went out.
+    const probes = [...out.google.objects.entries()].filter(([k]) => k.startsWith('bqx-ml-staging/_bqx_readiness/'));
+    expect(probes).toHaveLength(1);
+    expect(probes[0][1].deleted).toBe(true);
+    expect(out.google.requests).toEqual(expect.arrayContaining([`POST /v1/projects/${PROJECT}:testIamPermissions`, `GET /v2/projects/${PROJECT}/locations/us-central1/jobs/bqx-ml-extract`]));
+    expect(out.google.requests.filter((r) => r.startsWith(`GET /v1/projects/${PROJECT}/services`)).length).toBeGreaterThan(1); // paginated
+  });
+
+  test('a missing table permission on the double is P0 PERMISSION_MISSING naming the permission → NO-GO', async () => {
+    const table = plan.operations.find((o) => o.action === 'RENAME')!.sources[0];
+    const out = await readiness((h) => h.double.permissions.set(`${FEATURES_DATASET}.${table}`, ['bigquery.tables.get', 'bigquery.tables.getData', 'bigquery.tables.delete']));
+    expect(out.report.verdict).toBe('NO-GO');
+    expect(out.exitCode).toBe(EXIT.NO_GO);
+    const b = out.report.blockers.find((x) => x.code === 'PERMISSION_MISSING');
+    expect(b).toMatchObject({ priority: 'P0', check: 'infrastructure.iam.dataset' });
+    expect(b!.title).toContain('bigquery.tables.update');
+    expect(b!.title).not.toContain('bigquery.tables.delete');
+  });
+
+  test('a missing project permission (bigquery.jobs.create) is P0', async () => {
+    const out = await readiness((_h, g) => g.state.projectPermissions.clear());
+    expect(out.report.verdict).toBe('NO-GO');
+    expect(out.report.blockers.find((x) => x.check === 'infrastructure.iam.project')).toMatchObject({ code: 'PERMISSION_MISSING', priority: 'P0' });
+  });
+
+  test('a default table expiration on the dataset the plan renames in is P0 DATASET_EXPIRATION → NO-GO', async () => {
+    const out = await readiness((h) => h.double.addDataset(FEATURES_DATASET, { defaultTableExpirationMs: 7 * 86_400_000 }));
+    expect(out.report.verdict).toBe('NO-GO');
+    const b = out.report.blockers.find((x) => x.code === 'DATASET_EXPIRATION');
+    expect(b).toMatchObject({ priority: 'P0', check: 'infrastructure.dataset' });
+    expect(b!.title).toContain('7 day(s)');
+  });
+
+  test('an expiration on the runner dataset is P0 too (ledger and backups would expire)', async () => {
+    const out = await readiness((h) => h.double.addDataset(RUNNER_DATASET, { defaultTableExpirationMs: 86_400_000 }));
+    expect(out.report.blockers.find((x) => x.code === 'RUNNER_DATASET_EXPIRATION')?.priority).toBe('P0');
+  });
+
+  test('BigQuery API disabled is P0; a pipeline job not deployed and an unwritable bucket are P2 only', async () => {
+    const out = await readiness((_h, g) => {
+      g.state.enabledApis.delete('bigquery.googleapis.com');
+      g.state.jobs.delete('us-central1/bqx-ml-merge');
+      g.state.buckets.set('bqx-ml-staging', { writable: false });
+    });
+    expect(out.report.blockers.find((x) => x.code === 'API_DISABLED' && x.priority === 'P0')?.title).toContain('bigquery.googleapis.com');
+    expect(out.report.blockers.find((x) => x.code === 'JOB_NOT_DEPLOYED')).toMatchObject({ priority: 'P2' });
+    expect(out.report.blockers.find((x) => x.code === 'BUCKET_NOT_WRITABLE')).toMatchObject({ priority: 'P2' });
+    expect(out.report.verdict).toBe('NO-GO');
+  });
+});

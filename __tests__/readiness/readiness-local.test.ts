@@ -1,0 +1,238 @@
+/**
+ * `bqx readiness` on the local engine: a freshly seeded small DuckDB warehouse and its plan, the
+ * platform's stacks synthesized for real, and problems planted one at a time.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { makeSnapshot } from '../../core/catalogue';
+import { EXIT } from '../../core/errors';
+import { buildPlan } from '../../core/plan/planner';
+import type { Plan } from '../../core/plan/types';
+import { loadPolicy } from '../../core/policy';
+import { runReadiness, type ReadinessOptions, type ReadinessOutcome } from '../../core/readiness/run';
+import { openDuckDbEngine } from '../../engines/duckdb/engine';
+import { main } from '../../scripts/cli';
+import { DEFAULT_LOCATION, DEFAULT_PROJECT, DEFAULT_RUNNER_DATASET, type EngineOptions } from '../../scripts/options';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { seedWarehouse } from '../../warehouse/seed';
+import { chromiumMissingReason, dumpDom, screenshot } from './support/chromium';
+import { PINNED_NOW, synthesizedStacks } from './support/stacks';
+
+const policy = loadPolicy();
+let work: string;
+let pristine: string;
+let planFile: string;
+let plan: Plan;
+
+const optionsFor = (database: string): EngineOptions => ({
+  engine: 'duckdb',
+  database,
+  project: DEFAULT_PROJECT,
+  location: DEFAULT_LOCATION,
+  dataset: FEATURES_DATASET,
+  runnerDataset: DEFAULT_RUNNER_DATASET,
+});
+
+async function planOf(database: string): Promise<Plan> {
+  const engine = await openDuckDbEngine(optionsFor(database));
+  try {
+    const tables = await engine.listTables();
+    return await buildPlan(engine, { snapshot: makeSnapshot('duckdb', DEFAULT_PROJECT, FEATURES_DATASET, tables), policy, graceStart: '2026-11-21' });
+  } finally {
+    await engine.close();
+  }
+}
+
+let copies = 0;
+function freshCopy(): string {
+  const db = path.join(work, `copy-${++copies}.duckdb`);
+  copyFileSync(pristine, db);
+  if (existsSync(`${pristine}.wal`)) copyFileSync(`${pristine}.wal`, `${db}.wal`);
+  return db;
+}
+
+/** Runs SQL on a closed warehouse file (plants a problem the way an operator's change would). */
+async function sql(database: string, statement: string): Promise<void> {
+  const instance = await DuckDBInstance.create(database);
+  const conn = await instance.connect();
+  try {
+    await conn.run(statement);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function readiness(database: string, extra: Partial<ReadinessOptions> = {}): Promise<ReadinessOutcome> {
+  return runReadiness({
+    engineOptions: optionsFor(database),
+    planFile,
+    stacksDir: synthesizedStacks().dir,
+    reportsDir: path.join(work, `reports-${++copies}`),
+    now: () => PINNED_NOW,
+    ...extra,
+  });
+}
+
+const blocker = (o: ReadinessOutcome, code: string) => o.report.blockers.find((b) => b.code === code);
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'bqx-readiness-local-'));
+  pristine = path.join(work, 'pristine.duckdb');
+  await seedWarehouse({ database: pristine, scale: 'small' });
+  plan = await planOf(pristine);
+  planFile = path.join(work, 'plan.json');
+  writeFileSync(planFile, `${JSON.stringify(plan, null, 2)}\n`);
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('bqx readiness on the local warehouse', () => {
+  let go: ReadinessOutcome;
+
+  test('a freshly seeded small warehouse with its plan is GO (exit 0), with reports written', async () => {
+    go = await readiness(freshCopy());
+    expect(go.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
+    expect(go.report.verdict).toBe('GO');
+    expect(go.exitCode).toBe(EXIT.OK);
+    expect(go.report.counts.failed).toBe(0);
+    // Every part of the audit ran, not just the cheap ones.
+    const ids = go.report.checks.map((c) => c.id);
+    for (const id of ['tools.cli.apply', 'tools.cli.rollback', 'tools.policy', 'tools.plan', 'phases.rename', 'phases.dedupe', 'phases.consolidate', 'phases.views', 'phases.validation', 'infrastructure.dataset', 'infrastructure.budget', 'infrastructure.stacks', 'dependencies.node', 'dependencies.packages']) {
+      expect(ids).toContain(id);
+    }
+    for (const cls of ['rename', 'dedupe', 'consolidate', 'views', 'validation']) expect(go.report.checks.find((c) => c.id === `phases.${cls}`)?.status).toBe('pass');
+    expect(go.report.plan?.planHash).toBe(plan.planHash);
+    // Compliance: before from the warehouse, after from the plan's resulting names.
+    const c = go.report.compliance!;
+    expect(c.before.nonCompliant).toBeGreaterThan(0);
+    expect(c.after!.nonCompliant).toBe(plan.summary.byAction.REVIEW);
+    expect(c.after!.tables).toBeLessThan(c.before.tables); // dedupes and consolidations remove tables
+    // Reports: Markdown of at most ~150 lines, JSON identical to the report, HTML.
+    expect(go.markdown.split('\n').length).toBeLessThanOrEqual(150);
+    expect(go.markdown).toMatch(/^# Readiness: GO$/m);
+    expect(JSON.parse(readFileSync(go.files!.json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(go.report)));
+    expect(readFileSync(go.files!.html, 'utf8')).toContain('id="verdict"');
+  });
+
+  test('a default table expiration on the features dataset is P0 DATASET_EXPIRATION → NO-GO (exit 10)', async () => {
+    const db = freshCopy();
+    await sql(db, `UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 86400000 WHERE dataset = '${FEATURES_DATASET}'`);
+    const out = await readiness(db);
+    expect(out.report.verdict).toBe('NO-GO');
+    expect(out.exitCode).toBe(EXIT.NO_GO);
+    expect(blocker(out, 'DATASET_EXPIRATION')).toMatchObject({ priority: 'P0', check: 'infrastructure.dataset' });
+    expect(blocker(out, 'DATASET_EXPIRATION')!.title).toContain('default table expiration of 1 day(s)');
+  });
+
+  test('a plan made from another catalogue is P0 PLAN_STALE → NO-GO', async () => {
+    const other = path.join(work, 'other.duckdb');
+    await seedWarehouse({ database: other, scale: 'small', rows: 30 });
+    const otherPlan = await planOf(other);
+    expect(otherPlan.catalogueFingerprint).not.toBe(plan.catalogueFingerprint);
+    const otherFile = path.join(work, 'other-plan.json');
+    writeFileSync(otherFile, JSON.stringify(otherPlan));
+    const out = await readiness(freshCopy(), { planFile: otherFile });
+    expect(out.report.verdict).toBe('NO-GO');
+    expect(blocker(out, 'PLAN_STALE')).toMatchObject({ priority: 'P0', check: 'tools.plan' });
+    expect(blocker(out, 'PLAN_STALE')!.mitigation).toMatch(/table\(s\) differ/);
+  });
+
+  test('a budget too small for the consolidations is P1 BUDGET_TOO_SMALL → CONDITIONAL GO (exit 11) with the condition listed', async () => {
+    expect(plan.operations.filter((o) => o.action === 'CONSOLIDATE').reduce((n, o) => n + o.estimatedBytes, 0)).toBeGreaterThan(0);
+    const tight = path.join(work, 'tight.policy.yaml');
+    writeFileSync(tight, readFileSync(policy.source, 'utf8').replace(/^(\s*budgetUsd:)\s*[\d.]+/m, '$1 0.0000001'));
+    const out = await readiness(freshCopy(), { policyFile: tight });
+    expect(out.report.verdict).toBe('CONDITIONAL GO');
+    expect(out.exitCode).toBe(EXIT.CONDITIONAL_GO);
+    expect(out.report.blockers.filter((b) => b.priority === 'P0')).toEqual([]);
+    expect(blocker(out, 'BUDGET_TOO_SMALL')).toMatchObject({ priority: 'P1', check: 'infrastructure.budget' });
+    expect(out.report.conditions.join('\n')).toMatch(/budget/);
+    expect(out.markdown).toMatch(/\*\*Conditions\*\*/);
+  });
+
+  test('an invalid plan file is P0 and a missing plan is P1 (phases not assessed)', async () => {
+    const broken = path.join(work, 'broken-plan.json');
+    writeFileSync(broken, readFileSync(planFile, 'utf8').slice(0, 500));
+    const bad = await readiness(freshCopy(), { planFile: broken });
+    expect(bad.report.verdict).toBe('NO-GO');
+    expect(bad.report.blockers.find((b) => b.check === 'tools.plan')?.priority).toBe('P0');
+    const none = await readiness(freshCopy(), { planFile: undefined });
+    expect(none.report.verdict).toBe('CONDITIONAL GO');
+    expect(blocker(none, 'NO_PLAN')?.priority).toBe('P1');
+    expect(none.report.checks.find((c) => c.id === 'phases')?.status).toBe('skip');
+  });
+
+  test('a verb missing from the CLI is a blocker of the verb’s priority', async () => {
+    const { buildProgram } = await import('../../scripts/cli');
+    const withoutRollback = () => {
+      const p = buildProgram();
+      (p as unknown as { commands: unknown[] }).commands = p.commands.filter((c) => c.name() !== 'rollback');
+      p.command('extra').description('registered without an action');
+      return p;
+    };
+    const out = await readiness(freshCopy(), { buildProgram: withoutRollback });
+    expect(out.report.verdict).toBe('NO-GO');
+    expect(out.report.blockers.find((b) => b.check === 'tools.cli.rollback')).toMatchObject({ code: 'VERB_NOT_READY', priority: 'P0' });
+    expect(out.report.blockers.find((b) => b.check === 'tools.cli.extra')).toMatchObject({ code: 'VERB_NOT_READY', priority: 'P2', title: 'bqx extra has no action' });
+    expect(out.report.checks.find((c) => c.id === 'tools.cli.warehouse.seed')?.status).toBe('pass');
+  });
+
+  test('the CLI verb prints the verdict and exits 0 for GO, 10 for NO-GO', async () => {
+    const db = freshCopy();
+    const run = async (args: string[]) => {
+      const chunks: string[] = [];
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (chunks.push(String(s)), true));
+      const before = process.exitCode;
+      try {
+        const code = await main(['node', 'bqx', 'readiness', '--database', db, '--plan', planFile, '--stacks', synthesizedStacks().dir, '--reports-dir', path.join(work, `cli-${++copies}`), ...args]);
+        return { code, out: chunks.join('') };
+      } finally {
+        spy.mockRestore();
+        process.exitCode = before;
+      }
+    };
+    const ok = await run(['--json']);
+    expect(ok.code).toBe(EXIT.OK);
+    expect(JSON.parse(ok.out).verdict).toBe('GO');
+    await sql(db, `UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 3600000 WHERE dataset = '${FEATURES_DATASET}'`);
+    const nogo = await run([]);
+    expect(nogo.code).toBe(EXIT.NO_GO);
+    expect(nogo.out).toMatch(/^# Readiness: NO-GO$/m);
+    expect(nogo.out).toContain('index.html');
+  });
+
+  test('the HTML report renders in headless Chromium with the verdict, before/after numbers and cost at the top', async () => {
+    const reason = chromiumMissingReason();
+    if (reason) {
+      console.warn(`skipped: ${reason}`);
+      return;
+    }
+    const r = go.report;
+    const dom = await dumpDom(go.files!.html);
+    const text = (id: string) => {
+      const m = dom.match(new RegExp(`id="${id}"[^>]*>([^<]*)<`));
+      return m ? m[1] : null;
+    };
+    expect(text('verdict')).toBe('GO');
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    expect(text('compliance-before')).toBe(`${fmt(r.compliance!.before.compliant)} / ${fmt(r.compliance!.before.tables)}`);
+    expect(text('compliance-after')).toBe(`${fmt(r.compliance!.after!.compliant)} / ${fmt(r.compliance!.after!.tables)}`);
+    const usd = r.cost!.estimatedCostUsd;
+    expect(text('kpi-cost-estimate')).toBe(usd === 0 ? '$0.00' : usd < 0.01 ? '&lt; $0.01' : `$${usd.toFixed(2)}`);
+    // The summary (verdict, blockers, compliance, operations, cost) comes before any details table.
+    const order = ['id="verdict"', 'id="kpi-blockers"', 'id="kpi-compliance"', 'id="kpi-operations"', 'id="kpi-cost"', 'class="details"'].map((s) => dom.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // Self-contained: no external asset of any kind.
+    expect(dom).not.toMatch(/<(script|link|img)\b[^>]*(src|href)=/i);
+
+    const png = path.join(process.env.BQX_SCREENSHOT_DIR ?? work, 'readiness-go.png');
+    await screenshot(go.files!.html, png);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(bytes.length).toBeGreaterThan(10_000);
+  });
+});

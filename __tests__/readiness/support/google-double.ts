@@ -1,0 +1,123 @@
+/**
+ * A local stand-in for the Google Cloud APIs readiness asks beyond BigQuery, all on one base URL
+ * (127.0.0.1): Service Usage (enabled services, paginated), Resource Manager
+ * (projects.testIamPermissions), Cloud Storage (buckets.get, media upload, object delete) and the
+ * Cloud Run Admin API v2 (jobs.get). Paths and bodies follow the REST references; unknown paths
+ * answer 404 so a client change is noticed. BigQuery itself is the double in __tests__/bigquery.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+
+export interface GoogleDoubleState {
+  project: string;
+  enabledApis: Set<string>;
+  /** Project-level permissions the caller holds (testIamPermissions answers from this). */
+  projectPermissions: Set<string>;
+  /** Bucket → writable by the caller. */
+  buckets: Map<string, { writable: boolean }>;
+  /** Cloud Run jobs deployed, as `region/name`. */
+  jobs: Set<string>;
+}
+
+export class GoogleApisDouble {
+  readonly state: GoogleDoubleState;
+  /** Every object written and whether it was deleted again. */
+  readonly objects = new Map<string, { deleted: boolean }>();
+  readonly requests: string[] = [];
+  private server: http.Server | null = null;
+  endpoint = '';
+
+  constructor(state: GoogleDoubleState) {
+    this.state = state;
+  }
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e) => this.send(res, 500, { error: { code: 500, message: String(e), status: 'INTERNAL' } }));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+
+  private send(res: http.ServerResponse, status: number, body?: unknown): void {
+    if (body === undefined) {
+      res.writeHead(status);
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private fail(res: http.ServerResponse, status: number, statusText: string, message: string): void {
+    this.send(res, status, { error: { code: status, message, status: statusText } });
+  }
+
+  private async body(req: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://double');
+    this.requests.push(`${req.method} ${url.pathname}`);
+    if (!/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) return this.fail(res, 401, 'UNAUTHENTICATED', 'no bearer token');
+    const p = decodeURIComponent(url.pathname);
+    const s = this.state;
+    let m: RegExpMatchArray | null;
+
+    if (req.method === 'GET' && (m = p.match(/^\/v1\/projects\/([^/]+)\/services$/))) {
+      if (m[1] !== s.project) return this.fail(res, 403, 'PERMISSION_DENIED', `project ${m[1]}`);
+      if (url.searchParams.get('filter') !== 'state:ENABLED') return this.fail(res, 400, 'INVALID_ARGUMENT', 'this double only answers filter=state:ENABLED');
+      const all = [...s.enabledApis].sort();
+      const size = Math.min(Number(url.searchParams.get('pageSize') ?? 50), 5); // small pages: clients must paginate
+      const start = Number(url.searchParams.get('pageToken') ?? 0);
+      const page = all.slice(start, start + size);
+      const next = start + size < all.length ? String(start + size) : undefined;
+      return this.send(res, 200, {
+        services: page.map((name) => ({ name: `projects/123456/services/${name}`, config: { name }, state: 'ENABLED' })),
+        ...(next ? { nextPageToken: next } : {}),
+      });
+    }
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/projects\/([^/:]+):testIamPermissions$/))) {
+      const asked: string[] = JSON.parse((await this.body(req)) || '{}').permissions ?? [];
+      if (m[1] !== s.project) return this.send(res, 200, {});
+      const granted = asked.filter((x) => s.projectPermissions.has(x));
+      return this.send(res, 200, granted.length ? { permissions: granted } : {});
+    }
+    if (req.method === 'GET' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)$/))) {
+      return s.buckets.has(m[1]) ? this.send(res, 200, { kind: 'storage#bucket', name: m[1], location: 'US-CENTRAL1' }) : this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
+    }
+    if (req.method === 'POST' && (m = p.match(/^\/upload\/storage\/v1\/b\/([^/]+)\/o$/))) {
+      const b = s.buckets.get(m[1]);
+      const name = url.searchParams.get('name');
+      await this.body(req);
+      if (!b) return this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
+      if (url.searchParams.get('uploadType') !== 'media' || !name) return this.fail(res, 400, 'INVALID_ARGUMENT', 'uploadType=media and name are required');
+      if (!b.writable) return this.fail(res, 403, 'PERMISSION_DENIED', `caller does not have storage.objects.create access to ${m[1]}`);
+      this.objects.set(`${m[1]}/${name}`, { deleted: false });
+      return this.send(res, 200, { kind: 'storage#object', bucket: m[1], name });
+    }
+    if (req.method === 'DELETE' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/))) {
+      const o = this.objects.get(`${m[1]}/${m[2]}`);
+      if (!o || o.deleted) return this.fail(res, 404, 'NOT_FOUND', `object ${m[2]}`);
+      o.deleted = true;
+      return this.send(res, 204);
+    }
+    if (req.method === 'GET' && (m = p.match(/^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/))) {
+      if (m[1] !== s.project || !s.jobs.has(`${m[2]}/${m[3]}`)) return this.fail(res, 404, 'NOT_FOUND', `job ${m[3]}`);
+      return this.send(res, 200, { name: `projects/${m[1]}/locations/${m[2]}/jobs/${m[3]}`, terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED' } });
+    }
+    return this.fail(res, 404, 'NOT_FOUND', `the double does not serve ${req.method} ${p}`);
+  }
+}

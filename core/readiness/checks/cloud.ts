@@ -1,0 +1,247 @@
+/**
+ * Google Cloud checks (bigquery engine only), asked of the APIs rather than read from configs:
+ * credentials, enabled APIs, the caller's permissions (testIamPermissions), buckets writable, jobs
+ * deployed. Run readiness as the runner's identity: testIamPermissions answers for the caller.
+ */
+import type { Plan } from '../../plan/types';
+import type { Findings } from '../findings';
+import { apiErrorText, type GoogleApis } from '../google-apis';
+import type { DeclaredStacks } from '../stacks';
+
+/** The BigQuery REST call readiness needs, through the engine's own client and transport. */
+export type BigQueryCall = <T>(req: { method: 'GET' | 'POST'; path: string; body?: unknown }) => Promise<T>;
+
+export interface CloudTargets {
+  readonly project: string;
+  readonly region: string;
+  readonly dataset: string;
+  readonly buckets: readonly { readonly name: string; readonly writeProbe: boolean }[];
+  readonly jobs: readonly string[];
+  readonly apis: readonly string[];
+}
+
+/** APIs without which the runner cannot work at all; the others serve the pipeline. */
+export const RUNNER_APIS = ['bigquery.googleapis.com'] as const;
+
+export const PROJECT_PERMISSIONS = ['bigquery.jobs.create'] as const;
+
+/** Table-level permissions each action needs on the tables it touches. */
+export function tablePermissionsFor(plan: Plan | null): string[] {
+  const actions = new Set(plan?.operations.map((o) => o.action) ?? ['RENAME', 'DEDUPE', 'CONSOLIDATE']);
+  const out = new Set<string>(['bigquery.tables.get']);
+  if (actions.has('RENAME')) out.add('bigquery.tables.update');
+  if (actions.has('DEDUPE') || actions.has('CONSOLIDATE')) {
+    out.add('bigquery.tables.getData');
+    out.add('bigquery.tables.delete');
+  }
+  return [...out].sort();
+}
+
+/** Targets from the synthesized stacks, or the runner's minimum when none were synthesized. */
+export function cloudTargets(project: string, region: string, dataset: string, stacks: DeclaredStacks | null): CloudTargets {
+  // Only the staging bucket is written to by the runner (backups/); the others are checked for existence.
+  const buckets = (stacks?.buckets ?? []).map((b) => ({ name: b.name, writeProbe: b.role ? b.role === 'staging' : /staging/.test(b.name) }));
+  return {
+    project,
+    region,
+    dataset,
+    buckets,
+    jobs: (stacks?.jobs ?? []).map((j) => j.name),
+    apis: stacks && stacks.apis.length ? stacks.apis : [...RUNNER_APIS, 'storage.googleapis.com', 'cloudresourcemanager.googleapis.com'],
+  };
+}
+
+export async function checkCredentials(findings: Findings, apis: GoogleApis): Promise<boolean> {
+  let ok = false;
+  await findings.run(
+    {
+      id: 'dependencies.credentials',
+      section: 'dependencies',
+      title: 'Google Cloud credentials',
+      onError: (m) => ({
+        code: 'CREDENTIALS_MISSING',
+        priority: 'P0',
+        title: 'no usable Google Cloud credentials',
+        impact: 'no API can be called',
+        mitigation: `gcloud auth application-default login --impersonate-service-account=<runner SA> (${m.slice(0, 160)})`,
+      }),
+    },
+    async (scope) => {
+      if (apis.offline) {
+        ok = true;
+        scope.skip();
+        return 'test endpoint: no credentials looked up';
+      }
+      await apis.token();
+      ok = true;
+      const who = await apis.identity();
+      return `access token obtained${who ? ` for ${who}` : ' (user credentials: run as the runner service account for a faithful permission check)'}`;
+    },
+  );
+  return ok;
+}
+
+export async function checkApis(findings: Findings, apis: GoogleApis, t: CloudTargets): Promise<void> {
+  await findings.run({ id: 'dependencies.apis', section: 'dependencies', title: 'APIs enabled' }, async (scope) => {
+    const enabled = new Set<string>();
+    let pageToken: string | undefined;
+    do {
+      const r = await apis.request<{ services?: { config?: { name?: string }; name?: string }[]; nextPageToken?: string }>(
+        'serviceusage',
+        'GET',
+        `/v1/projects/${encodeURIComponent(t.project)}/services`,
+        { query: { filter: 'state:ENABLED', pageSize: '200', ...(pageToken ? { pageToken } : {}) } },
+      );
+      if (r.status !== 200) throw new Error(`Service Usage services.list: ${apiErrorText(r)}`);
+      for (const s of r.body.services ?? []) {
+        const name = s.config?.name ?? s.name?.split('/').pop();
+        if (name) enabled.add(name);
+      }
+      pageToken = r.body.nextPageToken || undefined;
+    } while (pageToken);
+    const missing = t.apis.filter((a) => !enabled.has(a));
+    const critical = missing.filter((a) => (RUNNER_APIS as readonly string[]).includes(a));
+    if (critical.length) {
+      scope.block({
+        code: 'API_DISABLED',
+        priority: 'P0',
+        title: `${critical.join(', ')} not enabled on ${t.project}`,
+        impact: 'the runner cannot call BigQuery',
+        mitigation: `gcloud services enable ${critical.join(' ')} --project ${t.project} (the foundation stack declares it)`,
+      });
+    }
+    const rest = missing.filter((a) => !critical.includes(a));
+    if (rest.length) {
+      scope.block({
+        code: 'API_DISABLED',
+        priority: 'P2',
+        title: `${rest.length} declared API(s) not enabled: ${rest.join(', ')}`,
+        impact: 'parts of the platform (pipeline, monitoring, budgets) cannot be deployed or used',
+        mitigation: 'deploy the foundation stack (it enables the declared APIs)',
+      });
+    }
+    return `${enabled.size} APIs enabled; ${t.apis.length - missing.length}/${t.apis.length} required present`;
+  });
+}
+
+export async function checkPermissions(findings: Findings, apis: GoogleApis, bigquery: BigQueryCall, t: CloudTargets, plan: Plan | null, sampleTable: string | null): Promise<void> {
+  await findings.run({ id: 'infrastructure.iam.project', section: 'infrastructure', title: 'runner permissions on the project' }, async (scope) => {
+    const r = await apis.request<{ permissions?: string[] }>('resourcemanager', 'POST', `/v1/projects/${encodeURIComponent(t.project)}:testIamPermissions`, {
+      json: { permissions: [...PROJECT_PERMISSIONS] },
+    });
+    if (r.status !== 200) throw new Error(`Resource Manager testIamPermissions: ${apiErrorText(r)}`);
+    const granted = new Set(r.body.permissions ?? []);
+    const missing = PROJECT_PERMISSIONS.filter((p) => !granted.has(p));
+    if (missing.length) {
+      scope.block({
+        code: 'PERMISSION_MISSING',
+        priority: 'P0',
+        title: `the runner lacks ${missing.join(', ')} on project ${t.project}`,
+        impact: 'no BigQuery job (DDL, CTAS, validation query) can start',
+        mitigation: `grant roles/bigquery.jobUser on ${t.project} to the runner (foundation stack)`,
+      });
+    }
+    return `testIamPermissions granted ${[...granted].sort().join(', ') || 'nothing'} of ${PROJECT_PERMISSIONS.join(', ')}`;
+  });
+
+  const wanted = tablePermissionsFor(plan);
+  await findings.run({ id: 'infrastructure.iam.dataset', section: 'infrastructure', title: `runner permissions on ${t.dataset}` }, async (scope) => {
+    if (!sampleTable) {
+      scope.skip();
+      return 'no table to ask about';
+    }
+    const r = await bigquery<{ permissions?: string[] }>({
+      method: 'POST',
+      path: `/datasets/${encodeURIComponent(t.dataset)}/tables/${encodeURIComponent(sampleTable)}:testIamPermissions`,
+      body: { permissions: wanted },
+    });
+    const granted = new Set(r.permissions ?? []);
+    const missing = wanted.filter((p) => !granted.has(p));
+    if (missing.length) {
+      scope.block({
+        code: 'PERMISSION_MISSING',
+        priority: 'P0',
+        title: `the runner lacks ${missing.join(', ')} on ${t.dataset}`,
+        impact: 'the operations that need them fail (rename needs update; dedupe and consolidation need getData and delete)',
+        mitigation: `grant roles/bigquery.dataEditor on dataset ${t.dataset} to the runner (data stack), then run readiness again`,
+      });
+    }
+    return `testIamPermissions on ${t.dataset}.${sampleTable} granted ${[...granted].sort().join(', ') || 'nothing'} of ${wanted.join(', ')}`;
+  });
+}
+
+export async function checkBuckets(findings: Findings, apis: GoogleApis, t: CloudTargets, now: Date): Promise<void> {
+  await findings.run({ id: 'infrastructure.buckets', section: 'infrastructure', title: 'buckets exist and are writable' }, async (scope) => {
+    if (t.buckets.length === 0) {
+      scope.skip();
+      return 'no buckets declared (stacks not synthesized)';
+    }
+    const facts: string[] = [];
+    for (const b of t.buckets) {
+      const get = await apis.request('storage', 'GET', `/storage/v1/b/${encodeURIComponent(b.name)}`);
+      if (get.status !== 200) {
+        scope.block({
+          code: 'BUCKET_MISSING',
+          priority: 'P2',
+          title: `bucket ${b.name} cannot be read (${apiErrorText(get)})`,
+          impact: 'the extract/merge pipeline that uses it fails; Phase 4C itself does not write to Cloud Storage',
+          mitigation: 'deploy the data stack, or grant the runner storage.buckets.get on it',
+        });
+        facts.push(`${b.name}: ${get.status}`);
+        continue;
+      }
+      if (!b.writeProbe) {
+        facts.push(`${b.name}: exists`);
+        continue;
+      }
+      // A real write: upload a tiny object and delete it again.
+      const object = `_bqx_readiness/probe-${now.getTime()}.txt`;
+      const put = await apis.request('storage', 'POST', `/upload/storage/v1/b/${encodeURIComponent(b.name)}/o`, {
+        query: { uploadType: 'media', name: object },
+        media: { contentType: 'text/plain', data: `bqx readiness probe ${now.toISOString()}\n` },
+      });
+      if (put.status !== 200) {
+        scope.block({
+          code: 'BUCKET_NOT_WRITABLE',
+          priority: 'P2',
+          title: `bucket ${b.name} is not writable by this identity (${apiErrorText(put)})`,
+          impact: 'backups and checkpoints cannot be written there',
+          mitigation: `grant roles/storage.objectUser on gs://${b.name} to the runner (data stack)`,
+        });
+        facts.push(`${b.name}: write refused`);
+        continue;
+      }
+      const del = await apis.request('storage', 'DELETE', `/storage/v1/b/${encodeURIComponent(b.name)}/o/${encodeURIComponent(object)}`);
+      facts.push(`${b.name}: wrote and ${del.status === 204 || del.status === 200 ? 'deleted' : `could not delete (${del.status})`} ${object}`);
+    }
+    return facts.join('; ');
+  });
+}
+
+export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTargets): Promise<void> {
+  await findings.run({ id: 'infrastructure.jobs', section: 'infrastructure', title: 'Cloud Run jobs deployed' }, async (scope) => {
+    if (t.jobs.length === 0) {
+      scope.skip();
+      return 'no jobs declared (stacks not synthesized)';
+    }
+    const facts: string[] = [];
+    for (const job of t.jobs) {
+      const r = await apis.request<{ name?: string; terminalCondition?: { state?: string } }>(
+        'run',
+        'GET',
+        `/v2/projects/${encodeURIComponent(t.project)}/locations/${encodeURIComponent(t.region)}/jobs/${encodeURIComponent(job)}`,
+      );
+      if (r.status !== 200) {
+        scope.block({
+          code: 'JOB_NOT_DEPLOYED',
+          priority: 'P2',
+          title: `Cloud Run job ${job} is not deployed in ${t.region} (${apiErrorText(r)})`,
+          impact: 'the extract/merge pipeline that reads the renamed tables cannot be re-run to prove the views work',
+          mitigation: 'deploy the pipeline stack (cdktf deploy pipeline)',
+        });
+        facts.push(`${job}: ${r.status}`);
+      } else facts.push(`${job}: deployed${r.body.terminalCondition?.state ? ` (${r.body.terminalCondition.state})` : ''}`);
+    }
+    return facts.join('; ');
+  });
+}

@@ -1,0 +1,173 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import type { Command } from 'commander';
+import { catalogueFingerprint, type TableInfo } from '../catalogue';
+import type { Plan } from '../plan/types';
+import type { Engine } from '../../engines/engine';
+import type { EngineOptions } from '../../scripts/options';
+import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, cloudTargets, type BigQueryCall } from './checks/cloud';
+import { checkDependencies } from './checks/dependencies';
+import { checkBudget, checkRunnerDataset, checkStacks, checkTargetDataset, costOf } from './checks/infrastructure';
+import { checkPhases } from './checks/phases';
+import { checkCatalogue, checkCli, checkPlan, checkPolicy } from './checks/tools';
+import { complianceBeforeAfter } from './compliance';
+import { Findings } from './findings';
+import { googleApis } from './google-apis';
+import { readinessMarkdown } from './markdown';
+import { readDeclaredStacks, type DeclaredStacks } from './stacks';
+import { READINESS_FORMAT, type ReadinessReport } from './types';
+import { conditionsOf, countByPriority, exitCodeFor, sortBlockers, verdictOf } from './verdict';
+import { renderReadinessHtml } from '../report-html/readiness-page';
+
+export interface ReadinessOptions {
+  /** Opened (and closed) here. Give this or `engine`. */
+  readonly engineOptions?: EngineOptions;
+  /** An engine the caller already opened; left open. */
+  readonly engine?: Engine;
+  /** A plan file (`bqx plan --out`), or an already-built plan. */
+  readonly planFile?: string;
+  readonly plan?: Plan;
+  readonly policyFile?: string;
+  /** Directory of the synthesized stacks. Default `cdktf.out`. */
+  readonly stacksDir?: string;
+  /** Where readiness.md, readiness.json and index.html go. Default `reports`; null writes nothing. */
+  readonly reportsDir?: string | null;
+  /** The HTML page. Default `<reportsDir>/index.html`. */
+  readonly htmlFile?: string;
+  /** BigQuery API endpoint for the testIamPermissions call when `engine` is given (default: engineOptions.apiEndpoint, env BQX_BIGQUERY_API_ENDPOINT). */
+  readonly bigqueryApiEndpoint?: string;
+  /** One base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double). Env BQX_GOOGLE_API_ENDPOINT. */
+  readonly googleApiEndpoint?: string;
+  /** The CLI to inventory. Default: scripts/cli.ts buildProgram(). */
+  readonly buildProgram?: () => Command;
+  readonly now?: () => Date;
+}
+
+export interface ReadinessOutcome {
+  readonly report: ReadinessReport;
+  /** 0 GO, EXIT.NO_GO (10), EXIT.CONDITIONAL_GO (11). */
+  readonly exitCode: number;
+  readonly markdown: string;
+  readonly files: { readonly markdown: string; readonly json: string; readonly html: string } | null;
+}
+
+function defaultProgram(): Command {
+  // Loaded lazily: the CLI registers this module's own verb.
+  return (require('../../scripts/cli') as typeof import('../../scripts/cli')).buildProgram();
+}
+
+async function openEngineFrom(opts: EngineOptions): Promise<Engine> {
+  const { openEngine } = await import('../../engines');
+  return openEngine(opts);
+}
+
+function bigQueryCall(engine: Engine, apiEndpoint: string | undefined): BigQueryCall {
+  // The BigQuery client the engine itself is built on (same auth, same endpoint override).
+  const { makeClient, clientTransport } = require('../../engines/bigquery/rest') as typeof import('../../engines/bigquery/rest');
+  const client = makeClient({ project: engine.where.project, location: engine.where.location, apiEndpoint });
+  const transport = clientTransport(client, engine.where.project);
+  return (req) => transport.call(req);
+}
+
+/**
+ * The readiness audit: tests every tool, phase, piece of infrastructure and dependency the plan
+ * needs, lists blockers by priority and answers GO / CONDITIONAL GO / NO-GO. Writes
+ * `readiness.md`, `readiness.json` and the HTML page unless `reportsDir` is null.
+ */
+export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOutcome> {
+  const now = opts.now ?? (() => new Date());
+  const started = Date.now();
+  const engine = opts.engine ?? (opts.engineOptions ? await openEngineFrom(opts.engineOptions) : null);
+  if (!engine) throw new Error('runReadiness needs engineOptions or an open engine');
+  const stacksDir = opts.stacksDir ?? 'cdktf.out';
+  const findings = new Findings();
+  let report: ReadinessReport;
+  try {
+    // Tools: the CLI, the policy, the catalogue, the plan.
+    await checkCli(findings, opts.buildProgram ?? defaultProgram);
+    const policy = await checkPolicy(findings, opts.policyFile);
+    const tables: TableInfo[] | null = await checkCatalogue(findings, engine);
+    const plan = await checkPlan(findings, { planFile: opts.planFile, plan: opts.plan, engine, tables, policy });
+
+    // Phases: every operation class of the plan, rendered by the engine, executor present.
+    const phases = await checkPhases(findings, engine, plan, policy);
+
+    // Infrastructure.
+    await checkTargetDataset(findings, engine, plan?.dataset ?? engine.where.dataset);
+    await checkRunnerDataset(findings, engine);
+    const cost = plan && policy ? costOf(plan, policy, phases.dryRunSample) : null;
+    await checkBudget(findings, cost);
+    let stacks: DeclaredStacks | null = null;
+    await checkStacks(findings, engine, () => (stacks = readDeclaredStacks(stacksDir)), stacksDir, plan?.dataset ?? engine.where.dataset);
+
+    // Dependencies (and, on Google Cloud, credentials, APIs, IAM, buckets, jobs).
+    await checkDependencies(findings, engine.kind);
+    if (engine.kind === 'bigquery') {
+      const apis = googleApis({ endpoint: opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT });
+      const region = engine.where.location.includes('-') ? engine.where.location : 'us-central1';
+      const targets = cloudTargets(engine.where.project, region, plan?.dataset ?? engine.where.dataset, stacks);
+      if (await checkCredentials(findings, apis)) {
+        await checkApis(findings, apis, targets);
+        const sample =
+          plan?.operations.find((o) => o.action === 'RENAME')?.sources[0] ??
+          plan?.operations.find((o) => o.action !== 'KEEP' && o.action !== 'REVIEW')?.sources[0] ??
+          tables?.find((t) => t.kind === 'TABLE')?.name ??
+          null;
+        const apiEndpoint = opts.bigqueryApiEndpoint ?? opts.engineOptions?.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT;
+        await checkPermissions(findings, apis, bigQueryCall(engine, apiEndpoint), targets, plan, sample);
+        await checkBuckets(findings, apis, targets, now());
+        await checkJobs(findings, apis, targets);
+      }
+    }
+
+    const blockers = sortBlockers(findings.blockers);
+    const verdict = verdictOf(blockers);
+    const policyOk = policy !== null;
+    report = {
+      format: READINESS_FORMAT,
+      generatedAt: now().toISOString(),
+      verdict,
+      exitCode: exitCodeFor(verdict),
+      conditions: conditionsOf(blockers),
+      engine: { kind: engine.kind, ...engine.where },
+      currentFingerprint: tables ? catalogueFingerprint(tables) : null,
+      plan: plan
+        ? {
+            file: opts.planFile ?? null,
+            planHash: plan.planHash,
+            engine: plan.engine,
+            dataset: plan.dataset,
+            catalogueFingerprint: plan.catalogueFingerprint,
+            tables: plan.tableCount,
+            byAction: plan.summary.byAction,
+            byReason: plan.summary.byReason,
+            views: plan.views.length,
+          }
+        : null,
+      cost,
+      compliance: tables && policyOk ? complianceBeforeAfter(policy, tables, plan) : null,
+      checks: findings.checks,
+      blockers,
+      counts: { ...countByPriority(blockers), checks: findings.checks.length, failed: findings.checks.filter((c) => c.status === 'fail').length },
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    if (!opts.engine) await engine.close();
+  }
+
+  const markdown = readinessMarkdown(report);
+  let files: ReadinessOutcome['files'] = null;
+  if (opts.reportsDir !== null) {
+    const dir = path.resolve(opts.reportsDir ?? 'reports');
+    const html = path.resolve(opts.htmlFile ?? path.join(dir, 'index.html'));
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(path.dirname(html), { recursive: true });
+    files = { markdown: path.join(dir, 'readiness.md'), json: path.join(dir, 'readiness.json'), html };
+    writeFileSync(files.markdown, markdown);
+    writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+    // Run reports of apply/verify/rollback written to the same folder are linked (relative links only).
+    const links = path.dirname(html) === dir ? readdirSync(dir).filter((f) => /^run-.+\.(md|json)$|^readiness\.(md|json)$|^metrics\.prom$/.test(f)).sort() : [];
+    writeFileSync(files.html, renderReadinessHtml(report, { links }));
+  }
+  return { report, exitCode: report.exitCode, markdown, files };
+}

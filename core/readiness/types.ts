@@ -1,0 +1,92 @@
+import type { EngineLocation } from '../../engines/engine';
+import type { Action } from '../plan/types';
+
+/** P0 prevents execution, P1 high risk, P2 slows or raises cost, P3 minor. */
+export const PRIORITIES = ['P0', 'P1', 'P2', 'P3'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const VERDICTS = ['GO', 'CONDITIONAL GO', 'NO-GO'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const SECTIONS = ['tools', 'phases', 'infrastructure', 'dependencies'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface Blocker {
+  /** Stable code, e.g. DATASET_EXPIRATION, PERMISSION_MISSING. */
+  readonly code: string;
+  readonly priority: Priority;
+  readonly title: string;
+  readonly impact: string;
+  readonly mitigation: string;
+  /** Id of the check that found it. */
+  readonly check: string;
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
+
+export interface CheckResult {
+  /** e.g. `tools.cli.apply`, `infrastructure.dataset-expiration`. */
+  readonly id: string;
+  readonly section: Section;
+  readonly title: string;
+  readonly status: CheckStatus;
+  /** What was tried and what came back. */
+  readonly detail: string;
+  readonly durationMs: number;
+}
+
+export interface FamilyCompliance {
+  readonly total: number;
+  readonly compliant: number;
+  readonly nonCompliant: number;
+}
+
+export interface ComplianceSide {
+  readonly tables: number;
+  readonly compliant: number;
+  readonly nonCompliant: number;
+  readonly byFamily: Readonly<Record<string, FamilyCompliance>>;
+}
+
+export interface CostEstimate {
+  readonly estimatedBytes: number;
+  readonly estimatedCostUsd: number;
+  readonly consolidationBytes: number;
+  readonly consolidationCostUsd: number;
+  readonly budgetUsd: number;
+  readonly pricePerTiBUsd: number;
+  /** Bytes of one consolidation measured by the engine's dry run (null when none was run). */
+  readonly dryRunSample: { readonly operationId: string; readonly plannedBytes: number; readonly dryRunBytes: number } | null;
+}
+
+export interface PlanOverview {
+  readonly file: string | null;
+  readonly planHash: string;
+  readonly engine: string;
+  readonly dataset: string;
+  readonly catalogueFingerprint: string;
+  readonly tables: number;
+  readonly byAction: Readonly<Record<Action, number>>;
+  readonly byReason: Readonly<Record<string, number>>;
+  readonly views: number;
+}
+
+export const READINESS_FORMAT = 'bqx-readiness/v1';
+
+export interface ReadinessReport {
+  readonly format: typeof READINESS_FORMAT;
+  readonly generatedAt: string;
+  readonly verdict: Verdict;
+  readonly exitCode: number;
+  /** For CONDITIONAL GO: what must hold (one per P1). */
+  readonly conditions: readonly string[];
+  readonly engine: { readonly kind: 'duckdb' | 'bigquery' } & EngineLocation;
+  readonly currentFingerprint: string | null;
+  readonly plan: PlanOverview | null;
+  readonly cost: CostEstimate | null;
+  readonly compliance: { readonly before: ComplianceSide; readonly after: ComplianceSide | null } | null;
+  readonly checks: readonly CheckResult[];
+  readonly blockers: readonly Blocker[];
+  readonly counts: Readonly<Record<Priority, number>> & { readonly checks: number; readonly failed: number };
+  readonly durationMs: number;
+}
