@@ -116,6 +116,12 @@ export interface Engine {
   /** Reads the view (or table) and reports its columns; throws when it does not resolve. */
   probe(name: string): Promise<{ columns: Column[]; rows: number }>;
 
+  /**
+   * Optional: a backup table of the runner dataset, or null. With it the executor recognises a
+   * backup taken just before a crash (whose ledger record was lost) instead of taking another.
+   */
+  getBackup?(backupName: string): Promise<TableInfo | null>;
+
   /** The ledger, lock and paper-run records, kept in the warehouse itself. */
   readonly ledger: LedgerStore;
 

@@ -26,7 +26,9 @@ export class ViewsStack extends BqxStack {
       now: props.now,
       warnWithinDays: props.env.views.warnWithinDays,
       importExisting: props.env.views.importExisting,
-      labels: { ...this.labels, bqx_plan: props.planHash.replace(/^sha256:/, '').slice(0, 12).toLowerCase() },
+      // No plan-hash label: a regenerated plan would otherwise rewrite the labels of every view
+      // in the next `terraform plan`, burying the real changes of a PR under thousands of updates.
+      labels: this.labels,
     });
   }
 

@@ -1,8 +1,335 @@
-import { BqxError } from '../../core/errors';
+import { createHash } from 'crypto';
+import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
+import { BqxError, EXIT } from '../../core/errors';
+import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../scripts/options';
-import type { Engine } from '../engine';
+import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, RunOptions, Step, StepResult } from '../engine';
+import { Db, num, str, type Row } from './db';
+import { DuckDbLedger } from './ledger';
+import { BEGIN, renderStep } from './render';
+import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
+import { googleSqlType, valueBytes } from './types';
 
-// Placeholder replaced by the DuckDB engine implementation.
-export async function openDuckDbEngine(_opts: EngineOptions): Promise<Engine> {
-  throw new BqxError('NOT_BUILT', 'the DuckDB engine is not built yet', undefined, 1);
+/**
+ * Test-only failpoint for the executor's crash-point tests: with BQX_FAILPOINT_KILL_AFTER_STEPS=N
+ * the process SIGKILLs itself right after its N-th successful run() (counted per process), so a
+ * test can check that the ledger and warehouse recover from a crash at exactly that point.
+ */
+const FAILPOINT_ENV = 'BQX_FAILPOINT_KILL_AFTER_STEPS';
+let successfulRuns = 0;
+
+function failpointAfterRun(): void {
+  successfulRuns++;
+  const limit = Number(process.env[FAILPOINT_ENV]);
+  if (Number.isInteger(limit) && limit > 0 && successfulRuns === limit) process.kill(process.pid, 'SIGKILL');
 }
+
+const TABLE_COLUMNS_SQL = `
+  SELECT table_name, column_name, data_type
+  FROM duckdb_columns()
+  WHERE database_name = current_database() AND schema_name = ?
+  ORDER BY table_name, column_index`;
+
+const TABLES_SQL = `
+  SELECT t.table_name AS name, 'TABLE' AS kind, t.estimated_size AS row_count, NULL AS view_sql,
+         o.partition_by, o.cluster_by
+  FROM duckdb_tables() t
+  LEFT JOIN %OPTIONS% o ON o.dataset = t.schema_name AND o.table_name = t.table_name
+  WHERE t.database_name = current_database() AND t.schema_name = ?
+  UNION ALL
+  SELECT v.view_name, 'VIEW', 0, v.sql, NULL, NULL
+  FROM duckdb_views() v
+  WHERE v.database_name = current_database() AND v.schema_name = ? AND NOT v.internal
+  ORDER BY 1`;
+
+/** `CREATE VIEW x AS SELECT …;` → `SELECT …`. */
+function viewQuery(sql: string): string {
+  return sql.replace(/^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+/i, '').replace(/;\s*$/, '');
+}
+
+class DuckDbEngine implements Engine {
+  readonly kind = 'duckdb' as const;
+  /** One writer per file: the executor runs one operation at a time. */
+  readonly maxParallelOperations = 1;
+  readonly ledger: DuckDbLedger;
+  private catalogPresent: boolean | null = null;
+
+  constructor(
+    private readonly db: Db,
+    readonly where: EngineLocation,
+  ) {
+    this.ledger = new DuckDbLedger(db, where);
+  }
+
+  private t(name: string, where = 'table'): string {
+    return table(this.where.dataset, name, where);
+  }
+
+  private async hasCatalog(): Promise<boolean> {
+    if (this.catalogPresent === null) {
+      const rows = await this.db.all(`SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = 'table_options'`, [CATALOG_SCHEMA]);
+      this.catalogPresent = rows.length > 0;
+    }
+    return this.catalogPresent;
+  }
+
+  /** Every table and view of a dataset in two catalog queries (not one per table). */
+  private async readTables(dataset: string): Promise<TableInfo[]> {
+    assertDatasetName(dataset, 'dataset');
+    const options = (await this.hasCatalog()) ? TABLE_OPTIONS : '(SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS table_name, NULL::VARCHAR AS partition_by, NULL::VARCHAR[] AS cluster_by WHERE false)';
+    const [tables, columns] = await Promise.all([
+      this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]),
+      this.db.all(TABLE_COLUMNS_SQL, [dataset]),
+    ]);
+    const byTable = new Map<string, Column[]>();
+    for (const c of columns) {
+      const list = byTable.get(String(c.table_name)) ?? [];
+      list.push({ name: String(c.column_name), type: googleSqlType(String(c.data_type)) });
+      byTable.set(String(c.table_name), list);
+    }
+    return tables.map((r: Row): TableInfo => {
+      const cols = byTable.get(String(r.name)) ?? [];
+      const rowCount = num(r.row_count);
+      const info: TableInfo = {
+        name: String(r.name),
+        kind: r.kind === 'VIEW' ? 'VIEW' : 'TABLE',
+        columns: cols,
+        rowCount,
+        bytes: rowCount * cols.reduce((s, c) => s + valueBytes(c.type), 0),
+        partitionBy: str(r.partition_by),
+        clusterBy: Array.isArray(r.cluster_by) ? r.cluster_by.map(String) : [],
+      };
+      return r.kind === 'VIEW' ? { ...info, viewQuery: viewQuery(String(r.view_sql)) } : info;
+    });
+  }
+
+  listTables(): Promise<TableInfo[]> {
+    return this.readTables(this.where.dataset);
+  }
+
+  getTable(name: string): Promise<TableInfo | null> {
+    return this.describe(this.where.dataset, name);
+  }
+
+  private async tableOptions(dataset: string, name: string): Promise<{ partitionBy: string | null; clusterBy: string[] }> {
+    const rows = (await this.hasCatalog())
+      ? await this.db.all(`SELECT partition_by, cluster_by FROM ${TABLE_OPTIONS} WHERE dataset = ? AND table_name = ?`, [dataset, name])
+      : [];
+    const r = rows[0];
+    return r ? { partitionBy: str(r.partition_by), clusterBy: Array.isArray(r.cluster_by) ? r.cluster_by.map(String) : [] } : { partitionBy: null, clusterBy: [] };
+  }
+
+  /** Columns of one table or view, read from its catalog entry (no scan of the whole catalog); null when absent. */
+  private async columnsIn(dataset: string, name: string): Promise<Column[] | null> {
+    const ref = table(dataset, name);
+    try {
+      const rows = await this.db.all(`SELECT name, type FROM pragma_table_info(${literal(ref)})`);
+      return rows.map((r) => ({ name: String(r.name), type: googleSqlType(String(r.type)) }));
+    } catch (e) {
+      if (/Catalog Error/i.test((e as { duckdbMessage?: string }).duckdbMessage ?? '')) return null;
+      throw e;
+    }
+  }
+
+  /** One table's TableInfo with an exact row count, without listing the dataset. */
+  private async describe(dataset: string, name: string): Promise<TableInfo | null> {
+    const cols = await this.columnsIn(dataset, name);
+    if (cols === null) return null;
+    const views = await this.db.all(
+      `SELECT sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? AND view_name = ?`,
+      [dataset, name],
+    );
+    if (views.length > 0) {
+      return { name, kind: 'VIEW', columns: cols, rowCount: 0, bytes: 0, partitionBy: null, clusterBy: [], viewQuery: viewQuery(String(views[0].sql)) };
+    }
+    const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(dataset, name)}`);
+    const rowCount = num(r.n);
+    const o = await this.tableOptions(dataset, name);
+    return { name, kind: 'TABLE', columns: cols, rowCount, bytes: rowCount * cols.reduce((s, c) => s + valueBytes(c.type), 0), ...o };
+  }
+
+  async datasetInfo(dataset: string = this.where.dataset): Promise<DatasetInfo> {
+    assertDatasetName(dataset, 'dataset');
+    const schemas = await this.db.all(`SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?`, [dataset]);
+    if (schemas.length === 0) return { name: dataset, exists: false, location: null, defaultTableExpirationMs: null };
+    const opts = (await this.hasCatalog()) ? await this.db.all(`SELECT location, default_table_expiration_ms FROM ${DATASET_OPTIONS} WHERE dataset = ?`, [dataset]) : [];
+    const o = opts[0];
+    return {
+      name: dataset,
+      exists: true,
+      location: o ? String(o.location) : this.where.location,
+      defaultTableExpirationMs: o && o.default_table_expiration_ms !== null ? num(o.default_table_expiration_ms) : null,
+    };
+  }
+
+  /** Column names of a table or view, in order; a clear error when it does not exist. */
+  private async columnsOf(name: string): Promise<Column[]> {
+    const cols = await this.columnsIn(this.where.dataset, name);
+    if (!cols) {
+      throw new BqxError('TABLE_NOT_FOUND', `${this.where.dataset}.${name} does not exist in ${this.db.database}`, 'check the name; `bqx audit` lists the tables', EXIT.BAD_INPUT);
+    }
+    return cols;
+  }
+
+  async sampleNumeric(tableName: string, col: string, limit: number): Promise<number[]> {
+    const c = column(col, 'sampled column');
+    const cols = await this.columnsOf(tableName);
+    if (!cols.some((x) => x.name === col)) throw new BqxError('COLUMN_NOT_FOUND', `${tableName} has no column ${col}`, 'sample a column the table has', EXIT.BAD_INPUT);
+    const order = cols.some((x) => x.name === 'interval_time') && col !== 'interval_time' ? `"interval_time", ${c}` : c;
+    const n = Math.max(0, Math.floor(limit));
+    const rows = await this.db.all(`SELECT CAST(${c} AS DOUBLE) AS v FROM ${this.t(tableName)} WHERE ${c} IS NOT NULL ORDER BY ${order} LIMIT ${n}`);
+    return rows.map((r) => Number(r.v));
+  }
+
+  async contentFingerprint(tableName: string): Promise<ContentFingerprint> {
+    const cols = await this.columnsOf(tableName);
+    const values = cols.map((c) => column(c.name)).join(', ');
+    // Sum of per-row hashes: a multiset hash, so physical order does not matter but every row does.
+    const [r] = await this.db.all(`SELECT count(*) AS n, COALESCE(sum(hash(${values})::HUGEINT), 0)::VARCHAR AS s FROM ${this.t(tableName)}`);
+    const signature = cols.map((c) => `${c.name}:${c.type}`).join(',');
+    const hash = createHash('sha256').update(`${signature}\n${num(r.n)}\n${String(r.s)}`).digest('hex').slice(0, 32);
+    return { rows: num(r.n), hash };
+  }
+
+  async keyStats(tableName: string, key: string): Promise<KeyStats> {
+    const k = column(key, 'key column');
+    const [r] = await this.db.all(`SELECT count(*) AS n, count(DISTINCT ${k}) AS d, count(*) FILTER (WHERE ${k} IS NULL) AS z FROM ${this.t(tableName)}`);
+    return { rows: num(r.n), distinctKeys: num(r.d), nullKeys: num(r.z) };
+  }
+
+  async columnsAgreeOnKey(a: string, b: string, key: string, columns: readonly string[]): Promise<Record<string, boolean>> {
+    if (columns.length === 0) return {};
+    const k = column(key, 'key column');
+    const agg = columns.map((c, i) => `COALESCE(bool_and(a.${column(c)} IS NOT DISTINCT FROM b.${column(c)}), true) AS c${i}`);
+    const [r] = await this.db.all(`SELECT ${agg.join(', ')} FROM ${this.t(a)} a JOIN ${this.t(b)} b ON a.${k} = b.${k}`);
+    return Object.fromEntries(columns.map((c, i) => [c, Boolean(r[`c${i}`])]));
+  }
+
+  render(step: Step): string[] {
+    return renderStep(this.where, step);
+  }
+
+  private async tableBytes(dataset: string, name: string): Promise<number> {
+    const info = await this.describe(dataset, name);
+    if (!info) throw new BqxError('TABLE_NOT_FOUND', `${dataset}.${name} does not exist in ${this.db.database}`, 'check the plan against `bqx audit`', EXIT.BAD_INPUT);
+    return info.bytes;
+  }
+
+  async estimateBytes(step: Step): Promise<number> {
+    switch (step.kind) {
+      case 'BACKUP_TABLE':
+        return this.tableBytes(this.where.dataset, step.name);
+      case 'RESTORE_TABLE':
+        return this.tableBytes(this.where.runnerDataset, step.backupName);
+      case 'CONSOLIDATE': {
+        let total = 0;
+        for (const w of step.spec.windows) total += await this.tableBytes(this.where.dataset, w.source);
+        return total;
+      }
+      default:
+        return 0;
+    }
+  }
+
+  async run(step: Step, opts: RunOptions): Promise<StepResult> {
+    const stmts = this.render(step);
+    const bytes = await this.estimateBytes(step).catch(() => 0);
+    // A file built without the seed gets its metadata schema once, before its first step.
+    if (!(await this.hasCatalog())) {
+      await this.db.transaction(async (q) => {
+        for (const s of CATALOG_DDL) await q.exec(s);
+      });
+      this.catalogPresent = true;
+    }
+    await this.db.exclusive(async (q) => {
+      for (const s of stmts) {
+        try {
+          await q.exec(s);
+        } catch (e) {
+          if (stmts[0] === BEGIN && s !== BEGIN) await q.exec('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      }
+    });
+    let rowsAffected: number | null = null;
+    if (step.kind === 'CONSOLIDATE') rowsAffected = await this.rowCount(step.target);
+    if (step.kind === 'RESTORE_TABLE') rowsAffected = await this.rowCount(step.name);
+    if (step.kind === 'BACKUP_TABLE') {
+      const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(this.where.runnerDataset, step.backupName, 'backup')}`);
+      rowsAffected = num(r.n);
+    }
+    failpointAfterRun();
+    return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
+  }
+
+  async rowCount(tableName: string): Promise<number> {
+    const [r] = await this.db.all(`SELECT count(*) AS n FROM ${this.t(tableName)}`);
+    return num(r.n);
+  }
+
+  async nullCounts(tableName: string, columns: readonly string[], filter?: string | null): Promise<Record<string, number>> {
+    if (columns.length === 0) return {};
+    const where = filter ? ` WHERE ${column(filter, 'filter column')}` : '';
+    const agg = columns.map((c, i) => `count(*) FILTER (WHERE ${column(c)} IS NULL) AS c${i}`);
+    const [r] = await this.db.all(`SELECT ${agg.join(', ')} FROM ${this.t(tableName)}${where}`);
+    return Object.fromEntries(columns.map((c, i) => [c, num(r[`c${i}`])]));
+  }
+
+  async coverage(target: string, sources: readonly string[], key: string): Promise<CoverageResult> {
+    const k = column(key, 'key column');
+    const union = sources.length === 0 ? `SELECT NULL AS k WHERE false` : sources.map((s) => `SELECT ${k} AS k FROM ${this.t(s, 'coverage source')}`).join(' UNION ');
+    const [r] = await this.db.all(`
+      WITH t AS (SELECT DISTINCT ${k} AS k FROM ${this.t(target, 'coverage target')} WHERE ${k} IS NOT NULL),
+           u AS (SELECT DISTINCT k FROM (${union}) WHERE k IS NOT NULL)
+      SELECT (SELECT count(*) FROM t) AS target_keys, (SELECT count(*) FROM u) AS union_keys,
+             (SELECT count(*) FROM u WHERE k NOT IN (SELECT k FROM t)) AS missing,
+             (SELECT count(*) FROM t WHERE k NOT IN (SELECT k FROM u)) AS extra`);
+    return { targetKeys: num(r.target_keys), unionKeys: num(r.union_keys), missing: num(r.missing), extra: num(r.extra) };
+  }
+
+  async mismatchedRows(
+    target: string,
+    source: string,
+    key: string,
+    mapping: readonly { readonly targetColumn: string; readonly sourceColumn: string }[],
+    filter: string | null,
+  ): Promise<number> {
+    const k = column(key, 'key column');
+    const on = filter ? ` AND t.${column(filter, 'filter column')}` : '';
+    // A source row with no target row (on the key, within the filter) counts as mismatched too.
+    const differs = [`t.${k} IS NULL`, ...mapping.map((m) => `NOT (t.${column(m.targetColumn)} IS NOT DISTINCT FROM s.${column(m.sourceColumn)})`)];
+    const [r] = await this.db.all(
+      `SELECT count(*) AS n FROM ${this.t(source, 'source')} s LEFT JOIN ${this.t(target, 'target')} t ON t.${k} = s.${k}${on} WHERE ${differs.join(' OR ')}`,
+    );
+    return num(r.n);
+  }
+
+  async probe(name: string): Promise<{ columns: Column[]; rows: number }> {
+    const ref = this.t(name, 'probed table or view');
+    try {
+      return await this.db.exclusive(async (q) => {
+        const [r] = await q.all(`SELECT count(*) AS n FROM ${ref}`);
+        const cols = await q.all(`DESCRIBE SELECT * FROM ${ref}`);
+        return { columns: cols.map((c) => ({ name: String(c.column_name), type: googleSqlType(String(c.column_type)) })), rows: num(r.n) };
+      });
+    } catch (e) {
+      const detail = (e as { duckdbMessage?: string }).duckdbMessage ?? (e as Error).message;
+      throw new BqxError('PROBE_FAILED', `${this.where.dataset}.${name} does not resolve: ${detail.split('\n')[0]}`, 'the view or table is missing, or a view refers to a table or column that no longer exists', EXIT.FAILURE);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+export async function openDuckDbEngine(opts: EngineOptions): Promise<Engine> {
+  const where: EngineLocation = {
+    project: opts.project,
+    dataset: assertDatasetName(opts.dataset, '--dataset'),
+    runnerDataset: assertDatasetName(opts.runnerDataset, '--runner-dataset'),
+    location: opts.location,
+  };
+  return new DuckDbEngine(await Db.open(opts.database), where);
+}
+

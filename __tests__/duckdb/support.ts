@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { openDuckDbEngine } from '../../engines/duckdb/engine';
+import type { Engine } from '../../engines/engine';
+import type { EngineOptions } from '../../scripts/options';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { seedWarehouse, type SeedStats } from '../../warehouse/seed';
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), `bqx-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function engineOptions(database: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    engine: 'duckdb',
+    database,
+    project: 'bqx-ml',
+    location: 'us-central1',
+    dataset: FEATURES_DATASET,
+    runnerDataset: 'bqx_ml_v3_migration',
+    ...overrides,
+  };
+}
+
+export async function seedSmall(dir: string, name = 'warehouse.duckdb'): Promise<{ database: string; stats: SeedStats }> {
+  const database = path.join(dir, name);
+  const stats = await seedWarehouse({ database, scale: 'small' });
+  return { database, stats };
+}
+
+export function open(database: string, overrides: Partial<EngineOptions> = {}): Promise<Engine> {
+  return openDuckDbEngine(engineOptions(database, overrides));
+}

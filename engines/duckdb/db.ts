@@ -1,0 +1,109 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { BqxError, EXIT } from '../../core/errors';
+import { acquireDuckDbFile, type SharedInstance } from './open';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * One connection, used by one operation at a time: DuckDB transactions are per connection, so
+ * interleaved async callers (a lock renewal during a step) must not share an open transaction.
+ */
+export class Db {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly database: string,
+    private readonly file: SharedInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(database: string): Promise<Db> {
+    const file = await acquireDuckDbFile(database);
+    try {
+      return new Db(database, file, await file.instance.connect());
+    } catch (e) {
+      file.release();
+      throw e;
+    }
+  }
+
+  /** Runs `fn` with exclusive use of the connection. */
+  exclusive<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => fn(this.queries));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  all(sql: string, params?: DuckDBValue[]): Promise<Row[]> {
+    return this.exclusive((q) => q.all(sql, params));
+  }
+
+  /** Runs statements in one transaction; rolls back on the first failure. */
+  transaction<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    return this.exclusive(async (q) => {
+      await q.exec('BEGIN TRANSACTION');
+      try {
+        const out = await fn(q);
+        await q.exec('COMMIT');
+        return out;
+      } catch (e) {
+        await q.exec('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  private readonly queries: Queries = {
+    all: async (sql, params) => {
+      try {
+        const reader = await this.conn.runAndReadAll(sql, params);
+        return reader.getRowObjectsJS() as Row[];
+      } catch (e) {
+        throw queryError(this.database, sql, e);
+      }
+    },
+    exec: async (sql, params) => {
+      try {
+        await this.conn.run(sql, params);
+      } catch (e) {
+        throw queryError(this.database, sql, e);
+      }
+    },
+  };
+
+  private closed = false;
+
+  /** Idempotent; waits for queued work; the file closes when the process's last engine on it closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    this.conn.closeSync();
+    this.file.release();
+  }
+}
+
+export interface Queries {
+  all(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
+  exec(sql: string, params?: DuckDBValue[]): Promise<void>;
+}
+
+export class DuckDbQueryError extends BqxError {
+  constructor(
+    message: string,
+    readonly sql: string,
+    readonly duckdbMessage: string,
+  ) {
+    super('DUCKDB_ERROR', message, 'see the statement and DuckDB message above; the warehouse was not changed by the failed statement', EXIT.FAILURE);
+  }
+}
+
+function queryError(database: string, sql: string, e: unknown): Error {
+  if (e instanceof BqxError) return e;
+  const msg = ((e as Error)?.message ?? String(e)).trim();
+  const short = sql.length > 300 ? `${sql.slice(0, 300)}…` : sql;
+  return new DuckDbQueryError(`DuckDB (${database}): ${msg}\n  statement: ${short}`, sql, msg);
+}
+
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+export const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

@@ -1,0 +1,148 @@
+/**
+ * The ledger, run records and lock events as append-only tables in the runner's schema. Rows are
+ * only ever inserted; reads return them in insertion order (DuckDB's rowid grows with appends).
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
+import type { EngineLocation } from '../engine';
+import { Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
+import { ensureRunnerDataset } from './render';
+import { CATALOG_DDL, ident, table } from './sql';
+
+const LEDGER = '_bqx_ledger';
+const RUNS = '_bqx_runs';
+const LOCKS = '_bqx_lock_events';
+
+const LEDGER_COLUMNS = ['run_id', 'plan_hash', 'operation_id', 'seq', 'action', 'state', 'reason', 'detail', 'attempt', 'bytes', 'rows', 'job_id', 'at'] as const;
+const RUN_COLUMNS = ['run_id', 'plan_hash', 'mode', 'event', 'status', 'summary', 'at'] as const;
+const LOCK_COLUMNS = ['lock_name', 'seq', 'event', 'run_id', 'holder', 'expires_at', 'detail', 'at'] as const;
+
+function insertSql(target: string, columns: readonly string[], rows: number): string {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${target} (${columns.map(ident).join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+}
+
+export class DuckDbLedger implements LedgerStore {
+  private readonly ledger: string;
+  private readonly runsTable: string;
+  private readonly locks: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly where: EngineLocation,
+  ) {
+    this.ledger = table(where.runnerDataset, LEDGER, 'ledger table');
+    this.runsTable = table(where.runnerDataset, RUNS, 'run records table');
+    this.locks = table(where.runnerDataset, LOCKS, 'lock events table');
+  }
+
+  async init(): Promise<void> {
+    await this.db.transaction(async (q) => {
+      for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where)]) await q.exec(s);
+      await q.exec(
+        `CREATE TABLE IF NOT EXISTS ${this.ledger} (run_id VARCHAR NOT NULL, plan_hash VARCHAR NOT NULL, operation_id VARCHAR NOT NULL, seq BIGINT NOT NULL, action VARCHAR NOT NULL, state VARCHAR NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR, attempt BIGINT NOT NULL, bytes BIGINT NOT NULL, "rows" BIGINT, job_id VARCHAR, "at" VARCHAR NOT NULL)`,
+      );
+      await q.exec(
+        `CREATE TABLE IF NOT EXISTS ${this.runsTable} (run_id VARCHAR NOT NULL, plan_hash VARCHAR NOT NULL, mode VARCHAR NOT NULL, event VARCHAR NOT NULL, status VARCHAR, summary VARCHAR, "at" VARCHAR NOT NULL)`,
+      );
+      await q.exec(
+        `CREATE TABLE IF NOT EXISTS ${this.locks} (lock_name VARCHAR NOT NULL, seq BIGINT NOT NULL, event VARCHAR NOT NULL, run_id VARCHAR NOT NULL, holder VARCHAR NOT NULL, expires_at VARCHAR NOT NULL, detail VARCHAR, "at" VARCHAR NOT NULL, PRIMARY KEY (lock_name, seq))`,
+      );
+    });
+  }
+
+  async append(records: readonly LedgerRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const params: DuckDBValue[] = records.flatMap((r) => [
+      r.runId, r.planHash, r.operationId, r.seq, r.action, r.state, r.reason, r.detail, r.attempt, r.bytes, r.rows, r.jobId, r.at,
+    ]);
+    await this.db.transaction((q) => q.exec(insertSql(this.ledger, LEDGER_COLUMNS, records.length), params));
+  }
+
+  async records(planHash?: string): Promise<LedgerRecord[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM ${this.ledger}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
+      planHash === undefined ? undefined : [planHash],
+    );
+    return rows.map(
+      (r): LedgerRecord => ({
+        runId: String(r.run_id),
+        planHash: String(r.plan_hash),
+        operationId: String(r.operation_id),
+        seq: num(r.seq),
+        action: String(r.action),
+        state: String(r.state) as LedgerRecord['state'],
+        reason: String(r.reason),
+        detail: str(r.detail),
+        attempt: num(r.attempt),
+        bytes: num(r.bytes),
+        rows: r.rows === null ? null : num(r.rows),
+        jobId: str(r.job_id),
+        at: String(r.at),
+      }),
+    );
+  }
+
+  async appendRun(record: RunRecord): Promise<void> {
+    const r = record;
+    await this.db.transaction((q) =>
+      q.exec(insertSql(this.runsTable, RUN_COLUMNS, 1), [r.runId, r.planHash, r.mode, r.event, r.status, r.summary, r.at]),
+    );
+  }
+
+  async runs(planHash?: string): Promise<RunRecord[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM ${this.runsTable}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
+      planHash === undefined ? undefined : [planHash],
+    );
+    return rows.map(
+      (r): RunRecord => ({
+        runId: String(r.run_id),
+        planHash: String(r.plan_hash),
+        mode: String(r.mode) as RunRecord['mode'],
+        event: String(r.event) as RunRecord['event'],
+        status: str(r.status),
+        summary: str(r.summary),
+        at: String(r.at),
+      }),
+    );
+  }
+
+  async lockEvents(lockName: string): Promise<LockEvent[]> {
+    const rows = await this.db.all(`SELECT * FROM ${this.locks} WHERE lock_name = ? ORDER BY seq`, [lockName]);
+    return rows.map(lockEvent);
+  }
+
+  /**
+   * Head check and insert in one transaction. Callers on this engine are serialized by its
+   * connection; another engine of the same process (another connection) that wins the race makes
+   * this commit fail on the (lock_name, seq) key or as a write conflict: that is a lost race too.
+   */
+  async appendLockIf(event: LockEvent): Promise<boolean> {
+    try {
+      return await this.db.transaction(async (q: Queries) => {
+        const [head] = await q.all(`SELECT COALESCE(max(seq), 0) AS head FROM ${this.locks} WHERE lock_name = ?`, [event.lockName]);
+        if (num(head.head) !== event.seq - 1) return false;
+        const e = event;
+        await q.exec(insertSql(this.locks, LOCK_COLUMNS, 1), [e.lockName, e.seq, e.event, e.runId, e.holder, e.expiresAt, e.detail, e.at]);
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof DuckDbQueryError && /Constraint Error|duplicate key|Transaction conflict|write-write conflict/i.test(e.duckdbMessage)) return false;
+      throw e;
+    }
+  }
+}
+
+function lockEvent(r: Row): LockEvent {
+  return {
+    lockName: String(r.lock_name),
+    seq: num(r.seq),
+    event: String(r.event) as LockEvent['event'],
+    runId: String(r.run_id),
+    holder: String(r.holder),
+    expiresAt: String(r.expires_at),
+    detail: str(r.detail),
+    at: String(r.at),
+  };
+}

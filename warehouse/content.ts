@@ -1,0 +1,185 @@
+/**
+ * Synthetic row values of the local warehouse. Every value is a pure function of
+ * (content key, column name, row index), so tables that share a content key hold identical rows
+ * whatever their name; the few exceptions are spelled out below because the planner relies on them.
+ */
+import type { Column } from '../core/catalogue';
+import { CURRENCIES, ETFS, PAIRS, type TableContent } from './catalogue';
+
+// Bound once: under jest's sandboxed global every `Math.` lookup in a hot loop costs ~50x more.
+const { imul, floor, sin, cos, PI } = Math;
+
+/** First row of every series: 2025-11-20 00:00:00 UTC. */
+export const SERIES_START_MS = Date.UTC(2025, 10, 20, 0, 0, 0);
+
+export type CellValue = number | string | boolean | null;
+
+/** cyrb53: a fast, well-mixed 53-bit string hash; stable across processes and platforms. */
+export function hash53(s: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = imul(h1 ^ ch, 2654435761);
+    h2 = imul(h2 ^ ch, 1597334677);
+  }
+  h1 = imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Uniform in [0, 1), determined by the three parts. */
+export function unit(key: string, column: string, i: number): number {
+  return hash53(`${key}\u001f${column}\u001f${i}`) / 9007199254740992;
+}
+
+/** Entity tokens of a content key (`cov_agg_bqx_audcad_audchf` → pairs audcad, audchf). */
+export interface KeyEntities {
+  readonly pairs: readonly string[];
+  readonly currencies: readonly string[];
+  readonly etfs: readonly string[];
+}
+
+export function keyEntities(contentKey: string): KeyEntities {
+  const tokens = contentKey.replace(/#.*$/, '').split('_');
+  const pairs = tokens.filter((t) => (PAIRS as readonly string[]).includes(t));
+  const currencies = tokens.filter((t) => (CURRENCIES as readonly string[]).includes(t));
+  const etfs = tokens.filter((t) => (ETFS as readonly string[]).includes(t));
+  return { pairs, currencies, etfs };
+}
+
+/** The window a table name ends with (`lag_bqx_eurusd_w45` → 45), or null. */
+export function tableWindow(tableName: string): number | null {
+  const m = /_w?(\d+)$/.exec(tableName);
+  return m ? Number(m[1]) : null;
+}
+
+const REGIME_LABELS = ['low', 'normal', 'high'] as const;
+
+/**
+ * Key and label columns that are constant per table: they are what the table is about. Derived
+ * from the content key, not the table name, so twins agree on them too.
+ */
+function constantString(column: string, e: KeyEntities): string | undefined {
+  const pairsOfCurrency = (c: string) => PAIRS.filter((p) => p.startsWith(c) || p.endsWith(c)).slice(0, 3);
+  switch (column) {
+    case 'pair':
+    case 'fx_pair':
+      return e.pairs[0] ?? 'eurusd';
+    case 'pair1':
+      return e.pairs[0];
+    case 'pair2':
+      return e.pairs[1];
+    case 'currency':
+      return e.currencies[0];
+    case 'p1':
+    case 'p2':
+    case 'p3':
+      return pairsOfCurrency(e.currencies[0] ?? 'usd')[Number(column.slice(1)) - 1];
+    case 'ibkr_instrument':
+      return (e.etfs[0] ?? 'spy').toUpperCase();
+    case 'base_curr':
+      return e.currencies[e.currencies.length - 3];
+    case 'quote_curr':
+      return e.currencies[e.currencies.length - 2];
+    case 'cross_curr':
+      return e.currencies[e.currencies.length - 1];
+    default:
+      return undefined;
+  }
+}
+
+/** Everything a table's rows depend on. */
+export interface RowSource {
+  readonly tableName: string;
+  readonly content: TableContent;
+}
+
+/**
+ * Builds the value function of one column. `minute` is the row's offset from SERIES_START in
+ * minutes (startOffset + i); `i` the row index.
+ */
+export function columnGenerator(src: RowSource, column: Column): (i: number) => CellValue {
+  const { key, variant, startOffset } = src.content;
+  const name = column.name;
+  const entities = keyEntities(key);
+  const minute = (i: number) => startOffset + i;
+
+  if (column.type === 'TIMESTAMP') return (i) => SERIES_START_MS + minute(i) * 60_000;
+
+  if (column.type === 'STRING') {
+    const constant = constantString(name, entities);
+    if (constant !== undefined) return () => constant;
+    // Regime labels agree with their *_code column.
+    if (/_regime$/.test(name)) return (i) => REGIME_LABELS[floor(3 * unit(key, `${name}_code`, i))];
+    return (i) => `${name}_${floor(100 * unit(key, name, i))}`;
+  }
+
+  if (column.type === 'INT64') {
+    // The table's window, so the planner sees this column differ across window tables.
+    if (name === 'period_minutes') {
+      const w = tableWindow(src.tableName) ?? 0;
+      return () => w;
+    }
+    if (name === 'minute_of_day') return (i) => minute(i) % 1440;
+    if (name === 'pairs_covered') return () => PAIRS.length;
+    if (/_regime_code$/.test(name)) return (i) => floor(3 * unit(key, name, i));
+    if (/regime$/.test(name)) return (i) => floor(3 * unit(key, name, i));
+    if (name === 'sign_agreement' || name === 'mean_reversion_signal') return (i) => floor(3 * unit(key, name, i)) - 1;
+    if (name === 'volume') return (i) => 1000 + floor(100_000 * unit(key, name, i));
+    return (i) => floor(100 * unit(key, name, i));
+  }
+
+  if (column.type === 'BOOL') {
+    const hour = (i: number) => floor((minute(i) % 1440) / 60);
+    if (name === 'is_asian_session') return (i) => hour(i) < 9;
+    if (name === 'is_london_session') return (i) => hour(i) >= 7 && hour(i) < 16;
+    if (name === 'is_ny_session') return (i) => hour(i) >= 12 && hour(i) < 21;
+    return (i) => unit(key, name, i) < 0.1;
+  }
+
+  // FLOAT64 (and any other numeric type).
+  if (name === 'bqx_close') {
+    // Depends only on (pair, interval_time): equal across the 45 and 90 window tables of a pair.
+    const seriesKey = `bqx_close:${entities.pairs[0] ?? key}`;
+    return (i) => 10 * unit(seriesKey, name, minute(i)) - 5;
+  }
+  switch (variant) {
+    case 'idx':
+      return (i) => 95 + 10 * unit(key, name, i);
+    case 'bqx':
+      return (i) => 10 * unit(key, name, i) - 5;
+    case 'ambiguous':
+      return (i) => 27 + 6 * unit(key, name, i);
+    case 'none': {
+      const angle = (i: number, period: number, of: (m: number) => number) => (2 * PI * of(minute(i))) / period;
+      const minuteOfDay = (m: number) => m % 1440;
+      // 2025-11-20 is a Thursday (day 3 counting from Monday = 0).
+      const dayOfWeek = (m: number) => (3 + floor(m / 1440)) % 7;
+      if (name === 'hour_sin') return (i) => sin(angle(i, 1440, minuteOfDay));
+      if (name === 'hour_cos') return (i) => cos(angle(i, 1440, minuteOfDay));
+      if (name === 'dow_sin') return (i) => sin(angle(i, 7, dayOfWeek));
+      if (name === 'dow_cos') return (i) => cos(angle(i, 7, dayOfWeek));
+      return (i) => 2 * unit(key, name, i) - 1;
+    }
+  }
+}
+
+/** The first FLOAT64 feature column, whose first value a perturbed table changes. */
+export function perturbedColumn(columns: readonly Column[]): string | null {
+  return columns.find((c) => c.type === 'FLOAT64' && c.name !== 'bqx_close')?.name ?? null;
+}
+
+/** All rows of a table, column-major (one array per column). */
+export function generateColumns(src: RowSource, columns: readonly Column[]): CellValue[][] {
+  const n = src.content.rows;
+  const perturb = src.content.perturbed ? perturbedColumn(columns) : null;
+  return columns.map((c) => {
+    const gen = columnGenerator(src, c);
+    const values = Array.from({ length: n }, (_, i) => gen(i));
+    if (perturb === c.name && n > 0) values[0] = (values[0] as number) + 1;
+    return values;
+  });
+}
