@@ -125,7 +125,8 @@ describe('small seed', () => {
   test('datasets: every other dataset is a schema with metadata; scratch datasets expire', async () => {
     expect(await engine.datasetInfo()).toEqual({ name: FEATURES_DATASET, exists: true, location: 'us-central1', defaultTableExpirationMs: null });
     expect((await engine.datasetInfo('bqx_ml_v3_staging')).defaultTableExpirationMs).toBe(7 * 86_400_000);
-    expect((await engine.datasetInfo('bqx_ml_v3_temp')).defaultTableExpirationMs).toBe(7 * 86_400_000);
+    // The same expiration as the stacks declare for prod (config/environments.ts).
+    expect((await engine.datasetInfo('bqx_ml_v3_temp')).defaultTableExpirationMs).toBe(2 * 86_400_000);
     expect((await engine.datasetInfo('bqx_bq_uscen1_v2')).exists).toBe(true);
     expect(await engine.datasetInfo('no_such_dataset')).toEqual({ name: 'no_such_dataset', exists: false, location: null, defaultTableExpirationMs: null });
   });

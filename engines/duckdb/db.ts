@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { BqxError, EXIT } from '../../core/errors';
-import { acquireDuckDbFile, type SharedInstance } from './open';
+import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './open';
 
 export type Row = Record<string, unknown>;
 
@@ -16,6 +16,10 @@ export class Db {
     private readonly file: SharedInstance,
     private readonly conn: DuckDBConnection,
   ) {}
+
+  get catalog(): CatalogCache {
+    return this.file.catalog;
+  }
 
   static async open(database: string): Promise<Db> {
     const file = await acquireDuckDbFile(database);

@@ -5,8 +5,9 @@ import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../scripts/options';
 import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, RunOptions, Step, StepResult } from '../engine';
 import { Db, num, str, type Row } from './db';
+import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
-import { BEGIN, renderStep } from './render';
+import { BEGIN, COMMIT, renderStep } from './render';
 import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, valueBytes } from './types';
 
@@ -103,8 +104,13 @@ class DuckDbEngine implements Engine {
     });
   }
 
-  listTables(): Promise<TableInfo[]> {
-    return this.readTables(this.where.dataset);
+  async listTables(): Promise<TableInfo[]> {
+    const tables = await this.readTables(this.where.dataset);
+    this.db.catalog.set(
+      this.where.dataset,
+      new Map(tables.map((t) => [t.name, t.kind === 'VIEW' ? { kind: 'VIEW' as const, viewSql: t.viewQuery ?? '' } : { kind: 'TABLE' as const }])),
+    );
+    return tables;
   }
 
   getTable(name: string): Promise<TableInfo | null> {
@@ -131,21 +137,66 @@ class DuckDbEngine implements Engine {
     }
   }
 
+  /** The dataset's names and kinds, from the process-wide cache (loaded with two catalog queries once). */
+  private async kinds(dataset: string): Promise<Map<string, CatalogEntry>> {
+    const cached = this.db.catalog.get(dataset);
+    if (cached) return cached;
+    const [tables, views] = await Promise.all([
+      this.db.all(`SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?`, [dataset]),
+      this.db.all(`SELECT view_name AS name, sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? AND NOT internal`, [dataset]),
+    ]);
+    const entries = new Map<string, CatalogEntry>();
+    for (const r of tables) entries.set(String(r.name), { kind: 'TABLE' });
+    for (const r of views) entries.set(String(r.name), { kind: 'VIEW', viewSql: viewQuery(String(r.sql)) });
+    this.db.catalog.set(dataset, entries);
+    return entries;
+  }
+
+  /** Keeps the name cache true after a step this engine ran. */
+  private noteStep(step: Step, stmts: readonly string[]): void {
+    const c = this.db.catalog;
+    const ds = this.where.dataset;
+    switch (step.kind) {
+      case 'RENAME_TABLE':
+        c.move(ds, step.from, step.to);
+        break;
+      case 'DROP_TABLE':
+      case 'DROP_VIEW':
+        c.put(ds, step.name, null);
+        break;
+      case 'BACKUP_TABLE':
+        c.put(this.where.runnerDataset, step.backupName, { kind: 'TABLE' });
+        break;
+      case 'RESTORE_TABLE':
+        c.put(ds, step.name, { kind: 'TABLE' });
+        break;
+      case 'CONSOLIDATE':
+        c.put(ds, step.target, { kind: 'TABLE' });
+        break;
+      case 'CREATE_VIEW':
+        c.put(ds, step.name, { kind: 'VIEW', viewSql: viewQuery(stmts.find((s) => /CREATE\s+(OR\s+REPLACE\s+)?VIEW/i.test(s)) ?? '') });
+        break;
+    }
+  }
+
   /** One table's TableInfo with an exact row count, without listing the dataset. */
   private async describe(dataset: string, name: string): Promise<TableInfo | null> {
-    const cols = await this.columnsIn(dataset, name);
-    if (cols === null) return null;
-    const views = await this.db.all(
-      `SELECT sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? AND view_name = ?`,
-      [dataset, name],
-    );
-    if (views.length > 0) {
-      return { name, kind: 'VIEW', columns: cols, rowCount: 0, bytes: 0, partitionBy: null, clusterBy: [], viewQuery: viewQuery(String(views[0].sql)) };
+    const entry = (await this.kinds(dataset)).get(name);
+    if (!entry) return null;
+    const cols = entry.columns ?? (await this.columnsIn(dataset, name));
+    if (cols === null) {
+      this.db.catalog.invalidate(dataset);
+      return null;
+    }
+    entry.columns = cols;
+    if (entry.kind === 'VIEW') {
+      return { name, kind: 'VIEW', columns: [...cols], rowCount: 0, bytes: 0, partitionBy: null, clusterBy: [], viewQuery: entry.viewSql ?? '' };
     }
     const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(dataset, name)}`);
     const rowCount = num(r.n);
-    const o = await this.tableOptions(dataset, name);
-    return { name, kind: 'TABLE', columns: cols, rowCount, bytes: rowCount * cols.reduce((s, c) => s + valueBytes(c.type), 0), ...o };
+    const o = entry.options ?? (await this.tableOptions(dataset, name));
+    entry.options = o;
+    return { name, kind: 'TABLE', columns: [...cols], rowCount, bytes: rowCount * cols.reduce((s, c) => s + valueBytes(c.type), 0), ...o };
   }
 
   async datasetInfo(dataset: string = this.where.dataset): Promise<DatasetInfo> {
@@ -164,7 +215,10 @@ class DuckDbEngine implements Engine {
 
   /** Column names of a table or view, in order; a clear error when it does not exist. */
   private async columnsOf(name: string): Promise<Column[]> {
-    const cols = await this.columnsIn(this.where.dataset, name);
+    const entry = (await this.kinds(this.where.dataset)).get(name);
+    if (entry?.columns) return entry.columns;
+    const cols = entry ? await this.columnsIn(this.where.dataset, name) : null;
+    if (entry && cols) entry.columns = cols;
     if (!cols) {
       throw new BqxError('TABLE_NOT_FOUND', `${this.where.dataset}.${name} does not exist in ${this.db.database}`, 'check the name; `bqx audit` lists the tables', EXIT.BAD_INPUT);
     }
@@ -241,16 +295,17 @@ class DuckDbEngine implements Engine {
       });
       this.catalogPresent = true;
     }
-    await this.db.exclusive(async (q) => {
-      for (const s of stmts) {
-        try {
-          await q.exec(s);
-        } catch (e) {
-          if (stmts[0] === BEGIN && s !== BEGIN) await q.exec('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
-      }
-    });
+    // One transaction: the ledger records appended since the last step, then the step itself.
+    try {
+      await this.db.transaction(async (q) => {
+        await this.ledger.flushInto(q);
+        for (const s of stmts) if (s !== BEGIN && s !== COMMIT) await q.exec(s);
+      });
+    } catch (e) {
+      this.db.catalog.invalidate();
+      throw e;
+    }
+    this.noteStep(step, stmts);
     let rowsAffected: number | null = null;
     if (step.kind === 'CONSOLIDATE') rowsAffected = await this.rowCount(step.target);
     if (step.kind === 'RESTORE_TABLE') rowsAffected = await this.rowCount(step.name);
@@ -318,8 +373,12 @@ class DuckDbEngine implements Engine {
     }
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    try {
+      await this.ledger.flush();
+    } finally {
+      await this.db.close();
+    }
   }
 }
 

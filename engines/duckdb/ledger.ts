@@ -37,6 +37,7 @@ export class DuckDbLedger implements LedgerStore {
   }
 
   async init(): Promise<void> {
+    this.db.catalog.invalidate(this.where.runnerDataset);
     await this.db.transaction(async (q) => {
       for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where)]) await q.exec(s);
       await q.exec(
@@ -51,15 +52,49 @@ export class DuckDbLedger implements LedgerStore {
     });
   }
 
+  /**
+   * Appended records wait here and are written in the same transaction as the engine's next step
+   * (or the next read, run record, lock event or close). A DuckDB commit is an fsync (~2 ms): one
+   * per record made a 2,485-operation run spend most of its time committing. A record lost with
+   * the process (at most those since the last step) is harmless: the executor finds an interrupted
+   * operation by inspecting the warehouse, not by trusting the last record, and a record is never
+   * lost once the step after it has committed.
+   */
+  private pending: LedgerRecord[] = [];
+  private static readonly MAX_PENDING = 500;
+
   async append(records: readonly LedgerRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const params: DuckDBValue[] = records.flatMap((r) => [
-      r.runId, r.planHash, r.operationId, r.seq, r.action, r.state, r.reason, r.detail, r.attempt, r.bytes, r.rows, r.jobId, r.at,
-    ]);
-    await this.db.transaction((q) => q.exec(insertSql(this.ledger, LEDGER_COLUMNS, records.length), params));
+    this.pending.push(...records);
+    if (this.pending.length >= DuckDbLedger.MAX_PENDING) await this.flush();
+  }
+
+  /** Writes the pending records inside the caller's transaction. */
+  async flushInto(q: Queries): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      for (let i = 0; i < batch.length; i += 200) {
+        const chunk = batch.slice(i, i + 200);
+        const params: DuckDBValue[] = chunk.flatMap((r) => [
+          r.runId, r.planHash, r.operationId, r.seq, r.action, r.state, r.reason, r.detail, r.attempt, r.bytes, r.rows, r.jobId, r.at,
+        ]);
+        await q.exec(insertSql(this.ledger, LEDGER_COLUMNS, chunk.length), params);
+      }
+    } catch (e) {
+      this.pending = [...batch, ...this.pending];
+      throw e;
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.db.transaction((q) => this.flushInto(q));
   }
 
   async records(planHash?: string): Promise<LedgerRecord[]> {
+    await this.flush();
     const rows = await this.db.all(
       `SELECT * FROM ${this.ledger}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],
@@ -85,12 +120,14 @@ export class DuckDbLedger implements LedgerStore {
 
   async appendRun(record: RunRecord): Promise<void> {
     const r = record;
-    await this.db.transaction((q) =>
-      q.exec(insertSql(this.runsTable, RUN_COLUMNS, 1), [r.runId, r.planHash, r.mode, r.event, r.status, r.summary, r.at]),
-    );
+    await this.db.transaction(async (q) => {
+      await this.flushInto(q);
+      await q.exec(insertSql(this.runsTable, RUN_COLUMNS, 1), [r.runId, r.planHash, r.mode, r.event, r.status, r.summary, r.at]);
+    });
   }
 
   async runs(planHash?: string): Promise<RunRecord[]> {
+    await this.flush();
     const rows = await this.db.all(
       `SELECT * FROM ${this.runsTable}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],
@@ -109,6 +146,7 @@ export class DuckDbLedger implements LedgerStore {
   }
 
   async lockEvents(lockName: string): Promise<LockEvent[]> {
+    await this.flush();
     const rows = await this.db.all(`SELECT * FROM ${this.locks} WHERE lock_name = ? ORDER BY seq`, [lockName]);
     return rows.map(lockEvent);
   }
@@ -120,6 +158,7 @@ export class DuckDbLedger implements LedgerStore {
    */
   async appendLockIf(event: LockEvent): Promise<boolean> {
     try {
+      await this.flush();
       return await this.db.transaction(async (q: Queries) => {
         const [head] = await q.all(`SELECT COALESCE(max(seq), 0) AS head FROM ${this.locks} WHERE lock_name = ?`, [event.lockName]);
         if (num(head.head) !== event.seq - 1) return false;
