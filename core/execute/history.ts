@@ -11,6 +11,8 @@ export interface OperationHistory {
   open: boolean;
   /** Steps recorded done since the last rollback (`reason|detail`). */
   stepsDone: Set<string>;
+  /** Table → the backup its drop relied on (recorded since the last rollback). */
+  backups: Map<string, string>;
   lastOutcome: TerminalOutcome | null;
 }
 
@@ -25,7 +27,7 @@ export interface PlanHistory {
 const TERMINAL = new Set<string>(TERMINAL_OUTCOMES);
 
 export function emptyHistory(): OperationHistory {
-  return { applied: false, attempts: 0, open: false, stepsDone: new Set(), lastOutcome: null };
+  return { applied: false, attempts: 0, open: false, stepsDone: new Set(), backups: new Map(), lastOutcome: null };
 }
 
 export function foldHistory(records: readonly LedgerRecord[], runs: readonly RunRecord[]): PlanHistory {
@@ -41,6 +43,7 @@ export function foldHistory(records: readonly LedgerRecord[], runs: readonly Run
         h.applied = false;
         h.open = false;
         h.stepsDone = new Set();
+        h.backups = new Map();
         h.lastOutcome = 'ROLLED_BACK';
       }
       continue;
@@ -50,6 +53,10 @@ export function foldHistory(records: readonly LedgerRecord[], runs: readonly Run
       h.open = true;
     } else if (r.state === 'STEP_DONE') {
       h.stepsDone.add(`${r.reason}|${r.detail ?? ''}`);
+      if (r.reason === 'BACKUP_TABLE' && r.detail) {
+        const [table, backup] = r.detail.split('>');
+        h.backups.set(table, backup);
+      }
     } else if (TERMINAL.has(r.state)) {
       h.open = false;
       h.lastOutcome = r.state as TerminalOutcome;

@@ -19,9 +19,13 @@ export function jobIdFor(planHash: string, operationId: string, stepIndex: numbe
 
 const MAX_TABLE_NAME = 1024;
 
-/** Where a dropped table is kept (in the runner dataset) so rollback can restore it. */
-export function backupNameFor(operationId: string, table: string): string {
-  const prefix = `bk_${operationId.replace(/^op_/, '')}_`;
+/**
+ * Where a dropped table is kept (in the runner dataset) so rollback can restore it. One name per
+ * attempt: a backup taken just before a crash, whose ledger record was lost, is never overwritten or
+ * collided with; the ledger records which backup each drop relied on.
+ */
+export function backupNameFor(operationId: string, table: string, attempt: number): string {
+  const prefix = `bk_${operationId.replace(/^op_/, '')}_a${attempt}_`;
   const name = `${prefix}${table}`;
   return name.length <= MAX_TABLE_NAME ? name : `${prefix}${sha(table).slice(0, 32)}`;
 }

@@ -29,6 +29,7 @@ export const REASONS = {
   DEPENDENCY_NOT_APPLIED: { class: 'retryable', text: 'an operation this one waits for was not applied' },
   // Execution.
   STEP_FAILED: { class: 'retryable', text: 'a step failed in the engine' },
+  STATE_CONFLICT: { class: 'needs-human', text: 'the warehouse holds something the plan did not expect where a step would write' },
   VALIDATION_FAILED: { class: 'needs-human', text: 'the consolidation did not validate; sources were kept' },
   RUN_HALTED: { class: 'retryable', text: 'the run halted before this operation' },
   LOCK_LOST: { class: 'retryable', text: 'the run lost its lock before this operation' },

@@ -28,7 +28,7 @@ export function consolidatedTables(op: PlanOperation): string[] {
 }
 
 /** The steps an operation is carried out with, in order. KEEP and REVIEW have none. */
-export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[]): OpStep[] {
+export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[], attempt: number): OpStep[] {
   const target = op.target as string;
   switch (op.action) {
     case 'RENAME':
@@ -36,7 +36,7 @@ export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[])
     case 'DEDUPE': {
       const s = op.sources[0];
       return [
-        { kind: 'BACKUP_TABLE', name: s, backupName: backupNameFor(op.id, s) },
+        { kind: 'BACKUP_TABLE', name: s, backupName: backupNameFor(op.id, s, attempt) },
         { kind: 'DROP_TABLE', name: s },
         ...views.map(viewStep),
       ];
@@ -44,7 +44,7 @@ export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[])
     case 'CONSOLIDATE': {
       const steps: OpStep[] = [{ kind: 'CONSOLIDATE', target, spec: op.consolidation! }, { kind: 'VALIDATE_CONSOLIDATION' }];
       for (const t of consolidatedTables(op)) {
-        steps.push({ kind: 'BACKUP_TABLE', name: t, backupName: backupNameFor(op.id, t) }, { kind: 'DROP_TABLE', name: t });
+        steps.push({ kind: 'BACKUP_TABLE', name: t, backupName: backupNameFor(op.id, t, attempt) }, { kind: 'DROP_TABLE', name: t });
       }
       return [...steps, ...views.map(viewStep)];
     }
@@ -90,8 +90,8 @@ export function matchesSourceState(op: PlanOperation, sourceName: string, info: 
 
 /**
  * Has this step already happened? Read from the warehouse before a step is (re-)issued, so a crash
- * between a step and its ledger record neither repeats nor loses it. `ledgerSaysDone` covers the
- * one step the dataset cannot show (a backup lives in the runner dataset).
+ * between a step and its ledger record neither repeats nor loses it. `ledgerSaysDone` covers what
+ * the dataset cannot show: a backup (it lives in the runner dataset) and a passed validation.
  */
 export async function checkStep(
   step: OpStep,
@@ -123,9 +123,10 @@ export async function checkStep(
       return ledgerSaysDone(step) ? DONE : TODO;
     case 'BACKUP_TABLE': {
       if (ledgerSaysDone(step)) return DONE;
-      // The drop is only issued after the backup's record is written, so a gone source means done.
+      // The drop is only issued after the backup's record is written: a source gone without one
+      // was removed by someone else, and there is nothing to back up.
       const t = await state.get(step.name);
-      return t?.kind === 'TABLE' ? TODO : DONE;
+      return t?.kind === 'TABLE' ? TODO : { state: 'conflict', detail: `${step.name} is gone and the ledger records no backup of it` };
     }
     case 'DROP_TABLE': {
       const t = await state.get(step.name);

@@ -14,17 +14,6 @@ export interface WarehouseState {
   contentFingerprint(name: string): Promise<ContentFingerprint | null>;
 }
 
-export class RealState implements WarehouseState {
-  readonly simulated = false;
-  constructor(private readonly engine: Engine) {}
-  get(name: string): Promise<TableInfo | null> {
-    return this.engine.getTable(name);
-  }
-  contentFingerprint(name: string): Promise<ContentFingerprint> {
-    return this.engine.contentFingerprint(name);
-  }
-}
-
 interface SimEntry {
   readonly info: TableInfo;
   /** Where this content lives in the real warehouse now; null for tables only the simulation has. */
@@ -35,6 +24,23 @@ function consolidatedColumns(spec: ConsolidationSpec): TableInfo['columns'] {
   const cols = spec.columns.map((c) => ({ name: c.name, type: c.type }));
   for (const w of spec.windows) if (!cols.some((c) => c.name === w.presenceColumn)) cols.push({ name: w.presenceColumn, type: 'BOOL' });
   return cols;
+}
+
+/** Names a step reads or writes in the dataset. */
+export function namesOf(step: Step): string[] {
+  switch (step.kind) {
+    case 'RENAME_TABLE':
+      return [step.from, step.to];
+    case 'CONSOLIDATE':
+      return [step.target, ...step.spec.windows.map((w) => w.source)];
+    case 'BACKUP_TABLE':
+      return [step.name];
+    case 'RESTORE_TABLE':
+    case 'DROP_TABLE':
+    case 'CREATE_VIEW':
+    case 'DROP_VIEW':
+      return [step.name];
+  }
 }
 
 /** A catalogue that steps change virtually: nothing reaches the warehouse. */
@@ -52,6 +58,12 @@ export class SimulatedState implements WarehouseState {
 
   async get(name: string): Promise<TableInfo | null> {
     return this.tables.get(name)?.info ?? null;
+  }
+
+  /** Replaces what the simulation knows about `name` (null: absent). */
+  put(name: string, info: TableInfo | null): void {
+    if (info) this.tables.set(name, { info, realName: name });
+    else this.tables.delete(name);
   }
 
   async contentFingerprint(name: string): Promise<ContentFingerprint | null> {
@@ -127,6 +139,45 @@ export class SimulatedState implements WarehouseState {
         });
         return;
       }
+    }
+  }
+}
+
+/**
+ * Real runs: the catalogue read once at the start (after any crash, so it shows every change an
+ * earlier attempt made), refreshed from the warehouse for the names an operation's gates read, and
+ * kept current by applying each step this process carried out. The run holds the lock, so only it
+ * changes these names; validation always reads the warehouse itself.
+ */
+export class TrackedState implements WarehouseState {
+  readonly simulated = false;
+  private readonly sim: SimulatedState;
+
+  constructor(
+    private readonly engine: Engine,
+    tables: readonly TableInfo[],
+  ) {
+    this.sim = new SimulatedState(engine, tables);
+  }
+
+  get(name: string): Promise<TableInfo | null> {
+    return this.sim.get(name);
+  }
+
+  contentFingerprint(name: string): Promise<ContentFingerprint> {
+    return this.engine.contentFingerprint(name);
+  }
+
+  async refresh(names: readonly string[]): Promise<void> {
+    for (const n of new Set(names)) this.sim.put(n, await this.engine.getTable(n));
+  }
+
+  /** After a step ran: apply its effect, or re-read its names if the tracked state disagrees. */
+  async afterStep(step: Step): Promise<void> {
+    try {
+      this.sim.apply(step);
+    } catch {
+      await this.refresh(namesOf(step));
     }
   }
 }

@@ -117,6 +117,11 @@ class DuckDbEngine implements Engine {
     return this.describe(this.where.dataset, name);
   }
 
+  /** A backup table of the runner dataset (the executor reuses one taken just before a crash). */
+  getBackup(backupName: string): Promise<TableInfo | null> {
+    return this.describe(this.where.runnerDataset, backupName);
+  }
+
   private async tableOptions(dataset: string, name: string): Promise<{ partitionBy: string | null; clusterBy: string[] }> {
     const rows = (await this.hasCatalog())
       ? await this.db.all(`SELECT partition_by, cluster_by FROM ${TABLE_OPTIONS} WHERE dataset = ? AND table_name = ?`, [dataset, name])

@@ -1,0 +1,130 @@
+import { applyPlan } from '../../core/execute/apply';
+import { rollbackPlan } from '../../core/execute/rollback';
+import type { Plan } from '../../core/plan/types';
+import type { Engine } from '../../engines/engine';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, sqlOnFile } from './support';
+
+// The executor carries out the plan's decisions and refuses when the warehouse contradicts them.
+
+afterAll(() => removeTempDirs());
+
+const actionable = (plan: Plan) => plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action));
+
+async function withEngine<T>(database: string, f: (e: Engine) => Promise<T>): Promise<T> {
+  const e = await openAt(database);
+  try {
+    return await f(e);
+  } finally {
+    await e.close();
+  }
+}
+
+test('a dataset with a default table expiration: real apply refused, paper shows the gate failing', async () => {
+  const { database, plan } = await freshWarehouse();
+  await sqlOnFile(database, [`UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 86400000 WHERE dataset = '${FEATURES_DATASET}'`]);
+  await withEngine(database, async (engine) => {
+    const before = await fingerprintWarehouse(engine);
+    await expect(applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'DATASET_EXPIRATION', exitCode: 3 });
+    const paper = await applyPlan(engine, plan, policy, { mode: 'paper', approve: plan.planHash });
+    expect(paper.summary.byReason['PAPER/DATASET_EXPIRATION']).toBe(actionable(plan).length);
+    expect(await fingerprintWarehouse(engine)).toEqual(before);
+  });
+});
+
+test('rows added to a source between plan and apply: refused before anything, rejected per operation on resume', async () => {
+  const { database, plan } = await freshWarehouse();
+  const ops = actionable(plan);
+  const [first, later] = [ops[0], ops[5]];
+  const addRow = (db: string, t: string) => sqlOnFile(db, [`INSERT INTO "${FEATURES_DATASET}"."${t}" SELECT * FROM "${FEATURES_DATASET}"."${t}" LIMIT 1`]);
+
+  await addRow(database, first.sources[0]);
+  await withEngine(database, async (engine) => {
+    const e = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'CATALOGUE_CHANGED', exitCode: 3 });
+    expect(e.message).toContain(`${first.sources[0]}: schema or row count changed (now 25 rows`);
+    expect((await engine.ledger.records(plan.planHash)).filter((r) => r.state === 'STARTED')).toEqual([]);
+  });
+
+  // Once part of the plan is applied, the per-operation gate takes over the job.
+  const other = (await freshWarehouse()).database;
+  await withEngine(other, async (engine) => {
+    const r = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, maxOperations: 3 });
+    expect(r.summary.byOutcome.APPLIED).toBe(3);
+    expect(r.summary.byReason['SKIPPED/NOT_IN_THIS_RUN']).toBe(ops.length - 3);
+  });
+  await addRow(other, later.sources[0]);
+  await withEngine(other, async (engine) => {
+    const r = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, maxOperations: 4 });
+    expect(r.summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBe(3);
+    const rejected = r.summary.results.filter((x) => x.outcome === 'REJECTED');
+    expect(rejected.map((x) => [x.operationId, x.reason])).toEqual([[later.id, 'SOURCE_CHANGED']]);
+    // One of the four operations of this run's batch refused: at least 10% of a batch failing halts.
+    expect(r.exitCode).toBe(4);
+    expect(r.summary.status).toBe('HALTED');
+    expect(r.summary.halt?.why).toContain('1 of 4 operations failed');
+    expect(await engine.getTable(later.sources[0])).toMatchObject({ kind: 'TABLE', rowCount: 25 });
+    expect(await engine.getTable(later.target!)).toBeNull();
+  });
+});
+
+/** The real engine whose ledger starts refusing writes after `limit` appends (fault injection). */
+function failingLedger(engine: Engine, limit: number) {
+  let appends = 0;
+  const state = { failed: false, runsAfterFailure: 0 };
+  const ledger = new Proxy(engine.ledger, {
+    get(target, key) {
+      const v = Reflect.get(target, key);
+      if (key !== 'append') return typeof v === 'function' ? v.bind(target) : v;
+      return async (records: never) => {
+        if (++appends > limit) {
+          state.failed = true;
+          throw new Error('disk full');
+        }
+        return target.append(records);
+      };
+    },
+  });
+  const faulty = new Proxy(engine, {
+    get(target, key) {
+      if (key === 'ledger') return ledger;
+      if (key === 'run') return async (...a: Parameters<Engine['run']>) => (state.failed && state.runsAfterFailure++, target.run(...a));
+      const v = Reflect.get(target, key);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { faulty, state };
+}
+
+test('rollback of an interrupted run restores the exact pre-apply warehouse', async () => {
+  const { database, plan } = await freshWarehouse();
+  await withEngine(database, async (engine) => {
+    const before = await fingerprintWarehouse(engine);
+    const { faulty } = failingLedger(engine, 12);
+    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE' });
+    expect(await fingerprintWarehouse(engine)).not.toEqual(before);
+    const rb = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
+    expect(rb.summary.byOutcome.ROLLED_BACK).toBe(3);
+    expect(rb.restoredExactly).toBe(true);
+    expect(await fingerprintWarehouse(engine)).toEqual(before);
+  });
+});
+
+test('if the ledger cannot be written, the run stops: no step after the failure', async () => {
+  const { database, plan } = await freshWarehouse();
+  await withEngine(database, async (engine) => {
+    const { faulty, state } = failingLedger(engine, 12);
+    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', exitCode: 1 });
+    expect(state.failed).toBe(true);
+    expect(state.runsAfterFailure).toBe(0);
+    const runs = await engine.ledger.runs(plan.planHash);
+    expect(runs.map((r) => `${r.event}:${r.status}`)).toEqual(['START:null', 'END:FAILED']);
+    // The next run resumes what the interrupted one left (the first pending operation).
+    const again = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, maxOperations: 2 });
+    expect(again.summary.status).toBe('OK');
+    expect(again.summary.byReason['APPLIED/RESUMED']).toBe(1);
+    expect(again.summary.byReason['APPLIED/OK']).toBe(1);
+    expect(again.summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBeGreaterThan(0);
+    expect(again.summary.validation.failures).toEqual([]);
+  });
+});

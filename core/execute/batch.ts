@@ -1,0 +1,85 @@
+import PQueue from 'p-queue';
+import type { LedgerRecord } from '../ledger/types';
+import type { Plan, PlanOperation } from '../plan/types';
+import type { Progress } from '../report/progress';
+import { recordChecks, recordResult, type OperationResult, type RunSummary } from '../report/summary';
+import type { RunContext } from './context';
+import { record, runOperation } from './operation';
+import { paperChecks } from './paper-validate';
+import { guarded } from './run-common';
+import { scoreChecks, validateOperation, type ValidationCheck } from './validate';
+
+export function batchesOf(plan: Plan): [number, PlanOperation[]][] {
+  const m = new Map<number, PlanOperation[]>();
+  for (const op of [...plan.operations].sort((a, b) => a.seq - b.seq)) {
+    const list = m.get(op.batch) ?? [];
+    list.push(op);
+    m.set(op.batch, list);
+  }
+  return [...m.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** Records that are not changes (skips, rejections, paper verdicts) are written once per batch. */
+function terminalRecord(ctx: RunContext, op: PlanOperation, r: OperationResult): LedgerRecord {
+  return record(ctx, op, r.outcome, r.reason, { detail: r.detail, bytes: r.bytes, rows: r.rows });
+}
+
+export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperation[], summary: RunSummary, progress: Progress, total: { done: number; of: number }): Promise<void> {
+  const { engine, policy } = ctx;
+  const concurrency = ctx.paper ? 1 : Math.max(1, engine.maxParallelOperations);
+  const queue = new PQueue({ concurrency });
+  const running = new Map<string, Promise<unknown>>();
+  const results: OperationResult[] = [];
+  const checks: ValidationCheck[] = [];
+  const pending: LedgerRecord[] = [];
+  for (const op of ops) {
+    const task = queue.add(async () => {
+      for (const dep of op.after ?? []) await running.get(dep)?.catch(() => undefined);
+      let r: OperationResult;
+      if (ctx.fatal) return;
+      try {
+        r = await runOperation(ctx, op, checks);
+      } catch (e) {
+        ctx.fatal ??= e;
+        return;
+      }
+      ctx.outcomes.set(op.id, { outcome: r.outcome, reason: r.reason });
+      results.push(r);
+      if (r.outcome !== 'APPLIED' && r.outcome !== 'FAILED') pending.push(terminalRecord(ctx, op, r));
+      total.done += 1;
+      progress.update(total.done, total.of, `${r.outcome} ${op.action} ${op.sources[0] ?? ''}`);
+    });
+    running.set(op.id, task);
+  }
+  await queue.onIdle();
+  if (pending.length && !ctx.fatal) await guarded(() => engine.ledger.append(pending)).catch((e) => (ctx.fatal ??= e));
+  if (ctx.fatal) throw ctx.fatal;
+
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  results.sort((a, b) => a.seq - b.seq).forEach((r) => recordResult(summary, r));
+
+  // Validation of what this batch did.
+  const views = ctx.viewsOf;
+  for (const r of results) {
+    await ctx.lock?.renewIfDue();
+    const op = byId.get(r.operationId)!;
+    if (r.outcome === 'APPLIED') checks.push(...(await validateOperation(engine, op, views.get(op.id) ?? [], ctx.before)));
+    else if (ctx.paper && r.reason === 'WOULD_APPLY') checks.push(...(await paperChecks(ctx.state, op, views.get(op.id) ?? [], ctx.before)));
+  }
+  const score = scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage');
+  recordChecks(summary, score, checks);
+  const attempted = results.filter((r) => ['APPLIED', 'FAILED', 'REJECTED'].includes(r.outcome));
+  const failed = attempted.filter((r) => r.outcome !== 'APPLIED').length;
+  const exec = policy.doc.execution;
+  const why: string[] = [];
+  if (score.lostRows) why.push('rows lost or not covered');
+  if (score.schemaChanged) why.push('a schema changed');
+  if (score.score < exec.minValidationScore) why.push(`validation score ${score.score.toFixed(3)} < ${exec.minValidationScore}`);
+  if (attempted.length && failed / attempted.length >= exec.haltFailureRatio) why.push(`${failed} of ${attempted.length} operations failed (≥ ${exec.haltFailureRatio * 100}%)`);
+  if (why.length && !ctx.paper) {
+    ctx.halted = true;
+    summary.halt = { batch, why: why.join('; ') };
+  } else if (why.length) {
+    summary.warnings.push(`batch ${batch} would halt a real run: ${why.join('; ')}`);
+  }
+}

@@ -1,0 +1,192 @@
+import type { TableInfo } from '../catalogue';
+import type { LedgerRecord, TerminalOutcome } from '../ledger/types';
+import type { PlanOperation } from '../plan/types';
+import type { OperationResult } from '../report/summary';
+import type { Engine, Step } from '../../engines/engine';
+import type { RunContext } from './context';
+import { evaluateGates, firstFailure, type GateVerdict } from './gates';
+import { historyOf } from './history';
+import { backupNameFor, jobIdFor } from './ids';
+import { dollars } from './preflight';
+import type { Reason } from './reasons';
+import { guarded } from './run-common';
+import { checkStep, describeStep, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
+import { validateConsolidation, type ValidationCheck } from './validate';
+import { SimulatedState, TrackedState } from './warehouse-state';
+
+export function record(ctx: RunContext, op: PlanOperation, state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord {
+  return {
+    runId: ctx.runId,
+    planHash: ctx.plan.planHash,
+    operationId: op.id,
+    seq: op.seq,
+    action: op.action,
+    state,
+    reason,
+    detail: null,
+    attempt: historyOf(ctx.history, op.id).attempts + 1,
+    bytes: 0,
+    rows: null,
+    jobId: null,
+    at: ctx.clock().toISOString(),
+    ...extra,
+  };
+}
+
+export function result(op: PlanOperation, outcome: TerminalOutcome, reason: Reason, detail: string | null, extra: Partial<OperationResult> = {}): OperationResult {
+  return { operationId: op.id, seq: op.seq, batch: op.batch, action: op.action, sources: op.sources, target: op.target, outcome, reason, detail, bytes: 0, rows: 0, ...extra };
+}
+
+/** Why an operation is not run at all (before its gates), or null. */
+function precondition(ctx: RunContext, op: PlanOperation): OperationResult | null {
+  const idle: TerminalOutcome = ctx.paper ? 'PAPER' : 'SKIPPED';
+  if (op.action === 'KEEP') return result(op, idle, 'NOTHING_TO_DO', null);
+  if (op.action === 'REVIEW') return result(op, idle, 'NEEDS_REVIEW', op.reason);
+  if (historyOf(ctx.history, op.id).applied) return result(op, ctx.paper ? 'PAPER' : 'SKIPPED_ALREADY_APPLIED', 'ALREADY_APPLIED', null);
+  if (!ctx.selected.has(op.id)) return result(op, idle, 'NOT_IN_THIS_RUN', null);
+  if (ctx.halted) return result(op, idle, 'RUN_HALTED', null);
+  if (ctx.lock?.lost) return result(op, idle, 'LOCK_LOST', ctx.lock.lost);
+  for (const dep of op.after ?? []) {
+    const o = ctx.outcomes.get(dep);
+    const ok = historyOf(ctx.history, dep).applied || o?.outcome === 'APPLIED' || (ctx.paper && o?.reason === 'WOULD_APPLY');
+    if (!ok) return result(op, ctx.paper ? 'PAPER' : 'REJECTED', 'DEPENDENCY_NOT_APPLIED', `waits for ${dep}`);
+  }
+  return null;
+}
+
+/**
+ * A backup an interrupted attempt took but could not record: reused when the engine can show it
+ * and it holds the source as it is now (same schema and row count).
+ */
+async function findEarlierBackup(engine: Engine, op: PlanOperation, table: string, attempt: number, source: TableInfo | null): Promise<string | null> {
+  if (!engine.getBackup || !source || source.kind !== 'TABLE') return null;
+  for (let a = attempt - 1; a >= 1; a--) {
+    const name = backupNameFor(op.id, table, a);
+    const b = await engine.getBackup(name);
+    if (b && b.rowCount === source.rowCount && sameColumns(b.columns, source.columns)) return name;
+  }
+  return null;
+}
+
+export async function runOperation(ctx: RunContext, op: PlanOperation, batchChecks: ValidationCheck[]): Promise<OperationResult> {
+  const pre = precondition(ctx, op);
+  if (pre) return pre;
+  const { engine, state, plan } = ctx;
+  const h = historyOf(ctx.history, op.id);
+  const views = ctx.viewsOf.get(op.id) ?? [];
+  const steps = stepsFor(op, views, h.attempts + 1);
+  const doneHere = new Set<string>();
+  const ledgerSaysDone = (s: OpStep) => {
+    if (s.kind === 'BACKUP_TABLE') return h.backups.has(s.name) || doneHere.has(`BACKUP_TABLE|${s.name}`);
+    const k = stepKey(s);
+    const key = `${k.reason}|${k.detail}`;
+    return h.stepsDone.has(key) || doneHere.has(key);
+  };
+
+  // Gates read these names fresh: a change since the run started must refuse the operation.
+  if (state instanceof TrackedState) await state.refresh([...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
+
+  // An earlier attempt that changed something is resumed: its gates described the state before it.
+  let resumed = false;
+  if (!ctx.paper && h.attempts > 0) {
+    for (const s of steps) {
+      if (s.kind === 'BACKUP_TABLE' || s.kind === 'VALIDATE_CONSOLIDATION') continue;
+      if ((await checkStep(s, op, state, ledgerSaysDone)).state === 'done') {
+        resumed = true;
+        break;
+      }
+    }
+  }
+
+  const bytes = ctx.bytesOf.get(op.id) ?? op.estimatedBytes;
+  const costUsd = dollars(bytes, ctx.policy.doc.execution.pricePerTiBUsd);
+  let gates: GateVerdict[] = [];
+  if (!resumed) {
+    for (const s of op.sources) {
+      const t = await state.get(s);
+      if (t) ctx.before.set(s, t);
+    }
+    gates = await evaluateGates(op, {
+      state,
+      views,
+      datasetExpirationMs: ctx.datasetExpirationMs,
+      costUsd,
+      committedUsd: ctx.committedUsd,
+      budgetUsd: ctx.budgetUsd,
+      approved: ctx.opts.approve === plan.planHash,
+      evaluateAll: ctx.paper,
+    });
+    const failed = firstFailure(gates);
+    if (failed) return result(op, ctx.paper ? 'PAPER' : 'REJECTED', failed.reason!, `${failed.gate}: ${failed.detail ?? ''}`, { gates, statements: ctx.statementsOf.get(op.id) });
+  }
+  ctx.committedUsd += costUsd;
+  const rows = op.sources.reduce((n, s) => n + (ctx.before.get(s)?.rowCount ?? 0), 0);
+
+  if (ctx.paper) {
+    const sim = state as SimulatedState;
+    for (const s of steps) {
+      if (s.kind === 'VALIDATE_CONSOLIDATION') continue;
+      try {
+        sim.apply(s);
+      } catch (e) {
+        return result(op, 'PAPER', 'STATE_CONFLICT', `${describeStep(s)}: ${(e as Error).message}`, { gates, statements: ctx.statementsOf.get(op.id) });
+      }
+    }
+    return result(op, 'PAPER', 'WOULD_APPLY', null, { gates, statements: ctx.statementsOf.get(op.id), bytes, rows });
+  }
+
+  const attempt = h.attempts + 1;
+  const append = (recs: LedgerRecord[]) => guarded(() => engine.ledger.append(recs));
+  await append([record(ctx, op, 'STARTED', resumed ? 'RESUMED' : 'OK', { detail: resumed ? 'resuming an interrupted attempt' : null, attempt })]);
+  const fail = async (reason: Reason, detail: string, spent: number) => {
+    await append([record(ctx, op, 'FAILED', reason, { detail, attempt, bytes: spent })]);
+    return result(op, 'FAILED', reason, detail, { bytes: spent });
+  };
+  let spent = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    await ctx.lock?.renewIfDue();
+    if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
+    if (s.kind === 'BACKUP_TABLE' && !ledgerSaysDone(s) && attempt > 1) {
+      const earlier = await findEarlierBackup(engine, op, s.name, attempt, await state.get(s.name));
+      if (earlier) {
+        await append([record(ctx, op, 'STEP_DONE', 'BACKUP_TABLE', { detail: `${s.name}>${earlier}`, attempt })]);
+        doneHere.add(`BACKUP_TABLE|${s.name}`);
+        continue;
+      }
+    }
+    const check = await checkStep(s, op, state, ledgerSaysDone);
+    const k = stepKey(s);
+    if (check.state === 'conflict') return fail('STATE_CONFLICT', `${describeStep(s)}: ${check.detail}`, spent);
+    if (check.state === 'done') {
+      // A backup found done was recorded by an earlier attempt; anything else is recorded now.
+      if (!ledgerSaysDone(s)) {
+        await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
+        doneHere.add(`${k.reason}|${k.detail}`);
+      }
+      continue;
+    }
+    if (s.kind === 'VALIDATE_CONSOLIDATION') {
+      const checks = await validateConsolidation(engine, op);
+      batchChecks.push(...checks);
+      const bad = checks.filter((c) => !c.ok);
+      if (bad.length) return fail('VALIDATION_FAILED', bad.slice(0, 3).map((c) => `${c.check}: ${c.detail}`).join('; '), spent);
+      await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
+      doneHere.add(`${k.reason}|${k.detail}`);
+      continue;
+    }
+    let res;
+    try {
+      res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt) });
+    } catch (e) {
+      return fail('STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`, spent);
+    }
+    spent += res.bytesProcessed;
+    await (state as TrackedState).afterStep(s as Step);
+    await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt, jobId: res.jobId, bytes: res.bytesProcessed, rows: res.rowsAffected })]);
+    doneHere.add(s.kind === 'BACKUP_TABLE' ? `BACKUP_TABLE|${s.name}` : `${k.reason}|${k.detail}`);
+  }
+  const reason: Reason = resumed ? 'RESUMED' : 'OK';
+  await append([record(ctx, op, 'APPLIED', reason, { attempt, bytes: spent, rows })]);
+  return result(op, 'APPLIED', reason, null, { bytes: spent, rows });
+}

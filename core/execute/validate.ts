@@ -1,0 +1,158 @@
+import { tableStateHash, type TableInfo } from '../catalogue';
+import type { CompatibilityView, PlanOperation } from '../plan/types';
+import type { Engine } from '../../engines/engine';
+import { consolidatedTables, sameColumns } from './steps';
+
+/** One scored check. `kind` decides whether a failure halts on its own. */
+export interface ValidationCheck {
+  readonly operationId: string;
+  readonly check: string;
+  readonly ok: boolean;
+  readonly kind: 'rows' | 'schema' | 'content' | 'view' | 'coverage';
+  readonly detail: string;
+}
+
+const check = (operationId: string, name: string, kind: ValidationCheck['kind'], ok: boolean, detail: string): ValidationCheck => ({
+  operationId,
+  check: name,
+  ok,
+  kind,
+  detail,
+});
+
+async function safely<T>(f: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await f();
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/**
+ * A consolidation before its sources are dropped: coverage of the join key, per-column equality
+ * of every mapped column (restricted to the window's rows), and per-column null counts.
+ */
+export async function validateConsolidation(engine: Engine, op: PlanOperation): Promise<ValidationCheck[]> {
+  const spec = op.consolidation!;
+  const target = op.target as string;
+  const out: ValidationCheck[] = [];
+  const all = consolidatedTables(op);
+  const cov = await safely(() => engine.coverage(target, all, spec.key));
+  out.push(
+    cov instanceof Error
+      ? check(op.id, 'coverage', 'coverage', false, cov.message)
+      : check(op.id, 'coverage', 'coverage', cov.missing === 0 && cov.extra === 0 && cov.targetKeys === cov.unionKeys, `target keys ${cov.targetKeys}, union ${cov.unionKeys}, missing ${cov.missing}, extra ${cov.extra}`),
+  );
+  for (const w of spec.windows) {
+    const mapping = spec.columns.flatMap((c) => c.from.filter((f) => f.window === w.window).map((f) => ({ targetColumn: c.name, sourceColumn: f.column })));
+    for (const table of [w.source, ...w.copies]) {
+      const mism = await safely(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn));
+      out.push(
+        mism instanceof Error
+          ? check(op.id, `equality ${table}`, 'content', false, mism.message)
+          : check(op.id, `equality ${table}`, 'content', mism === 0, `${mism} rows of ${table} differ from ${target} on ${mapping.length} columns`),
+      );
+      const counts = await safely(() =>
+        Promise.all([
+          engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn),
+          engine.nullCounts(table, mapping.map((m) => m.sourceColumn)),
+        ]),
+      );
+      if (counts instanceof Error) {
+        out.push(check(op.id, `null counts ${table}`, 'content', false, counts.message));
+      } else {
+        const [t, s] = counts;
+        const diff = mapping.filter((m) => t[m.targetColumn] !== s[m.sourceColumn]).map((m) => `${m.sourceColumn} ${s[m.sourceColumn]}≠${t[m.targetColumn]}`);
+        out.push(check(op.id, `null counts ${table}`, 'content', diff.length === 0, diff.length ? diff.slice(0, 5).join(', ') : `${mapping.length} columns equal`));
+      }
+    }
+  }
+  return out;
+}
+
+/** A compatibility view resolves, with exactly the old table's columns, rows and schema. */
+export async function validateView(engine: Engine, op: PlanOperation, v: CompatibilityView, before: TableInfo | undefined): Promise<ValidationCheck[]> {
+  const p = await safely(() => engine.probe(v.name));
+  if (p instanceof Error) return [check(op.id, `view ${v.name} resolves`, 'view', false, p.message)];
+  const names = p.columns.map((c) => c.name);
+  const want = v.columns.map((c) => c.name);
+  const out = [
+    check(op.id, `view ${v.name} columns`, 'schema', names.join(',') === want.join(','), names.join(',') === want.join(',') ? `${names.length} columns` : `has ${names.join(',')}; expected ${want.join(',')}`),
+  ];
+  out.push(...parity(op, v.name, `view ${v.name}`, { columns: p.columns, rowCount: p.rows }, before));
+  return out;
+}
+
+/**
+ * Row-count and schema parity of what now answers under (or for) `oldName` against the source as
+ * planned. With the pre-apply table at hand each is checked on its own; otherwise against the
+ * plan's recorded state hash, which covers both.
+ */
+function parity(op: PlanOperation, oldName: string, label: string, now: Pick<TableInfo, 'columns' | 'rowCount'>, before: TableInfo | undefined): ValidationCheck[] {
+  if (before) {
+    return [
+      check(op.id, `${label} row count`, 'rows', now.rowCount === before.rowCount, `${now.rowCount} rows, was ${before.rowCount}`),
+      check(op.id, `${label} schema`, 'schema', sameColumns(now.columns, before.columns), sameColumns(now.columns, before.columns) ? 'unchanged' : `now ${now.columns.map((c) => `${c.name}:${c.type}`).join(',')}`),
+    ];
+  }
+  const planned = op.sourceState[oldName];
+  if (!planned) return [];
+  const ok = tableStateHash({ name: oldName, kind: 'TABLE', columns: now.columns, rowCount: now.rowCount }) === planned;
+  return [check(op.id, `${label} rows+schema`, 'rows', ok, ok ? `${now.rowCount} rows, ${now.columns.length} columns as planned` : `${now.rowCount} rows, ${now.columns.length} columns differ from the planned state`)];
+}
+
+/** The checks of one applied operation; `before` holds sources as this run found them (if it did). */
+export async function validateOperation(
+  engine: Engine,
+  op: PlanOperation,
+  views: readonly CompatibilityView[],
+  before: ReadonlyMap<string, TableInfo>,
+): Promise<ValidationCheck[]> {
+  const out: ValidationCheck[] = [];
+  const target = op.target as string;
+  const t = await safely(() => engine.getTable(target));
+  if (t instanceof Error || !t || t.kind !== 'TABLE') {
+    return [check(op.id, `target ${target} exists`, 'rows', false, t instanceof Error ? t.message : `${target} is ${t ? `a ${t.kind}` : 'missing'}`)];
+  }
+  if (op.action === 'RENAME') {
+    const rows = await safely(() => engine.rowCount(target));
+    if (rows instanceof Error) out.push(check(op.id, `${target} row count`, 'rows', false, rows.message));
+    else out.push(...parity(op, op.sources[0], target, { columns: t.columns, rowCount: rows }, before.get(op.sources[0])));
+  } else if (op.action === 'DEDUPE') {
+    const fp = await safely(() => engine.contentFingerprint(target));
+    const ok = !(fp instanceof Error) && fp.hash === op.twin?.hash;
+    out.push(check(op.id, `twin ${target} content`, 'content', ok, fp instanceof Error ? fp.message : `${fp.rows} rows, ${ok ? 'fingerprint as planned' : 'fingerprint changed'}`));
+  } else if (op.action === 'CONSOLIDATE') {
+    const names = new Set(t.columns.map((c) => c.name));
+    const missing = op.consolidation!.columns.filter((c) => !names.has(c.name)).map((c) => c.name);
+    out.push(check(op.id, `${target} columns`, 'schema', missing.length === 0, missing.length ? `missing ${missing.slice(0, 5).join(', ')}` : `${names.size} columns`));
+  }
+  for (const table of op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources) {
+    const now = await safely(() => engine.getTable(table));
+    const gone = !(now instanceof Error) && (!now || now.kind !== 'TABLE');
+    out.push(check(op.id, `${table} replaced`, 'schema', gone, gone ? 'no longer a table' : 'still a table'));
+  }
+  for (const v of views) out.push(...(await validateView(engine, op, v, before.get(v.name))));
+  return out;
+}
+
+export interface BatchScore {
+  readonly batch: number;
+  readonly checks: number;
+  readonly passed: number;
+  readonly score: number;
+  readonly lostRows: boolean;
+  readonly schemaChanged: boolean;
+}
+
+export function scoreChecks(batch: number, checks: readonly ValidationCheck[], lostRows: (c: ValidationCheck) => boolean): BatchScore {
+  const passed = checks.filter((c) => c.ok).length;
+  return {
+    batch,
+    checks: checks.length,
+    passed,
+    score: checks.length ? passed / checks.length : 1,
+    lostRows: checks.some((c) => !c.ok && lostRows(c)),
+    schemaChanged: checks.some((c) => !c.ok && c.kind === 'schema'),
+  };
+}
