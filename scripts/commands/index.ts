@@ -7,6 +7,7 @@ import { registerRollback } from './rollback';
 import { registerReconcile } from './reconcile';
 import { registerUnlock } from './unlock';
 import { registerPlan } from './plan';
+import { registerMain } from './main';
 import { registerReadiness } from './readiness';
 
 /** Every verb of the CLI; `bqx readiness` checks that each one is present and self-checks. */
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerReconcile(program);
   registerUnlock(program);
   registerPlan(program);
+  registerMain(program);
   registerReadiness(program);
 }
