@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { BqxError, EXIT } from '../../core/errors';
 import { seedWarehouse } from '../../warehouse/seed';
-import { DEFAULT_DATABASE, emit } from '../options';
+import { openEngine } from '../../engines';
+import { DEFAULT_DATABASE, emit, engineOptions, withEngineOptions } from '../options';
 
 export function registerWarehouse(program: Command): void {
   const warehouse = program.command('warehouse').description('Manage the local DuckDB warehouse the duckdb engine works on.');
@@ -32,4 +33,30 @@ export function registerWarehouse(program: Command): void {
         ].join('\n'),
       );
     });
+
+  withEngineOptions(
+    warehouse
+      .command('fingerprint')
+      .description(
+        'Content fingerprint (row count + order-independent hash of every row) of every table and view of the dataset: ' +
+          'compare the output before and after a run to prove that every old name still returns the same rows.',
+      )
+      .option('--json', 'print { name: { rows, hash } } as JSON'),
+  ).action(async (opts) => {
+    const engine = await openEngine(engineOptions(opts));
+    const out: Record<string, { kind: string; rows: number; hash: string }> = {};
+    try {
+      for (const t of await engine.listTables()) {
+        const f = await engine.contentFingerprint(t.name);
+        out[t.name] = { kind: t.kind, rows: f.rows, hash: f.hash };
+      }
+    } finally {
+      await engine.close();
+    }
+    emit(Boolean(opts.json), out, () =>
+      Object.entries(out)
+        .map(([n, f]) => `${f.hash}  ${String(f.rows).padStart(8)}  ${f.kind.padEnd(5)} ${n}`)
+        .join('\n'),
+    );
+  });
 }
