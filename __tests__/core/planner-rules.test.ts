@@ -8,7 +8,7 @@ import { makeSnapshot, type Column, type TableInfo } from '../../core/catalogue'
 import { emptyFacts, type PlanningFacts } from '../../core/plan/facts';
 import { computePlanHash } from '../../core/plan/hash';
 import { validatePlan } from '../../core/plan/load';
-import { decidePlan } from '../../core/plan/planner';
+import { decidePlan, gatherFacts } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { compilePolicy, loadPolicy } from '../../core/policy';
 import { repoPath } from '../../core/paths';
@@ -96,9 +96,30 @@ describe('single-table decisions', () => {
     expect(opFor(p, '_bqx_scratch')).toMatchObject({ action: 'KEEP', reason: 'BOOKKEEPING' });
   });
 
+  it('stops reading at the planning budget: what it could not read goes to REVIEW', async () => {
+    const text = readFileSync(repoPath('policy', 'm008.policy.yaml'), 'utf8');
+    const tight = compilePolicy(text.replace('planningBudgetUsd: 10', 'planningBudgetUsd: 0'), 'tight');
+    const reads: string[] = [];
+    const source = {
+      maxParallelOperations: 1,
+      sampleNumeric: async (t: string) => (reads.push(t), [100]),
+      contentFingerprint: async (t: string) => (reads.push(t), { rows: 1, hash: 'h' }),
+      keyStats: async (t: string) => (reads.push(t), { rows: 1, distinctKeys: 1, nullKeys: 0 }),
+      columnsAgreeOnKey: async () => ({}),
+    };
+    const tables = [table('cov_mom_audcad_audchf', covCols)];
+    const input = { snapshot: makeSnapshot('test', 'bqx-ml', 'ds', tables), policy: tight, graceStart: '2026-12-01' };
+    const facts = await gatherFacts(source, input);
+    expect(reads).toEqual([]);
+    expect(opFor(decidePlan(input, facts), 'cov_mom_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'PLANNING_BUDGET_EXCEEDED' });
+    const roomy = await gatherFacts(source, { ...input, policy });
+    expect(reads).toEqual(['cov_mom_audcad_audchf']);
+    expect(roomy.bytesRead).toBeGreaterThan(0);
+  });
+
   it('reads nothing beyond the planning budget and says so', () => {
     const text = readFileSync(repoPath('policy', 'm008.policy.yaml'), 'utf8');
-    const tight = compilePolicy(text.replace('planningBudgetUsd: 5', 'planningBudgetUsd: 0'), 'tight');
+    const tight = compilePolicy(text.replace('planningBudgetUsd: 10', 'planningBudgetUsd: 0'), 'tight');
     const facts = emptyFacts();
     facts.overBudget.add('cov_mom_audcad_audchf');
     const p = plan([table('cov_mom_audcad_audchf', covCols)], facts, tight);

@@ -59,13 +59,21 @@ export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperatio
   results.sort((a, b) => a.seq - b.seq).forEach((r) => recordResult(summary, r));
 
   // Validation of what this batch did.
+  // Reads only, so they run as wide as the operations did; checks keep the operations' order.
   const views = ctx.viewsOf;
-  for (const r of results) {
-    await ctx.lock?.renewIfDue();
-    const op = byId.get(r.operationId)!;
-    if (r.outcome === 'APPLIED') checks.push(...(await validateOperation(engine, op, views.get(op.id) ?? [], ctx.before)));
-    else if (ctx.paper && r.reason === 'WOULD_APPLY') checks.push(...(await paperChecks(ctx.state, op, views.get(op.id) ?? [], ctx.before)));
-  }
+  const validation = new PQueue({ concurrency });
+  const perOperation = await Promise.all(
+    results.map((r) =>
+      validation.add(async () => {
+        await ctx.lock?.renewIfDue();
+        const op = byId.get(r.operationId)!;
+        if (r.outcome === 'APPLIED') return validateOperation(engine, op, views.get(op.id) ?? [], ctx.before);
+        if (ctx.paper && r.reason === 'WOULD_APPLY') return paperChecks(ctx.state, op, views.get(op.id) ?? [], ctx.before);
+        return [];
+      }),
+    ),
+  );
+  for (const list of perOperation) checks.push(...(list as ValidationCheck[]));
   const score = scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage');
   recordChecks(summary, score, checks);
   const attempted = results.filter((r) => ['APPLIED', 'FAILED', 'REJECTED'].includes(r.outcome));

@@ -1,0 +1,111 @@
+/** Job ids, backoff and the pacing/AIMD primitives, on a hand-driven clock. */
+import { MAX_JOB_ID_LENGTH, sanitizeJobId } from '../../engines/bigquery/jobs';
+import { AdaptiveLimiter, backoffMs, Clock, KeyedRateLimiter } from '../../engines/bigquery/limits';
+import { openBigQueryEngine } from '../../engines/bigquery/engine';
+import { makeClient } from '../../engines/bigquery/rest';
+
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  let timers: { at: number; resolve: () => void }[] = [];
+  return {
+    now: () => now,
+    sleep: (ms) => new Promise<void>((resolve) => timers.push({ at: now + ms, resolve })),
+    advance(ms: number) {
+      now += ms;
+      const due = timers.filter((t) => t.at <= now);
+      timers = timers.filter((t) => t.at > now);
+      due.forEach((t) => t.resolve());
+    },
+  };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('job ids', () => {
+  test('valid ids pass unchanged; anything else becomes [A-Za-z0-9_-] with a hash of the original', () => {
+    expect(sanitizeJobId('bqx_abc_op_1_s0_a1')).toBe('bqx_abc_op_1_s0_a1');
+    const a = sanitizeJobId('op:1/s0');
+    const b = sanitizeJobId('op_1_s0');
+    expect(a).toMatch(/^op_1_s0_[0-9a-f]{16}$/);
+    expect(a).not.toBe(b);
+    const long = sanitizeJobId('x'.repeat(5000));
+    expect(long.length).toBeLessThanOrEqual(MAX_JOB_ID_LENGTH - 16);
+    expect(long).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(sanitizeJobId('x'.repeat(5000))).toBe(long);
+  });
+
+  test('backoff grows exponentially with jitter, within [base/2, cap]', () => {
+    expect(backoffMs(0, 500, 32_000, () => 1)).toBe(500);
+    expect(backoffMs(3, 500, 32_000, () => 1)).toBe(4000);
+    expect(backoffMs(10, 500, 32_000, () => 1)).toBe(32_000);
+    expect(backoffMs(10, 500, 32_000, () => 0)).toBe(250);
+  });
+});
+
+describe('per-table pacing', () => {
+  test('a sixth update waits until 10 s after the first completed job', async () => {
+    const clock = manualClock();
+    const pacer = new KeyedRateLimiter(5, 10_000, clock);
+    const releases = [];
+    for (let i = 0; i < 5; i++) releases.push(await pacer.acquire('d.t'));
+    let sixth = false;
+    const p = pacer.acquire('d.t').then((r) => {
+      sixth = true;
+      return r;
+    });
+    clock.advance(2_000);
+    releases.forEach((r) => r()); // all five complete at t = 2 s
+    for (let t = 0; t < 9_500; t += 500) {
+      clock.advance(500);
+      await flush();
+    }
+    expect(sixth).toBe(false); // t = 11.5 s: the five completed at 2 s hold the window until 12 s
+    for (let t = 0; t < 1_500; t += 500) {
+      clock.advance(500);
+      await flush();
+    }
+    expect(sixth).toBe(true);
+    expect(pacer.granted.get('d.t')![5]).toBeGreaterThanOrEqual(12_000);
+    await p;
+    // Another table is not held back.
+    await pacer.acquire('d.other');
+  });
+});
+
+describe('AIMD', () => {
+  test('halves once per congestion event, then +1 per success up to the max', () => {
+    const lim = new AdaptiveLimiter({ initial: 32, min: 1, max: 40 }, manualClock());
+    const e0 = lim.epoch;
+    lim.onRateLimited(e0);
+    lim.onRateLimited(e0); // a second job of the same burst: ignored
+    expect(lim.concurrency).toBe(16);
+    lim.onRateLimited(lim.epoch); // a job submitted after the halving: halves again
+    expect(lim.concurrency).toBe(8);
+    for (let i = 0; i < 100; i++) lim.onSuccess();
+    expect(lim.concurrency).toBe(40);
+    for (let i = 0; i < 10; i++) lim.onRateLimited(lim.epoch);
+    expect(lim.concurrency).toBe(1);
+  });
+});
+
+describe('engine options', () => {
+  const base = { engine: 'bigquery' as const, database: '', project: 'bqx-ml', location: 'us-central1', dataset: 'bqx_ml_v3_features_v2', runnerDataset: 'bqx_ml_v3_migration' };
+  test('bad input is refused with the option named', async () => {
+    await expect(openBigQueryEngine({ ...base, project: 'Bad_Project' })).rejects.toThrow(/--project: "Bad_Project" is not a valid project id/);
+    await expect(openBigQueryEngine({ ...base, runnerDataset: base.dataset })).rejects.toThrow(/--runner-dataset .* is the dataset being remediated/);
+    await expect(openBigQueryEngine({ ...base, apiEndpoint: 'localhost:9050' })).rejects.toThrow(/--api-endpoint localhost:9050 is not an http\(s\) URL/);
+  });
+  test('the engine reports its kind, location and a high operation parallelism', async () => {
+    const e = await openBigQueryEngine({ ...base, apiEndpoint: 'http://127.0.0.1:9' });
+    expect(e.kind).toBe('bigquery');
+    expect(e.where).toEqual({ project: 'bqx-ml', dataset: 'bqx_ml_v3_features_v2', runnerDataset: 'bqx_ml_v3_migration', location: 'us-central1' });
+    expect(e.maxParallelOperations).toBe(64);
+  });
+
+  test('the dummy token replaces Application Default Credentials only when an endpoint is given', async () => {
+    const cloud = makeClient({ project: 'bqx-ml', location: 'us-central1' }) as unknown as { authClient: { cachedCredential: unknown } };
+    const local = makeClient({ project: 'bqx-ml', location: 'us-central1', apiEndpoint: 'http://127.0.0.1:9' }) as unknown as { authClient: { cachedCredential: { getRequestHeaders(): Promise<Headers> } } };
+    expect(cloud.authClient.cachedCredential ?? null).toBeNull();
+    expect((await local.authClient.cachedCredential.getRequestHeaders()).get('authorization')).toBe('Bearer offline-endpoint');
+  });
+});

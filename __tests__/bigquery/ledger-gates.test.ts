@@ -1,0 +1,228 @@
+/**
+ * Ledger, lock and BigQuery-only gates through the official client against the REST double.
+ */
+jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
+
+import type { LedgerRecord, LockEvent } from '../../core/ledger/types';
+import { openBigQueryEngine } from '../../engines/bigquery/engine';
+import {
+  datasetExpirationFindings,
+  externalTableFindings,
+  jobsCreateFinding,
+  permissionFindings,
+  renameLossFindings,
+  RUNNER_TABLE_PERMISSIONS,
+  streamingBufferFindings,
+} from '../../engines/bigquery/gates';
+import { bytesToUsd, TIB } from '../../engines/bigquery/cost';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { BigQueryDouble } from './support/double';
+import { openHarness, Harness } from './support/open';
+import { LOCATION, PROJECT, RUNNER_DATASET } from './support/warehouse';
+
+function seed(d: BigQueryDouble): void {
+  d.addDataset(FEATURES_DATASET);
+  const cols = [
+    { name: 'interval_time', type: 'TIMESTAMP' },
+    { name: 'x', type: 'FLOAT' },
+  ];
+  d.addTable({ dataset: FEATURES_DATASET, name: 'plain', columns: cols, numRows: 5, numBytes: 1 << 20 });
+  d.addTable({ dataset: FEATURES_DATASET, name: 'streaming', columns: cols, streamingRows: 120 });
+  d.addTable({ dataset: FEATURES_DATASET, name: 'ext', columns: cols, type: 'EXTERNAL' });
+  d.addTable({ dataset: FEATURES_DATASET, name: 'indexed', columns: cols, searchIndexes: 2 });
+  d.addTable({ dataset: FEATURES_DATASET, name: 'tagged', columns: [{ name: 'interval_time', type: 'TIMESTAMP' }, { name: 'x', type: 'FLOAT', policyTags: ['projects/p/locations/us/taxonomies/1/policyTags/2'] }] });
+}
+
+const record = (i: number, planHash = 'plan_a'): LedgerRecord => ({
+  runId: 'run_1',
+  planHash,
+  operationId: `op_${i}`,
+  seq: i,
+  action: 'RENAME',
+  state: 'APPLIED',
+  reason: 'OK',
+  detail: i % 2 ? null : `detail ${i}`,
+  attempt: 1,
+  bytes: 0,
+  rows: null,
+  jobId: `job_${i}`,
+  at: `2026-11-21T08:00:${String(i % 60).padStart(2, '0')}.000Z`,
+});
+
+const lockEvent = (seq: number, runId: string): LockEvent => ({
+  lockName: 'bqx_ml_v3_features_v2',
+  seq,
+  event: 'ACQUIRE',
+  runId,
+  holder: `host:${runId}`,
+  expiresAt: '2026-11-21T08:02:00.000Z',
+  detail: null,
+  at: '2026-11-21T08:00:00.000Z',
+});
+
+describe('BigQuery ledger and lock', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await openHarness(seed);
+    await h.engine.ledger.init();
+  });
+  afterEach(() => h.close());
+
+  test('init creates the runner dataset and its three tables, and can run again', async () => {
+    expect(h.double.datasets.has(RUNNER_DATASET)).toBe(true);
+    for (const t of ['ledger', 'runs', 'lock_events']) expect(h.double.table(RUNNER_DATASET, t)).toBeDefined();
+    await h.engine.ledger.init();
+    expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toEqual([]);
+  });
+
+  test('concurrent appends are coalesced into few INSERT jobs and read back complete, filtered by plan', async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, i) => h.engine.ledger.append([record(i + 1, i < 30 ? 'plan_a' : 'plan_b')])));
+    expect(h.engine.ledger.insertSizes.reduce((a, b) => a + b, 0)).toBe(40);
+    expect(h.engine.ledger.insertSizes.length).toBeLessThan(10);
+    const a = await h.engine.ledger.records('plan_a');
+    expect(a).toHaveLength(30);
+    expect(a.find((r) => r.operationId === 'op_2')).toEqual(record(2));
+    expect(a.find((r) => r.operationId === 'op_1')!.detail).toBeNull();
+    expect(await h.engine.ledger.records()).toHaveLength(40);
+  });
+
+  test('an INSERT whose answer is lost is found by its job id: the rows land once', async () => {
+    h.double.inject({ kind: 'unknownOutcome', match: (sql) => sql.includes('.ledger` (`run_id`') });
+    await h.engine.ledger.append([record(1), record(2)]);
+    expect(h.engine.jobs.stats.unknownOutcomes).toBe(1);
+    expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toHaveLength(2);
+  });
+
+  test('run records round-trip', async () => {
+    await h.engine.ledger.appendRun({ runId: 'run_1', planHash: 'plan_a', mode: 'apply', event: 'START', status: null, summary: null, at: '2026-11-21T08:00:00.000Z' });
+    await h.engine.ledger.appendRun({ runId: 'run_1', planHash: 'plan_a', mode: 'apply', event: 'END', status: 'OK', summary: '{"n":1}', at: '2026-11-21T08:05:00.000Z' });
+    const runs = await h.engine.ledger.runs('plan_a');
+    expect(runs.map((r) => r.event)).toEqual(['START', 'END']);
+    expect(runs[1].summary).toBe('{"n":1}');
+  });
+
+  test('appendLockIf: the next seq wins once; a stale or repeated seq loses', async () => {
+    expect(await h.engine.ledger.appendLockIf(lockEvent(1, 'run_a'))).toBe(true);
+    expect(await h.engine.ledger.appendLockIf(lockEvent(1, 'run_b'))).toBe(false);
+    expect(await h.engine.ledger.appendLockIf(lockEvent(3, 'run_b'))).toBe(false);
+    expect(await h.engine.ledger.appendLockIf(lockEvent(2, 'run_b'))).toBe(true);
+    const events = await h.engine.ledger.lockEvents('bqx_ml_v3_features_v2');
+    expect(events.map((e) => [e.seq, e.runId])).toEqual([
+      [1, 'run_a'],
+      [2, 'run_b'],
+    ]);
+  });
+
+  test('two runners racing for the same seq from two engines: exactly one wins', async () => {
+    const other = await openBigQueryEngine(
+      { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
+      { clock: h.clock },
+    );
+    const results = await Promise.all([h.engine.ledger.appendLockIf(lockEvent(1, 'run_a')), other.ledger.appendLockIf(lockEvent(1, 'run_b'))]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(h.double.table(RUNNER_DATASET, 'lock_events')!.rows).toHaveLength(1);
+    await other.close();
+  });
+
+  test('a lost answer on the winning claim is recognised as our own win', async () => {
+    h.double.inject({ kind: 'unknownOutcome', match: (sql) => sql.includes('lock_events` (`lock_name`') });
+    expect(await h.engine.ledger.appendLockIf(lockEvent(1, 'run_a'))).toBe(true);
+    expect(h.engine.jobs.stats.unknownOutcomes).toBe(1);
+    expect(h.double.table(RUNNER_DATASET, 'lock_events')!.rows).toHaveLength(1);
+  });
+});
+
+describe('BigQuery-only gates', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await openHarness((d) => {
+      seed(d);
+      d.addDataset('bqx_ml_v3_temp', { defaultTableExpirationMs: 86_400_000 });
+    });
+  });
+  afterEach(() => h.close());
+
+  test('streaming buffer and missing sources are errors; clean tables pass', async () => {
+    const f = await streamingBufferFindings(h.engine.catalog, FEATURES_DATASET, ['plain', 'streaming', 'gone']);
+    expect(f.map((x) => [x.code, x.subject])).toEqual([
+      ['STREAMING_BUFFER', `${FEATURES_DATASET}.streaming`],
+      ['SOURCE_MISSING', `${FEATURES_DATASET}.gone`],
+    ]);
+    expect((await h.engine.getTable('streaming'))!.streamingBuffer).toBe(true);
+    expect((await h.engine.getTable('plain'))!.streamingBuffer).toBe(false);
+  });
+
+  test('a default table expiration blocks renames; none passes', async () => {
+    expect(datasetExpirationFindings(await h.engine.datasetInfo())).toEqual([]);
+    const f = datasetExpirationFindings(await h.engine.datasetInfo('bqx_ml_v3_temp'));
+    expect(f[0].code).toBe('DATASET_DEFAULT_EXPIRATION');
+    expect(f[0].message).toMatch(/1\.0 days/);
+  });
+
+  test('external tables cannot be renamed', async () => {
+    const f = await externalTableFindings(h.engine.catalog, FEATURES_DATASET, ['plain', 'ext']);
+    expect(f.map((x) => x.subject)).toEqual([`${FEATURES_DATASET}.ext`]);
+  });
+
+  test('search indexes and policy tags a rename would drop are warned about', async () => {
+    const f = await renameLossFindings(h.engine.jobs, h.engine.catalog, { project: PROJECT, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET }, ['plain', 'indexed', 'tagged']);
+    expect(f.map((x) => [x.code, x.subject, x.severity])).toEqual([
+      ['SEARCH_INDEX_DROPPED', `${FEATURES_DATASET}.indexed`, 'warning'],
+      ['POLICY_TAGS_DROPPED', `${FEATURES_DATASET}.tagged`, 'warning'],
+    ]);
+  });
+
+  test('testIamPermissions: a missing permission is named; a full grant passes', async () => {
+    h.double.permissions.set(`${FEATURES_DATASET}.tagged`, RUNNER_TABLE_PERMISSIONS.filter((p) => p !== 'bigquery.tables.delete'));
+    const { reports, findings } = await permissionFindings(h.engine.rest, h.engine.jobs, [
+      { dataset: FEATURES_DATASET, table: 'plain' },
+      { dataset: FEATURES_DATASET, table: 'tagged' },
+    ]);
+    expect(reports[0].missing).toEqual([]);
+    expect(reports[1].missing).toEqual(['bigquery.tables.delete']);
+    expect(findings).toHaveLength(1);
+    expect(findings[0].message).toMatch(/bigquery\.tables\.delete/);
+    expect(await jobsCreateFinding(h.engine.jobs, PROJECT)).toEqual([]);
+  });
+
+  test('cost: bytes to dollars at $6.25/TiB; a CTAS is estimated by dry run, renames are free', async () => {
+    expect(bytesToUsd(TIB)).toBe(6.25);
+    expect(bytesToUsd(TIB / 2, 5)).toBe(2.5);
+    expect(await h.engine.estimateBytes({ kind: 'RENAME_TABLE', from: 'plain', to: 'p2' })).toBe(0);
+    h.double.addTable({ dataset: FEATURES_DATASET, name: 'a_45', columns: [{ name: 'interval_time', type: 'TIMESTAMP' }, { name: 'v_45', type: 'FLOAT' }], numBytes: 300 });
+    h.double.addTable({ dataset: FEATURES_DATASET, name: 'a_90', columns: [{ name: 'interval_time', type: 'TIMESTAMP' }, { name: 'v_90', type: 'FLOAT' }], numBytes: 500 });
+    const bytes = await h.engine.estimateBytes({
+      kind: 'CONSOLIDATE',
+      target: 'a',
+      spec: {
+        key: 'interval_time',
+        windows: [
+          { window: 45, source: 'a_45', copies: [], presenceColumn: 'a_present_45' },
+          { window: 90, source: 'a_90', copies: [], presenceColumn: 'a_present_90' },
+        ],
+        columns: [
+          { name: 'interval_time', type: 'TIMESTAMP', from: [{ window: 45, column: 'interval_time' }, { window: 90, column: 'interval_time' }] },
+          { name: 'v_45', type: 'FLOAT64', from: [{ window: 45, column: 'v_45' }] },
+          { name: 'v_90', type: 'FLOAT64', from: [{ window: 90, column: 'v_90' }] },
+        ],
+        partitionBy: 'interval_time',
+        clusterBy: [],
+      },
+    });
+    expect(bytes).toBe(800);
+    expect(h.double.counters.dryRuns).toBe(1);
+    expect(h.double.counters.inserts).toBe(0);
+  });
+
+  test('a read above the byte cap is refused after its dry run, before any job runs', async () => {
+    const small = await openBigQueryEngine(
+      { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
+      { clock: h.clock, readByteCap: 1000 },
+    );
+    await expect(small.contentFingerprint('plain')).rejects.toThrow(/fingerprint would read 1048576 bytes, above the cap of 1000/);
+    expect(h.double.counters.inserts).toBe(0);
+    const fp = await h.engine.contentFingerprint('plain');
+    expect(fp.rows).toBe(5);
+    await small.close();
+  });
+});

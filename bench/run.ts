@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark in turn, each in its own process so none warms another's caches.
+ * Timings are printed, never asserted (tests assert behaviour; benchmarks measure it).
+ */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+const BENCHES: readonly [string, string[]][] = [
+  ['seed and audit (full local warehouse)', ['seed.js']],
+  ['Phase 4C on the full local warehouse', ['phase4c.js']],
+  ['BigQuery engine against the local double with a latency model', ['bigquery.js']],
+  ['CDKTF synthesis of the prod environment', ['synth.js']],
+];
+
+let failed = 0;
+for (const [title, [file, ...args]] of BENCHES) {
+  process.stdout.write(`\n== ${title} ==\n`);
+  const r = spawnSync(process.execPath, [path.join(__dirname, file), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`(${file} exited ${r.status})\n`);
+  }
+}
+process.exitCode = failed ? 1 : 0;

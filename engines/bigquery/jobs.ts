@@ -1,0 +1,369 @@
+/**
+ * Query jobs run exactly once: client-chosen job ids, a lookup before any resubmit whose first
+ * submit may have landed, backoff with jitter on rate limits and 5xx, a new id only where BigQuery
+ * says the job was not created (`jobRateLimitExceeded`) or failed retryably, AIMD concurrency and
+ * per-table metadata-update pacing.
+ */
+import { createHash } from 'crypto';
+import { BqxError } from '../../core/errors';
+import { AdaptiveLimiter, backoffMs, Clock, KeyedRateLimiter } from './limits';
+import { BigQueryApiError, RestTransport, toApiError } from './rest';
+import { decodeRow, FieldSchema, QueryParameter, RestRow, Row } from './rows';
+
+export const MAX_JOB_ID_LENGTH = 1024;
+
+/**
+ * Job ids may hold letters, digits, `_` and `-`, up to 1,024 characters. Anything else becomes `_`;
+ * an id that had to be changed or cut keeps a hash of the original so two inputs never collide.
+ */
+export function sanitizeJobId(raw: string, reserve = 16): string {
+  const cleaned = raw.replace(/[^A-Za-z0-9_-]/g, '_');
+  const limit = MAX_JOB_ID_LENGTH - reserve;
+  if (cleaned === raw && cleaned.length <= limit && cleaned.length > 0) return cleaned;
+  const digest = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  return `${cleaned.slice(0, limit - 17)}_${digest}`;
+}
+
+export interface JobSpec {
+  /** Base job id (sanitised here); retries that need a new id append `_r{n}`. */
+  readonly jobId: string;
+  readonly query: string;
+  readonly params?: readonly QueryParameter[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly maximumBytesBilled?: number;
+  /** Tables (`dataset.table`) whose metadata the statement updates: paced by the per-table limit. */
+  readonly metadataKeys?: readonly string[];
+  /** Read result rows after completion. */
+  readonly readRows?: boolean;
+  /**
+   * Never switch to a new job id (lock claims: the id itself is the claim). A job-level retryable
+   * failure then ends the call with an error instead of a resubmit.
+   */
+  readonly fixedId?: boolean;
+}
+
+export interface JobOutcome {
+  readonly jobId: string;
+  readonly bytesProcessed: number;
+  readonly rowsAffected: number | null;
+  readonly statementType: string | null;
+  readonly rows: Row[];
+  readonly schema: readonly FieldSchema[];
+  /** Submissions that reached `jobs.insert`, including retries. */
+  readonly submissions: number;
+  /** Labels of the job that ran (a `duplicate` answer means someone's earlier job: whose?). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface DryRunOutcome {
+  readonly bytes: number;
+  readonly schema: readonly FieldSchema[];
+}
+
+export interface JobRunnerOptions {
+  readonly location: string;
+  readonly clock: Clock;
+  readonly concurrency: { readonly initial: number; readonly min: number; readonly max: number };
+  /** Per-table metadata updates allowed per window (BigQuery: 5 per 10 s). */
+  readonly tableUpdatesPerWindow: number;
+  readonly tableWindowMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  readonly maxAttempts: number;
+  /** How long one jobs.getQueryResults call may wait server-side for completion. */
+  readonly pollTimeoutMs: number;
+  readonly pageSize: number;
+  readonly random?: () => number;
+}
+
+export const DEFAULT_JOB_RUNNER_OPTIONS: Omit<JobRunnerOptions, 'location' | 'clock'> = {
+  concurrency: { initial: 16, min: 1, max: 64 },
+  tableUpdatesPerWindow: 5,
+  tableWindowMs: 10_000,
+  backoffBaseMs: 500,
+  backoffCapMs: 32_000,
+  maxAttempts: 10,
+  pollTimeoutMs: 10_000,
+  pageSize: 10_000,
+};
+
+interface RestJob {
+  jobReference?: { jobId?: string; projectId?: string; location?: string };
+  configuration?: { query?: { query?: string }; labels?: Record<string, string> };
+  status?: { state?: string; errorResult?: { reason?: string; message?: string }; errors?: { reason?: string; message?: string }[] };
+  statistics?: {
+    totalBytesProcessed?: string;
+    query?: { totalBytesProcessed?: string; numDmlAffectedRows?: string; statementType?: string; schema?: { fields?: FieldSchema[] } };
+  };
+}
+
+interface QueryResultsPage {
+  jobComplete?: boolean;
+  schema?: { fields?: FieldSchema[] };
+  rows?: RestRow[];
+  pageToken?: string;
+  numDmlAffectedRows?: string;
+  totalBytesProcessed?: string;
+}
+
+/** Reasons after which the same job id may be submitted again (the job was not created). */
+const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'quotaExceeded']);
+/** Reasons a finished job can carry that say "try again", with a new id (the id is spent). */
+const RETRYABLE_JOB_REASONS = new Set(['rateLimitExceeded', 'jobRateLimitExceeded', 'backendError', 'internalError', 'jobBackendError', 'jobInternalError']);
+
+export class JobFailedError extends BqxError {
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(
+      'BIGQUERY_JOB_FAILED',
+      `BigQuery job ${jobId} failed: ${reason}: ${detail}`,
+      reason === 'accessDenied'
+        ? 'grant the runner identity the permission the message names (see the readiness check)'
+        : reason === 'notFound'
+          ? 'the table or dataset named in the message does not exist: re-plan against the current catalogue'
+          : 'this error is permanent: fix the cause the message names and run again',
+    );
+  }
+}
+
+export interface JobRunnerStats {
+  submissions: number;
+  rateLimited: number;
+  jobRateLimited: number;
+  unknownOutcomes: number;
+  duplicates: number;
+  serverErrors: number;
+}
+
+export class JobRunner {
+  readonly limiter: AdaptiveLimiter;
+  readonly tablePacer: KeyedRateLimiter;
+  readonly stats: JobRunnerStats = { submissions: 0, rateLimited: 0, jobRateLimited: 0, unknownOutcomes: 0, duplicates: 0, serverErrors: 0 };
+  private readonly random: () => number;
+
+  constructor(
+    private readonly rest: RestTransport,
+    private readonly opts: JobRunnerOptions,
+  ) {
+    this.limiter = new AdaptiveLimiter(opts.concurrency, opts.clock);
+    this.tablePacer = new KeyedRateLimiter(opts.tableUpdatesPerWindow, opts.tableWindowMs, opts.clock);
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Runs one statement as a job, exactly once, and returns its outcome (and rows if asked). */
+  async run(spec: JobSpec): Promise<JobOutcome> {
+    // Pacing happens before a concurrency slot is taken, so a table waiting on its metadata quota
+    // never holds a slot other tables could use.
+    const releases: (() => void)[] = [];
+    for (const key of [...new Set(spec.metadataKeys ?? [])].sort()) releases.push(await this.tablePacer.acquire(key));
+    try {
+      return await this.limiter.run(() => this.runInSlot(spec));
+    } finally {
+      releases.forEach((r) => r());
+    }
+  }
+
+  private async runInSlot(spec: JobSpec): Promise<JobOutcome> {
+    const base = sanitizeJobId(spec.jobId);
+    let suffix = 0;
+    let submissions = 0;
+    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+      const jobId = suffix === 0 ? base : `${base}_r${suffix}`;
+      const epoch = this.limiter.epoch;
+      let job: RestJob;
+      try {
+        submissions++;
+        this.stats.submissions++;
+        job = await this.rest.call<RestJob>({ method: 'POST', path: '/jobs', body: this.jobBody(jobId, spec, false) });
+      } catch (e) {
+        const err = toApiError(e);
+        if (err.status === 409 || err.reason === 'duplicate') {
+          // Ours from an earlier submit whose answer we lost (or a resumed run): wait for it.
+          this.stats.duplicates++;
+          job = await this.getJob(jobId);
+        } else if (err.reason === 'jobRateLimitExceeded') {
+          this.stats.jobRateLimited++;
+          this.limiter.onRateLimited(epoch);
+          // The job was not created, so the same id stays free; a fixed id simply waits.
+          if (!spec.fixedId) suffix++;
+          await this.backoff(attempt);
+          continue;
+        } else if (RATE_LIMIT_REASONS.has(err.reason) || err.status === 429) {
+          this.stats.rateLimited++;
+          this.limiter.onRateLimited(epoch);
+          await this.backoff(attempt);
+          continue;
+        } else if (err.outcomeUnknown) {
+          // The job may exist. Never resubmit before looking: a second submit of a landed DDL
+          // would fail (or, for a non-idempotent statement, apply twice).
+          this.stats.unknownOutcomes++;
+          if (err.status >= 500) this.stats.serverErrors++;
+          await this.backoff(attempt);
+          const found = await this.findJob(jobId);
+          if (!found) continue;
+          job = found;
+        } else {
+          throw new JobFailedError(jobId, err.reason, err.message);
+        }
+      }
+      const done = await this.waitDone(jobId, job);
+      const failure = done.status?.errorResult;
+      if (failure) {
+        const reason = failure.reason ?? 'unknown';
+        if (RETRYABLE_JOB_REASONS.has(reason) && !spec.fixedId) {
+          if (reason === 'rateLimitExceeded' || reason === 'jobRateLimitExceeded') {
+            this.stats.rateLimited++;
+            this.limiter.onRateLimited(epoch);
+          }
+          suffix++;
+          await this.backoff(attempt);
+          continue;
+        }
+        throw new JobFailedError(jobId, reason, failure.message ?? '');
+      }
+      this.limiter.onSuccess();
+      const outcome = await this.outcome(jobId, done, spec.readRows === true);
+      return { ...outcome, submissions };
+    }
+    throw new BqxError(
+      'BIGQUERY_RETRIES_EXHAUSTED',
+      `BigQuery job ${base} did not succeed after ${this.opts.maxAttempts} attempts (rate limits or server errors)`,
+      'BigQuery is overloaded or the quota is exhausted; wait and resume the run (applied work is skipped)',
+    );
+  }
+
+  /** Dry run: bytes the statement would read and its result schema. Side-effect free, so plain retries. */
+  async dryRun(query: string, params: readonly QueryParameter[] = []): Promise<DryRunOutcome> {
+    const job = await this.retrying(() =>
+      this.rest.call<RestJob>({ method: 'POST', path: '/jobs', body: this.jobBody(null, { jobId: '', query, params }, true) }),
+    );
+    const bytes = Number(job.statistics?.query?.totalBytesProcessed ?? job.statistics?.totalBytesProcessed ?? 0);
+    return { bytes, schema: job.statistics?.query?.schema?.fields ?? [] };
+  }
+
+  private jobBody(jobId: string | null, spec: Omit<JobSpec, 'jobId'> & { jobId: string }, dryRun: boolean): unknown {
+    return {
+      ...(jobId ? { jobReference: { projectId: this.rest.project, jobId, location: this.opts.location } } : {}),
+      configuration: {
+        dryRun,
+        ...(spec.labels ? { labels: spec.labels } : {}),
+        query: {
+          query: spec.query,
+          useLegacySql: false,
+          ...(spec.params && spec.params.length > 0 ? { parameterMode: 'NAMED', queryParameters: spec.params } : {}),
+          ...(spec.maximumBytesBilled !== undefined ? { maximumBytesBilled: String(spec.maximumBytesBilled) } : {}),
+        },
+      },
+    };
+  }
+
+  private async waitDone(jobId: string, job: RestJob): Promise<RestJob> {
+    let current = job;
+    let errors = 0;
+    while (current.status?.state !== 'DONE') {
+      try {
+        const page = await this.rest.call<QueryResultsPage>({
+          method: 'GET',
+          path: `/queries/${encodeURIComponent(jobId)}`,
+          query: { location: this.opts.location, maxResults: 0, timeoutMs: this.opts.pollTimeoutMs },
+        });
+        errors = 0;
+        if (page.jobComplete) {
+          // A complete job answers getQueryResults only when it succeeded (a failed one answers
+          // with its error), and the answer carries the statistics we use: no jobs.get needed.
+          current = {
+            ...current,
+            status: { state: 'DONE' },
+            statistics: {
+              totalBytesProcessed: page.totalBytesProcessed,
+              query: { ...current.statistics?.query, totalBytesProcessed: page.totalBytesProcessed, numDmlAffectedRows: page.numDmlAffectedRows },
+            },
+          };
+        }
+      } catch (e) {
+        // A failed query job answers getQueryResults with its own error (any status, even 5xx),
+        // so the job resource decides: finished (with or without error) or still running.
+        const err = toApiError(e);
+        current = await this.getJob(jobId);
+        if (current.status?.state === 'DONE') break;
+        if (!(err.outcomeUnknown || RATE_LIMIT_REASONS.has(err.reason))) throw new JobFailedError(jobId, err.reason, err.message);
+        if (++errors >= this.opts.maxAttempts) {
+          throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery job ${jobId}: polling failed ${errors} times (${err.reason})`, 'the job may still finish: resume the run later (applied work is skipped)');
+        }
+        await this.backoff(errors);
+      }
+    }
+    return current;
+  }
+
+  private async outcome(jobId: string, job: RestJob, readRows: boolean): Promise<Omit<JobOutcome, 'submissions'>> {
+    const q = job.statistics?.query;
+    const base = {
+      jobId,
+      bytesProcessed: Number(q?.totalBytesProcessed ?? job.statistics?.totalBytesProcessed ?? 0),
+      rowsAffected: q?.numDmlAffectedRows !== undefined ? Number(q.numDmlAffectedRows) : null,
+      statementType: q?.statementType ?? null,
+      labels: job.configuration?.labels ?? {},
+    };
+    if (!readRows) return { ...base, rows: [], schema: q?.schema?.fields ?? [] };
+    const rows: Row[] = [];
+    let schema: readonly FieldSchema[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.retrying(() =>
+        this.rest.call<QueryResultsPage>({
+          method: 'GET',
+          path: `/queries/${encodeURIComponent(jobId)}`,
+          query: { location: this.opts.location, maxResults: this.opts.pageSize, pageToken },
+        }),
+      );
+      schema = page.schema?.fields ?? schema;
+      for (const r of page.rows ?? []) rows.push(decodeRow(schema, r));
+      pageToken = page.pageToken || undefined;
+    } while (pageToken);
+    return { ...base, rows, schema };
+  }
+
+  private async getJob(jobId: string): Promise<RestJob> {
+    const job = await this.findJob(jobId);
+    if (!job) throw new JobFailedError(jobId, 'notFound', 'jobs.get found no job with this id although jobs.insert said it exists');
+    return job;
+  }
+
+  /** jobs.get; null on 404. Retries its own transient errors (it is a read). */
+  private async findJob(jobId: string): Promise<RestJob | null> {
+    try {
+      return await this.retrying(() =>
+        this.rest.call<RestJob>({ method: 'GET', path: `/jobs/${encodeURIComponent(jobId)}`, query: { location: this.opts.location } }),
+      );
+    } catch (e) {
+      if (e instanceof BigQueryApiError && (e.status === 404 || e.reason === 'notFound')) return null;
+      throw e;
+    }
+  }
+
+  /** Retries an idempotent call on rate limits, 5xx and network errors. */
+  async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    let last: BigQueryApiError | null = null;
+    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const err = toApiError(e);
+        if (!(err.outcomeUnknown || RATE_LIMIT_REASONS.has(err.reason) || err.status === 429)) throw err;
+        if (err.status >= 500) this.stats.serverErrors++;
+        else if (err.status !== 0) this.stats.rateLimited++;
+        last = err;
+        await this.backoff(attempt);
+      }
+    }
+    throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery kept failing: ${last?.reason}: ${last?.message}`, 'wait and run again');
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    return this.opts.clock.sleep(backoffMs(attempt, this.opts.backoffBaseMs, this.opts.backoffCapMs, this.random));
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Ledger, run records and lock events in the runner's own dataset, append-only.
+ *
+ * Writes are DML `INSERT … SELECT … FROM UNNEST(@rows)` jobs, not streaming inserts: a DML insert
+ * is durable and visible to the next query when its job is DONE (the streaming buffer is not, and
+ * its insertId de-duplication is best effort), and the job id makes a retried write exactly-once.
+ * To stay far below BigQuery's DML queueing limits per table, concurrent appends are coalesced:
+ * at most one INSERT per table is in flight, and every append waiting behind it goes into the
+ * next one. An append resolves only when its rows are committed.
+ *
+ * The lock is a compare-and-append. BigQuery accepts one job per job id and project, so the
+ * INSERT claiming lock seq N runs under the job id `bqx_lock_{dataset}_{lock}_{epoch}_{N}`: of two
+ * runners racing for N exactly one jobs.insert is accepted, the other gets `duplicate` and finds a
+ * job carrying someone else's claim label. The statement's own guard (newest seq = N − 1) turns a
+ * stale expectation into an insert of zero rows. `epoch` is the lock table's creation time, so a
+ * re-created runner dataset does not collide with job ids of its previous life.
+ */
+import { createHash } from 'crypto';
+import { BqxError } from '../../core/errors';
+import { assertDatasetName, assertProjectId } from '../../core/identifiers';
+import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
+import type { CatalogReader } from './catalog';
+import type { JobRunner } from './jobs';
+import { Row, rowsParam, scalarParam, ScalarType } from './rows';
+
+export const LEDGER_TABLES = { ledger: 'ledger', runs: 'runs', lock: 'lock_events' } as const;
+
+type ColumnDef = { readonly name: string; readonly type: ScalarType; readonly required?: boolean };
+
+export const LEDGER_COLUMNS: readonly ColumnDef[] = [
+  { name: 'run_id', type: 'STRING', required: true },
+  { name: 'plan_hash', type: 'STRING', required: true },
+  { name: 'operation_id', type: 'STRING', required: true },
+  { name: 'seq', type: 'INT64', required: true },
+  { name: 'action', type: 'STRING', required: true },
+  { name: 'state', type: 'STRING', required: true },
+  { name: 'reason', type: 'STRING', required: true },
+  { name: 'detail', type: 'STRING' },
+  { name: 'attempt', type: 'INT64', required: true },
+  { name: 'bytes', type: 'INT64', required: true },
+  { name: 'rows', type: 'INT64' },
+  { name: 'job_id', type: 'STRING' },
+  { name: 'at', type: 'TIMESTAMP', required: true },
+];
+
+export const RUN_COLUMNS: readonly ColumnDef[] = [
+  { name: 'run_id', type: 'STRING', required: true },
+  { name: 'plan_hash', type: 'STRING', required: true },
+  { name: 'mode', type: 'STRING', required: true },
+  { name: 'event', type: 'STRING', required: true },
+  { name: 'status', type: 'STRING' },
+  { name: 'summary', type: 'STRING' },
+  { name: 'at', type: 'TIMESTAMP', required: true },
+];
+
+export const LOCK_COLUMNS: readonly ColumnDef[] = [
+  { name: 'lock_name', type: 'STRING', required: true },
+  { name: 'seq', type: 'INT64', required: true },
+  { name: 'event', type: 'STRING', required: true },
+  { name: 'run_id', type: 'STRING', required: true },
+  { name: 'holder', type: 'STRING', required: true },
+  { name: 'expires_at', type: 'TIMESTAMP', required: true },
+  { name: 'detail', type: 'STRING' },
+  { name: 'at', type: 'TIMESTAMP', required: true },
+];
+
+const MAX_ROWS_PER_INSERT = 500;
+
+export interface LedgerLocation {
+  readonly project: string;
+  readonly runnerDataset: string;
+  readonly location: string;
+}
+
+function tableRef(loc: LedgerLocation, table: string): string {
+  assertProjectId(loc.project, 'project');
+  assertDatasetName(loc.runnerDataset, 'runner dataset');
+  return `\`${loc.project}.${loc.runnerDataset}.${table}\``;
+}
+
+const sqlType = (t: ScalarType) => t;
+/** Column names are quoted: `rows` and `at` are reserved words in GoogleSQL. */
+const q = (c: string) => `\`${c}\``;
+
+export function createTableSql(loc: LedgerLocation, table: string, columns: readonly ColumnDef[], clusterBy: string): string {
+  const cols = columns.map((c) => `${q(c.name)} ${sqlType(c.type)}${c.required ? ' NOT NULL' : ''}`).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(loc, table)} (${cols}) CLUSTER BY ${clusterBy.split(', ').map(q).join(', ')}`;
+}
+
+export function createSchemaSql(loc: LedgerLocation): string {
+  if (!/^[A-Za-z0-9-]+$/.test(loc.location)) throw new BqxError('BAD_OPTION', `--location ${loc.location} is not a BigQuery location`, 'use e.g. us-central1');
+  assertProjectId(loc.project, 'project');
+  assertDatasetName(loc.runnerDataset, 'runner dataset');
+  return `CREATE SCHEMA IF NOT EXISTS \`${loc.project}.${loc.runnerDataset}\` OPTIONS (location = '${loc.location}', description = 'bqx migration ledger, lock and backups')`;
+}
+
+export function insertSql(loc: LedgerLocation, table: string, columns: readonly ColumnDef[]): string {
+  const names = columns.map((c) => q(c.name)).join(', ');
+  return `INSERT INTO ${tableRef(loc, table)} (${names}) SELECT ${names} FROM UNNEST(@rows)`;
+}
+
+const ts = (c: string) => `FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', ${q(c)}) AS ${q(c)}`;
+
+export function selectSql(loc: LedgerLocation, table: string, columns: readonly ColumnDef[], where: string, order: string): string {
+  const list = columns.map((c) => (c.type === 'TIMESTAMP' ? ts(c.name) : q(c.name))).join(', ');
+  return `SELECT ${list} FROM ${tableRef(loc, table)}${where ? ` WHERE ${where}` : ''} ORDER BY ${order}`;
+}
+
+export function lockInsertSql(loc: LedgerLocation): string {
+  const t = tableRef(loc, LEDGER_TABLES.lock);
+  return (
+    `INSERT INTO ${t} (${LOCK_COLUMNS.map((c) => q(c.name)).join(', ')}) ` +
+    `SELECT ${LOCK_COLUMNS.map((c) => `@${c.name}`).join(', ')} FROM (SELECT 1) ` +
+    `WHERE (SELECT IFNULL(MAX(\`seq\`), 0) FROM ${t} WHERE \`lock_name\` = @lock_name) = @seq - 1`
+  );
+}
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** One table's append queue: at most one INSERT in flight, later appends ride in the next one. */
+class CoalescingWriter {
+  private pending: { rows: Row[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(private readonly write: (rows: Row[]) => Promise<void>) {}
+
+  append(rows: Row[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, resolve, reject }));
+    if (!this.flushing) this.flushing = this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch: typeof this.pending = [];
+      let n = 0;
+      while (this.pending.length > 0 && (batch.length === 0 || n + this.pending[0].rows.length <= MAX_ROWS_PER_INSERT)) {
+        const next = this.pending.shift()!;
+        n += next.rows.length;
+        batch.push(next);
+      }
+      try {
+        await this.write(batch.flatMap((b) => b.rows));
+        batch.forEach((b) => b.resolve());
+      } catch (e) {
+        batch.forEach((b) => b.reject(e));
+      }
+    }
+    this.flushing = null;
+  }
+}
+
+export class BigQueryLedgerStore implements LedgerStore {
+  private readonly writers: Record<'ledger' | 'runs', CoalescingWriter>;
+  private lockEpoch: string | null = null;
+  /** Rows written per INSERT job, for tests and the bench. */
+  readonly insertSizes: number[] = [];
+
+  constructor(
+    private readonly loc: LedgerLocation,
+    private readonly jobs: JobRunner,
+    private readonly catalog: CatalogReader,
+  ) {
+    this.writers = {
+      ledger: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.ledger, LEDGER_COLUMNS, rows)),
+      runs: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.runs, RUN_COLUMNS, rows)),
+    };
+  }
+
+  /** The statements `init` runs, in order (paper mode shows them). */
+  initStatements(): string[] {
+    return [
+      createSchemaSql(this.loc),
+      createTableSql(this.loc, LEDGER_TABLES.ledger, LEDGER_COLUMNS, 'plan_hash, operation_id'),
+      createTableSql(this.loc, LEDGER_TABLES.runs, RUN_COLUMNS, 'plan_hash'),
+      createTableSql(this.loc, LEDGER_TABLES.lock, LOCK_COLUMNS, 'lock_name'),
+    ];
+  }
+
+  async init(): Promise<void> {
+    const stamp = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    const statements = this.initStatements();
+    for (let i = 0; i < statements.length; i++) {
+      // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine.
+      await this.jobs.run({
+        jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`,
+        query: statements[i],
+        labels: { bqx_kind: 'ledger_init' },
+        metadataKeys: i === 0 ? [`dataset:${this.loc.runnerDataset}`] : [],
+      });
+    }
+  }
+
+  private async insert(table: string, columns: readonly ColumnDef[], rows: Row[]): Promise<void> {
+    const param = rowsParam('rows', columns, rows);
+    // Same rows, same job id: a write retried after a lost answer finds its own job instead of
+    // inserting twice.
+    const id = `bqx_${table}_${hash(`${this.loc.project}.${this.loc.runnerDataset}.${table}\n${JSON.stringify(param)}`).slice(0, 40)}`;
+    this.insertSizes.push(rows.length);
+    const out = await this.jobs.run({ jobId: id, query: insertSql(this.loc, table, columns), params: [param], labels: { bqx_kind: `${table}_append` } });
+    if (out.rowsAffected !== null && out.rowsAffected !== rows.length) {
+      throw new BqxError('LEDGER_WRITE_FAILED', `ledger table ${table}: inserted ${out.rowsAffected} of ${rows.length} rows (job ${out.jobId})`, 'the run stops when the ledger cannot be written; check the runner dataset');
+    }
+  }
+
+  append(records: readonly LedgerRecord[]): Promise<void> {
+    return this.writers.ledger.append(
+      records.map((r) => ({
+        run_id: r.runId,
+        plan_hash: r.planHash,
+        operation_id: r.operationId,
+        seq: r.seq,
+        action: r.action,
+        state: r.state,
+        reason: r.reason,
+        detail: r.detail,
+        attempt: r.attempt,
+        bytes: r.bytes,
+        rows: r.rows,
+        job_id: r.jobId,
+        at: r.at,
+      })),
+    );
+  }
+
+  async records(planHash?: string): Promise<LedgerRecord[]> {
+    const rows = await this.read(LEDGER_TABLES.ledger, LEDGER_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `seq`, `attempt`', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
+    return rows.map((r) => ({
+      runId: String(r.run_id),
+      planHash: String(r.plan_hash),
+      operationId: String(r.operation_id),
+      seq: Number(r.seq),
+      action: String(r.action),
+      state: r.state as LedgerRecord['state'],
+      reason: String(r.reason),
+      detail: r.detail === null ? null : String(r.detail),
+      attempt: Number(r.attempt),
+      bytes: Number(r.bytes),
+      rows: r.rows === null ? null : Number(r.rows),
+      jobId: r.job_id === null ? null : String(r.job_id),
+      at: String(r.at),
+    }));
+  }
+
+  appendRun(record: RunRecord): Promise<void> {
+    return this.writers.runs.append([
+      { run_id: record.runId, plan_hash: record.planHash, mode: record.mode, event: record.event, status: record.status, summary: record.summary, at: record.at },
+    ]);
+  }
+
+  async runs(planHash?: string): Promise<RunRecord[]> {
+    const rows = await this.read(LEDGER_TABLES.runs, RUN_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `event` DESC', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
+    return rows.map((r) => ({
+      runId: String(r.run_id),
+      planHash: String(r.plan_hash),
+      mode: r.mode as RunRecord['mode'],
+      event: r.event as RunRecord['event'],
+      status: r.status === null ? null : String(r.status),
+      summary: r.summary === null ? null : String(r.summary),
+      at: String(r.at),
+    }));
+  }
+
+  async lockEvents(lockName: string): Promise<LockEvent[]> {
+    const rows = await this.read(LEDGER_TABLES.lock, LOCK_COLUMNS, '`lock_name` = @lock_name', '`seq`', [scalarParam('lock_name', 'STRING', lockName)]);
+    return rows.map(toLockEvent);
+  }
+
+  async appendLockIf(event: LockEvent): Promise<boolean> {
+    if (!Number.isInteger(event.seq) || event.seq < 1) throw new BqxError('BAD_INPUT', `lock event seq ${event.seq} is not a positive integer`, 'seq is the newest seq + 1');
+    const epoch = await this.epoch();
+    const claim = hash(`${event.runId}\n${event.holder}\n${event.event}\n${event.at}`).slice(0, 40);
+    const jobId = `bqx_lock_${this.loc.runnerDataset}_${hash(event.lockName).slice(0, 16)}_${epoch}_${event.seq}`;
+    const out = await this.jobs.run({
+      jobId,
+      fixedId: true,
+      query: lockInsertSql(this.loc),
+      params: [
+        scalarParam('lock_name', 'STRING', event.lockName),
+        scalarParam('seq', 'INT64', event.seq),
+        scalarParam('event', 'STRING', event.event),
+        scalarParam('run_id', 'STRING', event.runId),
+        scalarParam('holder', 'STRING', event.holder),
+        scalarParam('expires_at', 'TIMESTAMP', event.expiresAt),
+        scalarParam('detail', 'STRING', event.detail),
+        scalarParam('at', 'TIMESTAMP', event.at),
+      ],
+      labels: { bqx_kind: 'lock_append', bqx_claim: claim },
+      metadataKeys: [`${this.loc.runnerDataset}.${LEDGER_TABLES.lock}`],
+    });
+    if (out.labels.bqx_claim !== claim) return false; // another runner's job holds this seq
+    return out.rowsAffected === 1;
+  }
+
+  private async epoch(): Promise<string> {
+    if (this.lockEpoch) return this.lockEpoch;
+    const t = await this.catalog.getRestTable(LEDGER_TABLES.lock, this.loc.runnerDataset);
+    if (!t) throw new BqxError('LEDGER_MISSING', `the lock table ${this.loc.runnerDataset}.${LEDGER_TABLES.lock} does not exist`, 'run the ledger init (bqx apply creates it) first');
+    this.lockEpoch = String(t.creationTime ?? '0');
+    return this.lockEpoch;
+  }
+
+  private async read(table: string, columns: readonly ColumnDef[], where: string, order: string, params: ReturnType<typeof scalarParam>[]): Promise<Row[]> {
+    const out = await this.jobs.run({
+      jobId: `bqx_read_${table}_${Date.now()}_${Math.random().toString(36).slice(2, 10)}`,
+      query: selectSql(this.loc, table, columns, where, order),
+      params,
+      labels: { bqx_kind: `${table}_read` },
+      readRows: true,
+    });
+    return out.rows;
+  }
+}
+
+function toLockEvent(r: Row): LockEvent {
+  return {
+    lockName: String(r.lock_name),
+    seq: Number(r.seq),
+    event: r.event as LockEvent['event'],
+    runId: String(r.run_id),
+    holder: String(r.holder),
+    expiresAt: String(r.expires_at),
+    detail: r.detail === null ? null : String(r.detail),
+    at: String(r.at),
+  };
+}
