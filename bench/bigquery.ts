@@ -27,9 +27,9 @@ import { scaledClock } from '../engines/bigquery/limits';
 import { fingerprintSql } from '../engines/bigquery/sql';
 import type { Step } from '../engines/engine';
 import { FEATURES_DATASET } from '../warehouse/catalogue';
-import { BigQueryDouble } from '../__tests__/bigquery/support/double';
-import { phase4cPlan } from '../__tests__/bigquery/support/phase4c';
-import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../__tests__/bigquery/support/warehouse';
+import { BigQueryDouble } from '../testing/bigquery/double';
+import { phase4cPlan } from '../testing/bigquery/phase4c';
+import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../testing/bigquery/warehouse';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -16,9 +16,9 @@ import {
 } from '../../engines/bigquery/gates';
 import { bytesToUsd, TIB } from '../../engines/bigquery/cost';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
-import { BigQueryDouble } from './support/double';
+import { BigQueryDouble } from '../../testing/bigquery/double';
 import { openHarness, Harness } from './support/open';
-import { LOCATION, PROJECT, RUNNER_DATASET } from './support/warehouse';
+import { LOCATION, PROJECT, RUNNER_DATASET } from '../../testing/bigquery/warehouse';
 
 function seed(d: BigQueryDouble): void {
   d.addDataset(FEATURES_DATASET);

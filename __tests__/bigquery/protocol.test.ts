@@ -7,9 +7,9 @@ jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGloba
 
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import type { Step } from '../../engines/engine';
-import { BigQueryDouble } from './support/double';
+import { BigQueryDouble } from '../../testing/bigquery/double';
 import { openHarness, Harness } from './support/open';
-import { seedDouble } from './support/warehouse';
+import { seedDouble } from '../../testing/bigquery/warehouse';
 
 const rename = (from: string, to: string): Step => ({ kind: 'RENAME_TABLE', from, to });
 

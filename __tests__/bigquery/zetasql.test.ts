@@ -17,8 +17,8 @@ import { backupNameFor } from '../../core/execute/ids';
 import { stepsFor, viewsByOperation } from '../../core/execute/steps';
 import type { Column } from '../../core/catalogue';
 import { CatalogueTable, FEATURES_DATASET } from '../../warehouse/catalogue';
-import { phase4cPlan } from './support/phase4c';
-import { LOCATION, PROJECT, RUNNER_DATASET } from './support/warehouse';
+import { phase4cPlan } from '../../testing/bigquery/phase4c';
+import { LOCATION, PROJECT, RUNNER_DATASET } from '../../testing/bigquery/warehouse';
 import { ZetaSqlAnalyzer, ZTable, ZType } from './support/zetasql';
 
 const LOC = { project: PROJECT, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET };

@@ -16,7 +16,7 @@ import { loadPolicy } from '../../core/policy';
 import { runReadiness, type ReadinessOutcome } from '../../core/readiness/run';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness, type Harness } from '../bigquery/support/open';
-import { PROJECT, RUNNER_DATASET, seedDouble } from '../bigquery/support/warehouse';
+import { PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { GoogleApisDouble } from './support/google-double';
 import { PINNED_NOW, synthesizedStacks } from './support/stacks';
 

@@ -1,25 +1,25 @@
 import type { Command } from 'commander';
-import { registerAudit } from './audit';
-import { registerWarehouse } from './warehouse';
 import { registerApply } from './apply';
-import { registerVerify } from './verify';
-import { registerRollback } from './rollback';
-import { registerReconcile } from './reconcile';
-import { registerUnlock } from './unlock';
-import { registerPlan } from './plan';
+import { registerAudit } from './audit';
 import { registerMain } from './main';
+import { registerPlan } from './plan';
 import { registerReadiness } from './readiness';
+import { registerReconcile } from './reconcile';
+import { registerRollback } from './rollback';
+import { registerUnlock } from './unlock';
+import { registerVerify } from './verify';
+import { registerWarehouse } from './warehouse';
 
-/** Every verb of the CLI; `bqx readiness` checks that each one is present and self-checks. */
+/** Every verb of the CLI, in the order of a run; `bqx readiness` checks that each one is present. */
 export function registerCommands(program: Command): void {
-  registerAudit(program);
   registerWarehouse(program);
+  registerAudit(program);
+  registerPlan(program);
   registerApply(program);
   registerVerify(program);
-  registerRollback(program);
   registerReconcile(program);
+  registerRollback(program);
   registerUnlock(program);
-  registerPlan(program);
-  registerMain(program);
   registerReadiness(program);
+  registerMain(program);
 }

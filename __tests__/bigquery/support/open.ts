@@ -1,8 +1,8 @@
 import { BigQueryEngineDeps, openBigQueryEngine, BigQueryEngine } from '../../../engines/bigquery/engine';
 import { Clock, scaledClock } from '../../../engines/bigquery/limits';
 import { FEATURES_DATASET } from '../../../warehouse/catalogue';
-import { BigQueryDouble, DoubleOptions } from './double';
-import { LOCATION, PROJECT, RUNNER_DATASET } from './warehouse';
+import { BigQueryDouble, DoubleOptions } from '../../../testing/bigquery/double';
+import { LOCATION, PROJECT, RUNNER_DATASET } from '../../../testing/bigquery/warehouse';
 
 export interface Harness {
   readonly double: BigQueryDouble;

@@ -11,7 +11,7 @@
 import { createHash } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import type { Clock } from '../../../engines/bigquery/limits';
+import type { Clock } from '../../engines/bigquery/limits';
 
 export interface DoubleColumn {
   name: string;

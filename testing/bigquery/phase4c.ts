@@ -4,12 +4,12 @@
  * against the double) or from the catalogue's own content description (the ZetaSQL test, which
  * only needs the statements): samples follow the content's variant, fingerprints its content key.
  */
-import { makeSnapshot, type TableInfo } from '../../../core/catalogue';
-import type { FactSource } from '../../../core/plan/facts';
-import { buildPlan } from '../../../core/plan/planner';
-import type { Plan } from '../../../core/plan/types';
-import { loadPolicy, type Policy } from '../../../core/policy';
-import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../../warehouse/catalogue';
+import { makeSnapshot, type TableInfo } from '../../core/catalogue';
+import type { FactSource } from '../../core/plan/facts';
+import { buildPlan } from '../../core/plan/planner';
+import type { Plan } from '../../core/plan/types';
+import { loadPolicy, type Policy } from '../../core/policy';
+import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../warehouse/catalogue';
 import { PROJECT, tableBytes } from './warehouse';
 
 export const GRACE_START = '2026-12-01';

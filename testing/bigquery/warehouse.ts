@@ -4,8 +4,8 @@
  * regime 31 GB / 112 tables) and content the planner can read: a sample whose magnitude follows
  * the table's variant, and a content key whose equality means identical rows.
  */
-import type { ColumnType } from '../../../core/catalogue';
-import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../../warehouse/catalogue';
+import type { ColumnType } from '../../core/catalogue';
+import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../warehouse/catalogue';
 import type { BigQueryDouble, DoubleColumn } from './double';
 
 export const PROJECT = 'bqx-ml';
