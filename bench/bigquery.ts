@@ -27,24 +27,13 @@ import { scaledClock } from '../engines/bigquery/limits';
 import { fingerprintSql } from '../engines/bigquery/sql';
 import type { Step } from '../engines/engine';
 import { FEATURES_DATASET } from '../warehouse/catalogue';
-import { BigQueryDouble } from '../testing/bigquery/double';
+import { BigQueryDouble, mulberry32 } from '../testing/bigquery/double';
 import { phase4cPlan } from '../testing/bigquery/phase4c';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../testing/bigquery/warehouse';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ACTIONABLE = new Set(['RENAME', 'DEDUPE', 'CONSOLIDATE']);

@@ -12,8 +12,7 @@ import { auditNames } from '../core/audit';
 import { repoPath } from '../core/paths';
 import { loadPolicy } from '../core/policy';
 import { openDuckDbEngine } from '../engines/duckdb/engine';
-import { DEFAULT_LOCATION, DEFAULT_PROJECT, DEFAULT_RUNNER_DATASET } from '../scripts/options';
-import { FEATURES_DATASET } from '../warehouse/catalogue';
+import { localEngineOptions } from '../scripts/options';
 import { seedWarehouse } from '../warehouse/seed';
 
 async function main(): Promise<void> {
@@ -24,14 +23,7 @@ async function main(): Promise<void> {
     const seed = await seedWarehouse({ database, scale: 'full', force: true });
 
     const started = process.hrtime.bigint();
-    const engine = await openDuckDbEngine({
-      engine: 'duckdb',
-      database,
-      project: DEFAULT_PROJECT,
-      location: DEFAULT_LOCATION,
-      dataset: FEATURES_DATASET,
-      runnerDataset: DEFAULT_RUNNER_DATASET,
-    });
+    const engine = await openDuckDbEngine(localEngineOptions(database));
     const tables = await engine.listTables();
     const audit = auditNames(loadPolicy(), tables.filter((t) => t.kind !== 'VIEW').map((t) => t.name));
     await engine.close();

@@ -29,6 +29,18 @@ export function withEngineOptions(cmd: Command): Command {
     .option('--api-endpoint <url>', 'BigQuery API endpoint (emulator or test double); env BQX_BIGQUERY_API_ENDPOINT');
 }
 
+/** The embedded warehouse at `database` with every other option at its default. */
+export function localEngineOptions(database: string = DEFAULT_DATABASE): EngineOptions {
+  return {
+    engine: 'duckdb',
+    database,
+    project: DEFAULT_PROJECT,
+    location: DEFAULT_LOCATION,
+    dataset: FEATURES_DATASET,
+    runnerDataset: DEFAULT_RUNNER_DATASET,
+  };
+}
+
 export function engineOptions(opts: Record<string, unknown>): EngineOptions {
   const engine = opts.engine as EngineOptions['engine'];
   if (engine !== 'duckdb' && engine !== 'bigquery') {

@@ -14,7 +14,7 @@ import { loadPolicy } from '../../core/policy';
 import { runReadiness, type ReadinessOptions, type ReadinessOutcome } from '../../core/readiness/run';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import { main } from '../../scripts/cli';
-import { DEFAULT_LOCATION, DEFAULT_PROJECT, DEFAULT_RUNNER_DATASET, type EngineOptions } from '../../scripts/options';
+import { DEFAULT_PROJECT, localEngineOptions, type EngineOptions } from '../../scripts/options';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
 import { chromiumMissingReason, dumpDom, screenshot } from './support/chromium';
@@ -26,14 +26,7 @@ let pristine: string;
 let planFile: string;
 let plan: Plan;
 
-const optionsFor = (database: string): EngineOptions => ({
-  engine: 'duckdb',
-  database,
-  project: DEFAULT_PROJECT,
-  location: DEFAULT_LOCATION,
-  dataset: FEATURES_DATASET,
-  runnerDataset: DEFAULT_RUNNER_DATASET,
-});
+const optionsFor = (database: string): EngineOptions => localEngineOptions(database);
 
 async function planOf(database: string): Promise<Plan> {
   const engine = await openDuckDbEngine(optionsFor(database));

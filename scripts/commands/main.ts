@@ -16,7 +16,7 @@ import { writeReconcileReports } from '../../core/report/render';
 import type { RunSummary } from '../../core/report/summary';
 import { openEngine } from '../../engines';
 import { FEATURES_DATASET, type Scale } from '../../warehouse/catalogue';
-import { DEFAULT_DATABASE, DEFAULT_LOCATION, DEFAULT_PROJECT, DEFAULT_RUNNER_DATASET, type EngineOptions } from '../options';
+import { DEFAULT_DATABASE, localEngineOptions } from '../options';
 import { todayUtc } from './plan';
 
 interface Step {
@@ -70,14 +70,7 @@ export function registerMain(program: Command): void {
       const database: string = opts.database;
       const reportsDir: string = opts.reportsDir;
       const metricsFile = path.join(reportsDir, 'metrics.prom');
-      const eo: EngineOptions = {
-        engine: 'duckdb',
-        database,
-        project: DEFAULT_PROJECT,
-        location: DEFAULT_LOCATION,
-        dataset: FEATURES_DATASET,
-        runnerDataset: DEFAULT_RUNNER_DATASET,
-      };
+      const eo = localEngineOptions(database);
 
       if (!existsSync(database)) {
         const { seedWarehouse } = await import('../../warehouse/seed');

@@ -118,7 +118,8 @@ class DoubleError extends Error {
 
 const key = (dataset: string, name: string) => `${dataset}.${name}`;
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (deterministic latencies and fault injection). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { catalogueFingerprint, tableStateHash, type TableInfo } from '../../catalogue';
+import { catalogueFingerprint, type TableInfo } from '../../catalogue';
+import { catalogueDifferences } from '../../execute/preflight';
 import { isBqxError } from '../../errors';
 import { loadPlanFile, validatePlan } from '../../plan/load';
 import type { Plan } from '../../plan/types';
@@ -143,20 +144,9 @@ export async function checkCatalogue(findings: Findings, engine: Engine): Promis
   return tables;
 }
 
-/** Tables that differ from what the plan recorded, named (at most `limit`). */
+/** Tables that differ from what the plan recorded, named (at most `limit`); the executor's own comparison. */
 export function planDifferences(plan: Plan, tables: readonly TableInfo[], limit = 5): { count: number; shown: string[] } {
-  const now = new Map(tables.map((t) => [t.name, t]));
-  const known = new Set<string>();
-  const out: string[] = [];
-  for (const op of plan.operations) {
-    for (const s of op.sources) {
-      known.add(s);
-      const t = now.get(s);
-      if (!t) out.push(`${s} is gone`);
-      else if (tableStateHash(t) !== op.sourceState[s]) out.push(`${s} changed`);
-    }
-  }
-  for (const t of tables) if (t.kind !== 'VIEW' && !known.has(t.name)) out.push(`${t.name} is not in the plan`);
+  const out = catalogueDifferences(plan, tables);
   return { count: out.length, shown: out.slice(0, limit) };
 }
 
