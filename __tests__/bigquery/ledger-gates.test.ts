@@ -77,6 +77,7 @@ describe('BigQuery ledger and lock', () => {
 
   test('concurrent appends are coalesced into few INSERT jobs and read back complete, filtered by plan', async () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => h.engine.ledger.append([record(i + 1, i < 30 ? 'plan_a' : 'plan_b')])));
+    await h.engine.ledger.flush();
     expect(h.engine.ledger.insertSizes.reduce((a, b) => a + b, 0)).toBe(40);
     expect(h.engine.ledger.insertSizes.length).toBeLessThan(10);
     const a = await h.engine.ledger.records('plan_a');
@@ -89,8 +90,20 @@ describe('BigQuery ledger and lock', () => {
   test('an INSERT whose answer is lost is found by its job id: the rows land once', async () => {
     h.double.inject({ kind: 'unknownOutcome', match: (sql) => sql.includes('.ledger` (`run_id`') });
     await h.engine.ledger.append([record(1), record(2)]);
+    await h.engine.ledger.flush();
     expect(h.engine.jobs.stats.unknownOutcomes).toBe(1);
     expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toHaveLength(2);
+  });
+
+  test('a ledger write that fails is thrown by the next flush and append: the run cannot go on unrecorded', async () => {
+    h.double.inject({ kind: 'permanent', match: (sql) => sql.includes('.ledger` (`run_id`') });
+    await h.engine.ledger.append([record(1)]);
+    await expect(h.engine.ledger.flush()).rejects.toThrow(/injected permanent failure/);
+    await expect(h.engine.ledger.append([record(2)])).rejects.toThrow(/injected permanent failure/);
+    expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toHaveLength(0);
+    // Closing the engine reports the lost write too (and still releases everything).
+    await expect(h.close()).rejects.toThrow(/injected permanent failure/);
+    h = await openHarness(seed);
   });
 
   test('run records round-trip', async () => {

@@ -53,6 +53,8 @@ export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperatio
   }
   await queue.onIdle();
   if (pending.length && !ctx.fatal) await guarded(() => engine.ledger.append(pending)).catch((e) => (ctx.fatal ??= e));
+  // Every record of the batch is durable before it is validated and the next batch starts.
+  if (!ctx.fatal) await guarded(() => engine.ledger.flush()).catch((e) => (ctx.fatal ??= e));
   if (ctx.fatal) throw ctx.fatal;
 
   const byId = new Map(ops.map((o) => [o.id, o]));

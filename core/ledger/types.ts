@@ -58,7 +58,13 @@ export interface LockEvent {
 export interface LedgerStore {
   /** Creates the runner's dataset and tables if absent. */
   init(): Promise<void>;
+  /**
+   * Appends records. An engine may write them behind (DuckDB with its next step, BigQuery in
+   * coalesced INSERT jobs): a failed write is then thrown by a later call, at the latest `flush`.
+   */
   append(records: readonly LedgerRecord[]): Promise<void>;
+  /** Resolves when every appended record is durable; throws if one could not be written. */
+  flush(): Promise<void>;
   records(planHash?: string): Promise<LedgerRecord[]>;
   appendRun(record: RunRecord): Promise<void>;
   runs(planHash?: string): Promise<RunRecord[]>;

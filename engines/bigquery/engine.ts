@@ -196,7 +196,11 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     },
 
     async close() {
-      await jobs.limiter.onIdle();
+      try {
+        await engine.ledger.flush();
+      } finally {
+        await jobs.limiter.onIdle();
+      }
     },
   };
   return engine;

@@ -32,8 +32,11 @@ export async function openHarness(
     engine,
     clock,
     async close() {
-      await engine.close();
-      await double.stop();
+      try {
+        await engine.close();
+      } finally {
+        await double.stop();
+      }
     },
   };
 }
