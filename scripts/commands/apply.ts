@@ -6,6 +6,7 @@ import { loadPolicy } from '../../core/policy';
 import { DEFAULT_METRICS_FILE, DEFAULT_REPORTS_DIR, writeEvidence } from '../../core/report/evidence';
 import { terminalProgress } from '../../core/report/progress';
 import { formatStatements, formatSummaryText } from '../../core/report/render';
+import { logRunEnd } from '../../core/report/runner-log';
 import type { RunSummary } from '../../core/report/summary';
 import { openEngine } from '../../engines';
 import { emit, engineOptions, withEngineOptions } from '../options';
@@ -29,6 +30,7 @@ export function withEvidenceOptions(cmd: Command): Command {
 }
 
 export async function finishRun(summary: RunSummary, opts: Record<string, unknown>, text: () => string): Promise<void> {
+  logRunEnd(summary);
   const files = await writeEvidence(summary, { reportsDir: opts.reportsDir as string, metricsFile: opts.metricsFile as string });
   emit(Boolean(opts.json), summary, () => `${text()}\n  reports: ${files.markdown}, ${files.json}; metrics: ${files.metrics}`);
 }
