@@ -9,6 +9,7 @@ const BENCHES: readonly [string, string[]][] = [
   ['seed and audit (full local warehouse)', ['seed.js']],
   ['Phase 4C on the full local warehouse', ['phase4c.js']],
   ['BigQuery engine against the local double with a latency model', ['bigquery.js']],
+  ['the same through the full executor (gates, ledger, validation per batch)', ['bigquery.js', '--executor']],
   ['CDKTF synthesis of the prod environment', ['synth.js']],
 ];
 
