@@ -55,7 +55,12 @@ export function registerMain(program: Command): void {
     .option('--plan-out <file>', 'where the plan is written', '.bqx/plan.json')
     .option('--grace-start <date>', 'first day of the views’ grace period (default: today, UTC)')
     .option('--policy <file>', 'policy YAML (default: policy/m008.policy.yaml)')
+    .option('--json', 'print the job summary (steps, counts, verdict, report paths) as JSON at the end, instead of the step lines')
     .action(async (opts) => {
+      const json = Boolean(opts.json);
+      const say = (text: string) => {
+        if (!json) process.stdout.write(text);
+      };
       const started = Date.now();
       const steps: Step[] = [];
       const time = async <T>(name: string, f: () => Promise<T>, line: (r: T) => string): Promise<T> => {
@@ -63,7 +68,7 @@ export function registerMain(program: Command): void {
         const r = await f();
         const s: Step = { name, seconds: (Date.now() - t0) / 1000, line: line(r) };
         steps.push(s);
-        process.stdout.write(`${name.padEnd(11)} ${s.seconds.toFixed(1).padStart(6)} s  ${s.line}\n`);
+        say(`${name.padEnd(11)} ${s.seconds.toFixed(1).padStart(6)} s  ${s.line}\n`);
         return r;
       };
       const policy = loadPolicy(opts.policy);
@@ -80,7 +85,7 @@ export function registerMain(program: Command): void {
           (r) => `${database}: ${r.featureTables} tables of ${FEATURES_DATASET} (${opts.scale}), ${(r.bytes / 2 ** 20).toFixed(1)} MiB`,
         );
       } else {
-        process.stdout.write(`seed           -    warehouse ${database} exists; not reseeded\n`);
+        say(`seed           -    warehouse ${database} exists; not reseeded\n`);
       }
 
       const engine = await openEngine(eo);
@@ -134,7 +139,7 @@ export function registerMain(program: Command): void {
 
         const actionable = plan.operations.filter((o) => o.action === 'RENAME' || o.action === 'DEDUPE' || o.action === 'CONSOLIDATE').length;
         if (readiness.report.verdict !== 'GO') {
-          process.stdout.write(`apply          -    not run: readiness is ${readiness.report.verdict} (see ${readiness.files?.markdown ?? 'the readiness report'})\n`);
+          say(`apply          -    not run: readiness is ${readiness.report.verdict} (see ${readiness.files?.markdown ?? 'the readiness report'})\n`);
           exitCode = readiness.exitCode;
         } else if (exitCode === EXIT.OK) {
           const applied = await time(
@@ -173,13 +178,34 @@ export function registerMain(program: Command): void {
         );
         const after = await time('audit', async () => auditOf(await engine.listTables(), policy), (a) => `${a.summary.nonCompliant} violate M008 (REVIEW leaves ${plan.summary.byAction.REVIEW}), ${a.summary.views} compatibility views`);
 
-        process.stdout.write(
+        const html = path.resolve(readiness.files?.html ?? path.join(reportsDir, 'index.html'));
+        if (json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              {
+                database,
+                planFile: opts.planOut,
+                planHash: plan.planHash,
+                steps,
+                violations: { before: before.summary.nonCompliant, after: after.summary.nonCompliant, review: plan.summary.byAction.REVIEW },
+                views: after.summary.views,
+                readiness: readiness.report.verdict,
+                reportsDir,
+                html,
+                seconds: (Date.now() - started) / 1000,
+              },
+              null,
+              2,
+            )}\n`,
+          );
+        }
+        say(
           [
             '',
             `M008 violations: ${before.summary.nonCompliant} before, ${after.summary.nonCompliant} after (${plan.summary.byAction.REVIEW} left for REVIEW)`,
             `total ${((Date.now() - started) / 1000).toFixed(1)} s; reports in ${reportsDir}/ (run-*.md/json, metrics.prom, readiness.md)`,
             `readiness: ${readiness.report.verdict}`,
-            `HTML report: ${path.resolve(readiness.files?.html ?? path.join(reportsDir, 'index.html'))}`,
+            `HTML report: ${html}`,
             '',
           ].join('\n'),
         );

@@ -1,0 +1,50 @@
+/**
+ * `npm start` runs `bqx main`: here on the small catalogue, through the real CLI, twice.
+ */
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { repoPath } from '../../core/paths';
+
+interface MainResult {
+  planHash: string;
+  steps: { name: string; seconds: number; line: string }[];
+  violations: { before: number; after: number; review: number };
+  views: number;
+  readiness: string;
+  html: string;
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'bqx-main-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function main(): { code: number; result: MainResult; stderr: string } {
+  const r = spawnSync(process.execPath, [repoPath('bin', 'bqx.js'), 'main', '--scale', 'small', '--database', 'w.duckdb', '--json'], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  return { code: r.status ?? -1, result: JSON.parse(r.stdout || '{}') as MainResult, stderr: r.stderr };
+}
+
+test('seeds, plans, applies on GO and leaves only the planted anomalies; a second run has nothing to do', () => {
+  const first = main();
+  expect(first.stderr).toBe('');
+  expect(first.code).toBe(0);
+  expect(first.result.steps.map((s) => s.name)).toEqual(['seed', 'audit', 'plan', 'synth', 'readiness', 'paper run', 'apply', 'verify', 'reconcile', 'audit']);
+  expect(first.result.violations).toEqual({ before: 166, after: 3, review: 3 });
+  expect(first.result.readiness).toBe('GO');
+  expect(first.result.views).toBe(163);
+  expect(existsSync(first.result.html)).toBe(true);
+  expect(readFileSync(first.result.html, 'utf8')).toContain('GO');
+  for (const f of ['run-paper.md', 'run-apply.json', 'run-verify.md', 'run-reconcile.json', 'metrics.prom', 'readiness.md']) {
+    expect(existsSync(path.join(dir, 'reports', f))).toBe(true);
+  }
+  expect(readFileSync(path.join(dir, 'reports', 'metrics.prom'), 'utf8')).toMatch(/bqx_operations_total\{[^}]*outcome="APPLIED"/);
+
+  const second = main();
+  expect(second.code).toBe(0);
+  expect(second.result.steps.map((s) => s.name)).not.toContain('seed');
+  expect(second.result.violations).toEqual({ before: 3, after: 3, review: 3 });
+  expect(second.result.steps.find((s) => s.name === 'apply')?.line).toMatch(/^nothing left to do/);
+}, 240_000);
