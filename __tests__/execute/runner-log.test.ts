@@ -1,5 +1,5 @@
 import { PassThrough } from 'stream';
-import { logRunEnd, runnerLogger } from '../../core/report/runner-log';
+import { logRunEnd, runnerLogger, structuredLogging } from '../../core/report/runner-log';
 import { newSummary } from '../../core/report/summary';
 import { RUNNER_HALT_FILTER } from '../../stacks/pipeline-stack';
 
@@ -28,18 +28,21 @@ const summary = (status: 'OK' | 'HALTED') => {
 
 test('a halt is logged as the JSON line the "runner halted" alert of the pipeline stack matches', () => {
   const out = capture();
-  logRunEnd(summary('HALTED'), runnerLogger(out.stream), true);
+  logRunEnd(summary('HALTED'), runnerLogger(out.stream), false);
   const [line] = out.lines();
   expect(line).toMatchObject({ severity: 'ERROR', component: 'bqx-runner', event: 'halted', halt: { batch: 3 } });
   expect(matchesFilter(RUNNER_HALT_FILTER, line)).toBe(true);
 });
 
-test('a successful run logs nothing on a terminal and a run_finished line elsewhere, which the alert ignores', () => {
-  const tty = capture();
-  logRunEnd(summary('OK'), runnerLogger(tty.stream), true);
-  expect(tty.lines()).toEqual([]);
+test('a successful run logs nothing locally and a run_finished line in a Cloud Run job, which the alert ignores', () => {
+  expect(structuredLogging({ CLOUD_RUN_JOB: 'bqx-runner' })).toBe(true);
+  expect(structuredLogging({ BQX_LOG_JSON: '1' })).toBe(true);
+  expect(structuredLogging({})).toBe(false);
+  const local = capture();
+  logRunEnd(summary('OK'), runnerLogger(local.stream), false);
+  expect(local.lines()).toEqual([]);
   const piped = capture();
-  logRunEnd(summary('OK'), runnerLogger(piped.stream), false);
+  logRunEnd(summary('OK'), runnerLogger(piped.stream), true);
   const [line] = piped.lines();
   expect(line).toMatchObject({ severity: 'INFO', event: 'run_finished', status: 'OK' });
   expect(matchesFilter(RUNNER_HALT_FILTER, line)).toBe(false);

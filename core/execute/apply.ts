@@ -6,7 +6,7 @@ import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import { compactSummary, finishSummary, newSummary, type StatementPreview } from '../report/summary';
 import type { Engine } from '../../engines/engine';
-import { batchesOf, runBatch } from './batch';
+import { batchesOf, executeBatch, runBatch, validateBatch } from './batch';
 import type { ApplyOptions, RunContext } from './context';
 import { historyOf, readHistory } from './history';
 import { newRunId } from './ids';
@@ -102,7 +102,24 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       fatal: null,
     };
     const total = { done: 0, of: ordered.length };
-    for (const [batch, ops] of batchesOf(plan)) await runBatch(ctx, batch, ops, summary, progress, total);
+    // On an engine that runs operations in parallel, a batch's validation overlaps the next batch's
+    // operations (the engine's own queue would otherwise idle at every batch boundary). At most one
+    // batch is ever unvalidated: a halt found in batch N stops batch N+1 from starting any more
+    // operations (those it started finish and are validated), and batch N+2 never starts. A
+    // serial engine (DuckDB) validates each batch before the next starts.
+    const pipelined = !paper && engine.maxParallelOperations > 1;
+    let validating: Promise<void> | null = null;
+    for (const [batch, ops] of batchesOf(plan)) {
+      if (!pipelined) {
+        await runBatch(ctx, batch, ops, summary, progress, total);
+        continue;
+      }
+      const executed = await executeBatch(ctx, batch, ops, summary, progress, total);
+      if (validating) await validating;
+      validating = validateBatch(ctx, executed, summary);
+      validating.catch(() => undefined); // awaited below or in the next round; never unhandled
+    }
+    if (validating) await validating;
     progress.done();
 
     const failedOps = summary.byOutcome.FAILED ?? 0;

@@ -24,8 +24,30 @@ function terminalRecord(ctx: RunContext, op: PlanOperation, r: OperationResult):
   return record(ctx, op, r.outcome, r.reason, { detail: r.detail, bytes: r.bytes, rows: r.rows });
 }
 
+/** What a batch's operations did, waiting to be validated. */
+export interface ExecutedBatch {
+  readonly batch: number;
+  readonly results: OperationResult[];
+  readonly checks: ValidationCheck[];
+  readonly byId: Map<string, PlanOperation>;
+  readonly concurrency: number;
+}
+
+/** Executes then validates one batch: the next batch starts only after this one is validated. */
 export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperation[], summary: RunSummary, progress: Progress, total: { done: number; of: number }): Promise<void> {
-  const { engine, policy } = ctx;
+  await validateBatch(ctx, await executeBatch(ctx, batch, ops, summary, progress, total), summary);
+}
+
+/** Runs a batch's operations (gates, steps, ledger) and records their results. */
+export async function executeBatch(
+  ctx: RunContext,
+  batch: number,
+  ops: PlanOperation[],
+  summary: RunSummary,
+  progress: Progress,
+  total: { done: number; of: number },
+): Promise<ExecutedBatch> {
+  const { engine } = ctx;
   const concurrency = ctx.paper ? 1 : Math.max(1, engine.maxParallelOperations);
   const queue = new PQueue({ concurrency });
   const running = new Map<string, Promise<unknown>>();
@@ -59,8 +81,13 @@ export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperatio
 
   const byId = new Map(ops.map((o) => [o.id, o]));
   results.sort((a, b) => a.seq - b.seq).forEach((r) => recordResult(summary, r));
+  return { batch, results, checks, byId, concurrency };
+}
 
-  // Validation of what this batch did.
+/** Validates what a batch did, scores it, and halts the run when the score or failures say so. */
+export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, summary: RunSummary): Promise<void> {
+  const { engine, policy } = ctx;
+  const { batch, results, checks, byId, concurrency } = executed;
   // Reads only, so they run as wide as the operations did; checks keep the operations' order.
   const views = ctx.viewsOf;
   const validation = new PQueue({ concurrency });

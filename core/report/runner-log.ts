@@ -18,8 +18,13 @@ export function runnerLogger(destination: NodeJS.WritableStream = process.stderr
   );
 }
 
-/** A halt is always logged (it pages someone); other run ends only where nobody reads a terminal. */
-export function logRunEnd(summary: RunSummary, log: pino.Logger = runnerLogger(), interactive = Boolean(process.stderr.isTTY)): void {
+/** Where every run end goes to Cloud Logging too: in a Cloud Run job, or when asked (BQX_LOG_JSON=1). */
+export function structuredLogging(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.CLOUD_RUN_JOB) || env.BQX_LOG_JSON === '1';
+}
+
+/** A halt is always logged (it pages someone); other run ends only where structured logs are read. */
+export function logRunEnd(summary: RunSummary, log: pino.Logger = runnerLogger(), structured = structuredLogging()): void {
   const fields = {
     runId: summary.runId,
     planHash: summary.planHash,
@@ -31,7 +36,7 @@ export function logRunEnd(summary: RunSummary, log: pino.Logger = runnerLogger()
   };
   if (summary.status === 'HALTED') {
     log.error({ ...fields, event: 'halted', halt: summary.halt }, `bqx ${summary.mode} halted: ${summary.halt?.why ?? 'validation failed'}`);
-  } else if (!interactive) {
+  } else if (structured) {
     log.info({ ...fields, event: 'run_finished' }, `bqx ${summary.mode} ${summary.status}`);
   }
 }

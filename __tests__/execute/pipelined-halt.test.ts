@@ -1,0 +1,56 @@
+/**
+ * On an engine that runs operations in parallel, a batch is validated while the next one runs.
+ * A halt found in batch N must still stop the run before batch N+2; on a serial engine, before N+1.
+ * The engine is the real DuckDB engine; only its parallelism hint is raised for the first case.
+ */
+import { applyPlan } from '../../core/execute/apply';
+import { computePlanHash } from '../../core/plan/hash';
+import type { Plan } from '../../core/plan/types';
+import type { Engine } from '../../engines/engine';
+import { freshWarehouse, openAt, policy, removeTempDirs } from './support';
+
+/** The small plan re-batched by 30, with one rename of batch 1 whose view columns are reversed. */
+function haltingPlan(base: Plan): Plan {
+  const p = JSON.parse(JSON.stringify(base)) as { operations: any[]; views: any[]; planHash: string };
+  const actionable = p.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action)).sort((a, b) => a.seq - b.seq);
+  actionable.forEach((o, i) => (o.batch = Math.floor(i / 30) + 1));
+  const bad = actionable.find((o) => o.batch === 1 && o.action === 'RENAME' && p.views.some((v) => v.operationId === o.id && v.columns.length > 2));
+  const view = p.views.find((v) => v.operationId === bad.id);
+  view.columns = [...view.columns].reverse();
+  p.planHash = computePlanHash(p);
+  return p as unknown as Plan;
+}
+
+async function run(parallel: number): Promise<{ appliedBatches: number[]; haltedBatches: number[]; haltBatch: number | undefined }> {
+  const w = await freshWarehouse();
+  const real = await openAt(w.database);
+  const engine: Engine = parallel > 1 ? Object.create(real, { maxParallelOperations: { value: parallel } }) : real;
+  try {
+    const plan = haltingPlan(w.plan);
+    const r = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
+    expect(r.exitCode).toBe(4);
+    const batchOf = new Map(plan.operations.map((o) => [o.id, o.batch]));
+    const batches = (outcome: string, reason?: string) =>
+      [...new Set(r.summary.results.filter((x) => x.outcome === outcome && (!reason || x.reason === reason)).map((x) => batchOf.get(x.operationId) as number))].sort((a, b) => a - b);
+    return { appliedBatches: batches('APPLIED'), haltedBatches: batches('SKIPPED', 'RUN_HALTED'), haltBatch: r.summary.halt?.batch };
+  } finally {
+    await real.close();
+  }
+}
+
+afterAll(() => removeTempDirs());
+
+test('parallel engine: batch 1 halts while batch 2 runs; batch 2 starts nothing more, nothing after it starts', async () => {
+  const r = await run(4);
+  expect(r.haltBatch).toBe(1);
+  expect(r.appliedBatches[0]).toBe(1);
+  expect(Math.max(...r.appliedBatches)).toBeLessThanOrEqual(2);
+  expect(r.haltedBatches.filter((b) => b > 2)).toEqual([3, 4, 5]);
+});
+
+test('serial engine: batch 1 halts and batch 2 never starts', async () => {
+  const r = await run(1);
+  expect(r.haltBatch).toBe(1);
+  expect(r.appliedBatches).toEqual([1]);
+  expect(r.haltedBatches).toEqual([2, 3, 4, 5]);
+});
