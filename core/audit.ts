@@ -81,3 +81,12 @@ export function auditNames(policy: Policy, names: readonly string[], views: read
     tables: verdicts.map(entry),
   };
 }
+
+/** Audits a catalogue listing: its tables are judged, its views counted. */
+export function auditCatalogue(policy: Policy, tables: readonly { readonly name: string; readonly kind: string }[]): AuditResult {
+  return auditNames(
+    policy,
+    tables.filter((t) => t.kind !== 'VIEW').map((t) => t.name),
+    tables.filter((t) => t.kind === 'VIEW').map((t) => t.name),
+  );
+}

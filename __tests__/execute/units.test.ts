@@ -1,7 +1,8 @@
 import { backupNameFor, jobIdFor } from '../../core/execute/ids';
 import { foldHistory } from '../../core/execute/history';
 import { foldLock, haltsSinceClear } from '../../core/execute/lock';
-import { checkBudget, TIB } from '../../core/execute/preflight';
+import { TIB } from '../../core/cost';
+import { checkBudget } from '../../core/execute/preflight';
 import { REASONS } from '../../core/execute/reasons';
 import { readPreviousCounters, renderMetrics } from '../../core/report/metrics';
 import { newSummary, recordResult } from '../../core/report/summary';

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'crypto';
+import { randomBytes } from 'crypto';
+import { sha256 } from '../plan/hash';
 import { hostname } from 'os';
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Unique per run; sortable by start time. Not used as a metric label. */
 export function newRunId(now: Date = new Date()): string {
@@ -27,7 +27,7 @@ const MAX_TABLE_NAME = 1024;
 export function backupNameFor(operationId: string, table: string, attempt: number): string {
   const prefix = `bk_${operationId.replace(/^op_/, '')}_a${attempt}_`;
   const name = `${prefix}${table}`;
-  return name.length <= MAX_TABLE_NAME ? name : `${prefix}${sha(table).slice(0, 32)}`;
+  return name.length <= MAX_TABLE_NAME ? name : `${prefix}${sha256(table).slice(0, 32)}`;
 }
 
 /** host:pid of this process, as lock events record it. */

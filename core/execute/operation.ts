@@ -9,32 +9,18 @@ import { historyOf } from './history';
 import { backupNameFor, jobIdFor } from './ids';
 import { dollars } from './preflight';
 import type { Reason } from './reasons';
-import { guarded } from './run-common';
+import { guarded, operationRecord, operationResult } from './run-common';
 import { checkStep, describeStep, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
 import { validateConsolidation, type ValidationCheck } from './validate';
 import { SimulatedState, TrackedState } from './warehouse-state';
 
 export function record(ctx: RunContext, op: PlanOperation, state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord {
-  return {
-    runId: ctx.runId,
-    planHash: ctx.plan.planHash,
-    operationId: op.id,
-    seq: op.seq,
-    action: op.action,
-    state,
-    reason,
-    detail: null,
-    attempt: historyOf(ctx.history, op.id).attempts + 1,
-    bytes: 0,
-    rows: null,
-    jobId: null,
-    at: ctx.clock().toISOString(),
-    ...extra,
-  };
+  const run = { runId: ctx.runId, planHash: ctx.plan.planHash, at: ctx.clock().toISOString() };
+  return operationRecord(run, op, historyOf(ctx.history, op.id).attempts + 1, state, reason, extra);
 }
 
 export function result(op: PlanOperation, outcome: TerminalOutcome, reason: Reason, detail: string | null, extra: Partial<OperationResult> = {}): OperationResult {
-  return { operationId: op.id, seq: op.seq, batch: op.batch, action: op.action, sources: op.sources, target: op.target, outcome, reason, detail, bytes: 0, rows: 0, ...extra };
+  return operationResult(op, outcome, reason, detail, extra);
 }
 
 /** Why an operation is not run at all (before its gates), or null. */

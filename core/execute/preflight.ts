@@ -1,3 +1,4 @@
+import { bytesToUsd } from '../cost';
 import { catalogueFingerprint, tableStateHash, type TableInfo } from '../catalogue';
 import { EXIT } from '../errors';
 import type { Plan, PlanOperation } from '../plan/types';
@@ -12,10 +13,8 @@ export interface Finding {
   readonly exitCode: number;
 }
 
-export const TIB = 2 ** 40;
-
 export function dollars(bytes: number, pricePerTiBUsd: number): number {
-  return (bytes / TIB) * pricePerTiBUsd;
+  return bytesToUsd(bytes, pricePerTiBUsd);
 }
 
 /** The tables that differ from what the plan saw, named from each operation's recorded source state. */

@@ -7,7 +7,7 @@ import type { Policy } from '../policy';
 import { silentProgress, type Progress } from '../report/progress';
 import { compactSummary, finishSummary, newSummary, recordResult, type OperationResult } from '../report/summary';
 import type { Engine, Step } from '../../engines/engine';
-import { ACTIONABLE, appendRun, checkPlanDataset, guarded, RunRefused, type RunResult } from './run-common';
+import { ACTIONABLE, appendRun, checkPlanDataset, guarded, operationRecord, operationResult, RunRefused, type RunResult } from './run-common';
 import { historyOf, readHistory, type OperationHistory } from './history';
 import { jobIdFor, newRunId } from './ids';
 import { lockNameFor, RunLock } from './lock';
@@ -106,35 +106,9 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
       await lock.renewIfDue();
       if (lock.lost) throw new BqxError('LOCK_LOST', `rollback lost its lock: ${lock.lost}`, 're-run `bqx rollback`; finished operations are recognised', EXIT.FAILURE);
       const h = historyOf(history, op.id);
-      const rec = (state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord => ({
-        runId,
-        planHash: plan.planHash,
-        operationId: op.id,
-        seq: op.seq,
-        action: op.action,
-        state,
-        reason,
-        detail: null,
-        attempt: h.attempts,
-        bytes: 0,
-        rows: null,
-        jobId: null,
-        at: clock().toISOString(),
-        ...extra,
-      });
-      const res = (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null): OperationResult => ({
-        operationId: op.id,
-        seq: op.seq,
-        batch: op.batch,
-        action: op.action,
-        sources: op.sources,
-        target: op.target,
-        outcome,
-        reason,
-        detail,
-        bytes: 0,
-        rows: 0,
-      });
+      const rec = (state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord =>
+        operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, state, reason, extra);
+      const res = (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null): OperationResult => operationResult(op, outcome, reason, detail);
       await state.refresh([...op.sources, op.target as string]);
       const undo = await undoSteps(state, viewsOf.get(op.id) ?? [], op, h);
       let r: OperationResult;

@@ -1,7 +1,7 @@
 import { BqxError, EXIT } from '../errors';
-import type { LedgerStore, RunRecord } from '../ledger/types';
-import type { Plan } from '../plan/types';
-import type { RunSummary } from '../report/summary';
+import type { LedgerRecord, LedgerStore, RunRecord, TerminalOutcome } from '../ledger/types';
+import type { Plan, PlanOperation } from '../plan/types';
+import type { OperationResult, RunSummary } from '../report/summary';
 import type { Engine } from '../../engines/engine';
 
 /** What every executor verb returns: its summary and the exit code the CLI ends with. */
@@ -46,4 +46,36 @@ export async function guarded<T>(f: () => Promise<T>): Promise<T> {
 
 export async function appendRun(store: LedgerStore, r: RunRecord): Promise<void> {
   await guarded(() => store.appendRun(r));
+}
+
+/** One ledger record of an operation attempt, as every run (apply, rollback) writes it. */
+export function operationRecord(
+  run: { readonly runId: string; readonly planHash: string; readonly at: string },
+  op: PlanOperation,
+  attempt: number,
+  state: LedgerRecord['state'],
+  reason: string,
+  extra: Partial<LedgerRecord> = {},
+): LedgerRecord {
+  return {
+    runId: run.runId,
+    planHash: run.planHash,
+    operationId: op.id,
+    seq: op.seq,
+    action: op.action,
+    state,
+    reason,
+    detail: null,
+    attempt,
+    bytes: 0,
+    rows: null,
+    jobId: null,
+    at: run.at,
+    ...extra,
+  };
+}
+
+/** An operation's result line in a run summary. */
+export function operationResult(op: PlanOperation, outcome: TerminalOutcome, reason: string, detail: string | null, extra: Partial<OperationResult> = {}): OperationResult {
+  return { operationId: op.id, seq: op.seq, batch: op.batch, action: op.action, sources: op.sources, target: op.target, outcome, reason, detail, bytes: 0, rows: 0, ...extra };
 }

@@ -4,6 +4,7 @@
  */
 import PQueue from 'p-queue';
 import type { CatalogueSnapshot, TableInfo } from '../catalogue';
+import { bytesToUsd, usdToBytes } from '../cost';
 import { tableStateHash } from '../catalogue';
 import { canonicalWithVariant, judgeName, type NameVerdict } from '../naming/grammar';
 import type { Policy } from '../policy';
@@ -22,8 +23,6 @@ import {
   type PlanReason,
   type VariantEvidence,
 } from './types';
-
-const TIB = 2 ** 40;
 
 export interface PlanInput {
   readonly snapshot: CatalogueSnapshot;
@@ -86,7 +85,7 @@ interface Read {
 }
 
 async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy, reads: Read[], stage: string, progress?: PlanProgress): Promise<void> {
-  const budgetBytes = (policy.doc.execution.planningBudgetUsd / policy.doc.execution.pricePerTiBUsd) * TIB;
+  const budgetBytes = usdToBytes(policy.doc.execution.planningBudgetUsd, policy.doc.execution.pricePerTiBUsd);
   const allowed: Read[] = [];
   for (const r of [...reads].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (facts.bytesRead + r.costBytes > budgetBytes) {
@@ -665,7 +664,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
       sourcesByAction,
       views: views.length,
       estimatedBytes,
-      estimatedCostUsd: Math.round((estimatedBytes / TIB) * policy.doc.execution.pricePerTiBUsd * 1e6) / 1e6,
+      estimatedCostUsd: Math.round(bytesToUsd(estimatedBytes, policy.doc.execution.pricePerTiBUsd) * 1e6) / 1e6,
       planningBytes: facts.bytesRead,
     },
     operations,

@@ -15,9 +15,9 @@
  * stale expectation into an insert of zero rows. `epoch` is the lock table's creation time, so a
  * re-created runner dataset does not collide with job ids of its previous life.
  */
-import { createHash } from 'crypto';
 import { BqxError } from '../../core/errors';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
+import { sha256 } from '../../core/plan/hash';
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
 import type { CatalogReader } from './catalog';
 import type { JobRunner } from './jobs';
@@ -115,7 +115,6 @@ export function lockInsertSql(loc: LedgerLocation): string {
   );
 }
 
-const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** One table's append queue: at most one INSERT in flight, later appends ride in the next one. */
 class CoalescingWriter {
@@ -211,7 +210,7 @@ export class BigQueryLedgerStore implements LedgerStore {
     const param = rowsParam('rows', columns, rows);
     // Same rows, same job id: a write retried after a lost answer finds its own job instead of
     // inserting twice.
-    const id = `bqx_${table}_${hash(`${this.loc.project}.${this.loc.runnerDataset}.${table}\n${JSON.stringify(param)}`).slice(0, 40)}`;
+    const id = `bqx_${table}_${sha256(`${this.loc.project}.${this.loc.runnerDataset}.${table}\n${JSON.stringify(param)}`).slice(0, 40)}`;
     this.insertSizes.push(rows.length);
     const out = await this.jobs.run({ jobId: id, query: insertSql(this.loc, table, columns), params: [param], labels: { bqx_kind: `${table}_append` } });
     if (out.rowsAffected !== null && out.rowsAffected !== rows.length) {
@@ -298,8 +297,8 @@ export class BigQueryLedgerStore implements LedgerStore {
   async appendLockIf(event: LockEvent): Promise<boolean> {
     if (!Number.isInteger(event.seq) || event.seq < 1) throw new BqxError('BAD_INPUT', `lock event seq ${event.seq} is not a positive integer`, 'seq is the newest seq + 1');
     const epoch = await this.epoch();
-    const claim = hash(`${event.runId}\n${event.holder}\n${event.event}\n${event.at}`).slice(0, 40);
-    const jobId = `bqx_lock_${this.loc.runnerDataset}_${hash(event.lockName).slice(0, 16)}_${epoch}_${event.seq}`;
+    const claim = sha256(`${event.runId}\n${event.holder}\n${event.event}\n${event.at}`).slice(0, 40);
+    const jobId = `bqx_lock_${this.loc.runnerDataset}_${sha256(event.lockName).slice(0, 16)}_${epoch}_${event.seq}`;
     const out = await this.jobs.run({
       jobId,
       fixedId: true,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import type { Command } from 'commander';
-import { auditNames, type AuditResult } from '../../core/audit';
+import { auditCatalogue, auditNames, type AuditResult } from '../../core/audit';
 import { BqxError, EXIT } from '../../core/errors';
 import { loadPolicy } from '../../core/policy';
 import { openEngine } from '../../engines';
@@ -58,12 +58,7 @@ export function registerAudit(program: Command): void {
       const eo = engineOptions(opts);
       const engine = await openEngine(eo);
       try {
-        const tables = await engine.listTables();
-        result = auditNames(
-          policy,
-          tables.filter((t) => t.kind !== 'VIEW').map((t) => t.name),
-          tables.filter((t) => t.kind === 'VIEW').map((t) => t.name),
-        );
+        result = auditCatalogue(policy, await engine.listTables());
         source = `${eo.engine}:${eo.engine === 'duckdb' ? eo.database : eo.project}/${eo.dataset}`;
       } finally {
         await engine.close();

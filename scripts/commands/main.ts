@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { auditNames, type AuditResult } from '../../core/audit';
+import { auditCatalogue } from '../../core/audit';
 import { makeSnapshot } from '../../core/catalogue';
 import { EXIT } from '../../core/errors';
 import { applyPlan } from '../../core/execute/apply';
@@ -23,14 +23,6 @@ interface Step {
   readonly name: string;
   readonly seconds: number;
   readonly line: string;
-}
-
-function auditOf(tables: { name: string; kind: string }[], policy: ReturnType<typeof loadPolicy>): AuditResult {
-  return auditNames(
-    policy,
-    tables.filter((t) => t.kind !== 'VIEW').map((t) => t.name),
-    tables.filter((t) => t.kind === 'VIEW').map((t) => t.name),
-  );
 }
 
 function outcomes(s: RunSummary): string {
@@ -91,7 +83,7 @@ export function registerMain(program: Command): void {
       const engine = await openEngine(eo);
       let exitCode: number = EXIT.OK;
       try {
-        const before = await time('audit', async () => auditOf(await engine.listTables(), policy), (a) => `${a.summary.tables} tables, ${a.summary.nonCompliant} violate M008, ${a.summary.views} views`);
+        const before = await time('audit', async () => auditCatalogue(policy, await engine.listTables()), (a) => `${a.summary.tables} tables, ${a.summary.nonCompliant} violate M008, ${a.summary.views} views`);
 
         const plan: Plan = await time(
           'plan',
@@ -176,7 +168,7 @@ export function registerMain(program: Command): void {
               .map(([s, n]) => `${s} ${n}`)
               .join(', '),
         );
-        const after = await time('audit', async () => auditOf(await engine.listTables(), policy), (a) => `${a.summary.nonCompliant} violate M008 (REVIEW leaves ${plan.summary.byAction.REVIEW}), ${a.summary.views} compatibility views`);
+        const after = await time('audit', async () => auditCatalogue(policy, await engine.listTables()), (a) => `${a.summary.nonCompliant} violate M008 (REVIEW leaves ${plan.summary.byAction.REVIEW}), ${a.summary.views} compatibility views`);
 
         const html = path.resolve(readiness.files?.html ?? path.join(reportsDir, 'index.html'));
         if (json) {

@@ -8,7 +8,7 @@ import type { Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
 import { openEngine } from '../../engines';
 import { emit, engineOptions, withEngineOptions } from '../options';
-import { progressReporter } from '../progress';
+import { terminalProgress } from '../../core/report/progress';
 
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
@@ -62,7 +62,9 @@ export function registerPlan(program: Command): void {
         throw new BqxError('EMPTY_CATALOGUE', `dataset ${eo.dataset} has no tables`, 'check --dataset (and --database or --project); seed a local warehouse with `bqx warehouse seed`');
       }
       const snapshot = makeSnapshot(engine.kind, eo.project, eo.dataset, tables);
-      plan = await buildPlan(engine, { snapshot, policy, graceStart }, progressReporter('plan'));
+      const progress = terminalProgress();
+      plan = await buildPlan(engine, { snapshot, policy, graceStart }, (stage, done, total) => progress.update(done, total, `plan: ${stage}`));
+      progress.done();
     } finally {
       await engine.close();
     }

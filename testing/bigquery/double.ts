@@ -10,7 +10,7 @@
  */
 import { createHash } from 'crypto';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
+import { closeServer, listenOnLoopback } from '../loopback';
 import type { Clock } from '../../engines/bigquery/limits';
 
 export interface DoubleColumn {
@@ -204,16 +204,13 @@ export class BigQueryDouble {
       this.handle(req, res).catch((e) => this.send(res, 500, { error: { code: 500, message: String(e), errors: [{ reason: 'internalError', message: String(e) }] } }));
     });
     this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.endpoint = `http://127.0.0.1:${port}`;
+    this.endpoint = await listenOnLoopback(this.server);
     return this.endpoint;
   }
 
   async stop(): Promise<void> {
     if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await closeServer(this.server);
     this.server = null;
   }
 

@@ -6,7 +6,7 @@
  * answer 404 so a client change is noticed. BigQuery itself is the double in __tests__/bigquery.
  */
 import * as http from 'http';
-import type { AddressInfo } from 'net';
+import { closeServer, listenOnLoopback } from '../../../testing/loopback';
 
 export interface GoogleDoubleState {
   project: string;
@@ -35,15 +35,13 @@ export class GoogleApisDouble {
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e) => this.send(res, 500, { error: { code: 500, message: String(e), status: 'INTERNAL' } }));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
     return this.endpoint;
   }
 
   async stop(): Promise<void> {
     if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await closeServer(this.server);
     this.server = null;
   }
 

@@ -1,3 +1,4 @@
+import { bytesToUsd } from '../../cost';
 import type { DatasetInfo } from '../../catalogue';
 import type { Plan } from '../../plan/types';
 import type { Policy } from '../../policy';
@@ -7,7 +8,6 @@ import type { DeclaredStacks } from '../stacks';
 import { formatUsd as usd } from '../format';
 import type { CostEstimate } from '../types';
 
-const TIB = 2 ** 40;
 const DAY_MS = 86_400_000;
 
 const days = (ms: number) => `${(ms / DAY_MS).toFixed(ms % DAY_MS === 0 ? 0 : 2)} day(s)`;
@@ -86,9 +86,9 @@ export function costOf(plan: Plan, policy: Policy, dryRunSample: CostEstimate['d
   const estimatedBytes = plan.operations.reduce((n, o) => n + o.estimatedBytes, 0);
   return {
     estimatedBytes,
-    estimatedCostUsd: (estimatedBytes / TIB) * price,
+    estimatedCostUsd: bytesToUsd(estimatedBytes, price),
     consolidationBytes,
-    consolidationCostUsd: (consolidationBytes / TIB) * price,
+    consolidationCostUsd: bytesToUsd(consolidationBytes, price),
     budgetUsd: policy.doc.execution.budgetUsd,
     pricePerTiBUsd: price,
     dryRunSample,
