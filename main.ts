@@ -5,15 +5,12 @@
  * Warnings go to stdout: the cdktf CLI labels every stderr line as an error.
  */
 import { loadEnvironment } from './config/environments';
-import { isBqxError } from './core/errors';
+import { reportError } from './scripts/exit-codes';
 import { synthesizeEnvironment } from './stacks/synthesize';
 
 try {
   const result = synthesizeEnvironment({ env: loadEnvironment(process.env.BQX_ENV ?? 'prod'), planFile: process.env.BQX_PLAN_FILE || undefined });
   for (const w of result.warnings) process.stdout.write(`${w}\n`);
 } catch (e) {
-  if (!isBqxError(e)) throw e;
-  process.stderr.write(`bqx synth: ${e.message}\n`);
-  if (e.hint) process.stderr.write(`  what to do: ${e.hint}\n`);
-  process.exitCode = e.exitCode;
+  process.exitCode = reportError(e, 'bqx synth');
 }

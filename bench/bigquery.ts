@@ -20,12 +20,13 @@
  */
 import PQueue from 'p-queue';
 import { stepsFor, viewsByOperation } from '../core/execute/steps';
-import type { PlanOperation } from '../core/plan/types';
+import { isActionable, type PlanOperation } from '../core/plan/types';
+import { runOutcome } from '../core/report/summary';
 import { openBigQueryEngine } from '../engines/bigquery/engine';
 import { bytesToUsd, formatUsd } from '../engines/bigquery/cost';
 import { scaledClock } from '../engines/bigquery/limits';
 import { fingerprintSql } from '../engines/bigquery/sql';
-import type { Step } from '../engines/engine';
+import type { Step } from '../core/ports/engine';
 import { FEATURES_DATASET } from '../warehouse/catalogue';
 import { BigQueryDouble, mulberry32 } from '../testing/bigquery/double';
 import { phase4cPlan } from '../testing/bigquery/phase4c';
@@ -36,7 +37,6 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-const ACTIONABLE = new Set(['RENAME', 'DEDUPE', 'CONSOLIDATE']);
 
 async function main(): Promise<void> {
   const speedup = arg('speedup', 5);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   const t0 = Date.now();
   let { plan, policy } = await phase4cPlan('full');
-  let ops = plan.operations.filter((o) => ACTIONABLE.has(o.action)).sort((a, b) => a.seq - b.seq);
+  let ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
   let views = viewsByOperation(plan);
   console.log(`plan: ${ops.length} operations (${JSON.stringify(plan.summary.byAction)}), ${plan.views.length} views, ${plan.summary.sourcesByAction.CONSOLIDATE} consolidated sources; planned in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     // made from the same warehouse: the planner reads its facts through the engine (no latency).
     const p0 = Date.now();
     ({ plan, policy } = await phase4cPlan('full', engine));
-    ops = plan.operations.filter((o) => ACTIONABLE.has(o.action)).sort((a, b) => a.seq - b.seq);
+    ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
     views = viewsByOperation(plan);
     console.log(`\nre-planned through the BigQuery engine against the double in ${((Date.now() - p0) / 1000).toFixed(1)} s: ${JSON.stringify(plan.summary.byAction)}`);
     double.jobs.clear();
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     mode = 'core/execute/apply.ts applyPlan (real mode)';
     const { applyPlan } = await import('../core/execute/apply');
     const res = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, budgetUsd: 15, now: () => new Date(Date.UTC(2026, 11, 1) + clock.now()) });
-    console.log(`\nexecutor status ${res.summary.status}, exit ${res.exitCode}, outcomes ${JSON.stringify(res.summary.byOutcome)}`);
+    console.log(`\nexecutor status ${res.summary.status}, outcome ${runOutcome(res.summary)}, outcomes ${JSON.stringify(res.summary.byOutcome)}`);
     if (res.summary.halt) console.log(`  halt: ${JSON.stringify(res.summary.halt).slice(0, 600)}`);
     for (const w of res.summary.warnings.slice(0, 5)) console.log(`  warning: ${w.slice(0, 300)}`);
   } else {

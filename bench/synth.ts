@@ -1,10 +1,9 @@
 /**
- * `npm run build && node dist/bench/synth.js [--views N] [--runs N] [--no-cli]`
+ * `npm run build && node dist/bench/synth.js [--runs N] [--no-cli]`
  *
- * Times the full prod synthesis the way CI runs it (`node dist/scripts/synth.js`, a fresh process:
- * wall time from spawn to exit, peak RSS as the process reports it), with the committed Phase 4C
- * plan if present, else a generated 2,482-view plan written to a temporary file. Then the same
- * with --hcl, then a plain `npx cdktf synth` of the same app (the CLI adds its own start-up and
+ * Times the full prod synthesis the way CI runs it (`bqx synth`, a fresh process: wall time from
+ * spawn to exit, peak RSS as the process reports it), with the committed Phase 4C plan. Then the
+ * same with --hcl, then a plain `npx cdktf synth` of the same app (the CLI adds its own start-up and
  * runs `node dist/main.js` as a child).
  */
 import { spawnSync } from 'child_process';
@@ -12,7 +11,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadEnvironment } from '../config/environments';
-import { syntheticViewPlan } from './synthetic-plan';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const NOW = '2026-11-21T00:00:00.000Z';
@@ -22,13 +20,10 @@ function arg(name: string, fallback: string): string {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-function planFile(views: number, dir: string): { file: string; label: string } {
+function planFile(): { file: string; label: string } {
   const committed = path.join(REPO, loadEnvironment('prod').views.planFile);
-  if (fs.existsSync(committed)) return { file: committed, label: 'committed plan' };
-  const plan = syntheticViewPlan({ views, graceStart: '2026-11-20T00:00:00.000Z', graceDays: 30 });
-  const file = path.join(dir, 'phase-4c.synthetic.plan.json');
-  fs.writeFileSync(file, JSON.stringify({ format: 'bqx-plan/v1', ...plan }));
-  return { file, label: `generated plan (${views} views)` };
+  if (!fs.existsSync(committed)) throw new Error(`${committed} is missing: the synthesis bench declares the committed plan's views`);
+  return { file: committed, label: 'committed plan' };
 }
 
 function run(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
@@ -45,13 +40,12 @@ function run(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv)
 }
 
 function main(): void {
-  const views = Number(arg('--views', '2482'));
   const runs = Number(arg('--runs', '3'));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bqx-bench-'));
   try {
-    const { file, label } = planFile(views, tmp);
+    const { file, label } = planFile();
     process.stdout.write(`bench: prod, ${label}, BQX_NOW=${NOW}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}\n`);
-    const synth = [path.join(REPO, 'dist/scripts/synth.js'), '--env', 'prod', '--plan', file, '--now', NOW];
+    const synth = [path.join(REPO, 'bin/bqx.js'), 'synth', '--env', 'prod', '--plan', file, '--now', NOW];
     let report = '';
     for (let i = 1; i <= runs; i++) {
       const out = run(`npm run synth (json) #${i}`, process.execPath, [...synth, '--out', path.join(tmp, `json${i}`)], {});

@@ -1,5 +1,5 @@
-import type { EngineOptions } from '../scripts/options';
-import type { Engine } from './engine';
+import type { EngineOptions } from '../core/ports/engine';
+import type { Engine } from '../core/ports/engine';
 
 /** Opens the engine the options name. Engines load lazily so a local run never loads the cloud clients. */
 export async function openEngine(opts: EngineOptions): Promise<Engine> {

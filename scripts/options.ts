@@ -1,44 +1,59 @@
+/**
+ * The option groups verbs share, each declared once, and their conversion to the plain data the
+ * app layer takes. Defaults for project, location and datasets come from the environment config.
+ */
 import { Command, Option } from 'commander';
+import { datasetByRole } from '../config/environment';
+import { loadEnvironment } from '../config/environments';
 import { BqxError } from '../core/errors';
-import { FEATURES_DATASET } from '../warehouse/catalogue';
+import type { EngineOptions } from '../core/ports/engine';
+import { DEFAULT_METRICS_FILE, DEFAULT_REPORTS_DIR } from '../app/report/evidence';
+import type { EvidenceOptions } from '../app/runs';
 
 export const DEFAULT_DATABASE = '.bqx/warehouse.duckdb';
-export const DEFAULT_PROJECT = 'bqx-ml';
-export const DEFAULT_LOCATION = 'us-central1';
-export const DEFAULT_RUNNER_DATASET = 'bqx_ml_v3_migration';
+/** The environment whose names the CLI defaults to (the local warehouse reproduces it). */
+export const DEFAULT_ENVIRONMENT = 'prod';
 
-export interface EngineOptions {
-  engine: 'duckdb' | 'bigquery';
-  database: string;
-  project: string;
-  location: string;
-  dataset: string;
-  runnerDataset: string;
-  apiEndpoint?: string;
+/** Project, location and dataset names of an environment: what the engine options default to. */
+export function environmentDefaults(name: string = DEFAULT_ENVIRONMENT): Pick<EngineOptions, 'project' | 'location' | 'dataset' | 'runnerDataset'> {
+  const env = loadEnvironment(name);
+  return {
+    project: env.project,
+    location: env.bigqueryLocation,
+    dataset: datasetByRole(env, 'features').id,
+    runnerDataset: datasetByRole(env, 'ledger').id,
+  };
 }
 
-/** Adds the options every verb that reads the warehouse shares. */
+/** The warehouse: which engine, where, and which datasets. */
 export function withEngineOptions(cmd: Command): Command {
+  const d = environmentDefaults();
   return cmd
     .addOption(new Option('--engine <engine>', 'warehouse engine').choices(['duckdb', 'bigquery']).default('duckdb'))
     .option('--database <path>', 'DuckDB file of the local warehouse (duckdb engine)', DEFAULT_DATABASE)
-    .option('--project <id>', 'Google Cloud project (bigquery engine)', DEFAULT_PROJECT)
-    .option('--location <region>', 'BigQuery location (bigquery engine)', DEFAULT_LOCATION)
-    .option('--dataset <name>', 'dataset to audit and remediate', FEATURES_DATASET)
-    .option('--runner-dataset <name>', 'dataset holding the ledger, lock and backups', DEFAULT_RUNNER_DATASET)
+    .option('--project <id>', 'Google Cloud project (bigquery engine)', d.project)
+    .option('--location <region>', 'BigQuery location (bigquery engine)', d.location)
+    .option('--dataset <name>', 'dataset to audit and remediate', d.dataset)
+    .option('--runner-dataset <name>', 'dataset holding the ledger, lock and backups', d.runnerDataset)
     .option('--api-endpoint <url>', 'BigQuery API endpoint (emulator or test double); env BQX_BIGQUERY_API_ENDPOINT');
 }
 
-/** The embedded warehouse at `database` with every other option at its default. */
+export function withPolicyOption(cmd: Command): Command {
+  return cmd.option('--policy <file>', 'policy YAML (default: policy/m008.policy.yaml)');
+}
+
+export function withJsonOption(cmd: Command, what: string): Command {
+  return cmd.option('--json', `print ${what} as JSON`);
+}
+
+/** Where a run's evidence goes: its Markdown/JSON report and the Prometheus textfile. */
+export function withEvidenceOptions(cmd: Command): Command {
+  return cmd.option('--metrics-file <file>', 'Prometheus textfile to write', DEFAULT_METRICS_FILE).option('--reports-dir <dir>', 'directory for run-<mode>.md/json', DEFAULT_REPORTS_DIR);
+}
+
+/** The embedded warehouse at `database` with every other option at the environment's default. */
 export function localEngineOptions(database: string = DEFAULT_DATABASE): EngineOptions {
-  return {
-    engine: 'duckdb',
-    database,
-    project: DEFAULT_PROJECT,
-    location: DEFAULT_LOCATION,
-    dataset: FEATURES_DATASET,
-    runnerDataset: DEFAULT_RUNNER_DATASET,
-  };
+  return { engine: 'duckdb', database, ...environmentDefaults() };
 }
 
 export function engineOptions(opts: Record<string, unknown>): EngineOptions {
@@ -46,15 +61,29 @@ export function engineOptions(opts: Record<string, unknown>): EngineOptions {
   if (engine !== 'duckdb' && engine !== 'bigquery') {
     throw new BqxError('BAD_OPTION', `--engine ${String(engine)} is not supported`, 'use --engine duckdb or --engine bigquery');
   }
+  const d = environmentDefaults();
   return {
     engine,
     database: String(opts.database ?? DEFAULT_DATABASE),
-    project: String(opts.project ?? DEFAULT_PROJECT),
-    location: String(opts.location ?? DEFAULT_LOCATION),
-    dataset: String(opts.dataset ?? FEATURES_DATASET),
-    runnerDataset: String(opts.runnerDataset ?? DEFAULT_RUNNER_DATASET),
+    project: String(opts.project ?? d.project),
+    location: String(opts.location ?? d.location),
+    dataset: String(opts.dataset ?? d.dataset),
+    runnerDataset: String(opts.runnerDataset ?? d.runnerDataset),
     apiEndpoint: (opts.apiEndpoint as string | undefined) ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined,
   };
+}
+
+export function evidenceOptions(opts: Record<string, unknown>): EvidenceOptions {
+  return { reportsDir: String(opts.reportsDir ?? DEFAULT_REPORTS_DIR), metricsFile: String(opts.metricsFile ?? DEFAULT_METRICS_FILE) };
+}
+
+export function parseNonNegative(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new BqxError('BAD_OPTION', `${flag} ${JSON.stringify(value)} is not a non-negative ${integer ? 'integer' : 'number'}`, `pass e.g. ${flag} ${integer ? '10' : '15'}`);
+  }
+  return n;
 }
 
 /** Writes machine output: JSON when asked, text otherwise. */

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdktf';
 import type { EnvironmentConfig } from '../config/environment';
-import { BqxError, EXIT } from '../core/errors';
+import { BqxError } from '../core/errors';
 import { PlatformResult, buildPlatform, resourceCount } from './platform';
 import type { ViewPlan } from './view-plan';
 import { disableTokenStackTraces } from './token-stack-traces';
@@ -69,6 +69,6 @@ function asPolicyError(e: unknown): unknown {
     'POLICY_VIOLATION',
     `synthesis refused: ${lines.length} policy violation(s)\n${lines.map((l) => `  ${l.trim()}`).join('\n')}`,
     'fix the construct named in brackets; the rules are in constructs/policy.ts',
-    EXIT.VIOLATIONS,
+    'VIOLATIONS',
   );
 }

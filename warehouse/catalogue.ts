@@ -6,9 +6,12 @@
  * Content is described, not stored: a table's rows are a pure function of its `content.key`, so
  * tables that share a key (the `_w45` LAG copies, legacy COV/VAR/CORR twins) hold identical rows.
  */
+import { datasetByRole } from '../config/environment';
+import { loadEnvironment } from '../config/environments';
 import type { Column, ColumnType } from '../core/catalogue';
 
-export const FEATURES_DATASET = 'bqx_ml_v3_features_v2';
+/** The feature dataset the catalogue reproduces: production's, as the environment config names it. */
+export const FEATURES_DATASET = datasetByRole(loadEnvironment('prod'), 'features').id;
 
 export const PAIRS = [
   'eurusd', 'gbpusd', 'usdjpy', 'usdchf', 'audusd', 'usdcad', 'nzdusd', 'eurgbp', 'eurjpy', 'eurchf',

@@ -19,7 +19,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Column, ColumnType } from '../core/catalogue';
-import { BqxError, EXIT } from '../core/errors';
+import { BqxError } from '../core/errors';
 import { assertColumnName } from '../core/identifiers';
 import { CATALOG_DDL, DATASET_OPTIONS, TABLE_OPTIONS, ident, listLiteral, literal, table } from '../engines/duckdb/sql';
 import { duckDbType } from '../engines/duckdb/types';
@@ -136,7 +136,7 @@ function metadataSql(tables: readonly SeedTable[], datasets: readonly string[]):
 async function prepareTarget(database: string, force: boolean): Promise<void> {
   if (existsSync(database)) {
     if (!force) {
-      throw new BqxError('WAREHOUSE_EXISTS', `${database} already exists; refusing to overwrite it`, 'pass --force to replace it, or choose another --database', EXIT.BAD_INPUT);
+      throw new BqxError('WAREHOUSE_EXISTS', `${database} already exists; refusing to overwrite it`, 'pass --force to replace it, or choose another --database', 'BAD_INPUT');
     }
     if (openInThisProcess(database)) throw busyInThisProcess(database);
     const probe = await openDuckDbFile(database);

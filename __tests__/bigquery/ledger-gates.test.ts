@@ -1,19 +1,17 @@
 /**
- * Ledger, lock and BigQuery-only gates through the official client against the REST double.
+ * Ledger, lock, and the BigQuery facts the executor's gates refuse on (streaming buffer, external
+ * tables, default expiration), through the official client against the REST double.
  */
 jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
 
 import type { LedgerRecord, LockEvent } from '../../core/ledger/types';
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
-import {
-  datasetExpirationFindings,
-  externalTableFindings,
-  jobsCreateFinding,
-  permissionFindings,
-  renameLossFindings,
-  RUNNER_TABLE_PERMISSIONS,
-  streamingBufferFindings,
-} from '../../engines/bigquery/gates';
+import { renameLossFindings, type RenameLossFinding } from '../../engines/bigquery/rename-loss';
+import { evaluateGates, firstFailure } from '../../core/execute/gates';
+import { checkExpiration } from '../../core/execute/preflight';
+import { TrackedState } from '../../core/execute/warehouse-state';
+import { tableStateHash } from '../../core/catalogue';
+import type { PlanOperation } from '../../core/plan/types';
 import { bytesToUsd, TIB } from '../../engines/bigquery/cost';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { BigQueryDouble } from '../../testing/bigquery/double';
@@ -155,47 +153,46 @@ describe('BigQuery-only gates', () => {
   });
   afterEach(() => h.close());
 
-  test('streaming buffer and missing sources are errors; clean tables pass', async () => {
-    const f = await streamingBufferFindings(h.engine.catalog, FEATURES_DATASET, ['plain', 'streaming', 'gone']);
-    expect(f.map((x) => [x.code, x.subject])).toEqual([
-      ['STREAMING_BUFFER', `${FEATURES_DATASET}.streaming`],
-      ['SOURCE_MISSING', `${FEATURES_DATASET}.gone`],
-    ]);
+  /** The executor's gate verdict for renaming `source` as the plan saw it (state hash from the double's table). */
+  async function renameVerdict(source: string) {
+    const state = new TrackedState(h.engine, await h.engine.listTables());
+    await state.refresh([source, `${source}_renamed`]);
+    const now = await h.engine.getTable(source);
+    const op: PlanOperation = {
+      id: 'op_0000000000000001', seq: 1, batch: 0, action: 'RENAME', reason: 'CANONICAL_FREE', family: 'x', sources: [source], target: `${source}_renamed`,
+      variant: null, destructive: false, sourceState: { [source]: now ? tableStateHash(now) : 'absent' }, estimatedBytes: 0,
+    };
+    const gates = await evaluateGates(op, { state, views: [], datasetExpirationMs: null, costUsd: 0, committedUsd: 0, budgetUsd: 1, approved: false, evaluateAll: false });
+    return firstFailure(gates);
+  }
+
+  test('a streaming buffer and a missing source refuse a rename at the executor\'s gates; a clean table passes', async () => {
     expect((await h.engine.getTable('streaming'))!.streamingBuffer).toBe(true);
     expect((await h.engine.getTable('plain'))!.streamingBuffer).toBe(false);
+    expect(await renameVerdict('plain')).toBeNull();
+    expect(await renameVerdict('streaming')).toMatchObject({ gate: 'STREAMING_BUFFER', reason: 'STREAMING_BUFFER' });
+    expect(await renameVerdict('gone')).toMatchObject({ gate: 'SOURCE_EXISTS', reason: 'SOURCE_MISSING' });
   });
 
-  test('a default table expiration blocks renames; none passes', async () => {
-    expect(datasetExpirationFindings(await h.engine.datasetInfo())).toEqual([]);
-    const f = datasetExpirationFindings(await h.engine.datasetInfo('bqx_ml_v3_temp'));
-    expect(f[0].code).toBe('DATASET_DEFAULT_EXPIRATION');
-    expect(f[0].message).toMatch(/1\.0 days/);
+  test('a default table expiration refuses the run; none passes', async () => {
+    expect((await h.engine.datasetInfo()).defaultTableExpirationMs).toBeNull();
+    expect(checkExpiration((await h.engine.datasetInfo()).defaultTableExpirationMs, FEATURES_DATASET, 1)).toBeNull();
+    const temp = await h.engine.datasetInfo('bqx_ml_v3_temp');
+    expect(temp.defaultTableExpirationMs).toBe(86_400_000);
+    expect(checkExpiration(temp.defaultTableExpirationMs, 'bqx_ml_v3_temp', 1)).toMatchObject({ code: 'DATASET_EXPIRATION', kind: 'REFUSED' });
   });
 
-  test('external tables cannot be renamed', async () => {
-    const f = await externalTableFindings(h.engine.catalog, FEATURES_DATASET, ['plain', 'ext']);
-    expect(f.map((x) => x.subject)).toEqual([`${FEATURES_DATASET}.ext`]);
+  test('external tables cannot be renamed: the source gate refuses them', async () => {
+    expect((await h.engine.getTable('ext'))!.kind).toBe('EXTERNAL');
+    expect(await renameVerdict('ext')).toMatchObject({ gate: 'SOURCE_EXISTS', reason: 'SOURCE_MISSING', detail: expect.stringContaining('is a EXTERNAL, not a table') });
   });
 
   test('search indexes and policy tags a rename would drop are warned about', async () => {
-    const f = await renameLossFindings(h.engine.jobs, h.engine.catalog, { project: PROJECT, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET }, ['plain', 'indexed', 'tagged']);
+    const f: RenameLossFinding[] = await renameLossFindings(h.engine.jobs, h.engine.catalog, { project: PROJECT, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET }, ['plain', 'indexed', 'tagged']);
     expect(f.map((x) => [x.code, x.subject, x.severity])).toEqual([
       ['SEARCH_INDEX_DROPPED', `${FEATURES_DATASET}.indexed`, 'warning'],
       ['POLICY_TAGS_DROPPED', `${FEATURES_DATASET}.tagged`, 'warning'],
     ]);
-  });
-
-  test('testIamPermissions: a missing permission is named; a full grant passes', async () => {
-    h.double.permissions.set(`${FEATURES_DATASET}.tagged`, RUNNER_TABLE_PERMISSIONS.filter((p) => p !== 'bigquery.tables.delete'));
-    const { reports, findings } = await permissionFindings(h.engine.rest, h.engine.jobs, [
-      { dataset: FEATURES_DATASET, table: 'plain' },
-      { dataset: FEATURES_DATASET, table: 'tagged' },
-    ]);
-    expect(reports[0].missing).toEqual([]);
-    expect(reports[1].missing).toEqual(['bigquery.tables.delete']);
-    expect(findings).toHaveLength(1);
-    expect(findings[0].message).toMatch(/bigquery\.tables\.delete/);
-    expect(await jobsCreateFinding(h.engine.jobs, PROJECT)).toEqual([]);
   });
 
   test('cost: bytes to dollars at $6.25/TiB; a CTAS is estimated by dry run, renames are free', async () => {

@@ -6,7 +6,7 @@
 jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
 
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
-import type { Step } from '../../engines/engine';
+import type { Step } from '../../core/ports/engine';
 import { BigQueryDouble } from '../../testing/bigquery/double';
 import { openHarness, Harness } from './support/open';
 import { seedDouble } from '../../testing/bigquery/warehouse';

@@ -9,7 +9,7 @@
  */
 import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
 import { BigQueryEngine, openBigQueryEngine } from '../../engines/bigquery/engine';
-import type { Step } from '../../engines/engine';
+import type { Step } from '../../core/ports/engine';
 import { createSchemaSql, createTableSql, insertSql, LEDGER_COLUMNS, LEDGER_TABLES, lockInsertSql, LOCK_COLUMNS, RUN_COLUMNS, selectSql } from '../../engines/bigquery/ledger';
 import * as sql from '../../engines/bigquery/sql';
 import type { Plan } from '../../core/plan/types';

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { environmentInput } from '../../config/environments';
 import { parseEnvironment } from '../../config/environment';
 import { synthesizeEnvironment } from '../../stacks/synthesize';
-import { parseSynthArgs, runSynth } from '../../scripts/synth';
+import { main } from '../../scripts/cli';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
 import { PINNED_NOW, tmpDir } from './helpers';
 
@@ -75,28 +75,49 @@ describe('synthesis to disk', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ code: 'POLICY_VIOLATION', exitCode: 5 });
+    expect(err).toMatchObject({ code: 'POLICY_VIOLATION', kind: 'VIOLATIONS' });
     expect((err as Error).message).toContain('[data/bucket-output/bucket] policy naming-conventions: google_storage_bucket name "bqx_ml_output_bad"');
   });
 });
 
-describe('npm run synth arguments', () => {
-  it('defaults to prod JSON and refuses unknown arguments with a hint', () => {
-    expect(parseSynthArgs([])).toEqual({ env: 'prod', hcl: false });
-    expect(parseSynthArgs(['--env', 'dev', '--hcl', '--now', '2026-11-21T00:00:00Z']).now?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
-    expect(() => parseSynthArgs(['--stack'])).toThrow(/unknown argument "--stack"/);
-    expect(() => parseSynthArgs(['--now', 'tomorrow'])).toThrow(/--now "tomorrow" is not a date/);
+describe('bqx synth (npm run synth) arguments', () => {
+  async function synth(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+    try {
+      return { code: await main(['node', 'bqx', 'synth', ...args]), out: out.join(''), err: err.join('') };
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+    }
+  }
+
+  it('refuses unknown arguments and bad dates with a hint, exit 2', async () => {
+    const unknown = await synth(['--stack']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown option '--stack'/);
+    const badNow = await synth(['--env', 'dev', '--now', 'tomorrow', '--out', tmpDir('bqx-synth-now-')]);
+    expect(badNow.code).toBe(2);
+    expect(badNow.err).toMatch(/--now "tomorrow" is not a date/);
   });
 
-  it('exits 2 on an unknown environment, changing nothing', () => {
+  it('exits 2 on an unknown environment, changing nothing', async () => {
     const out = tmpDir('bqx-synth-env-');
-    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(runSynth(['--env', 'staging', '--out', out])).toBe(2);
-      expect(write.mock.calls.map((c) => String(c[0])).join('')).toContain('unknown environment "staging"');
-    } finally {
-      write.mockRestore();
-    }
+    const r = await synth(['--env', 'staging', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--env.*staging.*(dev, prod|choices)/s);
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('synthesizes an environment with a pinned clock and reports every stack', async () => {
+    const out = tmpDir('bqx-synth-cli-');
+    const plan = path.join(out, 'plan.json');
+    const r = await synth(['--env', 'dev', '--out', out, '--now', '2026-11-21T00:00:00Z', '--plan', plan]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^synthesized dev: 3 stacks, \d+ resources -> /m);
+    expect(r.err).toContain(`plan file ${plan} not found`);
+    expect(fs.readdirSync(path.join(out, 'stacks')).sort()).toEqual(['data', 'foundation', 'pipeline']);
   });
 });

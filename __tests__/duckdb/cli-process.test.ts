@@ -104,7 +104,7 @@ describe('one process per file', () => {
       holder!.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
     });
     const err = await openDuckDbEngine(engineOptions(database)).catch((e) => e);
-    expect(err).toMatchObject({ code: 'WAREHOUSE_BUSY', exitCode: 3 });
+    expect(err).toMatchObject({ code: 'WAREHOUSE_BUSY', kind: 'REFUSED' });
     expect(err.message).toContain(`the warehouse ${database} is in use by another process (`);
     expect(err.message).toContain(`PID ${holder.pid}`);
 
@@ -119,7 +119,7 @@ describe('one process per file', () => {
   });
 });
 
-test('failpoint: BQX_FAILPOINT_KILL_AFTER_STEPS kills the process right after the N-th successful step', async () => {
+test('failpoint: BQX_FAILPOINTS=engine.after-step=kill@N kills the process right after the N-th successful step', async () => {
   const script = `const { openDuckDbEngine } = require(${JSON.stringify(path.join(ROOT, 'dist', 'engines', 'duckdb', 'engine.js'))});
     (async () => {
       const e = await openDuckDbEngine(${JSON.stringify(engineOptions(database))});
@@ -128,7 +128,7 @@ test('failpoint: BQX_FAILPOINT_KILL_AFTER_STEPS kills the process right after th
       process.stdout.write('survived\\n');
       await e.close();
     })();`;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BQX_FAILPOINT_KILL_AFTER_STEPS: '1' } });
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BQX_FAILPOINTS: 'engine.after-step=kill@1' } });
   expect(r.signal).toBe('SIGKILL');
   expect(r.stdout).not.toContain('survived');
   const engine = await open(database);

@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Column } from '../../core/catalogue';
 import type { ConsolidationSpec } from '../../core/plan/types';
-import type { Engine, Step } from '../../engines/engine';
+import type { Engine, Step } from '../../core/ports/engine';
 import { open, seedSmall, tempDir } from './support';
 
 let tmp: ReturnType<typeof tempDir>;

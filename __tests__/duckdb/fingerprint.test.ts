@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../../core/ports/engine';
 import { open, tempDir } from './support';
 
 // A hand-built file (no seed, no _bqx_catalog): physical order, duplicates and single changes.

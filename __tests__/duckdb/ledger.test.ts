@@ -1,5 +1,5 @@
 import type { LedgerRecord, LockEvent } from '../../core/ledger/types';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../../core/ports/engine';
 import { seedWarehouse } from '../../warehouse/seed';
 import { open, seedSmall, tempDir } from './support';
 
@@ -114,7 +114,7 @@ test('engines of one process share the file: they see each other and race fairly
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     expect((await engine.ledger.lockEvents('bqx_ml_v3_features_v2')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     // While an engine has the file open, a forced seed refuses to replace it.
-    await expect(seedWarehouse({ database, scale: 'small', force: true })).rejects.toMatchObject({ code: 'WAREHOUSE_BUSY', exitCode: 3 });
+    await expect(seedWarehouse({ database, scale: 'small', force: true })).rejects.toMatchObject({ code: 'WAREHOUSE_BUSY', kind: 'REFUSED' });
   } finally {
     await second.close();
   }

@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { BqxError } from '../../core/errors';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../../core/ports/engine';
 import { ANOMALIES, buildCatalogue, FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse, type SeedStats } from '../../warehouse/seed';
 import { open, seedSmall, tempDir } from './support';
@@ -134,7 +134,7 @@ describe('small seed', () => {
 
 describe('seed guards and determinism', () => {
   test('refuses to overwrite without force; a second seed gives the same content', async () => {
-    await expect(seedWarehouse({ database, scale: 'small' })).rejects.toMatchObject({ code: 'WAREHOUSE_EXISTS', exitCode: 2 });
+    await expect(seedWarehouse({ database, scale: 'small' })).rejects.toMatchObject({ code: 'WAREHOUSE_EXISTS', kind: 'BAD_INPUT' });
     const second = path.join(tmp.dir, 'nested', 'dir', 'second.duckdb');
     await seedWarehouse({ database: second, scale: 'small' });
     expect(existsSync(second)).toBe(true);
@@ -160,7 +160,7 @@ describe('seed guards and determinism', () => {
   test('a missing warehouse is an error that says to seed', async () => {
     const err = await open(path.join(tmp.dir, 'absent.duckdb')).catch((e) => e);
     expect(err).toBeInstanceOf(BqxError);
-    expect(err).toMatchObject({ code: 'WAREHOUSE_MISSING', exitCode: 2 });
+    expect(err).toMatchObject({ code: 'WAREHOUSE_MISSING', kind: 'BAD_INPUT' });
     expect(err.hint).toMatch(/bqx warehouse seed/);
     expect(existsSync(path.join(tmp.dir, 'absent.duckdb'))).toBe(false);
   });
@@ -170,6 +170,6 @@ test('a file that is not a DuckDB database is refused clearly', async () => {
   const junk = path.join(tmp.dir, 'junk.duckdb');
   writeFileSync(junk, 'this is not a database\n'.repeat(1000));
   const err = await open(junk).catch((e) => e);
-  expect(err).toMatchObject({ code: 'WAREHOUSE_UNREADABLE', exitCode: 2 });
+  expect(err).toMatchObject({ code: 'WAREHOUSE_UNREADABLE', kind: 'BAD_INPUT' });
   expect(err.message).toContain(junk);
 });

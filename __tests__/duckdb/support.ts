@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
-import type { Engine } from '../../engines/engine';
-import type { EngineOptions } from '../../scripts/options';
+import type { Engine } from '../../core/ports/engine';
+import type { EngineOptions } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse, type SeedStats } from '../../warehouse/seed';
 

@@ -4,11 +4,11 @@ import { reconcilePlan } from '../../core/execute/reconcile';
 import { rollbackPlan } from '../../core/execute/rollback';
 import { verifyPlan } from '../../core/execute/verify';
 import { REASONS } from '../../core/execute/reasons';
-import { renderMetrics } from '../../core/report/metrics';
+import { renderMetrics } from '../../app/report/metrics';
 import { TERMINAL_OUTCOMES } from '../../core/ledger/types';
-import type { Plan } from '../../core/plan/types';
-import type { Engine } from '../../engines/engine';
-import { contentOfOldNames, fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, type WarehouseFingerprint } from './support';
+import { isActionable, type Plan } from '../../core/plan/types';
+import type { Engine } from '../../core/ports/engine';
+import { contentOfOldNames, fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, type WarehouseFingerprint, exitOf } from './support';
 
 // One warehouse goes through the whole life cycle: paper, apply, re-run, verify, reconcile, rollback.
 let engine: Engine;
@@ -28,7 +28,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const actionable = () => plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action));
+const actionable = () => plan.operations.filter((o) => isActionable(o.action));
 
 test('the small plan has work of every kind', () => {
   const kinds = new Set(actionable().map((o) => o.action));
@@ -37,8 +37,8 @@ test('the small plan has work of every kind', () => {
 });
 
 test('paper run: every statement and gate, a paper record in the ledger, nothing changed', async () => {
-  const { summary, exitCode } = await applyPlan(engine, plan, policy, { mode: 'paper', planSource: 'plan.json' });
-  expect(exitCode).toBe(0);
+  const { summary } = await applyPlan(engine, plan, policy, { mode: 'paper', planSource: 'plan.json' });
+  expect(exitOf(summary)).toBe(0);
   expect(summary.operations).toBe(plan.operations.length);
   expect(summary.byOutcome).toEqual({ PAPER: plan.operations.length });
   // Without --approve the destructive operations show the approval gate failing, the rest pass.
@@ -68,11 +68,11 @@ test('paper run: every statement and gate, a paper record in the ledger, nothing
 
 test('real apply: compliant names, every old name answers with its old columns and content', async () => {
   const t0 = Date.now();
-  const { summary, exitCode } = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
+  const { summary } = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
   const ms = Date.now() - t0;
   process.stdout.write(`apply (small, ${actionable().length} operations): ${ms} ms\n`);
   expect(summary.validation.failures).toEqual([]);
-  expect(exitCode).toBe(0);
+  expect(exitOf(summary)).toBe(0);
   expect(summary.status).toBe('OK');
   expect(summary.byOutcome.APPLIED).toBe(actionable().length);
   expect(summary.validation.score).toBe(1);
@@ -104,8 +104,8 @@ test('real apply: compliant names, every old name answers with its old columns a
 
 test('re-run: everything already applied, no new work', async () => {
   const before2 = await fingerprintWarehouse(engine);
-  const { summary, exitCode } = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
-  expect(exitCode).toBe(0);
+  const { summary } = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
+  expect(exitOf(summary)).toBe(0);
   expect(summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBe(actionable().length);
   expect(summary.byOutcome.APPLIED).toBeUndefined();
   const records = (await engine.ledger.records(plan.planHash)).filter((r) => r.runId === summary.runId);
@@ -116,7 +116,7 @@ test('re-run: everything already applied, no new work', async () => {
 test('verify passes and reconcile matches the post-apply state', async () => {
   const v = await verifyPlan(engine, plan, {});
   expect(v.summary.validation.failures).toEqual([]);
-  expect(v.exitCode).toBe(0);
+  expect(exitOf(v.summary)).toBe(0);
   const r = await reconcilePlan(engine, plan, {});
   expect(r.expectation).toBe('post-apply');
   expect(r.counts).toEqual({ MATCHED: r.entries.length, DRIFT: 0, MISSING: 0, UNMANAGED: 0 });
@@ -128,9 +128,9 @@ test('reconcile names missing, unmanaged and drifted tables; verify fails on the
   const r = await reconcilePlan(engine, plan, {});
   expect(r.entries.find((e) => e.name === rename.target)?.status).toBe('MISSING');
   expect(r.entries.find((e) => e.name === 'zz_unmanaged')?.status).toBe('UNMANAGED');
-  expect(r.exitCode).not.toBe(0);
+  expect(r.matches).toBe(false);
   const v = await verifyPlan(engine, plan, {});
-  expect(v.exitCode).toBe(4);
+  expect(exitOf(v.summary)).toBe(4);
   expect(v.summary.validation.failures.some((f) => f.operationId === rename.id)).toBe(true);
   await engine.run({ kind: 'RENAME_TABLE', from: 'zz_unmanaged', to: rename.target! }, { jobId: 'test-undrift' });
   expect((await reconcilePlan(engine, plan, {})).counts.MATCHED).toBe(r.entries.length - 1);
@@ -147,9 +147,9 @@ test('reconcile names missing, unmanaged and drifted tables; verify fails on the
 });
 
 test('rollback restores the exact pre-apply warehouse', async () => {
-  await expect(rollbackPlan(engine, plan, policy, {})).rejects.toMatchObject({ code: 'APPROVAL_MISSING', exitCode: 3 });
-  const { summary, exitCode, restoredExactly } = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
-  expect(exitCode).toBe(0);
+  await expect(rollbackPlan(engine, plan, policy, {})).rejects.toMatchObject({ code: 'APPROVAL_MISSING', kind: 'REFUSED' });
+  const { summary, restoredExactly } = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
+  expect(exitOf(summary)).toBe(0);
   expect(summary.byOutcome).toEqual({ ROLLED_BACK: actionable().length });
   expect(restoredExactly).toBe(true);
   const after = await fingerprintWarehouse(engine);

@@ -6,8 +6,8 @@ import { foldLock, lockNameFor, RunLock } from '../../core/execute/lock';
 import { BqxError } from '../../core/errors';
 import { computePlanHash } from '../../core/plan/hash';
 import { loadPlanFile } from '../../core/plan/load';
-import type { Plan } from '../../core/plan/types';
-import type { Engine } from '../../engines/engine';
+import { isActionable, type Plan } from '../../core/plan/types';
+import type { Engine } from '../../core/ports/engine';
 import { fingerprintWarehouse, freshWarehouse, openAt, planFor, policy, removeTempDirs, type WarehouseFingerprint } from './support';
 
 let engine: Engine;
@@ -54,24 +54,24 @@ async function refusal(p: unknown, opts: Parameters<typeof applyPlan>[3] = { mod
 test('malformed JSON', () => {
   const file = path.join(dir, 'malformed.json');
   writeFileSync(file, '{"format": "bqx-plan/v1", "operations": [');
-  expect(() => loadPlanFile(file)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', exitCode: 2, message: expect.stringContaining(file) }));
+  expect(() => loadPlanFile(file)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', kind: 'BAD_INPUT', message: expect.stringContaining(file) }));
 });
 
 test('truncated plan: cut text, and dropped operations under the old hash', async () => {
   const text = JSON.stringify(plan, null, 2);
   const file = path.join(dir, 'truncated.json');
   writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
-  expect(() => loadPlanFile(file)).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringContaining('not valid JSON') }));
+  expect(() => loadPlanFile(file)).toThrow(expect.objectContaining({ kind: 'BAD_INPUT', message: expect.stringContaining('not valid JSON') }));
   const shorter = { ...plan, operations: plan.operations.slice(0, 10) };
   const e = await refusal(shorter);
-  expect(e).toMatchObject({ code: 'PLAN_INVALID', exitCode: 2 });
+  expect(e).toMatchObject({ code: 'PLAN_INVALID', kind: 'BAD_INPUT' });
   expect(e.message).toContain('integrity');
   await unchanged();
 });
 
 test('unknown action', async () => {
   const e = await refusal(edited((p) => (p.operations.find((o: any) => o.action === 'RENAME').action = 'TRUNCATE')));
-  expect(e).toMatchObject({ code: 'PLAN_INVALID', exitCode: 2 });
+  expect(e).toMatchObject({ code: 'PLAN_INVALID', kind: 'BAD_INPUT' });
   expect(e.message).toMatch(/action/);
   await unchanged();
 });
@@ -79,17 +79,17 @@ test('unknown action', async () => {
 test('injected identifiers never reach SQL', async () => {
   const evil = 'x"; DROP TABLE tmp_eurusd; --';
   const e = await refusal(edited((p) => (p.operations.find((o: any) => o.action === 'RENAME').target = evil)));
-  expect(e).toMatchObject({ exitCode: 2 });
+  expect(e).toMatchObject({ kind: 'BAD_INPUT' });
   expect(e.message).toContain('DROP TABLE');
   const e2 = await refusal(edited((p) => (p.views[0].columns[0].column = 'a"); DELETE FROM x; --')));
-  expect(e2).toMatchObject({ exitCode: 2 });
+  expect(e2).toMatchObject({ kind: 'BAD_INPUT' });
   await unchanged();
 });
 
 test('missing or wrong approval for drops', async () => {
   const e = await refusal(plan, { mode: 'real', planSource: 'p.json' });
   expect(e).toBeInstanceOf(RunRefused);
-  expect(e).toMatchObject({ code: 'APPROVAL_MISSING', exitCode: 3 });
+  expect(e).toMatchObject({ code: 'APPROVAL_MISSING', kind: 'REFUSED' });
   expect(e.hint).toContain(`bqx apply p.json --approve ${plan.planHash}`);
   const wrong = await refusal(plan, { mode: 'real', approve: 'f'.repeat(64) });
   expect(wrong).toMatchObject({ code: 'APPROVAL_MISSING' });
@@ -98,10 +98,10 @@ test('missing or wrong approval for drops', async () => {
 
 test('over budget: refused with how many leading operations fit', async () => {
   const e = await refusal(plan, { mode: 'real', approve: plan.planHash, budgetUsd: 0 });
-  expect(e).toMatchObject({ code: 'OVER_BUDGET', exitCode: 3 });
+  expect(e).toMatchObject({ code: 'OVER_BUDGET', kind: 'REFUSED' });
   const fit = Number(/the first (\d+) fit/.exec(e.message)?.[1]);
   // Renames and views are free; a consolidation reads its sources and, on DuckDB, a backup copies.
-  const firstCostly = plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action)).findIndex((o) => o.action !== 'RENAME');
+  const firstCostly = plan.operations.filter((o) => isActionable(o.action)).findIndex((o) => o.action !== 'RENAME');
   expect(fit).toBe(firstCostly);
   if (fit > 0) expect(e.hint).toContain(`--max-operations ${fit}`);
   await unchanged();
@@ -111,7 +111,7 @@ test('a second runner is refused while the lock is held', async () => {
   const { lock } = await RunLock.acquire({ store: engine.ledger, lockName: lockNameFor(engine.where.dataset), runId: 'run_other', ttlSeconds: 120 });
   try {
     const e = await refusal(plan);
-    expect(e).toMatchObject({ code: 'LOCK_HELD', exitCode: 3 });
+    expect(e).toMatchObject({ code: 'LOCK_HELD', kind: 'REFUSED' });
     expect(e.message).toContain(`${hostname()}:${process.pid}`);
     expect(e.message).toMatch(/until \d{4}-\d{2}-\d{2}T/);
   } finally {
@@ -142,14 +142,14 @@ test('a table changed between plan and apply, and a plan from another catalogue'
   await engine.run({ kind: 'RENAME_TABLE', from: victim, to: `${victim}_moved` }, { jobId: 'test-change' });
   try {
     const e = await refusal(plan);
-    expect(e).toMatchObject({ code: 'CATALOGUE_CHANGED', exitCode: 3 });
+    expect(e).toMatchObject({ code: 'CATALOGUE_CHANGED', kind: 'REFUSED' });
     expect(e.message).toContain(`${victim}: gone`);
     expect(e.message).toContain(`${victim}_moved: not in the plan`);
     // A plan of this changed warehouse is a plan from another catalogue for the original one.
     const other = await planFor(engine);
     await engine.run({ kind: 'RENAME_TABLE', from: `${victim}_moved`, to: victim }, { jobId: 'test-unchange' });
     const e2 = await refusal(other);
-    expect(e2).toMatchObject({ code: 'CATALOGUE_CHANGED', exitCode: 3 });
+    expect(e2).toMatchObject({ code: 'CATALOGUE_CHANGED', kind: 'REFUSED' });
     expect(e2.message).toContain(`${victim}_moved: gone`);
   } finally {
     if (!(await engine.getTable(victim))) await engine.run({ kind: 'RENAME_TABLE', from: `${victim}_moved`, to: victim }, { jobId: 'test-unchange2' });
@@ -159,5 +159,5 @@ test('a table changed between plan and apply, and a plan from another catalogue'
 
 test('a plan for another dataset is refused', async () => {
   const e = await refusal(edited((p) => (p.dataset = 'other_dataset')));
-  expect(e).toMatchObject({ code: 'PLAN_ELSEWHERE', exitCode: 3 });
+  expect(e).toMatchObject({ code: 'PLAN_ELSEWHERE', kind: 'REFUSED' });
 });

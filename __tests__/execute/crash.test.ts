@@ -5,8 +5,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { lockNameFor } from '../../core/execute/lock';
 import { stepsFor, viewsByOperation } from '../../core/execute/steps';
 import type { LedgerRecord } from '../../core/ledger/types';
-import type { Plan } from '../../core/plan/types';
-import { DEFAULT_RUNNER_DATASET } from '../../scripts/options';
+import { isActionable, type Plan } from '../../core/plan/types';
+import { environmentDefaults } from '../../scripts/options';
+
+const DEFAULT_RUNNER_DATASET = environmentDefaults().runnerDataset;
 import { fingerprintWarehouse, openAt, pristineWarehouse, removeTempDirs, tempDir } from './support';
 
 // Kills `node bin/bqx.js apply` (engine failpoint: SIGKILL right after the N-th successful step) at
@@ -119,7 +121,7 @@ test('killed at 9 points and re-run each time: same end state, no work repeated 
   const kills: CliResult[] = [];
   let done = 0;
   for (const p of points) {
-    kills.push(await bqx(applyArgs(db), { BQX_FAILPOINT_KILL_AFTER_STEPS: String(p - done) }));
+    kills.push(await bqx(applyArgs(db), { BQX_FAILPOINTS: `engine.after-step=kill@${p - done}` }));
     done = p;
   }
   const last = await bqx(applyArgs(db));
@@ -136,7 +138,7 @@ test('killed at 9 points and re-run each time: same end state, no work repeated 
   // Each re-run took over the lock its killed predecessor left behind (same host, dead pid).
   expect(b.takeovers).toBe(points.length);
 
-  const actionable = plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action));
+  const actionable = plan.operations.filter((o) => isActionable(o.action));
   for (const op of actionable) {
     expect({ op: op.id, applied: b.records.filter((r) => r.operationId === op.id && r.state === 'APPLIED').length }).toEqual({ op: op.id, applied: 1 });
   }

@@ -1,15 +1,15 @@
 import { applyPlan } from '../../core/execute/apply';
 import { rollbackPlan } from '../../core/execute/rollback';
-import type { Plan } from '../../core/plan/types';
-import type { Engine } from '../../engines/engine';
+import { isActionable, type Plan } from '../../core/plan/types';
+import type { Engine } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
-import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, sqlOnFile } from './support';
+import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, sqlOnFile, exitOf } from './support';
 
 // The executor carries out the plan's decisions and refuses when the warehouse contradicts them.
 
 afterAll(() => removeTempDirs());
 
-const actionable = (plan: Plan) => plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action));
+const actionable = (plan: Plan) => plan.operations.filter((o) => isActionable(o.action));
 
 async function withEngine<T>(database: string, f: (e: Engine) => Promise<T>): Promise<T> {
   const e = await openAt(database);
@@ -25,7 +25,7 @@ test('a dataset with a default table expiration: real apply refused, paper shows
   await sqlOnFile(database, [`UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 86400000 WHERE dataset = '${FEATURES_DATASET}'`]);
   await withEngine(database, async (engine) => {
     const before = await fingerprintWarehouse(engine);
-    await expect(applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'DATASET_EXPIRATION', exitCode: 3 });
+    await expect(applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'DATASET_EXPIRATION', kind: 'REFUSED' });
     const paper = await applyPlan(engine, plan, policy, { mode: 'paper', approve: plan.planHash });
     expect(paper.summary.byReason['PAPER/DATASET_EXPIRATION']).toBe(actionable(plan).length);
     expect(await fingerprintWarehouse(engine)).toEqual(before);
@@ -41,7 +41,7 @@ test('rows added to a source between plan and apply: refused before anything, re
   await addRow(database, first.sources[0]);
   await withEngine(database, async (engine) => {
     const e = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash }).catch((x) => x);
-    expect(e).toMatchObject({ code: 'CATALOGUE_CHANGED', exitCode: 3 });
+    expect(e).toMatchObject({ code: 'CATALOGUE_CHANGED', kind: 'REFUSED' });
     expect(e.message).toContain(`${first.sources[0]}: schema or row count changed (now 25 rows`);
     expect((await engine.ledger.records(plan.planHash)).filter((r) => r.state === 'STARTED')).toEqual([]);
   });
@@ -60,7 +60,7 @@ test('rows added to a source between plan and apply: refused before anything, re
     const rejected = r.summary.results.filter((x) => x.outcome === 'REJECTED');
     expect(rejected.map((x) => [x.operationId, x.reason])).toEqual([[later.id, 'SOURCE_CHANGED']]);
     // One of the four operations of this run's batch refused: at least 10% of a batch failing halts.
-    expect(r.exitCode).toBe(4);
+    expect(exitOf(r.summary)).toBe(4);
     expect(r.summary.status).toBe('HALTED');
     expect(r.summary.halt?.why).toContain('1 of 4 operations failed');
     expect(await engine.getTable(later.sources[0])).toMatchObject({ kind: 'TABLE', rowCount: 25 });
@@ -114,7 +114,7 @@ test('if the ledger cannot be written, the run stops: no step after the failure'
   const { database, plan } = await freshWarehouse();
   await withEngine(database, async (engine) => {
     const { faulty, state } = failingLedger(engine, 12);
-    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', exitCode: 1 });
+    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', kind: 'FAILURE' });
     expect(state.failed).toBe(true);
     expect(state.runsAfterFailure).toBe(0);
     const runs = await engine.ledger.runs(plan.planHash);

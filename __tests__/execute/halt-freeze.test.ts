@@ -1,9 +1,9 @@
 import { applyPlan } from '../../core/execute/apply';
 import { foldLock, lockNameFor, RunLock, unlock } from '../../core/execute/lock';
 import { computePlanHash } from '../../core/plan/hash';
-import type { Plan } from '../../core/plan/types';
-import type { Engine } from '../../engines/engine';
-import { freshWarehouse, openAt, policy, removeTempDirs } from './support';
+import { isActionable, type Plan } from '../../core/plan/types';
+import type { Engine } from '../../core/ports/engine';
+import { freshWarehouse, openAt, policy, removeTempDirs, exitOf } from './support';
 
 let engine: Engine;
 let plan: Plan;
@@ -31,20 +31,20 @@ afterAll(async () => {
 
 test('a changed schema halts the batch; repeated halts freeze the runner until a person clears it', async () => {
   const first = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
-  expect(first.exitCode).toBe(4);
+  expect(exitOf(first.summary)).toBe(4);
   expect(first.summary.status).toBe('HALTED');
   expect(first.summary.halt?.why).toMatch(/schema/);
   expect(first.summary.validation.failures.some((f) => /schema/.test(f.check))).toBe(true);
   expect(first.summary.byReason['SKIPPED/RUN_HALTED']).toBeGreaterThan(0);
 
   const second = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
-  expect(second.exitCode).toBe(4);
+  expect(exitOf(second.summary)).toBe(4);
   expect(second.summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBeGreaterThan(0);
   expect(second.summary.warnings.join(' ')).toContain('frozen');
 
   const lockName = lockNameFor(engine.where.dataset);
   expect(foldLock(await engine.ledger.lockEvents(lockName)).frozen).not.toBeNull();
-  await expect(applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'RUNNER_FROZEN', exitCode: 3 });
+  await expect(applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'RUNNER_FROZEN', kind: 'REFUSED' });
 
   const cleared = await unlock(engine.ledger, lockName, { clearFreeze: true, force: false, runId: 'run_person' });
   expect(cleared.actions.join(' ')).toContain('cleared the freeze');
@@ -52,7 +52,7 @@ test('a changed schema halts the batch; repeated halts freeze the runner until a
   expect(third.summary.status).toBe('OK');
   expect(third.summary.byOutcome.APPLIED ?? 0).toBe(0);
   const applied = (await engine.ledger.records(plan.planHash)).filter((r) => r.state === 'APPLIED');
-  expect(applied.length).toBe(plan.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action)).length);
+  expect(applied.length).toBe(plan.operations.filter((o) => isActionable(o.action)).length);
 });
 
 test('the lease is renewed once a third of it has passed; a forced unlock makes the holder lose it', async () => {

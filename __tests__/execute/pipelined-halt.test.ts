@@ -5,14 +5,14 @@
  */
 import { applyPlan } from '../../core/execute/apply';
 import { computePlanHash } from '../../core/plan/hash';
-import type { Plan } from '../../core/plan/types';
-import type { Engine } from '../../engines/engine';
-import { freshWarehouse, openAt, policy, removeTempDirs } from './support';
+import { isActionable, type Plan } from '../../core/plan/types';
+import type { Engine } from '../../core/ports/engine';
+import { freshWarehouse, openAt, policy, removeTempDirs, exitOf } from './support';
 
 /** The small plan re-batched by 30, with one rename of batch 1 whose view columns are reversed. */
 function haltingPlan(base: Plan): Plan {
   const p = JSON.parse(JSON.stringify(base)) as { operations: any[]; views: any[]; planHash: string };
-  const actionable = p.operations.filter((o) => ['RENAME', 'DEDUPE', 'CONSOLIDATE'].includes(o.action)).sort((a, b) => a.seq - b.seq);
+  const actionable = p.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
   actionable.forEach((o, i) => (o.batch = Math.floor(i / 30) + 1));
   const bad = actionable.find((o) => o.batch === 1 && o.action === 'RENAME' && p.views.some((v) => v.operationId === o.id && v.columns.length > 2));
   const view = p.views.find((v) => v.operationId === bad.id);
@@ -28,7 +28,7 @@ async function run(parallel: number): Promise<{ appliedBatches: number[]; halted
   try {
     const plan = haltingPlan(w.plan);
     const r = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
-    expect(r.exitCode).toBe(4);
+    expect(exitOf(r.summary)).toBe(4);
     const batchOf = new Map(plan.operations.map((o) => [o.id, o.batch]));
     const batches = (outcome: string, reason?: string) =>
       [...new Set(r.summary.results.filter((x) => x.outcome === outcome && (!reason || x.reason === reason)).map((x) => batchOf.get(x.operationId) as number))].sort((a, b) => a - b);

@@ -1,5 +1,5 @@
 import { PassThrough } from 'stream';
-import { logRunEnd, runnerLogger, structuredLogging } from '../../core/report/runner-log';
+import { logRunEnd, runnerLogger, structuredLogging } from '../../app/report/runner-log';
 import { newSummary } from '../../core/report/summary';
 import { RUNNER_HALT_FILTER } from '../../stacks/pipeline-stack';
 

@@ -7,16 +7,18 @@ import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy, type Policy } from '../../core/policy';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
-import type { Engine } from '../../engines/engine';
-import { DEFAULT_LOCATION, DEFAULT_PROJECT, DEFAULT_RUNNER_DATASET, type EngineOptions } from '../../scripts/options';
-import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import type { Engine } from '../../core/ports/engine';
+import { localEngineOptions } from '../../scripts/options';
+import { exitCodeOf } from '../../scripts/exit-codes';
+import { runOutcome, type RunSummary } from '../../core/report/summary';
+import type { EngineOptions } from '../../core/ports/engine';
 import { seedWarehouse } from '../../warehouse/seed';
 
 export const policy: Policy = loadPolicy();
 export const GRACE_START = '2026-11-21';
 
 export function engineOptionsFor(database: string): EngineOptions {
-  return { engine: 'duckdb', database, project: DEFAULT_PROJECT, location: DEFAULT_LOCATION, dataset: FEATURES_DATASET, runnerDataset: DEFAULT_RUNNER_DATASET };
+  return localEngineOptions(database);
 }
 
 export function openAt(database: string): Promise<Engine> {
@@ -130,4 +132,9 @@ export async function sqlOnFile(database: string, statements: readonly string[])
     c.closeSync();
     instance.closeSync();
   }
+}
+
+/** The exit code the CLI ends a run with (scripts/exit-codes.ts). */
+export function exitOf(summary: RunSummary): number {
+  return exitCodeOf(runOutcome(summary));
 }

@@ -4,7 +4,7 @@ import { foldLock, haltsSinceClear } from '../../core/execute/lock';
 import { TIB } from '../../core/cost';
 import { checkBudget } from '../../core/execute/preflight';
 import { REASONS } from '../../core/execute/reasons';
-import { readPreviousCounters, renderMetrics } from '../../core/report/metrics';
+import { readPreviousCounters, renderMetrics } from '../../app/report/metrics';
 import { newSummary, recordResult } from '../../core/report/summary';
 import type { LedgerRecord, LockEvent, RunRecord } from '../../core/ledger/types';
 import type { PlanOperation } from '../../core/plan/types';

@@ -22,7 +22,7 @@ function bqx(args: string[]): { code: number; stdout: string; stderr: string } {
     cwd: dir,
     encoding: 'utf8',
     maxBuffer: 512 * 2 ** 20,
-    env: { ...process.env, BQX_FAILPOINT_KILL_AFTER_STEPS: '' },
+    env: { ...process.env, BQX_FAILPOINTS: '' },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,6 +1,6 @@
-import { checkCredentials } from '../../core/readiness/checks/cloud';
-import { Findings } from '../../core/readiness/findings';
-import { googleApis } from '../../core/readiness/google-apis';
+import { checkCredentials } from '../../app/readiness/checks/cloud';
+import { Findings } from '../../app/readiness/findings';
+import { googleApis } from '../../app/readiness/google-apis';
 
 describe('Google Cloud credentials', () => {
   const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;

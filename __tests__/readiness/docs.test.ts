@@ -1,11 +1,11 @@
 /**
  * The operating documents are kept true by these tests: every `bqx <verb>` they show exists in the
  * CLI and accepts every option shown, every alert policy the stacks declare has a RUNBOOK section,
- * and the RUNBOOK's exit codes are those of core/errors.ts.
+ * and the RUNBOOK's exit codes are those of scripts/exit-codes.ts.
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { EXIT } from '../../core/errors';
+import { EXIT } from '../../scripts/exit-codes';
 import { buildProgram } from '../../scripts/cli';
 import { bqxCommands } from './support/markdown-commands';
 import { synthesizedStacks } from './support/stacks';
@@ -69,7 +69,7 @@ describe('operating documents', () => {
     expect([...headings].filter((h) => !names.includes(h))).toEqual([]);
   });
 
-  test('the RUNBOOK exit codes are those of core/errors.ts', () => {
+  test('the RUNBOOK exit codes are those of scripts/exit-codes.ts', () => {
     const section = read('RUNBOOK.md').split(/^## Exit codes$/m)[1].split(/^## /m)[0];
     const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|/gm)].map((m) => Number(m[1]));
     expect(rows.sort((a, b) => a - b)).toEqual([...new Set(Object.values(EXIT))].sort((a, b) => a - b));

@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { makeSnapshot } from '../../core/catalogue';
-import { EXIT } from '../../core/errors';
+import { EXIT, exitCodeOf } from '../../scripts/exit-codes';
+import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
-import { runReadiness, type ReadinessOutcome } from '../../core/readiness/run';
+import { runReadiness, type ReadinessOutcome } from '../../app/readiness/run';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness, type Harness } from '../bigquery/support/open';
 import { PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
@@ -91,7 +92,7 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
     expect(codes(out, 'P0')).toEqual([]);
     expect(codes(out, 'P1')).toEqual([]);
     expect(out.report.verdict).toBe('GO');
-    expect(out.exitCode).toBe(EXIT.OK);
+    expect(exitCodeOf(outcomeOfVerdict(out.report.verdict))).toBe(EXIT.OK);
     const byId = new Map(out.report.checks.map((c) => [c.id, c]));
     for (const id of ['infrastructure.iam.project', 'infrastructure.iam.dataset', 'infrastructure.buckets', 'infrastructure.jobs', 'dependencies.apis']) {
       expect(byId.get(id)?.status).toBe('pass');
@@ -108,7 +109,7 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
     const table = plan.operations.find((o) => o.action === 'RENAME')!.sources[0];
     const out = await readiness((h) => h.double.permissions.set(`${FEATURES_DATASET}.${table}`, ['bigquery.tables.get', 'bigquery.tables.getData', 'bigquery.tables.delete']));
     expect(out.report.verdict).toBe('NO-GO');
-    expect(out.exitCode).toBe(EXIT.NO_GO);
+    expect(exitCodeOf(outcomeOfVerdict(out.report.verdict))).toBe(EXIT.NO_GO);
     const b = out.report.blockers.find((x) => x.code === 'PERMISSION_MISSING');
     expect(b).toMatchObject({ priority: 'P0', check: 'infrastructure.iam.dataset' });
     expect(b!.title).toContain('bigquery.tables.update');

@@ -2,23 +2,30 @@
  * `bqx readiness` on the local engine: a freshly seeded small DuckDB warehouse and its plan, the
  * platform's stacks synthesized for real, and problems planted one at a time.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeSnapshot } from '../../core/catalogue';
-import { EXIT } from '../../core/errors';
+import { EXIT, exitCodeOf } from '../../scripts/exit-codes';
+import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
-import { runReadiness, type ReadinessOptions, type ReadinessOutcome } from '../../core/readiness/run';
+import { runReadiness, type ReadinessOptions, type ReadinessOutcome } from '../../app/readiness/run';
+import { checkLockfile } from '../../app/readiness/checks/dependencies';
+import { Findings } from '../../app/readiness/findings';
+import { backupNameFor } from '../../core/execute/ids';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import { main } from '../../scripts/cli';
-import { DEFAULT_PROJECT, localEngineOptions, type EngineOptions } from '../../scripts/options';
+import { environmentDefaults, localEngineOptions } from '../../scripts/options';
+import type { EngineOptions } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
 import { chromiumMissingReason, dumpDom, screenshot } from './support/chromium';
 import { PINNED_NOW, synthesizedStacks } from './support/stacks';
+
+const DEFAULT_PROJECT = environmentDefaults().project;
 
 const policy = loadPolicy();
 let work: string;
@@ -89,11 +96,11 @@ describe('bqx readiness on the local warehouse', () => {
     go = await readiness(freshCopy());
     expect(go.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
     expect(go.report.verdict).toBe('GO');
-    expect(go.exitCode).toBe(EXIT.OK);
+    expect(exitCodeOf(outcomeOfVerdict(go.report.verdict))).toBe(EXIT.OK);
     expect(go.report.counts.failed).toBe(0);
     // Every part of the audit ran, not just the cheap ones.
     const ids = go.report.checks.map((c) => c.id);
-    for (const id of ['tools.cli.apply', 'tools.cli.rollback', 'tools.policy', 'tools.plan', 'phases.rename', 'phases.dedupe', 'phases.consolidate', 'phases.views', 'phases.validation', 'infrastructure.dataset', 'infrastructure.budget', 'infrastructure.stacks', 'dependencies.node', 'dependencies.packages']) {
+    for (const id of ['tools.policy', 'tools.plan', 'phases.rename', 'phases.dedupe', 'phases.consolidate', 'phases.views', 'phases.validation', 'infrastructure.dataset', 'infrastructure.budget', 'infrastructure.stacks', 'dependencies.node', 'dependencies.packages', 'dependencies.lockfile']) {
       expect(ids).toContain(id);
     }
     for (const cls of ['rename', 'dedupe', 'consolidate', 'views', 'validation']) expect(go.report.checks.find((c) => c.id === `phases.${cls}`)?.status).toBe('pass');
@@ -115,7 +122,7 @@ describe('bqx readiness on the local warehouse', () => {
     await sql(db, `UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 86400000 WHERE dataset = '${FEATURES_DATASET}'`);
     const out = await readiness(db);
     expect(out.report.verdict).toBe('NO-GO');
-    expect(out.exitCode).toBe(EXIT.NO_GO);
+    expect(exitCodeOf(outcomeOfVerdict(out.report.verdict))).toBe(EXIT.NO_GO);
     expect(blocker(out, 'DATASET_EXPIRATION')).toMatchObject({ priority: 'P0', check: 'infrastructure.dataset' });
     expect(blocker(out, 'DATASET_EXPIRATION')!.title).toContain('default table expiration of 1 day(s)');
   });
@@ -139,7 +146,7 @@ describe('bqx readiness on the local warehouse', () => {
     writeFileSync(tight, readFileSync(policy.source, 'utf8').replace(/^(\s*budgetUsd:)\s*[\d.]+/m, '$1 0.0000001'));
     const out = await readiness(freshCopy(), { policyFile: tight });
     expect(out.report.verdict).toBe('CONDITIONAL GO');
-    expect(out.exitCode).toBe(EXIT.CONDITIONAL_GO);
+    expect(exitCodeOf(outcomeOfVerdict(out.report.verdict))).toBe(EXIT.CONDITIONAL_GO);
     expect(out.report.blockers.filter((b) => b.priority === 'P0')).toEqual([]);
     expect(blocker(out, 'BUDGET_TOO_SMALL')).toMatchObject({ priority: 'P1', check: 'infrastructure.budget' });
     expect(out.report.conditions.join('\n')).toMatch(/budget/);
@@ -158,19 +165,47 @@ describe('bqx readiness on the local warehouse', () => {
     expect(none.report.checks.find((c) => c.id === 'phases')?.status).toBe('skip');
   });
 
-  test('a verb missing from the CLI is a blocker of the verb’s priority', async () => {
-    const { buildProgram } = await import('../../scripts/cli');
-    const withoutRollback = () => {
-      const p = buildProgram();
-      (p as unknown as { commands: unknown[] }).commands = p.commands.filter((c) => c.name() !== 'rollback');
-      p.command('extra').description('registered without an action');
-      return p;
-    };
-    const out = await readiness(freshCopy(), { buildProgram: withoutRollback });
+  test('a statement the engine refuses in rehearsal is a P0 of its phase (NO-GO)', async () => {
+    // A table left in the runner dataset under the name the first DEDUPE's backup will take: the
+    // backup step would fail, and the rehearsal (a rolled-back transaction) finds it before any run.
+    const db = freshCopy();
+    const dedupe = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => o.action === 'DEDUPE')!;
+    const runner = environmentDefaults().runnerDataset;
+    await sql(db, `CREATE SCHEMA IF NOT EXISTS "${runner}"; CREATE TABLE "${runner}"."${backupNameFor(dedupe.id, dedupe.sources[0], 1)}" (x INTEGER)`);
+    const out = await readiness(db);
     expect(out.report.verdict).toBe('NO-GO');
-    expect(out.report.blockers.find((b) => b.check === 'tools.cli.rollback')).toMatchObject({ code: 'VERB_NOT_READY', priority: 'P0' });
-    expect(out.report.blockers.find((b) => b.check === 'tools.cli.extra')).toMatchObject({ code: 'VERB_NOT_READY', priority: 'P2', title: 'bqx extra has no action' });
-    expect(out.report.checks.find((c) => c.id === 'tools.cli.warehouse.seed')?.status).toBe('pass');
+    expect(out.report.blockers.find((b) => b.check === 'phases.dedupe')).toMatchObject({ code: 'PHASE_NOT_READY', priority: 'P0' });
+    expect(out.report.blockers.find((b) => b.check === 'phases.dedupe')?.title).toContain('refuses a statement');
+    expect(out.report.checks.find((c) => c.id === 'phases.rename')?.status).toBe('pass');
+    // The rehearsal changed nothing: the dataset is as planned (no PLAN_STALE), and a clean copy is GO.
+    expect(blocker(out, 'PLAN_STALE')).toBeUndefined();
+  });
+
+  test('installed packages that differ from package-lock.json are a blocker (runtime P1, dev P3)', async () => {
+    const root = mkdtempSync(path.join(work, 'lock-'));
+    const pkg = (name: string, version: string) => {
+      mkdirSync(path.join(root, 'node_modules', name), { recursive: true });
+      writeFileSync(path.join(root, 'node_modules', name, 'package.json'), JSON.stringify({ name, version }));
+    };
+    writeFileSync(path.join(root, 'package.json'), JSON.stringify({ dependencies: { zod: '^3.0.0', commander: '^12.0.0' }, devDependencies: { jest: '^29.0.0' } }));
+    writeFileSync(
+      path.join(root, 'package-lock.json'),
+      JSON.stringify({ packages: { 'node_modules/zod': { version: '3.25.76' }, 'node_modules/commander': { version: '12.1.0' }, 'node_modules/jest': { version: '29.7.0' } } }),
+    );
+    pkg('zod', '3.25.76');
+    pkg('commander', '12.0.1');
+    pkg('jest', '29.6.0');
+    const f = new Findings();
+    await checkLockfile(f, root);
+    expect(f.blockers.map((b) => [b.code, b.priority, b.title])).toEqual([
+      ['LOCKFILE_DRIFT', 'P1', 'commander 12.0.1 is installed, package-lock.json pins 12.1.0'],
+      ['LOCKFILE_DRIFT', 'P3', 'jest 29.6.0 is installed, package-lock.json pins 29.7.0'],
+    ]);
+    // This repository's own install matches its lockfile (CI installs with npm ci).
+    const own = new Findings();
+    await checkLockfile(own);
+    expect(own.blockers).toEqual([]);
+    expect(own.checks[0].status).toBe('pass');
   });
 
   test('the CLI verb prints the verdict and exits 0 for GO, 10 for NO-GO', async () => {

@@ -1,15 +1,17 @@
-import { EXIT } from '../../core/errors';
-import { satisfies } from '../../core/readiness/checks/dependencies';
-import { Findings } from '../../core/readiness/findings';
-import { readinessMarkdown } from '../../core/readiness/markdown';
-import type { Blocker, ReadinessReport } from '../../core/readiness/types';
-import { conditionsOf, exitCodeFor, sortBlockers, verdictOf } from '../../core/readiness/verdict';
-import { renderReadinessHtml } from '../../core/report-html/readiness-page';
+import { EXIT, exitCodeOf } from '../../scripts/exit-codes';
+import { satisfies } from '../../app/readiness/checks/dependencies';
+import { Findings } from '../../app/readiness/findings';
+import { readinessMarkdown } from '../../app/readiness/markdown';
+import type { Blocker, ReadinessReport } from '../../app/readiness/types';
+import { conditionsOf, outcomeOfVerdict, sortBlockers, verdictOf } from '../../app/readiness/verdict';
+
+const exitCodeFor = (v: Parameters<typeof outcomeOfVerdict>[0]) => exitCodeOf(outcomeOfVerdict(v));
+import { renderReadinessHtml } from '../../app/report/html/readiness-page';
 
 const b = (priority: Blocker['priority'], code = 'X'): Blocker => ({ code, priority, title: `${code} title`, impact: 'i', mitigation: `do ${code}`, check: 'c' });
 
 describe('verdict', () => {
-  test('GO without P0/P1, CONDITIONAL GO with P1 only, NO-GO with any P0; exit codes from core/errors', () => {
+  test('GO without P0/P1, CONDITIONAL GO with P1 only, NO-GO with any P0; exit codes from scripts/exit-codes', () => {
     expect(verdictOf([])).toBe('GO');
     expect(verdictOf([b('P2'), b('P3')])).toBe('GO');
     expect(verdictOf([b('P1'), b('P3')])).toBe('CONDITIONAL GO');
@@ -54,7 +56,6 @@ describe('reports', () => {
     format: 'bqx-readiness/v1',
     generatedAt: '2026-11-21T00:00:00.000Z',
     verdict: verdictOf(blockers),
-    exitCode: exitCodeFor(verdictOf(blockers)),
     conditions: conditionsOf(blockers),
     engine: { kind: 'duckdb', project: 'p', dataset: 'd', runnerDataset: 'r', location: 'l' },
     currentFingerprint: null,

@@ -1,23 +1,20 @@
-import { EXIT } from '../errors';
-import type { RunRecord } from '../ledger/types';
-import { validatePlan } from '../plan/load';
-import type { Plan } from '../plan/types';
+import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
-import { compactSummary, finishSummary, newSummary, type StatementPreview } from '../report/summary';
-import type { Engine } from '../../engines/engine';
+import type { StatementPreview } from '../report/summary';
+import type { Engine } from '../ports/engine';
 import { batchesOf, executeBatch, runBatch, validateBatch } from './batch';
 import type { ApplyOptions, RunContext } from './context';
 import { historyOf, readHistory } from './history';
-import { newRunId } from './ids';
-import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor, RunLock } from './lock';
+import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
 import { checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps, type Finding } from './preflight';
-import { ACTIONABLE, appendRun, checkPlanDataset, guarded, RunRefused, type RunResult } from './run-common';
+import type { RunResult } from './run-common';
+import { summaryEnd, withRun } from './run-shell';
 import { stepsFor, viewsByOperation } from './steps';
 import { SimulatedState, TrackedState } from './warehouse-state';
 
 export type { ApplyOptions } from './context';
-export { ACTIONABLE, appendRun, checkPlanDataset, guarded, LedgerUnwritable, RunRefused } from './run-common';
+export { LedgerUnwritable, RunRefused } from './run-common';
 
 export type ApplyResult = RunResult;
 
@@ -26,33 +23,22 @@ export type ApplyResult = RunResult;
  * refusals, per-operation gates, steps recorded in the ledger, validation after every batch).
  */
 export async function applyPlan(engine: Engine, planInput: Plan | unknown, policy: Policy, opts: ApplyOptions): Promise<ApplyResult> {
-  const planSource = opts.planSource ?? 'plan';
-  const plan = validatePlan(planInput, planSource);
-  checkPlanDataset(plan, engine, planSource);
-  const clock = opts.now ?? (() => new Date());
   const paper = opts.mode === 'paper';
   const exec = policy.doc.execution;
-  const runId = newRunId(clock());
-  const progress = opts.progress ?? silentProgress;
-  const summary = newSummary({ runId, planHash: plan.planHash, mode: paper ? 'paper' : 'apply', engine: engine.kind, dataset: engine.where.dataset, startedAt: clock() });
-  await guarded(() => engine.ledger.init());
-
-  const lockName = lockNameFor(engine.where.dataset);
-  const lock = paper ? null : (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: exec.lockTtlSeconds, now: clock })).lock;
-  if (lock && engine.maxParallelOperations > 1) lock.startHeartbeat();
-  const run = (event: 'START' | 'END', status: string | null, s: string | null): RunRecord => ({ runId, planHash: plan.planHash, mode: summary.mode, event, status, summary: s, at: clock().toISOString() });
-  try {
-    await appendRun(engine.ledger, run('START', null, null));
+  const lock = paper ? null : { ttlSeconds: exec.lockTtlSeconds, heartbeat: engine.maxParallelOperations > 1 };
+  return withRun(engine, planInput, { mode: paper ? 'paper' : 'apply', planSource: opts.planSource, now: opts.now, lock }, async (run) => {
+    const { plan, planSource, summary, clock, runId } = run;
+    const progress = opts.progress ?? silentProgress;
     const history = await readHistory(engine.ledger, plan.planHash);
     const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
-    const pendingOps = ordered.filter((o) => ACTIONABLE.has(o.action) && !historyOf(history, o.id).applied);
+    const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
     const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
     const tables = await engine.listTables();
     const dataset = await engine.datasetInfo();
     const views = viewsByOperation(plan);
     const bytesOf = new Map<string, number>();
     const statementsOf = new Map<string, StatementPreview[]>();
-    for (const op of paper ? ordered.filter((o) => ACTIONABLE.has(o.action)) : chosen) {
+    for (const op of paper ? ordered.filter((o) => isActionable(o.action)) : chosen) {
       const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
       bytesOf.set(op.id, p.bytes);
       if (paper) statementsOf.set(op.id, p.statements);
@@ -67,15 +53,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       checkBudget(chosen, bytesOf, budgetUsd, exec.pricePerTiBUsd, planSource),
       checkExpiration(dataset.defaultTableExpirationMs, engine.where.dataset, chosen.length),
     ].filter((f): f is Finding => f !== null);
-    if (findings.length && !paper) {
-      const f = findings[0];
-      summary.status = 'REFUSED';
-      summary.refusal = { code: f.code, message: f.message, hint: f.hint };
-      summary.warnings.push(...findings.slice(1).map((x) => x.message));
-      finishSummary(summary, clock());
-      await appendRun(engine.ledger, run('END', 'REFUSED', compactSummary(summary)));
-      throw new RunRefused(f, summary);
-    }
+    if (findings.length && !paper) await run.refuse(findings[0], findings.slice(1));
     summary.warnings.push(...findings.map((f) => `preflight (${f.code}): ${f.message}`));
 
     const ctx: RunContext = {
@@ -88,7 +66,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       clock,
       history,
       state: paper ? new SimulatedState(engine, tables) : new TrackedState(engine, tables),
-      lock,
+      lock: run.lock,
       selected: new Set(chosen.map((o) => o.id)),
       bytesOf,
       viewsOf: views,
@@ -124,35 +102,17 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
 
     const failedOps = summary.byOutcome.FAILED ?? 0;
     const rejected = summary.byOutcome.REJECTED ?? 0;
-    summary.status = ctx.halted ? 'HALTED' : lock?.lost ? 'LOCK_LOST' : failedOps || rejected ? 'INCOMPLETE' : 'OK';
-    finishSummary(summary, clock());
-    await appendRun(engine.ledger, run('END', summary.status, compactSummary(summary)));
-    if (ctx.halted && lock) {
+    summary.status = ctx.halted ? 'HALTED' : run.lock?.lost ? 'LOCK_LOST' : failedOps || rejected ? 'INCOMPLETE' : 'OK';
+    const freezeAfterRepeatedHalts = async () => {
+      if (!ctx.halted || !run.lock) return;
+      const lockName = lockNameFor(engine.where.dataset);
       const state = foldLock(await engine.ledger.lockEvents(lockName));
       const halts = haltsSinceClear(await engine.ledger.runs(), state.clearedAt);
       if (halts >= HALTS_BEFORE_FREEZE) {
-        await lock.freeze(`${halts} validation halts since the last clear; last: run ${runId}, batch ${summary.halt?.batch}: ${summary.halt?.why}`);
+        await run.lock.freeze(`${halts} validation halts since the last clear; last: run ${runId}, batch ${summary.halt?.batch}: ${summary.halt?.why}`);
         summary.warnings.push(`the runner is now frozen after ${halts} halts; a person must run \`bqx unlock --clear-freeze\``);
       }
-    }
-    const exitCode = paper
-      ? EXIT.OK
-      : ctx.halted
-        ? EXIT.HALTED
-        : failedOps || lock?.lost
-          ? EXIT.FAILURE
-          : rejected
-            ? EXIT.REFUSED
-            : EXIT.OK;
-    return { summary, exitCode };
-  } catch (e) {
-    if (!(e instanceof RunRefused) && summary.status !== 'REFUSED') {
-      summary.status = 'FAILED';
-      finishSummary(summary, clock());
-      await engine.ledger.appendRun(run('END', 'FAILED', compactSummary(summary))).catch(() => undefined);
-    }
-    throw e;
-  } finally {
-    await lock?.release().catch(() => undefined);
-  }
+    };
+    return summaryEnd(run, { summary }, freezeAfterRepeatedHalts);
+  });
 }

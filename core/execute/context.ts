@@ -4,7 +4,7 @@ import type { CompatibilityView, Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import type { Progress } from '../report/progress';
 import type { StatementPreview } from '../report/summary';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../ports/engine';
 import type { PlanHistory } from './history';
 import type { RunLock } from './lock';
 import type { WarehouseState } from './warehouse-state';

@@ -1,5 +1,5 @@
 import { hostname } from 'os';
-import { BqxError, EXIT } from '../errors';
+import { BqxError } from '../errors';
 import type { LedgerStore, LockEvent, LockEventKind, RunRecord } from '../ledger/types';
 import { holderId } from './ids';
 
@@ -83,7 +83,7 @@ export function describeHolder(h: LockHolder): string {
 }
 
 function refused(code: string, message: string, hint: string): BqxError {
-  return new BqxError(code, message, hint, EXIT.REFUSED);
+  return new BqxError(code, message, hint, 'REFUSED');
 }
 
 export interface LockOptions {
@@ -232,7 +232,7 @@ export async function unlock(
   let head = before.head;
   const append = async (event: LockEventKind, detail: string) => {
     const ok = await store.appendLockIf({ lockName, seq: head + 1, event, runId: opts.runId, holder: holderId(), expiresAt: now.toISOString(), detail, at: now.toISOString() });
-    if (!ok) throw new BqxError('LOCK_CONTENDED', `${lockName} changed while unlocking`, 'run `bqx unlock` again', EXIT.FAILURE);
+    if (!ok) throw new BqxError('LOCK_CONTENDED', `${lockName} changed while unlocking`, 'run `bqx unlock` again', 'FAILURE');
     head += 1;
   };
   const h = before.holder;

@@ -2,7 +2,7 @@ import type { TableInfo } from '../catalogue';
 import type { LedgerRecord, TerminalOutcome } from '../ledger/types';
 import type { PlanOperation } from '../plan/types';
 import type { OperationResult } from '../report/summary';
-import type { Engine, Step } from '../../engines/engine';
+import type { Engine, Step } from '../ports/engine';
 import type { RunContext } from './context';
 import { evaluateGates, firstFailure, type GateVerdict } from './gates';
 import { historyOf } from './history';

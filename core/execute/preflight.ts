@@ -1,8 +1,8 @@
 import { bytesToUsd } from '../cost';
 import { catalogueFingerprint, tableStateHash, type TableInfo } from '../catalogue';
-import { EXIT } from '../errors';
+import type { OutcomeKind } from '../errors';
 import type { Plan, PlanOperation } from '../plan/types';
-import type { Engine, Step } from '../../engines/engine';
+import type { Engine, Step } from '../ports/engine';
 import type { StatementPreview } from '../report/summary';
 import { describeStep, type OpStep } from './steps';
 
@@ -10,7 +10,7 @@ export interface Finding {
   readonly code: 'CATALOGUE_CHANGED' | 'APPROVAL_MISSING' | 'OVER_BUDGET' | 'DATASET_EXPIRATION' | 'PLAN_ELSEWHERE';
   readonly message: string;
   readonly hint: string;
-  readonly exitCode: number;
+  readonly kind: OutcomeKind;
 }
 
 export function dollars(bytes: number, pricePerTiBUsd: number): number {
@@ -45,7 +45,7 @@ export function checkCatalogue(plan: Plan, tables: readonly TableInfo[], planSou
       `plan ${planSource} was made from catalogue ${plan.catalogueFingerprint.slice(0, 12)}…, the warehouse is now ${fp.slice(0, 12)}…` +
       (diffs.length ? `: ${diffs.length} table(s) differ — ${shown}${diffs.length > 10 ? '; …' : ''}` : ' (same tables, different state)'),
     hint: 'make a new plan from the current warehouse (`bqx plan --out FILE`), review it, and apply that one',
-    exitCode: EXIT.REFUSED,
+    kind: 'REFUSED',
   };
 }
 
@@ -58,7 +58,7 @@ export function checkApproval(plan: Plan, ops: readonly PlanOperation[], approve
       `${destructive.length} operation(s) drop tables (e.g. ${destructive[0].action} ${destructive[0].sources.slice(0, 3).join(', ')}) and ` +
       (approve ? `--approve ${approve.slice(0, 16)}… does not match the plan hash` : 'no --approve was given'),
     hint: `review the plan (\`bqx apply ${planSource} --dry-run\`), then approve it: bqx apply ${planSource} --approve ${plan.planHash}`,
-    exitCode: EXIT.REFUSED,
+    kind: 'REFUSED',
   };
 }
 
@@ -83,7 +83,7 @@ export function checkBudget(
     code: 'OVER_BUDGET',
     message: `the ${ops.length} pending operation(s) would read ${total} bytes ($${cost.toFixed(2)}), over the budget of $${budgetUsd}; the first ${fit} fit`,
     hint: fit > 0 ? `run a smaller batch: bqx apply ${planSource} --max-operations ${fit}, or raise --budget-usd` : 'raise --budget-usd (the first operation alone exceeds it)',
-    exitCode: EXIT.REFUSED,
+    kind: 'REFUSED',
   };
 }
 
@@ -93,7 +93,7 @@ export function checkExpiration(expirationMs: number | null, dataset: string, pe
     code: 'DATASET_EXPIRATION',
     message: `dataset ${dataset} has a default table expiration of ${expirationMs} ms: a renamed table keeps its creation time and could be deleted at once`,
     hint: `remove the dataset's default table expiration (bq update --default_table_expiration 0 ${dataset}) and retry`,
-    exitCode: EXIT.REFUSED,
+    kind: 'REFUSED',
   };
 }
 

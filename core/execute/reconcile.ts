@@ -1,12 +1,8 @@
 import { tableStateHash, type TableInfo, type TableKind } from '../catalogue';
-import { EXIT } from '../errors';
-import type { RunRecord } from '../ledger/types';
-import { validatePlan } from '../plan/load';
-import type { Plan } from '../plan/types';
-import type { Engine } from '../../engines/engine';
-import { ACTIONABLE, appendRun, checkPlanDataset, guarded } from './run-common';
+import { isActionable, type Plan } from '../plan/types';
+import type { Engine } from '../ports/engine';
+import { withRun } from './run-shell';
 import { historyOf, readHistory } from './history';
-import { newRunId } from './ids';
 
 export const RECONCILE_STATUSES = ['MATCHED', 'DRIFT', 'MISSING', 'UNMANAGED'] as const;
 export type ReconcileStatus = (typeof RECONCILE_STATUSES)[number];
@@ -35,7 +31,8 @@ export interface ReconcileResult {
   readonly expectation: 'pre-apply' | 'post-apply' | 'mixed';
   readonly counts: Record<ReconcileStatus, number>;
   readonly entries: ReconcileEntry[];
-  readonly exitCode: number;
+  /** Every table and view is MATCHED. */
+  readonly matches: boolean;
 }
 
 const hashAs = (name: string, planned: string) => (t: TableInfo) =>
@@ -47,7 +44,7 @@ export function expectations(plan: Plan, applied: (opId: string) => boolean): Ex
   const viewsOf = new Map<string, Plan['views'][number][]>();
   for (const v of plan.views) viewsOf.set(v.operationId, [...(viewsOf.get(v.operationId) ?? []), v]);
   for (const op of plan.operations) {
-    if (!ACTIONABLE.has(op.action) || !applied(op.id)) {
+    if (!isActionable(op.action) || !applied(op.id)) {
       for (const s of op.sources) out.push({ name: s, kind: 'TABLE', operationId: op.id, phase: 'pre-apply', differs: hashAs(s, op.sourceState[s]) });
       continue;
     }
@@ -79,38 +76,33 @@ export function expectations(plan: Plan, applied: (opId: string) => boolean): Ex
 
 /** Every table and view of the dataset against the plan's expected end state. Read-only. */
 export async function reconcilePlan(engine: Engine, planInput: Plan | unknown, opts: { planSource?: string; now?: () => Date }): Promise<ReconcileResult> {
-  const planSource = opts.planSource ?? 'plan';
-  const plan = validatePlan(planInput, planSource);
-  checkPlanDataset(plan, engine, planSource);
-  const clock = opts.now ?? (() => new Date());
-  const runId = newRunId(clock());
-  await guarded(() => engine.ledger.init());
-  const run = (event: 'START' | 'END', status: string | null, s: string | null): RunRecord => ({ runId, planHash: plan.planHash, mode: 'reconcile', event, status, summary: s, at: clock().toISOString() });
-  await appendRun(engine.ledger, run('START', null, null));
-  const history = await readHistory(engine.ledger, plan.planHash);
-  const exp = expectations(plan, (id) => historyOf(history, id).applied);
-  const tables = new Map((await engine.listTables()).map((t) => [t.name, t]));
-  const entries: ReconcileEntry[] = [];
-  const seen = new Set<string>();
-  for (const e of exp) {
-    seen.add(e.name);
-    const t = tables.get(e.name);
-    const expected = `${e.kind} (${e.phase})`;
-    if (!t) entries.push({ name: e.name, status: 'MISSING', expected, operationId: e.operationId, detail: null });
-    else if (t.kind !== e.kind) entries.push({ name: e.name, status: 'DRIFT', expected, operationId: e.operationId, detail: `is a ${t.kind}` });
-    else {
-      const d = e.differs(t);
-      entries.push({ name: e.name, status: d ? 'DRIFT' : 'MATCHED', expected, operationId: e.operationId, detail: d });
+  return withRun(engine, planInput, { mode: 'reconcile', planSource: opts.planSource, now: opts.now, lock: null }, async (run) => {
+    const { plan, runId } = run;
+    const history = await readHistory(engine.ledger, plan.planHash);
+    const exp = expectations(plan, (id) => historyOf(history, id).applied);
+    const tables = new Map((await engine.listTables()).map((t) => [t.name, t]));
+    const entries: ReconcileEntry[] = [];
+    const seen = new Set<string>();
+    for (const e of exp) {
+      seen.add(e.name);
+      const t = tables.get(e.name);
+      const expected = `${e.kind} (${e.phase})`;
+      if (!t) entries.push({ name: e.name, status: 'MISSING', expected, operationId: e.operationId, detail: null });
+      else if (t.kind !== e.kind) entries.push({ name: e.name, status: 'DRIFT', expected, operationId: e.operationId, detail: `is a ${t.kind}` });
+      else {
+        const d = e.differs(t);
+        entries.push({ name: e.name, status: d ? 'DRIFT' : 'MATCHED', expected, operationId: e.operationId, detail: d });
+      }
     }
-  }
-  for (const t of tables.values()) if (!seen.has(t.name)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const counts = { MATCHED: 0, DRIFT: 0, MISSING: 0, UNMANAGED: 0 } as Record<ReconcileStatus, number>;
-  entries.forEach((e) => (counts[e.status] += 1));
-  const actionable = new Set(plan.operations.filter((o) => ACTIONABLE.has(o.action)).map((o) => o.id));
-  const phases = new Set(exp.filter((e) => actionable.has(e.operationId)).map((e) => e.phase));
-  const expectation = phases.size === 2 ? 'mixed' : phases.has('post-apply') ? 'post-apply' : 'pre-apply';
-  const exitCode = counts.DRIFT || counts.MISSING || counts.UNMANAGED ? EXIT.FAILURE : EXIT.OK;
-  await appendRun(engine.ledger, run('END', exitCode ? 'DRIFT' : 'OK', JSON.stringify({ expectation, counts })));
-  return { runId, planHash: plan.planHash, expectation, counts, entries, exitCode };
+    for (const t of tables.values()) if (!seen.has(t.name)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const counts = { MATCHED: 0, DRIFT: 0, MISSING: 0, UNMANAGED: 0 } as Record<ReconcileStatus, number>;
+    entries.forEach((e) => (counts[e.status] += 1));
+    const actionable = new Set(plan.operations.filter((o) => isActionable(o.action)).map((o) => o.id));
+    const phases = new Set(exp.filter((e) => actionable.has(e.operationId)).map((e) => e.phase));
+    const expectation = phases.size === 2 ? 'mixed' : phases.has('post-apply') ? 'post-apply' : 'pre-apply';
+    const matches = !(counts.DRIFT || counts.MISSING || counts.UNMANAGED);
+    const value: ReconcileResult = { runId, planHash: plan.planHash, expectation, counts, entries, matches };
+    return { value, status: matches ? 'OK' : 'DRIFT', record: JSON.stringify({ expectation, counts }) };
+  });
 }

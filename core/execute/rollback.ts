@@ -1,16 +1,15 @@
 import { catalogueFingerprint } from '../catalogue';
-import { BqxError, EXIT } from '../errors';
-import type { LedgerRecord, RunRecord } from '../ledger/types';
-import { validatePlan } from '../plan/load';
-import type { CompatibilityView, Plan, PlanOperation } from '../plan/types';
+import { BqxError } from '../errors';
+import type { LedgerRecord } from '../ledger/types';
+import { isActionable, type CompatibilityView, type Plan, type PlanOperation } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress, type Progress } from '../report/progress';
-import { compactSummary, finishSummary, newSummary, recordResult, type OperationResult } from '../report/summary';
-import type { Engine, Step } from '../../engines/engine';
-import { ACTIONABLE, appendRun, checkPlanDataset, guarded, operationRecord, operationResult, RunRefused, type RunResult } from './run-common';
+import { recordResult, type OperationResult } from '../report/summary';
+import type { Engine, Step } from '../ports/engine';
+import { guarded, operationRecord, operationResult, type RunResult } from './run-common';
+import { lockLost, summaryEnd, withRun } from './run-shell';
 import { historyOf, readHistory, type OperationHistory } from './history';
-import { jobIdFor, newRunId } from './ids';
-import { lockNameFor, RunLock } from './lock';
+import { jobIdFor } from './ids';
 import { TrackedState, type WarehouseState } from './warehouse-state';
 import { catalogueDifferences } from './preflight';
 import type { Reason } from './reasons';
@@ -65,21 +64,13 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
 
 /** Replays the ledger backwards until the warehouse is as the plan found it. */
 export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, policy: Policy, opts: RollbackOptions): Promise<RunResult & { restoredExactly: boolean }> {
-  const planSource = opts.planSource ?? 'plan';
-  const plan = validatePlan(planInput, planSource);
-  checkPlanDataset(plan, engine, planSource);
-  const clock = opts.now ?? (() => new Date());
-  const progress = opts.progress ?? silentProgress;
-  const runId = newRunId(clock());
-  const summary = newSummary({ runId, planHash: plan.planHash, mode: 'rollback', engine: engine.kind, dataset: engine.where.dataset, startedAt: clock() });
-  await guarded(() => engine.ledger.init());
-  const { lock } = await RunLock.acquire({ store: engine.ledger, lockName: lockNameFor(engine.where.dataset), runId, ttlSeconds: policy.doc.execution.lockTtlSeconds, now: clock });
-  const run = (event: 'START' | 'END', status: string | null, s: string | null): RunRecord => ({ runId, planHash: plan.planHash, mode: 'rollback', event, status, summary: s, at: clock().toISOString() });
-  try {
-    await appendRun(engine.ledger, run('START', null, null));
+  const lock = { ttlSeconds: policy.doc.execution.lockTtlSeconds, heartbeat: false };
+  return withRun(engine, planInput, { mode: 'rollback', planSource: opts.planSource, now: opts.now, lock }, async (run) => {
+    const { plan, planSource, summary, clock, runId } = run;
+    const progress = opts.progress ?? silentProgress;
     const history = await readHistory(engine.ledger, plan.planHash);
     const todo = [...plan.operations]
-      .filter((o) => ACTIONABLE.has(o.action))
+      .filter((o) => isActionable(o.action))
       .filter((o) => {
         const h = historyOf(history, o.id);
         return h.applied || h.open || h.stepsDone.size > 0;
@@ -87,24 +78,19 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
       .sort((a, b) => b.seq - a.seq);
     const drops = todo.filter((o) => o.action === 'CONSOLIDATE');
     if (drops.length && opts.approve !== plan.planHash) {
-      const f = {
+      await run.refuse({
         code: 'APPROVAL_MISSING',
         message: `rolling back ${drops.length} consolidation(s) drops their consolidated tables (e.g. ${drops[0].target}); no matching --approve was given`,
         hint: `bqx rollback ${planSource} --approve ${plan.planHash}`,
-        exitCode: EXIT.REFUSED,
-      };
-      summary.status = 'REFUSED';
-      summary.refusal = { code: f.code, message: f.message, hint: f.hint };
-      finishSummary(summary, clock());
-      await appendRun(engine.ledger, run('END', 'REFUSED', compactSummary(summary)));
-      throw new RunRefused(f, summary);
+        kind: 'REFUSED',
+      });
     }
     let failed = 0;
     const state = new TrackedState(engine, await engine.listTables());
     const viewsOf = viewsByOperation(plan);
     for (const [i, op] of todo.entries()) {
-      await lock.renewIfDue();
-      if (lock.lost) throw new BqxError('LOCK_LOST', `rollback lost its lock: ${lock.lost}`, 're-run `bqx rollback`; finished operations are recognised', EXIT.FAILURE);
+      await run.lock?.renewIfDue();
+      if (run.lock?.lost) throw lockLost('rollback', run.lock.lost);
       const h = historyOf(history, op.id);
       const rec = (state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord =>
         operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, state, reason, extra);
@@ -142,17 +128,6 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
       summary.warnings.push(`the catalogue does not match the plan's pre-apply fingerprint: ${d.slice(0, 10).join('; ')}${d.length > 10 ? '; …' : ''}`);
     }
     summary.status = failed ? 'INCOMPLETE' : 'OK';
-    finishSummary(summary, clock());
-    await appendRun(engine.ledger, run('END', summary.status, compactSummary(summary)));
-    return { summary, exitCode: failed ? EXIT.FAILURE : EXIT.OK, restoredExactly };
-  } catch (e) {
-    if (!(e instanceof RunRefused)) {
-      summary.status = 'FAILED';
-      finishSummary(summary, clock());
-      await engine.ledger.appendRun(run('END', 'FAILED', compactSummary(summary))).catch(() => undefined);
-    }
-    throw e;
-  } finally {
-    await lock.release().catch(() => undefined);
-  }
+    return summaryEnd(run, { summary, restoredExactly });
+  });
 }

@@ -1,38 +1,34 @@
-import { BqxError, EXIT } from '../errors';
+import { BqxError, type OutcomeKind } from '../errors';
 import type { LedgerRecord, LedgerStore, RunRecord, TerminalOutcome } from '../ledger/types';
 import type { Plan, PlanOperation } from '../plan/types';
 import type { OperationResult, RunSummary } from '../report/summary';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../ports/engine';
 
-/** What every executor verb returns: its summary and the exit code the CLI ends with. */
+/** What every executor verb returns: its summary (its status says how the run ended). */
 export interface RunResult {
   readonly summary: RunSummary;
-  readonly exitCode: number;
 }
 
 /** A refusal before any change; carries the summary so the CLI can still write its report. */
 export class RunRefused extends BqxError {
   constructor(
-    f: { code: string; message: string; hint?: string; exitCode: number },
+    f: { code: string; message: string; hint?: string; kind: OutcomeKind },
     readonly summary: RunSummary,
   ) {
-    super(f.code, f.message, f.hint, f.exitCode);
+    super(f.code, f.message, f.hint, f.kind);
   }
 }
 
 /** The ledger must take every record; if it cannot, the run stops. */
 export class LedgerUnwritable extends BqxError {
   constructor(cause: unknown) {
-    super('LEDGER_UNWRITABLE', `the ledger cannot be written (${(cause as Error)?.message ?? String(cause)}); the run stopped`, 'check the runner dataset and its permissions, then re-run: finished work is recognised and skipped', EXIT.FAILURE);
+    super('LEDGER_UNWRITABLE', `the ledger cannot be written (${(cause as Error)?.message ?? String(cause)}); the run stopped`, 'check the runner dataset and its permissions, then re-run: finished work is recognised and skipped', 'FAILURE');
   }
 }
 
-/** Actions that change the warehouse; KEEP and REVIEW never do. */
-export const ACTIONABLE = new Set(['RENAME', 'DEDUPE', 'CONSOLIDATE']);
-
 export function checkPlanDataset(plan: Plan, engine: Engine, planSource: string): void {
   if (plan.dataset !== engine.where.dataset) {
-    throw new BqxError('PLAN_ELSEWHERE', `plan ${planSource} is for dataset ${plan.dataset}, but the engine targets ${engine.where.dataset}`, `pass --dataset ${plan.dataset}, or make a plan for ${engine.where.dataset}`, EXIT.REFUSED);
+    throw new BqxError('PLAN_ELSEWHERE', `plan ${planSource} is for dataset ${plan.dataset}, but the engine targets ${engine.where.dataset}`, `pass --dataset ${plan.dataset}, or make a plan for ${engine.where.dataset}`, 'REFUSED');
   }
 }
 

@@ -1,6 +1,6 @@
 import { tableStateHash, type TableInfo } from '../catalogue';
 import type { CompatibilityView, Plan, PlanOperation } from '../plan/types';
-import type { Step } from '../../engines/engine';
+import type { Step } from '../ports/engine';
 import { backupNameFor } from './ids';
 import type { WarehouseState } from './warehouse-state';
 

@@ -1,6 +1,6 @@
 import { tableStateHash, type TableInfo } from '../catalogue';
 import type { CompatibilityView, PlanOperation } from '../plan/types';
-import type { Engine } from '../../engines/engine';
+import type { Engine } from '../ports/engine';
 import { consolidatedTables, sameColumns } from './steps';
 
 /** One scored check. `kind` decides whether a failure halts on its own. */

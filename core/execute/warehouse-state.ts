@@ -1,6 +1,6 @@
 import type { TableInfo } from '../catalogue';
 import type { ConsolidationSpec } from '../plan/types';
-import type { ContentFingerprint, Engine, Step } from '../../engines/engine';
+import type { ContentFingerprint, Engine, Step } from '../ports/engine';
 
 /**
  * What gates and step checks read: the warehouse itself (real runs) or a simulated copy of it

@@ -1,102 +1,8 @@
 import { readFileSync } from 'fs';
-import { z } from 'zod';
 import { BqxError } from '../errors';
 import { isColumnName, isTableName } from '../identifiers';
 import { computePlanHash } from './hash';
-import { ACTIONS, PLAN_FORMAT, PLAN_REASONS, type Plan } from './types';
-
-const name = z.string().min(1);
-const columnType = z.enum(['TIMESTAMP', 'DATE', 'STRING', 'FLOAT64', 'INT64', 'BOOL', 'NUMERIC', 'BYTES', 'JSON', 'OTHER']);
-
-const fingerprint = z.object({ table: name, rows: z.number().int().nonnegative(), hash: z.string() }).strict();
-
-const operationSchema = z
-  .object({
-    id: z.string().regex(/^op_[0-9a-f]{16}$/),
-    seq: z.number().int().positive(),
-    batch: z.number().int().nonnegative(),
-    action: z.enum(ACTIONS),
-    reason: z.enum(PLAN_REASONS),
-    family: z.string(),
-    sources: z.array(name).min(1),
-    target: name.nullable(),
-    variant: z.string().nullable(),
-    destructive: z.boolean(),
-    sourceState: z.record(z.string()),
-    twin: fingerprint.optional(),
-    evidence: z
-      .object({
-        variant: z
-          .object({
-            column: z.string().nullable(),
-            sampled: z.number().int().nonnegative(),
-            medianAbs: z.number().nullable(),
-            verdict: z.enum(['idx', 'bqx', 'ambiguous', 'empty', 'no-numeric-column', 'error']),
-            decidedBy: z.enum(['sample', 'identical-twin', 'name', 'policy-default', 'none']),
-          })
-          .strict()
-          .optional(),
-        fingerprints: z.array(fingerprint).optional(),
-      })
-      .strict()
-      .optional(),
-    consolidation: z
-      .object({
-        key: name,
-        windows: z.array(z.object({ window: z.number().int().positive(), source: name, copies: z.array(name), presenceColumn: name }).strict()).min(1),
-        columns: z.array(z.object({ name, type: columnType, from: z.array(z.object({ window: z.number().int(), column: name }).strict()).min(1) }).strict()).min(1),
-        partitionBy: z.string().nullable(),
-        clusterBy: z.array(z.string()),
-      })
-      .strict()
-      .optional(),
-    after: z.array(z.string()).optional(),
-    estimatedBytes: z.number().nonnegative(),
-    detail: z.string().optional(),
-  })
-  .strict();
-
-const viewSchema = z
-  .object({
-    name,
-    target: name,
-    operationId: z.string(),
-    columns: z.array(z.object({ name, column: name }).strict()).min(1),
-    filter: z.string().nullable(),
-    graceEnd: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  })
-  .strict();
-
-const counts = z.record(z.number());
-
-const planSchema = z
-  .object({
-    format: z.literal(PLAN_FORMAT),
-    engine: z.string(),
-    project: z.string(),
-    dataset: z.string(),
-    catalogueFingerprint: z.string().regex(/^[0-9a-f]{64}$/),
-    tableCount: z.number().int().nonnegative(),
-    policyHash: z.string().regex(/^[0-9a-f]{64}$/),
-    graceStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-    graceDays: z.number().int().positive(),
-    summary: z
-      .object({
-        tables: z.number(),
-        byAction: counts,
-        byReason: counts,
-        sourcesByAction: counts,
-        views: z.number(),
-        estimatedBytes: z.number(),
-        estimatedCostUsd: z.number(),
-        planningBytes: z.number(),
-      })
-      .strict(),
-    operations: z.array(operationSchema),
-    views: z.array(viewSchema),
-    planHash: z.string().regex(/^[0-9a-f]{64}$/),
-  })
-  .strict();
+import { isActionable, PLAN_FORMAT, planSchema, type Plan } from './schema';
 
 function bad(source: string, message: string, hint = 'regenerate the plan with `bqx plan --out FILE` and review it again'): BqxError {
   return new BqxError('PLAN_INVALID', `plan ${source}: ${message}`, hint);
@@ -142,7 +48,7 @@ function checkStructure(plan: Plan, source: string): void {
       if (other) throw bad(source, `table ${s} is a source of two operations (${other}, ${op.id}); every table gets exactly one action`);
       sourceOwner.set(s, op.id);
     }
-    const needsTarget = op.action === 'RENAME' || op.action === 'DEDUPE' || op.action === 'CONSOLIDATE';
+    const needsTarget = isActionable(op.action);
     if (needsTarget && !op.target) throw bad(source, `${op.action} ${op.id} has no target`);
     if (!needsTarget && op.target) throw bad(source, `${op.action} ${op.id} must not have a target`);
     if ((op.action === 'RENAME' || op.action === 'DEDUPE') && op.sources.length !== 1) throw bad(source, `${op.action} ${op.id} must have exactly one source`);
@@ -198,7 +104,7 @@ export function validatePlan(value: unknown, source: string): Plan {
     const first = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
     throw bad(source, `does not match the plan schema (${first.join('; ')})`);
   }
-  const plan = parsed.data as unknown as Plan;
+  const plan: Plan = parsed.data;
   const expected = computePlanHash(plan);
   if (expected !== plan.planHash) {
     throw bad(source, `integrity check failed: content hash ${expected.slice(0, 12)}… ≠ recorded planHash ${plan.planHash.slice(0, 12)}… (the file was edited or truncated)`);

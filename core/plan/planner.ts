@@ -12,6 +12,7 @@ import { errorText, firstNumericFeatureColumn, median, type FactSource, type Pla
 import { computePlanHash, operationId } from './hash';
 import {
   ACTIONS,
+  isActionable,
   PLAN_FORMAT,
   type Action,
   type CompatibilityView,
@@ -507,7 +508,7 @@ function decideGroup(
 /** Refuses rename chains, cycles and collisions in the resulting namespace. */
 function resolveNamespace(drafts: Draft[]): void {
   const moving = new Map<string, Draft>();
-  for (const d of drafts) if (d.action === 'RENAME' || d.action === 'DEDUPE' || d.action === 'CONSOLIDATE') d.sources.forEach((s) => moving.set(s, d));
+  for (const d of drafts) if (isActionable(d.action)) d.sources.forEach((s) => moving.set(s, d));
   const toReview = (d: Draft, reason: PlanReason, detail: string) => {
     d.action = 'REVIEW';
     d.reason = reason;
@@ -604,7 +605,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
   const views: CompatibilityView[] = [];
   let actionable = 0;
   drafts.forEach((d, i) => {
-    const acts = d.action === 'RENAME' || d.action === 'DEDUPE' || d.action === 'CONSOLIDATE';
+    const acts = isActionable(d.action);
     const batch = acts ? Math.floor(actionable++ / batchSize) + 1 : 0;
     const id = operationId(d.action, d.sources, d.target);
     const sourceState = Object.fromEntries(d.sources.map((s) => [s, tableStateHash(byName.get(s) as TableInfo)]));

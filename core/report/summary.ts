@@ -1,3 +1,4 @@
+import type { OutcomeKind } from '../errors';
 import type { RunMode, TerminalOutcome } from '../ledger/types';
 import type { GateVerdict } from '../execute/gates';
 import type { BatchScore, ValidationCheck } from '../execute/validate';
@@ -104,4 +105,26 @@ export function finishSummary(s: RunSummary, endedAt: Date): RunSummary {
 export function compactSummary(s: RunSummary): string {
   const { results: _r, validation, ...rest } = s;
   return JSON.stringify({ ...rest, validation: { checks: validation.checks, passed: validation.passed, score: validation.score, failures: validation.failures.slice(0, 20) } });
+}
+
+/**
+ * What a finished run means for whoever started it. A paper run changes nothing and is OK whatever
+ * it found; a halt is HALTED; a failed operation or a lost lock is a FAILURE; operations refused by
+ * their gates (and nothing failed) make the run REFUSED.
+ */
+export function runOutcome(s: Pick<RunSummary, 'mode' | 'status' | 'byOutcome'>): OutcomeKind {
+  if (s.mode === 'paper') return 'OK';
+  switch (s.status) {
+    case 'OK':
+      return 'OK';
+    case 'HALTED':
+      return 'HALTED';
+    case 'REFUSED':
+      return 'REFUSED';
+    case 'FAILED':
+    case 'LOCK_LOST':
+      return 'FAILURE';
+    case 'INCOMPLETE':
+      return (s.byOutcome.FAILED ?? 0) > 0 ? 'FAILURE' : 'REFUSED';
+  }
 }

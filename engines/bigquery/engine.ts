@@ -7,9 +7,10 @@
  * double and only then replaces ADC with a dummy token (see rest.ts).
  */
 import { BqxError } from '../../core/errors';
+import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
-import type { EngineOptions } from '../../scripts/options';
-import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../engine';
+import type { EngineOptions } from '../../core/ports/engine';
+import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType } from './catalog';
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { BigQueryLedgerStore } from './ledger';
@@ -159,7 +160,25 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
         rows = out.rowsAffected ?? rows;
         jobId = out.jobId;
       }
+      await failpoint('engine.after-step');
       return { jobId, bytesProcessed: bytes, rowsAffected: rows };
+    },
+
+    async rehearse(steps) {
+      const created = new Set<string>();
+      let statements = 0;
+      let deferred = 0;
+      for (const step of steps) {
+        const io = sql.stepNames(loc, step);
+        const rendered = sql.renderStep(loc, step, renderOpts);
+        if (io.reads.some((n) => created.has(n))) deferred += rendered.length;
+        else {
+          for (const statement of rendered) await dryRun(statement);
+          statements += rendered.length;
+        }
+        io.creates.forEach((n) => created.add(n));
+      }
+      return { statements, deferred };
     },
 
     async rowCount(table) {

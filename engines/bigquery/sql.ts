@@ -5,7 +5,7 @@
 import { BqxError } from '../../core/errors';
 import { assertColumnName, assertDatasetName, assertProjectId, assertTableName } from '../../core/identifiers';
 import type { ConsolidationSpec } from '../../core/plan/types';
-import type { Step } from '../engine';
+import type { Step } from '../../core/ports/engine';
 
 export interface SqlLocation {
   readonly project: string;
@@ -33,6 +33,27 @@ export interface RenderOptions {
 
 function timestampLiteral(d: Date): string {
   return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '+00')}'`;
+}
+
+/** What a step reads and what it creates, as `dataset.table` (rehearsals defer reads of what an earlier step made). */
+export function stepNames(loc: SqlLocation, step: Step): { reads: string[]; creates: string[] } {
+  const f = (n: string) => `${loc.dataset}.${n}`;
+  const r = (n: string) => `${loc.runnerDataset}.${n}`;
+  switch (step.kind) {
+    case 'RENAME_TABLE':
+      return { reads: [f(step.from)], creates: [f(step.to)] };
+    case 'DROP_TABLE':
+    case 'DROP_VIEW':
+      return { reads: [f(step.name)], creates: [] };
+    case 'BACKUP_TABLE':
+      return { reads: [f(step.name)], creates: [r(step.backupName)] };
+    case 'RESTORE_TABLE':
+      return { reads: [r(step.backupName)], creates: [f(step.name)] };
+    case 'CONSOLIDATE':
+      return { reads: step.spec.windows.map((w) => f(w.source)), creates: [f(step.target)] };
+    case 'CREATE_VIEW':
+      return { reads: [f(step.target)], creates: [f(step.name)] };
+  }
 }
 
 export function renderStep(loc: SqlLocation, step: Step, opts: RenderOptions): string[] {

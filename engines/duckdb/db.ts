@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { BqxError, EXIT } from '../../core/errors';
+import { BqxError } from '../../core/errors';
 import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './open';
 
 export type Row = Record<string, unknown>;
@@ -98,7 +98,7 @@ export class DuckDbQueryError extends BqxError {
     readonly sql: string,
     readonly duckdbMessage: string,
   ) {
-    super('DUCKDB_ERROR', message, 'see the statement and DuckDB message above; the warehouse was not changed by the failed statement', EXIT.FAILURE);
+    super('DUCKDB_ERROR', message, 'see the statement and DuckDB message above; the warehouse was not changed by the failed statement', 'FAILURE');
   }
 }
 

@@ -1,29 +1,16 @@
 import { createHash } from 'crypto';
 import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
-import { BqxError, EXIT } from '../../core/errors';
+import { BqxError } from '../../core/errors';
+import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
-import type { EngineOptions } from '../../scripts/options';
-import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, RunOptions, Step, StepResult } from '../engine';
+import type { EngineOptions } from '../../core/ports/engine';
+import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
-import { BEGIN, COMMIT, renderStep } from './render';
+import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
 import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, valueBytes } from './types';
-
-/**
- * Test-only failpoint for the executor's crash-point tests: with BQX_FAILPOINT_KILL_AFTER_STEPS=N
- * the process SIGKILLs itself right after its N-th successful run() (counted per process), so a
- * test can check that the ledger and warehouse recover from a crash at exactly that point.
- */
-const FAILPOINT_ENV = 'BQX_FAILPOINT_KILL_AFTER_STEPS';
-let successfulRuns = 0;
-
-function failpointAfterRun(): void {
-  successfulRuns++;
-  const limit = Number(process.env[FAILPOINT_ENV]);
-  if (Number.isInteger(limit) && limit > 0 && successfulRuns === limit) process.kill(process.pid, 'SIGKILL');
-}
 
 const TABLE_COLUMNS_SQL = `
   SELECT table_name, column_name, data_type
@@ -225,7 +212,7 @@ class DuckDbEngine implements Engine {
     const cols = entry ? await this.columnsIn(this.where.dataset, name) : null;
     if (entry && cols) entry.columns = cols;
     if (!cols) {
-      throw new BqxError('TABLE_NOT_FOUND', `${this.where.dataset}.${name} does not exist in ${this.db.database}`, 'check the name; `bqx audit` lists the tables', EXIT.BAD_INPUT);
+      throw new BqxError('TABLE_NOT_FOUND', `${this.where.dataset}.${name} does not exist in ${this.db.database}`, 'check the name; `bqx audit` lists the tables', 'BAD_INPUT');
     }
     return cols;
   }
@@ -233,7 +220,7 @@ class DuckDbEngine implements Engine {
   async sampleNumeric(tableName: string, col: string, limit: number): Promise<number[]> {
     const c = column(col, 'sampled column');
     const cols = await this.columnsOf(tableName);
-    if (!cols.some((x) => x.name === col)) throw new BqxError('COLUMN_NOT_FOUND', `${tableName} has no column ${col}`, 'sample a column the table has', EXIT.BAD_INPUT);
+    if (!cols.some((x) => x.name === col)) throw new BqxError('COLUMN_NOT_FOUND', `${tableName} has no column ${col}`, 'sample a column the table has', 'BAD_INPUT');
     const order = cols.some((x) => x.name === 'interval_time') && col !== 'interval_time' ? `"interval_time", ${c}` : c;
     const n = Math.max(0, Math.floor(limit));
     const rows = await this.db.all(`SELECT CAST(${c} AS DOUBLE) AS v FROM ${this.t(tableName)} WHERE ${c} IS NOT NULL ORDER BY ${order} LIMIT ${n}`);
@@ -270,7 +257,7 @@ class DuckDbEngine implements Engine {
 
   private async tableBytes(dataset: string, name: string): Promise<number> {
     const info = await this.describe(dataset, name);
-    if (!info) throw new BqxError('TABLE_NOT_FOUND', `${dataset}.${name} does not exist in ${this.db.database}`, 'check the plan against `bqx audit`', EXIT.BAD_INPUT);
+    if (!info) throw new BqxError('TABLE_NOT_FOUND', `${dataset}.${name} does not exist in ${this.db.database}`, 'check the plan against `bqx audit`', 'BAD_INPUT');
     return info.bytes;
   }
 
@@ -318,8 +305,22 @@ class DuckDbEngine implements Engine {
       const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(this.where.runnerDataset, step.backupName, 'backup')}`);
       rowsAffected = num(r.n);
     }
-    failpointAfterRun();
+    await failpoint('engine.after-step');
     return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
+  }
+
+  async rehearse(steps: readonly Step[]): Promise<Rehearsal> {
+    const stmts = steps.flatMap((s) => this.render(s)).filter((s) => s !== BEGIN && s !== COMMIT);
+    await this.db.exclusive(async (q) => {
+      await q.exec('BEGIN TRANSACTION');
+      try {
+        // What a first run would create first (the runner schema, the metadata schema), then the steps.
+        for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where), ...stmts]) await q.exec(s);
+      } finally {
+        await q.exec('ROLLBACK');
+      }
+    });
+    return { statements: stmts.length, deferred: 0 };
   }
 
   async rowCount(tableName: string): Promise<number> {
@@ -374,7 +375,7 @@ class DuckDbEngine implements Engine {
       });
     } catch (e) {
       const detail = (e as { duckdbMessage?: string }).duckdbMessage ?? (e as Error).message;
-      throw new BqxError('PROBE_FAILED', `${this.where.dataset}.${name} does not resolve: ${detail.split('\n')[0]}`, 'the view or table is missing, or a view refers to a table or column that no longer exists', EXIT.FAILURE);
+      throw new BqxError('PROBE_FAILED', `${this.where.dataset}.${name} does not resolve: ${detail.split('\n')[0]}`, 'the view or table is missing, or a view refers to a table or column that no longer exists', 'FAILURE');
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
-import type { EngineLocation } from '../engine';
+import type { EngineLocation } from '../../core/ports/engine';
 import { Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
 import { ensureRunnerDataset } from './render';
 import { CATALOG_DDL, ident, table } from './sql';

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { BqxError, EXIT } from '../../core/errors';
+import { BqxError } from '../../core/errors';
 
 const LOCK_RE = /Could not set lock on file|Conflicting lock is held/i;
 
@@ -9,7 +9,7 @@ function busy(database: string, holder: string): BqxError {
     'WAREHOUSE_BUSY',
     `the warehouse ${database} is in use by another process (${holder})`,
     'wait for the other bqx process to finish (DuckDB allows one process per file), then retry',
-    EXIT.REFUSED,
+    'REFUSED',
   );
 }
 
@@ -23,7 +23,7 @@ export async function openDuckDbFile(database: string): Promise<DuckDBInstance> 
       'WAREHOUSE_MISSING',
       `the warehouse ${database} does not exist`,
       `run \`bqx warehouse seed --database ${database}\` to build the local warehouse, or pass --database with an existing file`,
-      EXIT.BAD_INPUT,
+      'BAD_INPUT',
     );
   }
   try {
@@ -31,7 +31,7 @@ export async function openDuckDbFile(database: string): Promise<DuckDBInstance> 
   } catch (e) {
     const msg = (e as Error)?.message ?? String(e);
     if (LOCK_RE.test(msg)) throw busy(database, /held in (.*?\(PID \d+\))/.exec(msg)?.[1] ?? msg.trim());
-    throw new BqxError('WAREHOUSE_UNREADABLE', `cannot open the warehouse ${database}: ${msg}`, 'check that the file is a DuckDB database built by `bqx warehouse seed`', EXIT.BAD_INPUT);
+    throw new BqxError('WAREHOUSE_UNREADABLE', `cannot open the warehouse ${database}: ${msg}`, 'check that the file is a DuckDB database built by `bqx warehouse seed`', 'BAD_INPUT');
   }
 }
 
@@ -133,6 +133,6 @@ export function busyInThisProcess(database: string): BqxError {
     'WAREHOUSE_BUSY',
     `the warehouse ${database} is in use by this process (an engine still has it open)`,
     'close the engine before replacing the warehouse',
-    EXIT.REFUSED,
+    'REFUSED',
   );
 }

@@ -2,10 +2,10 @@
  * Step → DuckDB SQL. `run` executes exactly these statements, in order; multi-statement steps are
  * wrapped in one transaction so the data change and its `_bqx_catalog` metadata land together.
  */
-import { BqxError, EXIT } from '../../core/errors';
+import { BqxError } from '../../core/errors';
 import { assertColumnName } from '../../core/identifiers';
 import type { ConsolidationSpec } from '../../core/plan/types';
-import type { EngineLocation, Step } from '../engine';
+import type { EngineLocation, Step } from '../../core/ports/engine';
 import { column, DATASET_OPTIONS, ident, listLiteral, literal, table, TABLE_OPTIONS } from './sql';
 import { duckDbType } from './types';
 
@@ -37,7 +37,7 @@ export function ensureRunnerDataset(where: EngineLocation): string[] {
 
 export function consolidateSelect(where: EngineLocation, spec: ConsolidationSpec): string {
   if (spec.windows.length < 2) {
-    throw new BqxError('BAD_CONSOLIDATION', `a consolidation needs at least two windows, got ${spec.windows.length}`, 'check the plan', EXIT.BAD_INPUT);
+    throw new BqxError('BAD_CONSOLIDATION', `a consolidation needs at least two windows, got ${spec.windows.length}`, 'check the plan', 'BAD_INPUT');
   }
   const key = column(spec.key, 'consolidation key');
   const alias = (w: number) => ident(`w${w}`);
@@ -50,9 +50,9 @@ export function consolidateSelect(where: EngineLocation, spec: ConsolidationSpec
       select.push(`COALESCE(${keyOf.join(', ')}) AS ${name}`);
       continue;
     }
-    if (c.from.length === 0) throw new BqxError('BAD_CONSOLIDATION', `consolidated column ${c.name} has no source`, 'check the plan', EXIT.BAD_INPUT);
+    if (c.from.length === 0) throw new BqxError('BAD_CONSOLIDATION', `consolidated column ${c.name} has no source`, 'check the plan', 'BAD_INPUT');
     for (const f of c.from) {
-      if (!windows.includes(f.window)) throw new BqxError('BAD_CONSOLIDATION', `column ${c.name} comes from window ${f.window}, which the consolidation has no source for`, 'check the plan', EXIT.BAD_INPUT);
+      if (!windows.includes(f.window)) throw new BqxError('BAD_CONSOLIDATION', `column ${c.name} comes from window ${f.window}, which the consolidation has no source for`, 'check the plan', 'BAD_INPUT');
     }
     const refs = c.from.map((f) => `${alias(f.window)}.${column(f.column, `source column of ${c.name}`)}`);
     const value = refs.length === 1 ? refs[0] : `COALESCE(${refs.join(', ')})`;
@@ -107,7 +107,7 @@ export function renderStep(where: EngineLocation, step: Step): string[] {
       ]);
     }
     case 'CREATE_VIEW': {
-      if (step.columns.length === 0) throw new BqxError('BAD_VIEW', `view ${step.name} has no columns`, 'check the plan', EXIT.BAD_INPUT);
+      if (step.columns.length === 0) throw new BqxError('BAD_VIEW', `view ${step.name} has no columns`, 'check the plan', 'BAD_INPUT');
       const cols = step.columns.map((c) => `${column(c.column, `view ${step.name} source column`)} AS ${column(c.name, `view ${step.name} column`)}`);
       const filter = step.filter === null ? '' : ` WHERE ${column(step.filter, `view ${step.name} filter column`)}`;
       return [`CREATE OR REPLACE VIEW ${table(ds, step.name, 'view')} AS SELECT ${cols.join(', ')} FROM ${table(ds, step.target, 'view target')}${filter}`];

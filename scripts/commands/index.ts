@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Finish } from '../exit-codes';
 import { registerApply } from './apply';
 import { registerAudit } from './audit';
 import { registerMain } from './main';
@@ -6,20 +7,22 @@ import { registerPlan } from './plan';
 import { registerReadiness } from './readiness';
 import { registerReconcile } from './reconcile';
 import { registerRollback } from './rollback';
+import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
 import { registerWarehouse } from './warehouse';
 
-/** Every verb of the CLI, in the order of a run; `bqx readiness` checks that each one is present. */
-export function registerCommands(program: Command): void {
-  registerWarehouse(program);
-  registerAudit(program);
-  registerPlan(program);
-  registerApply(program);
-  registerVerify(program);
-  registerReconcile(program);
-  registerRollback(program);
-  registerUnlock(program);
-  registerReadiness(program);
-  registerMain(program);
+/** Every verb of the CLI, in the order of a run. */
+export function registerCommands(program: Command, finish: Finish): void {
+  registerWarehouse(program, finish);
+  registerAudit(program, finish);
+  registerPlan(program, finish);
+  registerSynth(program, finish);
+  registerApply(program, finish);
+  registerVerify(program, finish);
+  registerReconcile(program, finish);
+  registerRollback(program, finish);
+  registerUnlock(program, finish);
+  registerReadiness(program, finish);
+  registerMain(program, finish);
 }

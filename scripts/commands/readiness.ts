@@ -1,24 +1,23 @@
 import type { Command } from 'commander';
-import { runReadiness } from '../../core/readiness/run';
-import { emit, engineOptions, withEngineOptions } from '../options';
+import { runReadiness } from '../../app/readiness/run';
+import { outcomeOfVerdict } from '../../app/readiness/verdict';
+import type { Finish } from '../exit-codes';
+import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
 
-export function registerReadiness(program: Command): void {
-  withEngineOptions(
-    program
-      .command('readiness')
-      .description(
-        'GO / NO-GO audit, by testing: every verb, the policy, the plan against the current catalogue, each operation class, ' +
-          'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud: credentials, APIs, testIamPermissions, buckets, jobs). ' +
-          'Writes readiness.md, readiness.json and the HTML report. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
-      )
-      .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
-      .option('--policy <file>', 'policy YAML (default: policy/m008.policy.yaml)')
-      .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
-      .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
-      .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
-      .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double); env BQX_GOOGLE_API_ENDPOINT')
-      .option('--json', 'print the report as JSON instead of the Markdown summary'),
-  ).action(async (opts) => {
+export function registerReadiness(program: Command, finish: Finish): void {
+  const cmd = program
+    .command('readiness')
+    .description(
+      'GO / NO-GO audit, by testing: the policy, the plan against the current catalogue, each operation class rendered and dry-run, ' +
+        'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud: credentials, APIs, testIamPermissions, buckets, jobs). ' +
+        'Writes readiness.md, readiness.json and the HTML report. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
+    )
+    .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
+    .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
+    .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
+    .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
+    .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double); env BQX_GOOGLE_API_ENDPOINT');
+  withJsonOption(withPolicyOption(withEngineOptions(cmd)), 'the report instead of the Markdown summary').action(async (opts) => {
     const outcome = await runReadiness({
       engineOptions: engineOptions(opts),
       planFile: opts.plan,
@@ -29,6 +28,6 @@ export function registerReadiness(program: Command): void {
       googleApiEndpoint: opts.googleApiEndpoint,
     });
     emit(Boolean(opts.json), outcome.report, () => `${outcome.markdown}\nReports: ${outcome.files?.markdown}, ${outcome.files?.json}, ${outcome.files?.html}`);
-    process.exitCode = outcome.exitCode;
+    finish(outcomeOfVerdict(outcome.report.verdict));
   });
 }

@@ -1,62 +1,55 @@
 import type { Command } from 'commander';
-import { BqxError, EXIT } from '../../core/errors';
+import { fingerprintWarehouse } from '../../app/warehouse';
+import { BqxError } from '../../core/errors';
 import { seedWarehouse } from '../../warehouse/seed';
-import { openEngine } from '../../engines';
-import { DEFAULT_DATABASE, emit, engineOptions, withEngineOptions } from '../options';
+import type { Finish } from '../exit-codes';
+import { DEFAULT_DATABASE, emit, engineOptions, withEngineOptions, withJsonOption } from '../options';
 
-export function registerWarehouse(program: Command): void {
+function parseRows(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const rows = Number(value);
+  if (!Number.isInteger(rows) || rows < 1 || rows > 100_000) {
+    throw new BqxError('BAD_OPTION', `--rows ${String(value)} is not a whole number between 1 and 100000`, 'omit --rows for the default of 24');
+  }
+  return rows;
+}
+
+export function registerWarehouse(program: Command, finish: Finish): void {
   const warehouse = program.command('warehouse').description('Manage the local DuckDB warehouse the duckdb engine works on.');
-  warehouse
+  const seed = warehouse
     .command('seed')
     .description('Build the local warehouse from the catalogue model: every dataset as a schema, deterministic synthetic rows.')
     .option('--database <path>', 'DuckDB file to create', DEFAULT_DATABASE)
     .option('--scale <scale>', 'full (5,817 feature tables) or small (447, for tests)', 'full')
     .option('--rows <n>', 'rows per table (default 24)')
-    .option('--force', 'replace an existing file')
-    .option('--json', 'print the seed statistics as JSON')
-    .action(async (opts) => {
-      if (opts.scale !== 'full' && opts.scale !== 'small') {
-        throw new BqxError('BAD_OPTION', `--scale ${String(opts.scale)} is not a scale`, 'use --scale full or --scale small', EXIT.BAD_INPUT);
-      }
-      let rows: number | undefined;
-      if (opts.rows !== undefined) {
-        rows = Number(opts.rows);
-        if (!Number.isInteger(rows) || rows < 1 || rows > 100_000) {
-          throw new BqxError('BAD_OPTION', `--rows ${String(opts.rows)} is not a whole number between 1 and 100000`, 'omit --rows for the default of 24', EXIT.BAD_INPUT);
-        }
-      }
-      const stats = await seedWarehouse({ database: String(opts.database), scale: opts.scale, force: Boolean(opts.force), rows });
-      emit(Boolean(opts.json), stats, () =>
-        [
-          `seeded ${stats.database} (${stats.scale}): ${stats.featureTables} feature tables, ${stats.tables} tables in ${stats.datasets} datasets, ${stats.rows} rows`,
-          `  ${stats.seconds.toFixed(1)} s, ${(stats.bytes / 2 ** 20).toFixed(1)} MiB`,
-        ].join('\n'),
-      );
-    });
-
-  withEngineOptions(
-    warehouse
-      .command('fingerprint')
-      .description(
-        'Content fingerprint (row count + order-independent hash of every row) of every table and view of the dataset: ' +
-          'compare the output before and after a run to prove that every old name still returns the same rows.',
-      )
-      .option('--json', 'print { name: { rows, hash } } as JSON'),
-  ).action(async (opts) => {
-    const engine = await openEngine(engineOptions(opts));
-    const out: Record<string, { kind: string; rows: number; hash: string }> = {};
-    try {
-      for (const t of await engine.listTables()) {
-        const f = await engine.contentFingerprint(t.name);
-        out[t.name] = { kind: t.kind, rows: f.rows, hash: f.hash };
-      }
-    } finally {
-      await engine.close();
+    .option('--force', 'replace an existing file');
+  withJsonOption(seed, 'the seed statistics').action(async (opts) => {
+    if (opts.scale !== 'full' && opts.scale !== 'small') {
+      throw new BqxError('BAD_OPTION', `--scale ${String(opts.scale)} is not a scale`, 'use --scale full or --scale small');
     }
+    const stats = await seedWarehouse({ database: String(opts.database), scale: opts.scale, force: Boolean(opts.force), rows: parseRows(opts.rows) });
+    emit(Boolean(opts.json), stats, () =>
+      [
+        `seeded ${stats.database} (${stats.scale}): ${stats.featureTables} feature tables, ${stats.tables} tables in ${stats.datasets} datasets, ${stats.rows} rows`,
+        `  ${stats.seconds.toFixed(1)} s, ${(stats.bytes / 2 ** 20).toFixed(1)} MiB`,
+      ].join('\n'),
+    );
+    finish('OK');
+  });
+
+  const fingerprint = warehouse
+    .command('fingerprint')
+    .description(
+      'Content fingerprint (row count + order-independent hash of every row) of every table and view of the dataset: ' +
+        'compare the output before and after a run to prove that every old name still returns the same rows.',
+    );
+  withJsonOption(withEngineOptions(fingerprint), '{ name: { rows, hash } }').action(async (opts) => {
+    const out = await fingerprintWarehouse(engineOptions(opts));
     emit(Boolean(opts.json), out, () =>
       Object.entries(out)
         .map(([n, f]) => `${f.hash}  ${String(f.rows).padStart(8)}  ${f.kind.padEnd(5)} ${n}`)
         .join('\n'),
     );
+    finish('OK');
   });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { loadEnvironment } from '../../../config/environments';
-import { readDeclaredStacks, type DeclaredStacks } from '../../../core/readiness/stacks';
+import { readDeclaredStacks, type DeclaredStacks } from '../../../app/readiness/stacks';
 import { synthesizeEnvironment } from '../../../stacks/synthesize';
 
 export const PINNED_NOW = new Date('2026-11-21T00:00:00.000Z');

@@ -6,7 +6,7 @@ export function esc(s: unknown): string {
 
 export const num = (n: number): string => n.toLocaleString('en-US');
 
-export { formatUsd as usd } from '../readiness/format';
+export { formatUsd as usd } from '../../readiness/format';
 
 export interface BarSegment {
   readonly value: number;

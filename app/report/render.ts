@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import type { ReconcileResult } from '../execute/reconcile';
-import { REASONS, isReason } from '../execute/reasons';
-import type { RunSummary } from './summary';
+import type { ReconcileResult } from '../../core/execute/reconcile';
+import { REASONS, isReason } from '../../core/execute/reasons';
+import type { RunSummary } from '../../core/report/summary';
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 2)}`;
 

@@ -1,6 +1,6 @@
-import type { ReadinessReport } from '../readiness/types';
-import { SECTIONS } from '../readiness/types';
-import { formatBytes } from '../readiness/format';
+import type { ReadinessReport } from '../../readiness/types';
+import { SECTIONS } from '../../readiness/types';
+import { formatBytes } from '../../readiness/format';
 import { esc, num, svgBar, usd } from './html';
 
 const VERDICT_COLORS: Record<ReadinessReport['verdict'], { bg: string; fg: string }> = {
@@ -136,7 +136,7 @@ ${links.length ? `<h2>Other reports in this folder</h2><ul>${links.map((l) => `<
 <tr><td>engine</td><td><code>${esc(r.engine.kind)}</code> project <code>${esc(r.engine.project)}</code>, dataset <code>${esc(r.engine.dataset)}</code>, runner dataset <code>${esc(r.engine.runnerDataset)}</code>, location <code>${esc(r.engine.location)}</code></td></tr>
 <tr><td>catalogue now</td><td><code>${esc(r.currentFingerprint ?? 'not read')}</code></td></tr>
 ${r.plan ? `<tr><td>plan</td><td><code>${esc(r.plan.planHash)}</code>${r.plan.file ? ` from <code>${esc(r.plan.file)}</code>` : ''}; made from catalogue <code>${esc(r.plan.catalogueFingerprint)}</code></td></tr>` : ''}
-<tr><td>generated</td><td>${esc(r.generatedAt)} in ${num(r.durationMs)} ms; exit code ${r.exitCode}</td></tr></table></section>`;
+<tr><td>generated</td><td>${esc(r.generatedAt)} in ${num(r.durationMs)} ms</td></tr></table></section>`;
 }
 
 function kpis(r: ReadinessReport): string {
@@ -185,7 +185,7 @@ export function renderReadinessHtml(r: ReadinessReport, opts: { links?: readonly
 <body>
 <header style="background:${color.bg};color:${color.fg}">
 <div class="verdict" id="verdict" data-verdict="${esc(r.verdict)}">${esc(r.verdict)}</div>
-<div class="meta">M008 Phase 4C readiness · ${esc(where)}<br>${esc(r.generatedAt)} · ${r.counts.checks} checks, ${r.counts.failed} failed · exit code ${r.exitCode}</div>
+<div class="meta">M008 Phase 4C readiness · ${esc(where)}<br>${esc(r.generatedAt)} · ${r.counts.checks} checks, ${r.counts.failed} failed</div>
 </header>
 <main>
 ${kpis(r)}

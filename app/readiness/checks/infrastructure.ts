@@ -1,8 +1,8 @@
-import { bytesToUsd } from '../../cost';
-import type { DatasetInfo } from '../../catalogue';
-import type { Plan } from '../../plan/types';
-import type { Policy } from '../../policy';
-import type { Engine } from '../../../engines/engine';
+import { bytesToUsd } from '../../../core/cost';
+import type { DatasetInfo } from '../../../core/catalogue';
+import type { Plan } from '../../../core/plan/types';
+import type { Policy } from '../../../core/policy';
+import type { Engine } from '../../../core/ports/engine';
 import type { Findings } from '../findings';
 import type { DeclaredStacks } from '../stacks';
 import { formatUsd as usd } from '../format';

@@ -1,5 +1,5 @@
-import type { EngineLocation } from '../../engines/engine';
-import type { Action } from '../plan/types';
+import type { EngineLocation } from '../../core/ports/engine';
+import type { Action } from '../../core/plan/types';
 
 /** P0 prevents execution, P1 high risk, P2 slows or raises cost, P3 minor. */
 export const PRIORITIES = ['P0', 'P1', 'P2', 'P3'] as const;
@@ -77,7 +77,6 @@ export interface ReadinessReport {
   readonly format: typeof READINESS_FORMAT;
   readonly generatedAt: string;
   readonly verdict: Verdict;
-  readonly exitCode: number;
   /** For CONDITIONAL GO: what must hold (one per P1). */
   readonly conditions: readonly string[];
   readonly engine: { readonly kind: 'duckdb' | 'bigquery' } & EngineLocation;

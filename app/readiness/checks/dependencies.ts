@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { repoRoot } from '../../paths';
+import { repoRoot } from '../../../core/paths';
 import type { Findings } from '../findings';
 import type { Priority } from '../types';
 
@@ -101,5 +101,49 @@ export async function checkDependencies(findings: Findings, engineKind: 'duckdb'
       }
     }
     return facts.join('; ');
+  });
+}
+
+interface PackageLock {
+  packages?: Record<string, { version?: string }>;
+}
+
+/**
+ * The installed version of every direct dependency equals the one package-lock.json pins: a CI
+ * image or laptop that installed with `npm install` against a moved registry (or an edited
+ * node_modules) runs code the suite never ran.
+ */
+export async function checkLockfile(findings: Findings, root: string = repoRoot()): Promise<void> {
+  await findings.run({ id: 'dependencies.lockfile', section: 'dependencies', title: 'installed packages match package-lock.json' }, (scope) => {
+    const manifest = readJson<PackageJson>(path.join(root, 'package.json'));
+    let lock: PackageLock;
+    try {
+      lock = readJson<PackageLock>(path.join(root, 'package-lock.json'));
+    } catch (e) {
+      scope.block({
+        code: 'LOCKFILE_MISSING',
+        priority: 'P2',
+        title: 'package-lock.json cannot be read',
+        impact: 'the installed versions cannot be tied to what the suite ran',
+        mitigation: `restore package-lock.json from the repository and reinstall with npm ci (${(e as Error).message.slice(0, 120)})`,
+      });
+      return 'no lockfile';
+    }
+    const direct = [...Object.keys(manifest.dependencies ?? {}).map((p) => ({ p, runtime: true })), ...Object.keys(manifest.devDependencies ?? {}).map((p) => ({ p, runtime: false }))];
+    const drift: string[] = [];
+    for (const { p, runtime } of direct) {
+      const pinned = lock.packages?.[`node_modules/${p}`]?.version ?? null;
+      const installed = installedVersion(p, root);
+      if (pinned === null || installed === null || pinned === installed) continue;
+      drift.push(`${p} ${installed} (lockfile ${pinned})`);
+      scope.block({
+        code: 'LOCKFILE_DRIFT',
+        priority: runtime ? 'P1' : 'P3',
+        title: `${p} ${installed} is installed, package-lock.json pins ${pinned}`,
+        impact: runtime ? 'the runner would run a library version the test suite did not run' : 'tests and tooling run on a version CI does not use',
+        mitigation: 'npm ci (installs exactly what package-lock.json pins)',
+      });
+    }
+    return drift.length ? `differ: ${drift.join('; ')}` : `${direct.length} direct dependencies installed at the versions package-lock.json pins`;
   });
 }

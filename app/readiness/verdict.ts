@@ -1,4 +1,4 @@
-import { EXIT } from '../errors';
+import type { OutcomeKind } from '../../core/errors';
 import { PRIORITIES, type Blocker, type Priority, type Verdict } from './types';
 
 /** GO: no P0/P1. CONDITIONAL GO: P1s only (each is a condition). NO-GO: any P0. */
@@ -8,8 +8,9 @@ export function verdictOf(blockers: readonly Blocker[]): Verdict {
   return 'GO';
 }
 
-export function exitCodeFor(verdict: Verdict): number {
-  return verdict === 'GO' ? EXIT.OK : verdict === 'NO-GO' ? EXIT.NO_GO : EXIT.CONDITIONAL_GO;
+/** What a verdict means as a command's outcome (the CLI maps it to 0, 10 or 11). */
+export function outcomeOfVerdict(verdict: Verdict): OutcomeKind {
+  return verdict === 'GO' ? 'OK' : verdict === 'NO-GO' ? 'NO_GO' : 'CONDITIONAL_GO';
 }
 
 export function conditionsOf(blockers: readonly Blocker[]): string[] {

@@ -11,7 +11,7 @@ export function readinessMarkdown(r: ReadinessReport): string {
   const L: string[] = [];
   L.push(`# Readiness: ${r.verdict}`, '');
   L.push(
-    `${r.engine.kind}:${r.engine.kind === 'duckdb' ? '' : `${r.engine.project}.`}${r.engine.dataset} · ${r.generatedAt} · exit ${r.exitCode} · ` +
+    `${r.engine.kind}:${r.engine.kind === 'duckdb' ? '' : `${r.engine.project}.`}${r.engine.dataset} · ${r.generatedAt} · ` +
       `${r.counts.checks} checks, ${r.counts.failed} failed · blockers P0 ${r.counts.P0}, P1 ${r.counts.P1}, P2 ${r.counts.P2}, P3 ${r.counts.P3}`,
     '',
   );

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RunSummary } from './summary';
+import type { RunSummary } from '../../core/report/summary';
 
 const COUNTERS = ['bqx_runs_total', 'bqx_operations_total', 'bqx_rows_processed_total', 'bqx_bytes_processed_total'] as const;
 /** Gauges hold the latest run per mode; other modes' values are carried over. */

@@ -1,7 +1,7 @@
-import { auditNames, type AuditSummary } from '../audit';
-import type { TableInfo } from '../catalogue';
-import type { Plan } from '../plan/types';
-import type { Policy } from '../policy';
+import { auditNames, type AuditSummary } from '../../core/audit';
+import type { TableInfo } from '../../core/catalogue';
+import type { Plan } from '../../core/plan/types';
+import type { Policy } from '../../core/policy';
 import type { ComplianceSide } from './types';
 
 function side(s: AuditSummary): ComplianceSide {

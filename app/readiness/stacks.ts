@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
-import { BqxError } from '../errors';
+import { BqxError } from '../../core/errors';
 
 /** What the synthesized CDKTF stacks declare, read from `cdktf.out/stacks/<stack>/cdk.tf.json`. */
 export interface DeclaredDataset {

@@ -1,23 +1,25 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import type { Command } from 'commander';
-import { catalogueFingerprint, type TableInfo } from '../catalogue';
-import type { Plan } from '../plan/types';
-import type { Engine } from '../../engines/engine';
-import type { EngineOptions } from '../../scripts/options';
-import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, cloudTargets, type BigQueryCall } from './checks/cloud';
-import { checkDependencies } from './checks/dependencies';
+import { catalogueFingerprint, type TableInfo } from '../../core/catalogue';
+import type { Plan } from '../../core/plan/types';
+import type { Engine, EngineOptions } from '../../core/ports/engine';
+import { openEngine } from '../../engines';
+import { clientTransport, makeClient } from '../../engines/bigquery/rest';
+import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, checkRenameLoss, cloudTargets, type BigQueryCall } from './checks/cloud';
+import type { BigQueryEngine } from '../../engines/bigquery/engine';
+import { renameLossFindings } from '../../engines/bigquery/rename-loss';
+import { checkDependencies, checkLockfile } from './checks/dependencies';
 import { checkBudget, checkRunnerDataset, checkStacks, checkTargetDataset, costOf } from './checks/infrastructure';
 import { checkPhases } from './checks/phases';
-import { checkCatalogue, checkCli, checkPlan, checkPolicy } from './checks/tools';
+import { checkCatalogue, checkPlan, checkPolicy } from './checks/tools';
 import { complianceBeforeAfter } from './compliance';
 import { Findings } from './findings';
 import { googleApis } from './google-apis';
 import { readinessMarkdown } from './markdown';
 import { readDeclaredStacks, type DeclaredStacks } from './stacks';
 import { READINESS_FORMAT, type ReadinessReport } from './types';
-import { conditionsOf, countByPriority, exitCodeFor, sortBlockers, verdictOf } from './verdict';
-import { renderReadinessHtml } from '../report-html/readiness-page';
+import { conditionsOf, countByPriority, sortBlockers, verdictOf } from './verdict';
+import { renderReadinessHtml } from '../report/html/readiness-page';
 
 export interface ReadinessOptions {
   /** Opened (and closed) here. Give this or `engine`. */
@@ -38,32 +40,17 @@ export interface ReadinessOptions {
   readonly bigqueryApiEndpoint?: string;
   /** One base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double). Env BQX_GOOGLE_API_ENDPOINT. */
   readonly googleApiEndpoint?: string;
-  /** The CLI to inventory. Default: scripts/cli.ts buildProgram(). */
-  readonly buildProgram?: () => Command;
   readonly now?: () => Date;
 }
 
 export interface ReadinessOutcome {
   readonly report: ReadinessReport;
-  /** 0 GO, EXIT.NO_GO (10), EXIT.CONDITIONAL_GO (11). */
-  readonly exitCode: number;
   readonly markdown: string;
   readonly files: { readonly markdown: string; readonly json: string; readonly html: string } | null;
 }
 
-function defaultProgram(): Command {
-  // Loaded lazily: the CLI registers this module's own verb.
-  return (require('../../scripts/cli') as typeof import('../../scripts/cli')).buildProgram();
-}
-
-async function openEngineFrom(opts: EngineOptions): Promise<Engine> {
-  const { openEngine } = await import('../../engines');
-  return openEngine(opts);
-}
-
 function bigQueryCall(engine: Engine, apiEndpoint: string | undefined): BigQueryCall {
   // The BigQuery client the engine itself is built on (same auth, same endpoint override).
-  const { makeClient, clientTransport } = require('../../engines/bigquery/rest') as typeof import('../../engines/bigquery/rest');
   const client = makeClient({ project: engine.where.project, location: engine.where.location, apiEndpoint });
   const transport = clientTransport(client, engine.where.project);
   return (req) => transport.call(req);
@@ -77,14 +64,13 @@ function bigQueryCall(engine: Engine, apiEndpoint: string | undefined): BigQuery
 export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOutcome> {
   const now = opts.now ?? (() => new Date());
   const started = Date.now();
-  const engine = opts.engine ?? (opts.engineOptions ? await openEngineFrom(opts.engineOptions) : null);
+  const engine = opts.engine ?? (opts.engineOptions ? await openEngine(opts.engineOptions) : null);
   if (!engine) throw new Error('runReadiness needs engineOptions or an open engine');
   const stacksDir = opts.stacksDir ?? 'cdktf.out';
   const findings = new Findings();
   let report: ReadinessReport;
   try {
-    // Tools: the CLI, the policy, the catalogue, the plan.
-    await checkCli(findings, opts.buildProgram ?? defaultProgram);
+    // Tools: the policy, the catalogue, the plan.
     const policy = await checkPolicy(findings, opts.policyFile);
     const tables: TableInfo[] | null = await checkCatalogue(findings, engine);
     const plan = await checkPlan(findings, { planFile: opts.planFile, plan: opts.plan, engine, tables, policy });
@@ -102,6 +88,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
 
     // Dependencies (and, on Google Cloud, credentials, APIs, IAM, buckets, jobs).
     await checkDependencies(findings, engine.kind);
+    await checkLockfile(findings);
     if (engine.kind === 'bigquery') {
       const apis = googleApis({ endpoint: opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT });
       const region = engine.where.location.includes('-') ? engine.where.location : 'us-central1';
@@ -117,6 +104,8 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
         await checkPermissions(findings, apis, bigQueryCall(engine, apiEndpoint), targets, plan, sample);
         await checkBuckets(findings, apis, targets, now());
         await checkJobs(findings, apis, targets);
+        const bq = engine as BigQueryEngine;
+        await checkRenameLoss(findings, (tables) => renameLossFindings(bq.jobs, bq.catalog, { project: bq.where.project, dataset: bq.where.dataset, runnerDataset: bq.where.runnerDataset }, tables), plan);
       }
     }
 
@@ -127,7 +116,6 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
       format: READINESS_FORMAT,
       generatedAt: now().toISOString(),
       verdict,
-      exitCode: exitCodeFor(verdict),
       conditions: conditionsOf(blockers),
       engine: { kind: engine.kind, ...engine.where },
       currentFingerprint: tables ? catalogueFingerprint(tables) : null,
@@ -169,5 +157,5 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     const links = path.dirname(html) === dir ? readdirSync(dir).filter((f) => /^run-.+\.(md|json)$|^readiness\.(md|json)$|^metrics\.prom$/.test(f)).sort() : [];
     writeFileSync(files.html, renderReadinessHtml(report, { links }));
   }
-  return { report, exitCode: report.exitCode, markdown, files };
+  return { report, markdown, files };
 }

@@ -3,7 +3,8 @@
  * credentials, enabled APIs, the caller's permissions (testIamPermissions), buckets writable, jobs
  * deployed. Run readiness as the runner's identity: testIamPermissions answers for the caller.
  */
-import type { Plan } from '../../plan/types';
+import type { Plan } from '../../../core/plan/types';
+import type { RenameLossFinding } from '../../../engines/bigquery/rename-loss';
 import type { Findings } from '../findings';
 import { apiErrorText, type GoogleApis } from '../google-apis';
 import type { DeclaredStacks } from '../stacks';
@@ -243,5 +244,32 @@ export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTa
       } else facts.push(`${job}: deployed${r.body.terminalCondition?.state ? ` (${r.body.terminalCondition.state})` : ''}`);
     }
     return facts.join('; ');
+  });
+}
+
+/**
+ * What the plan's renames would silently lose on BigQuery: search indexes and policy tags do not
+ * follow a table to its new name. Not a blocker of the run (P2): someone must re-create them.
+ */
+export async function checkRenameLoss(findings: Findings, lossOf: (tables: readonly string[]) => Promise<readonly RenameLossFinding[]>, plan: Plan | null): Promise<void> {
+  await findings.run({ id: 'infrastructure.rename-loss', section: 'infrastructure', title: 'search indexes and policy tags the renames would drop' }, async (scope) => {
+    const renamed = plan?.operations.filter((o) => o.action === 'RENAME').map((o) => o.sources[0]) ?? [];
+    if (!renamed.length) {
+      scope.skip();
+      return 'no rename in the plan';
+    }
+    const lost = await lossOf(renamed);
+    for (const code of ['SEARCH_INDEX_DROPPED', 'POLICY_TAGS_DROPPED'] as const) {
+      const hit = lost.filter((f) => f.code === code);
+      if (!hit.length) continue;
+      scope.block({
+        code,
+        priority: 'P2',
+        title: `${hit.length} renamed table(s) lose their ${code === 'SEARCH_INDEX_DROPPED' ? 'search indexes' : 'policy tags'}: ${hit.slice(0, 5).map((f) => f.subject).join(', ')}${hit.length > 5 ? ', …' : ''}`,
+        impact: code === 'SEARCH_INDEX_DROPPED' ? 'SEARCH() queries on the new names scan instead of using an index until it is re-created' : 'column-level access control does not follow the rename',
+        mitigation: code === 'SEARCH_INDEX_DROPPED' ? 're-create the indexes on the new names after the apply (CREATE SEARCH INDEX)' : 're-apply the policy tags to the renamed tables after the apply',
+      });
+    }
+    return `${renamed.length} rename source(s) checked: ${lost.length ? lost.map((f) => f.message).slice(0, 3).join('; ') : 'nothing would be dropped'}`;
   });
 }

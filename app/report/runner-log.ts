@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { RunSummary } from './summary';
+import type { RunSummary } from '../../core/report/summary';
 
 /**
  * Structured run events on stderr, one JSON line each, in the shape Cloud Logging parses from a

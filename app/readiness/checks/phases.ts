@@ -1,43 +1,12 @@
-import * as path from 'path';
-import type { Plan, PlanOperation } from '../../plan/types';
-import type { Policy } from '../../policy';
-import type { Engine, Step } from '../../../engines/engine';
+import { stepsFor, viewsByOperation } from '../../../core/execute/steps';
+import { isActionable, type Plan, type PlanOperation } from '../../../core/plan/types';
+import type { Policy } from '../../../core/policy';
+import type { Engine, Step } from '../../../core/ports/engine';
 import type { Findings } from '../findings';
 import type { CostEstimate } from '../types';
 
-type StepsModule = typeof import('../../execute/steps');
-
-/** Executor modules and the exports each operation class needs at run time. */
-export const EXECUTOR_EXPORTS: Readonly<Record<string, readonly string[]>> = {
-  'execute/apply': ['applyPlan'],
-  'execute/steps': ['stepsFor', 'viewsByOperation'],
-  'execute/validate': ['validateOperation', 'validateConsolidation'],
-  'execute/rollback': ['rollbackPlan'],
-  'execute/verify': ['verifyPlan'],
-  'execute/reconcile': ['reconcilePlan'],
-};
-
-/** Loads a module of core/ at run time (source under tests, compiled under dist) and lists missing exports. */
-export function missingExports(module: string, names: readonly string[], load: (m: string) => unknown = (m) => require(path.join(__dirname, '..', '..', m))): string[] {
-  let mod: Record<string, unknown>;
-  try {
-    mod = load(module) as Record<string, unknown>;
-  } catch (e) {
-    return [`core/${module} does not load (${(e as Error).message.split('\n')[0].slice(0, 120)})`];
-  }
-  return names.filter((n) => typeof mod[n] !== 'function').map((n) => `core/${module} lacks ${n}()`);
-}
-
 export const OPERATION_CLASSES = ['RENAME', 'DEDUPE', 'CONSOLIDATE', 'VIEWS', 'VALIDATION'] as const;
 export type OperationClass = (typeof OPERATION_CLASSES)[number];
-
-const CLASS_MODULES: Record<OperationClass, readonly string[]> = {
-  RENAME: ['execute/apply', 'execute/steps', 'execute/rollback'],
-  DEDUPE: ['execute/apply', 'execute/steps', 'execute/rollback'],
-  CONSOLIDATE: ['execute/apply', 'execute/steps', 'execute/validate', 'execute/rollback'],
-  VIEWS: ['execute/steps'],
-  VALIDATION: ['execute/validate', 'execute/verify', 'execute/reconcile'],
-};
 
 /** Names a step's rendered SQL must mention for it to be the statement the step asks for. */
 function expectedNames(step: Step): string[] {
@@ -71,8 +40,14 @@ export function renderProblem(engine: Engine, step: Step): string | null {
   return absent.length ? `${step.kind} SQL does not mention ${absent.join(', ')}` : null;
 }
 
-function firstOf(plan: Plan, action: PlanOperation['action']): PlanOperation | undefined {
-  return [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => o.action === action);
+/** The first operation of a class whose sources are all still tables (not yet applied). */
+async function firstPending(engine: Engine, plan: Plan, action: PlanOperation['action']): Promise<PlanOperation | null> {
+  for (const op of [...plan.operations].sort((a, b) => a.seq - b.seq)) {
+    if (op.action !== action) continue;
+    const sources = await Promise.all(op.sources.map((s) => engine.getTable(s)));
+    if (sources.every((t) => t?.kind === 'TABLE')) return op;
+  }
+  return null;
 }
 
 export interface PhaseResult {
@@ -90,19 +65,13 @@ export async function checkPhases(findings: Findings, engine: Engine, plan: Plan
     });
     return result;
   }
-  let steps: StepsModule | null = null;
-  try {
-    steps = require(path.join(__dirname, '..', '..', 'execute', 'steps')) as StepsModule;
-  } catch {
-    steps = null;
-  }
-  const viewsOf = steps?.viewsByOperation(plan) ?? new Map();
+  const viewsOf = viewsByOperation(plan);
   const counts: Record<OperationClass, number> = {
     RENAME: plan.operations.filter((o) => o.action === 'RENAME').length,
     DEDUPE: plan.operations.filter((o) => o.action === 'DEDUPE').length,
     CONSOLIDATE: plan.operations.filter((o) => o.action === 'CONSOLIDATE').length,
     VIEWS: plan.views.length,
-    VALIDATION: plan.operations.filter((o) => o.action === 'RENAME' || o.action === 'DEDUPE' || o.action === 'CONSOLIDATE').length,
+    VALIDATION: plan.operations.filter((o) => isActionable(o.action)).length,
   };
 
   for (const cls of OPERATION_CLASSES) {
@@ -125,17 +94,17 @@ export async function checkPhases(findings: Findings, engine: Engine, plan: Plan
           return 'none in the plan';
         }
         const problems: string[] = [];
-        for (const m of CLASS_MODULES[cls]) problems.push(...missingExports(m, EXECUTOR_EXPORTS[m]));
         const facts: string[] = [];
         if (cls === 'VIEWS') {
+          // A view is rehearsed with the operation that frees its name (its target exists only after it).
           const v = plan.views[0];
           const p = renderProblem(engine, { kind: 'CREATE_VIEW', name: v.name, target: v.target, columns: v.columns, filter: v.filter });
           if (p) problems.push(p);
-          else facts.push(`CREATE VIEW ${v.name} renders`);
+          else facts.push(`CREATE VIEW ${v.name} renders; views are rehearsed with their operations`);
         } else if (cls === 'VALIDATION') {
           const missing = (['rowCount', 'nullCounts', 'coverage', 'mismatchedRows', 'probe', 'contentFingerprint'] as const).filter((f) => typeof engine[f] !== 'function');
           if (missing.length) problems.push(`the engine lacks ${missing.join(', ')}`);
-          const op = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => o.action !== 'KEEP' && o.action !== 'REVIEW') as PlanOperation;
+          const op = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => isActionable(o.action)) as PlanOperation;
           const table = await engine.getTable(op.sources[0]);
           if (table) {
             const rows = await engine.rowCount(op.sources[0]);
@@ -151,24 +120,33 @@ export async function checkPhases(findings: Findings, engine: Engine, plan: Plan
             } else facts.push(`row count of ${op.sources[0]} reads ${rows} as the metadata says`);
           } else facts.push(`${op.sources[0]} not present (already applied?): row count not probed`);
         } else {
-          const op = firstOf(plan, cls) as PlanOperation;
-          if (!steps) problems.push('core/execute/steps does not load: the steps of an operation cannot be derived');
-          else {
-            const list = steps.stepsFor(op, viewsOf.get(op.id) ?? [], 1).filter((s): s is Step => s.kind !== 'VALIDATE_CONSOLIDATION');
-            for (const s of list) {
-              const p = renderProblem(engine, s);
-              if (p) problems.push(p);
+          const op = await firstPending(engine, plan, cls);
+          if (!op) {
+            scope.skip();
+            return `every ${cls.toLowerCase()} of the plan is applied: nothing to rehearse`;
+          }
+          const list = stepsFor(op, viewsOf.get(op.id) ?? [], 1).filter((s): s is Step => s.kind !== 'VALIDATE_CONSOLIDATION');
+          for (const s of list) {
+            const p = renderProblem(engine, s);
+            if (p) problems.push(p);
+          }
+          const what = `${op.id} (${op.sources.slice(0, 2).join(', ')}${op.sources.length > 2 ? ', …' : ''} → ${op.target})`;
+          if (!problems.length) {
+            try {
+              const r = await engine.rehearse(list);
+              facts.push(`${what}: ${list.length} steps render; the engine accepted ${r.statements} statement(s) without changing anything${r.deferred ? `, ${r.deferred} wait for an earlier step` : ''}`);
+            } catch (e) {
+              problems.push(`the engine refuses a statement of ${what}: ${(e as Error).message.split('\n')[0].slice(0, 200)}`);
             }
-            facts.push(`${op.id} (${op.sources.slice(0, 2).join(', ')}${op.sources.length > 2 ? ', …' : ''} → ${op.target}): ${list.length} steps render`);
-            if (cls === 'CONSOLIDATE' && policy) {
-              const step = list.find((s) => s.kind === 'CONSOLIDATE') as Step;
-              try {
-                const bytes = await engine.estimateBytes(step);
-                result.dryRunSample = { operationId: op.id, plannedBytes: op.estimatedBytes, dryRunBytes: bytes };
-                facts.push(`dry run reads ${bytes} bytes (planned ${op.estimatedBytes})`);
-              } catch (e) {
-                problems.push(`the consolidation's dry run fails against the warehouse: ${(e as Error).message.slice(0, 200)}`);
-              }
+          }
+          if (cls === 'CONSOLIDATE' && policy && !problems.length) {
+            const step = list.find((s) => s.kind === 'CONSOLIDATE') as Step;
+            try {
+              const bytes = await engine.estimateBytes(step);
+              result.dryRunSample = { operationId: op.id, plannedBytes: op.estimatedBytes, dryRunBytes: bytes };
+              facts.push(`dry run reads ${bytes} bytes (planned ${op.estimatedBytes})`);
+            } catch (e) {
+              problems.push(`the consolidation's dry run fails against the warehouse: ${(e as Error).message.slice(0, 200)}`);
             }
           }
         }

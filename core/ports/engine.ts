@@ -1,6 +1,6 @@
-import type { Column, DatasetInfo, TableInfo } from '../core/catalogue';
-import type { ConsolidationSpec } from '../core/plan/types';
-import type { LedgerStore } from '../core/ledger/types';
+import type { Column, DatasetInfo, TableInfo } from '../catalogue';
+import type { ConsolidationSpec } from '../plan/types';
+import type { LedgerStore } from '../ledger/types';
 
 /**
  * Engine-neutral changes the executor asks for. Each engine renders them to its own SQL (paper
@@ -55,6 +55,23 @@ export interface CoverageResult {
   readonly extra: number;
 }
 
+/**
+ * Which engine to open and where it works: plain data, filled from the CLI's options and the
+ * environment config. Engines validate it (identifiers) before anything reaches SQL.
+ */
+export interface EngineOptions {
+  readonly engine: 'duckdb' | 'bigquery';
+  /** DuckDB file of the local warehouse (duckdb engine). */
+  readonly database: string;
+  readonly project: string;
+  readonly location: string;
+  readonly dataset: string;
+  /** Dataset (schema) holding the ledger, lock and backups. */
+  readonly runnerDataset: string;
+  /** BigQuery API endpoint (an emulator or the test double); default Google's. */
+  readonly apiEndpoint?: string;
+}
+
 /** Where engine work happens, for messages and for fully qualified names. */
 export interface EngineLocation {
   readonly project: string;
@@ -62,6 +79,13 @@ export interface EngineLocation {
   /** Dataset (schema) holding the ledger, lock and backups. */
   readonly runnerDataset: string;
   readonly location: string;
+}
+
+export interface Rehearsal {
+  /** Statements the engine accepted. */
+  readonly statements: number;
+  /** Statements that read what an earlier step creates (BigQuery cannot dry-run them ahead). */
+  readonly deferred: number;
 }
 
 export interface RunOptions {
@@ -97,6 +121,14 @@ export interface Engine {
   /** Bytes a step would read (dry run); 0 for metadata-only steps. */
   estimateBytes(step: Step): Promise<number>;
   run(step: Step, opts: RunOptions): Promise<StepResult>;
+  /**
+   * Proves, changing nothing, that the warehouse as it is now accepts these steps in order
+   * (readiness rehearses one operation of each class). DuckDB runs them in one transaction that it
+   * rolls back; BigQuery dry-runs each statement whose inputs exist now (a statement that reads
+   * what an earlier step creates cannot be dry-run ahead: it is counted as deferred). Throws with
+   * the engine's message when a statement is refused.
+   */
+  rehearse(steps: readonly Step[]): Promise<Rehearsal>;
 
   /** Validation reads. */
   rowCount(table: string): Promise<number>;

@@ -1,0 +1,55 @@
+import { readFileSync } from 'fs';
+import { auditCatalogue, auditNames, type AuditResult } from '../core/audit';
+import { BqxError } from '../core/errors';
+import { loadPolicy } from '../core/policy';
+import type { EngineOptions } from '../core/ports/engine';
+import { describeWarehouse, withEngine } from './engine';
+
+/** Names from a file (one per line, `#` comments) or standard input (`-`). */
+export function readNameList(file: string): string[] {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BqxError('NAMES_UNREADABLE', `cannot read --names ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'pass a file with one table name per line, or - for standard input');
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
+}
+
+export interface AuditOutcome {
+  readonly result: AuditResult;
+  /** What was audited, for the heading. */
+  readonly source: string;
+}
+
+/** The M008 audit of a warehouse (every table of its listing) or of a list of names (`namesFile`). */
+export async function runAudit(input: { engine: EngineOptions; policyFile?: string; namesFile?: string }): Promise<AuditOutcome> {
+  const policy = loadPolicy(input.policyFile);
+  if (input.namesFile !== undefined) {
+    return { result: auditNames(policy, readNameList(input.namesFile)), source: input.namesFile === '-' ? 'standard input' : input.namesFile };
+  }
+  const result = await withEngine(input.engine, async (engine) => auditCatalogue(policy, await engine.listTables()));
+  return { result, source: describeWarehouse(input.engine) };
+}
+
+export function formatAudit(result: AuditResult, source: string): string {
+  const s = result.summary;
+  const lines = [
+    `M008 audit of ${source}`,
+    `  tables: ${s.tables}   compliant: ${s.compliant}   non-compliant: ${s.nonCompliant}` +
+      (s.views ? `   views (not judged): ${s.views}` : '') +
+      (s.bookkeeping ? `   bookkeeping: ${s.bookkeeping}` : ''),
+    '',
+    '  family        tables  non-compliant',
+    ...Object.entries(s.byFamily).map(([f, c]) => `  ${f.padEnd(12)} ${String(c.total).padStart(7)}  ${String(c.nonCompliant).padStart(13)}`),
+    '',
+    '  violation class         tables',
+    ...Object.entries(s.byViolation)
+      .filter(([, n]) => n > 0)
+      .map(([v, n]) => `  ${v.padEnd(22)} ${String(n).padStart(7)}`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,76 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { makeSnapshot } from '../core/catalogue';
+import { BqxError } from '../core/errors';
+import { buildPlan } from '../core/plan/planner';
+import type { Plan } from '../core/plan/types';
+import type { Policy } from '../core/policy';
+import { loadPolicy } from '../core/policy';
+import type { Engine, EngineOptions } from '../core/ports/engine';
+import { silentProgress, type Progress } from '../core/report/progress';
+import { withEngine } from './engine';
+
+export function todayUtc(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/** `--grace-start`: a real calendar day (2026-02-30 is refused), default today (UTC). */
+export function parseGraceStart(value: string | undefined, now: Date = new Date()): string {
+  const day = value ?? todayUtc(now);
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day) {
+    throw new BqxError('BAD_OPTION', `--grace-start ${day} is not a date`, 'use a real calendar day in the form YYYY-MM-DD');
+  }
+  return day;
+}
+
+/** Plans the engine's dataset: the catalogue read to its last page, facts, a pure decision. */
+export async function planWarehouse(engine: Engine, policy: Policy, graceStart: string, progress: Progress = silentProgress): Promise<Plan> {
+  const tables = await engine.listTables();
+  if (tables.length === 0) {
+    throw new BqxError('EMPTY_CATALOGUE', `dataset ${engine.where.dataset} has no tables`, 'check --dataset (and --database or --project); seed a local warehouse with `bqx warehouse seed`');
+  }
+  const snapshot = makeSnapshot(engine.kind, engine.where.project, engine.where.dataset, tables);
+  const plan = await buildPlan(engine, { snapshot, policy, graceStart }, (stage, done, total) => progress.update(done, total, `plan: ${stage}`));
+  progress.done();
+  return plan;
+}
+
+export function writePlanFile(plan: Plan, file: string): string {
+  const out = path.resolve(file);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(plan, null, 2)}\n`);
+  return out;
+}
+
+/** `bqx plan`: plan the warehouse and write the plan file. Changes nothing in the warehouse. */
+export async function runPlan(input: { engine: EngineOptions; policyFile?: string; graceStart?: string; out: string; progress?: Progress }): Promise<{ plan: Plan; out: string }> {
+  const policy = loadPolicy(input.policyFile);
+  const graceStart = parseGraceStart(input.graceStart);
+  const plan = await withEngine(input.engine, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
+  return { plan, out: writePlanFile(plan, input.out) };
+}
+
+export function formatPlanSummary(plan: Plan, out: string | null): string {
+  const s = plan.summary;
+  const lines = [
+    `Plan ${plan.planHash.slice(0, 16)}… for ${plan.engine}:${plan.project}.${plan.dataset} (${s.tables} tables, catalogue ${plan.catalogueFingerprint.slice(0, 12)}…)`,
+    '',
+    '  action        operations   tables',
+    ...Object.entries(s.byAction).map(([a, n]) => `  ${a.padEnd(12)} ${String(n).padStart(11)} ${String(s.sourcesByAction[a as keyof typeof s.sourcesByAction]).padStart(8)}`),
+    '',
+    '  reason                      operations',
+    ...Object.entries(s.byReason).map(([r, n]) => `  ${r.padEnd(26)} ${String(n).padStart(11)}`),
+    '',
+    `  compatibility views: ${s.views} (grace period ${plan.graceStart} + ${plan.graceDays} days)`,
+    `  estimated bytes read by operations: ${s.estimatedBytes} ($${s.estimatedCostUsd.toFixed(4)}); read while planning: ${s.planningBytes}`,
+  ];
+  const review = plan.operations.filter((o) => o.action === 'REVIEW');
+  if (review.length) {
+    lines.push('', `  left for REVIEW (${review.length}):`);
+    for (const o of review.slice(0, 20)) lines.push(`    ${o.sources.join(', ')}: ${o.reason}${o.detail ? ` (${o.detail})` : ''}`);
+    if (review.length > 20) lines.push(`    … ${review.length - 20} more in the plan file`);
+  }
+  if (out) lines.push('', `  written to ${out}; approve destructive operations with --approve ${plan.planHash}`);
+  return lines.join('\n');
+}

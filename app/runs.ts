@@ -1,0 +1,137 @@
+/**
+ * The executor's verbs as the CLI and the main job call them: load the policy and the plan, open
+ * the engine, run core's verb, and leave the evidence (Markdown/JSON report, metrics textfile, the
+ * structured log line the alerts match). A refused run leaves its evidence too.
+ */
+import type { BqxError } from '../core/errors';
+import { applyPlan, type ApplyOptions } from '../core/execute/apply';
+import { lockNameFor, unlock, type LockState } from '../core/execute/lock';
+import { newRunId } from '../core/execute/ids';
+import { reconcilePlan, type ReconcileResult } from '../core/execute/reconcile';
+import { rollbackPlan } from '../core/execute/rollback';
+import { RunRefused } from '../core/execute/run-common';
+import { verifyPlan } from '../core/execute/verify';
+import { loadPlanFile } from '../core/plan/load';
+import { loadPolicy } from '../core/policy';
+import type { EngineOptions } from '../core/ports/engine';
+import type { Progress } from '../core/report/progress';
+import type { RunSummary } from '../core/report/summary';
+import { withEngine } from './engine';
+import { writeEvidence, type EvidenceFiles } from './report/evidence';
+import { writeReconcileReports } from './report/render';
+import { logRunEnd } from './report/runner-log';
+
+export interface EvidenceOptions {
+  readonly reportsDir: string;
+  readonly metricsFile: string;
+}
+
+export interface RunVerbResult {
+  readonly summary: RunSummary;
+  readonly files: EvidenceFiles;
+  /** Set when the run was refused before any change (its evidence is written all the same). */
+  readonly refusal: BqxError | null;
+}
+
+async function evidenceOf(summary: RunSummary, evidence: EvidenceOptions): Promise<EvidenceFiles> {
+  logRunEnd(summary);
+  return writeEvidence(summary, evidence);
+}
+
+/** Runs a core verb; a refusal becomes a result with its evidence, anything else propagates. */
+async function evidenced(evidence: EvidenceOptions, run: () => Promise<RunSummary>): Promise<RunVerbResult> {
+  try {
+    const summary = await run();
+    return { summary, files: await evidenceOf(summary, evidence), refusal: null };
+  } catch (e) {
+    if (!(e instanceof RunRefused)) throw e;
+    return { summary: e.summary, files: await evidenceOf(e.summary, evidence), refusal: e };
+  }
+}
+
+export interface ApplyInput {
+  readonly engine: EngineOptions;
+  readonly planFile: string;
+  readonly policyFile?: string;
+  readonly evidence: EvidenceOptions;
+  readonly mode: ApplyOptions['mode'];
+  readonly approve?: string;
+  readonly budgetUsd?: number;
+  readonly maxOperations?: number;
+  readonly progress?: Progress;
+}
+
+export async function runApply(input: ApplyInput): Promise<RunVerbResult> {
+  const policy = loadPolicy(input.policyFile);
+  const plan = loadPlanFile(input.planFile);
+  return withEngine(input.engine, (engine) =>
+    evidenced(input.evidence, async () => {
+      const opts = { mode: input.mode, approve: input.approve, budgetUsd: input.budgetUsd, maxOperations: input.maxOperations, planSource: input.planFile, progress: input.progress };
+      return (await applyPlan(engine, plan, policy, opts)).summary;
+    }),
+  );
+}
+
+export interface RollbackInput {
+  readonly engine: EngineOptions;
+  readonly planFile: string;
+  readonly policyFile?: string;
+  readonly evidence: EvidenceOptions;
+  readonly approve?: string;
+  readonly progress?: Progress;
+}
+
+export async function runRollback(input: RollbackInput): Promise<RunVerbResult & { restoredExactly: boolean | null }> {
+  const policy = loadPolicy(input.policyFile);
+  const plan = loadPlanFile(input.planFile);
+  let restoredExactly: boolean | null = null;
+  const r = await withEngine(input.engine, (engine) =>
+    evidenced(input.evidence, async () => {
+      const out = await rollbackPlan(engine, plan, policy, { approve: input.approve, planSource: input.planFile, progress: input.progress });
+      restoredExactly = out.restoredExactly;
+      return out.summary;
+    }),
+  );
+  return { ...r, restoredExactly };
+}
+
+export interface VerifyInput {
+  readonly engine: EngineOptions;
+  readonly planFile: string;
+  readonly evidence: EvidenceOptions;
+}
+
+export async function runVerify(input: VerifyInput): Promise<RunVerbResult> {
+  const plan = loadPlanFile(input.planFile);
+  return withEngine(input.engine, (engine) => evidenced(input.evidence, async () => (await verifyPlan(engine, plan, { planSource: input.planFile })).summary));
+}
+
+export interface ReconcileInput {
+  readonly engine: EngineOptions;
+  readonly planFile: string;
+  readonly reportsDir: string;
+}
+
+export async function runReconcile(input: ReconcileInput): Promise<{ result: ReconcileResult; files: { markdown: string; json: string } }> {
+  const plan = loadPlanFile(input.planFile);
+  return withEngine(input.engine, async (engine) => {
+    const result = await reconcilePlan(engine, plan, { planSource: input.planFile });
+    return { result, files: writeReconcileReports(input.reportsDir, result) };
+  });
+}
+
+export interface UnlockResult {
+  readonly lock: string;
+  readonly holder: LockState['holder'];
+  readonly frozen: LockState['frozen'];
+  readonly actions: string[];
+}
+
+export async function runUnlock(input: { engine: EngineOptions; clearFreeze: boolean; force: boolean }): Promise<UnlockResult> {
+  return withEngine(input.engine, async (engine) => {
+    await engine.ledger.init();
+    const lockName = lockNameFor(engine.where.dataset);
+    const r = await unlock(engine.ledger, lockName, { clearFreeze: input.clearFreeze, force: input.force, runId: newRunId() });
+    return { lock: lockName, holder: r.before.holder, frozen: r.before.frozen, actions: r.actions };
+  });
+}

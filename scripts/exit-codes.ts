@@ -1,0 +1,53 @@
+/**
+ * The CLI's exit codes: the one place an outcome becomes a number. `bqx --help`, the README and the
+ * runbook document this table (a test holds them to it).
+ */
+import { CommanderError } from 'commander';
+import { isBqxError, type OutcomeKind } from '../core/errors';
+
+export const EXIT: Readonly<Record<OutcomeKind, number>> = {
+  OK: 0,
+  FAILURE: 1,
+  BAD_INPUT: 2,
+  REFUSED: 3,
+  HALTED: 4,
+  VIOLATIONS: 5,
+  NO_GO: 10,
+  CONDITIONAL_GO: 11,
+};
+
+/** One line per code, for `--help`. */
+export const EXIT_MEANINGS: Readonly<Record<OutcomeKind, string>> = {
+  OK: 'success (readiness: GO)',
+  FAILURE: 'unexpected failure',
+  BAD_INPUT: 'bad input (invalid arguments, plan, policy or identifiers); nothing was changed',
+  REFUSED: 'refused (plan from another catalogue, lock held, approval missing, gate failed); nothing was changed',
+  HALTED: 'run halted by validation (see the ledger and the run report)',
+  VIOLATIONS: 'audit found violations and --fail-on-violation was given',
+  NO_GO: 'readiness: NO-GO',
+  CONDITIONAL_GO: 'readiness: CONDITIONAL GO',
+};
+
+/** Every verb ends by naming its outcome; `main` (scripts/cli.ts) turns it into the exit code. */
+export type Finish = (outcome: OutcomeKind) => void;
+
+export function exitCodeOf(kind: OutcomeKind): number {
+  return EXIT[kind];
+}
+
+export function exitCodeHelp(): string {
+  const rows = (Object.keys(EXIT) as OutcomeKind[]).sort((a, b) => EXIT[a] - EXIT[b]);
+  return `Exit codes:\n${rows.map((k) => `  ${String(EXIT[k]).padEnd(3)} ${EXIT_MEANINGS[k]}`).join('\n')}`;
+}
+
+/** Prints what went wrong (and what to do) and returns the exit code: every entry point ends here. */
+export function reportError(e: unknown, prefix: string, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT;
+  if (isBqxError(e)) {
+    stderr.write(`${prefix}: ${e.message}\n`);
+    if (e.hint) stderr.write(`  what to do: ${e.hint}\n`);
+    return exitCodeOf(e.kind);
+  }
+  stderr.write(`${prefix}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return EXIT.FAILURE;
+}
