@@ -41,6 +41,98 @@ function datasets(): EnvironmentInput['datasets'] {
   ];
 }
 
+/**
+ * Every IAM binding of the platform, principal → roles per scope (the `iam_by_principals` shape of
+ * cloud-foundation-fabric). Least privilege at the narrowest scope the API allows: dataset, bucket,
+ * job or account; project level only where nothing narrower exists. Principals are identity keys
+ * (`serviceAccounts`), `wif:repository` / `wif:ref` (the CI's federated identities, resolved by the
+ * foundation stack) or full IAM members. The same in every environment (identities, datasets,
+ * buckets and jobs have the same keys); the stacks grant nothing that is not here.
+ */
+function iam(): EnvironmentInput['iam'] {
+  return {
+    // Project-level roles, granted only where no narrower scope exists.
+    project: {
+      // BigQuery jobs run at project level: every identity that queries needs jobUser there.
+      extract: ['roles/bigquery.jobUser'],
+      merge: ['roles/bigquery.jobUser'],
+      runner: ['roles/bigquery.jobUser'],
+      orchestrator: ['roles/logging.logWriter'],
+      // The planner must read every resource it plans (read-only; state is read with -lock=false).
+      ciPlanner: [
+        'roles/iam.securityReviewer',
+        'roles/bigquery.metadataViewer',
+        'roles/storage.bucketViewer',
+        'roles/run.viewer',
+        'roles/workflows.viewer',
+        'roles/monitoring.viewer',
+        'roles/logging.viewer',
+        'roles/artifactregistry.reader',
+        'roles/serviceusage.serviceUsageViewer',
+        'roles/iam.workloadIdentityPoolViewer',
+        'roles/serviceusage.serviceUsageConsumer', // the budget API is called with the project as quota project
+      ],
+      // The deployer applies every stack: it creates and changes each kind of resource declared
+      // here, and (projectIamAdmin) the project-level bindings of this section.
+      ciDeployer: [
+        'roles/bigquery.dataOwner',
+        'roles/storage.admin',
+        'roles/run.admin',
+        'roles/workflows.admin',
+        'roles/iam.serviceAccountAdmin',
+        'roles/iam.workloadIdentityPoolAdmin',
+        'roles/artifactregistry.admin',
+        'roles/monitoring.alertPolicyEditor',
+        'roles/monitoring.notificationChannelEditor',
+        'roles/logging.configWriter',
+        'roles/serviceusage.serviceUsageAdmin',
+        'roles/serviceusage.serviceUsageConsumer',
+        'roles/resourcemanager.projectIamAdmin',
+      ],
+    },
+    datasets: {
+      bqx_ml_v3_features_v2: {
+        extract: ['roles/bigquery.dataViewer'],
+        runner: ['roles/bigquery.dataEditor'], // renames, dedupes, consolidations and the compatibility views
+      },
+      bqx_ml_v3_analytics_v2: { extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
+      bqx_ml_v3_training: { merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
+      bqx_ml_v3_temp: { merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
+      bqx_ml_v3_migration: { runner: ['roles/bigquery.dataEditor'] }, // the runner's ledger
+    },
+    buckets: {
+      staging: {
+        extract: ['roles/storage.objectUser'], // checkpoints/{pair}/..., resume reads existing ones
+        merge: ['roles/storage.objectViewer'],
+        runner: ['roles/storage.objectUser'], // backups/
+      },
+      output: { merge: ['roles/storage.objectUser'] },
+      state: {
+        ciDeployer: ['roles/storage.objectUser'],
+        ciPlanner: ['roles/storage.objectViewer'], // plans run with -lock=false
+      },
+    },
+    // The deployer attaches the runtime identities to jobs and the workflow (actAs), granted on
+    // each account rather than project-wide. CI impersonates its two accounts through WIF: any
+    // workflow of the repository may plan; only its deploy ref may deploy.
+    serviceAccounts: {
+      extract: { ciDeployer: ['roles/iam.serviceAccountUser'] },
+      merge: { ciDeployer: ['roles/iam.serviceAccountUser'] },
+      orchestrator: { ciDeployer: ['roles/iam.serviceAccountUser'] },
+      ciPlanner: { 'wif:repository': ['roles/iam.workloadIdentityUser'] },
+      ciDeployer: { 'wif:ref': ['roles/iam.workloadIdentityUser'] },
+    },
+    artifactRegistry: { ciDeployer: ['roles/artifactregistry.writer'] }, // CI pushes the job images
+    jobs: {
+      // The orchestrator's workflow runs each job with a PAIR env override: overriding a job's
+      // configuration needs run.developer on the job, run.invoker only executes it as configured
+      // (https://cloud.google.com/run/docs/execute/jobs, "Required roles").
+      extract: { orchestrator: ['roles/run.developer'] },
+      merge: { orchestrator: ['roles/run.developer'] },
+    },
+  };
+}
+
 const prod: EnvironmentInput = {
   name: 'prod',
   project: 'bqx-ml',
@@ -90,6 +182,7 @@ const prod: EnvironmentInput = {
   pairs: [...PAIRS],
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 4 },
   deletionProtection: { jobs: true },
+  iam: iam(),
   budget: {
     billingAccount: process.env.BQX_BILLING_ACCOUNT ?? '000000-000000-000000',
     monthlyUsd: 276,
@@ -107,6 +200,7 @@ const dev: EnvironmentInput = {
   labels: { system: 'bqx-ml', env: 'dev', managed_by: 'cdktf' },
   state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' },
   datasets: datasets(),
+  iam: iam(),
   buckets: {
     staging: { name: 'bqx-ml-dev-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 7 }, { prefix: 'backups/', days: 14 }], forceDestroy: true },
     output: { name: 'bqx-ml-dev-output', expireByPrefix: [{ prefix: 'training_', days: 14 }], forceDestroy: true },

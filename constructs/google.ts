@@ -22,6 +22,8 @@ export { CloudRunV2JobIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-
 export { WorkflowsWorkflow } from '@cdktf/provider-google/lib/workflows-workflow';
 export { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 export { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
+export type { MonitoringAlertPolicyAlertStrategy, MonitoringAlertPolicyConditions } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 export { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 export { BillingBudget } from '@cdktf/provider-google/lib/billing-budget';
+export type { BillingBudgetThresholdRules } from '@cdktf/provider-google/lib/billing-budget';
 export { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { StorageBucket, StorageBucketIamMember, StorageBucketLifecycleRule } from './google';
-import { IPrincipal, grantId } from './principal';
+import { IPrincipal } from './principal';
+import { Grant, GrantTable, IGrantTarget } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 export interface LifecycleBucketProps {
@@ -26,10 +27,10 @@ export interface LifecycleBucketProps {
  * A GCS bucket with uniform bucket-level access and public access prevention enforced (neither can
  * be turned off through props) and lifecycle rules from props.
  */
-export class LifecycleBucket extends Construct {
+export class LifecycleBucket extends Construct implements IGrantTarget {
   readonly resource: StorageBucket;
   readonly bucketName: string;
-  private readonly granted = new Set<string>();
+  private readonly grants: GrantTable<StorageBucketIamMember>;
 
   constructor(scope: Construct, id: string, props: LifecycleBucketProps) {
     super(scope, id);
@@ -56,27 +57,26 @@ export class LifecycleBucket extends Construct {
       lifecycleRule: rules.length ? rules : undefined,
       labels: mergeLabels(props.labels),
     });
+    this.grants = new GrantTable(this, (grantId, role, member) => new StorageBucketIamMember(this, grantId, { bucket: this.resource.name, role, member }));
   }
 
   /** Read objects (roles/storage.objectViewer). */
-  grantRead(principal: IPrincipal): StorageBucketIamMember {
+  grantRead(principal: IPrincipal): Grant<StorageBucketIamMember> {
     return this.grant(principal, 'roles/storage.objectViewer');
   }
 
   /** Create objects, no overwrite or delete (roles/storage.objectCreator). */
-  grantWrite(principal: IPrincipal): StorageBucketIamMember {
+  grantWrite(principal: IPrincipal): Grant<StorageBucketIamMember> {
     return this.grant(principal, 'roles/storage.objectCreator');
   }
 
   /** Read, create, overwrite and delete objects, no IAM (roles/storage.objectUser). */
-  grantReadWrite(principal: IPrincipal): StorageBucketIamMember {
+  grantReadWrite(principal: IPrincipal): Grant<StorageBucketIamMember> {
     return this.grant(principal, 'roles/storage.objectUser');
   }
 
-  grant(principal: IPrincipal, role: string): StorageBucketIamMember {
-    const id = grantId(role, principal);
-    if (this.granted.has(id)) throw new Error(`${this.node.path}: ${role} is already granted to ${principal.member}`);
-    this.granted.add(id);
-    return new StorageBucketIamMember(this, id, { bucket: this.resource.name, role, member: principal.member });
+  /** Grants any bucket-level role; the same grant twice is refused (it would be two resources). */
+  grant(principal: IPrincipal, role: string): Grant<StorageBucketIamMember> {
+    return this.grants.add(principal, role);
   }
 }

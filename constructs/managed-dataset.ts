@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { BigqueryDataset, BigqueryDatasetIamMember } from './google';
-import { IPrincipal, grantId } from './principal';
+import { IPrincipal } from './principal';
+import { Grant, GrantTable, IGrantTarget } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 /** The label that marks a dataset the migration runner renames in (the runner and the policy read it). */
@@ -35,10 +36,10 @@ export interface ManagedDatasetProps {
  * A BigQuery dataset whose access is managed only through `google_bigquery_dataset_iam_member`
  * resources (never the inline `access` block: the two fight in the provider).
  */
-export class ManagedDataset extends Construct {
+export class ManagedDataset extends Construct implements IGrantTarget {
   readonly resource: BigqueryDataset;
   readonly datasetId: string;
-  private readonly granted = new Set<string>();
+  private readonly grants: GrantTable<BigqueryDatasetIamMember>;
 
   constructor(scope: Construct, id: string, props: ManagedDatasetProps) {
     super(scope, id);
@@ -56,33 +57,28 @@ export class ManagedDataset extends Construct {
       deleteContentsOnDestroy: props.deleteContentsOnDestroy ?? false,
       labels: mergeLabels(props.labels, props.runnerRenamesIn ? { [RUNNER_RENAMES_LABEL]: 'true' } : undefined),
     });
+    this.grants = new GrantTable(this, (grantId, role, member) =>
+      new BigqueryDatasetIamMember(this, grantId, { datasetId: this.resource.datasetId, project: this.resource.project, role, member }),
+    );
   }
 
   /** Read tables and views (roles/bigquery.dataViewer). */
-  grantRead(principal: IPrincipal): BigqueryDatasetIamMember {
+  grantRead(principal: IPrincipal): Grant<BigqueryDatasetIamMember> {
     return this.grant(principal, 'roles/bigquery.dataViewer');
   }
 
   /** Create, update, delete and rename tables (roles/bigquery.dataEditor). */
-  grantWrite(principal: IPrincipal): BigqueryDatasetIamMember {
+  grantWrite(principal: IPrincipal): Grant<BigqueryDatasetIamMember> {
     return this.grant(principal, 'roles/bigquery.dataEditor');
   }
 
   /** Read table metadata only (roles/bigquery.metadataViewer). */
-  grantMetadataRead(principal: IPrincipal): BigqueryDatasetIamMember {
+  grantMetadataRead(principal: IPrincipal): Grant<BigqueryDatasetIamMember> {
     return this.grant(principal, 'roles/bigquery.metadataViewer');
   }
 
   /** Grants any dataset-level role; the same grant twice is refused (it would be two resources). */
-  grant(principal: IPrincipal, role: string): BigqueryDatasetIamMember {
-    const id = grantId(role, principal);
-    if (this.granted.has(id)) throw new Error(`${this.node.path}: ${role} is already granted to ${principal.member}`);
-    this.granted.add(id);
-    return new BigqueryDatasetIamMember(this, id, {
-      datasetId: this.resource.datasetId,
-      project: this.resource.project,
-      role,
-      member: principal.member,
-    });
+  grant(principal: IPrincipal, role: string): Grant<BigqueryDatasetIamMember> {
+    return this.grants.add(principal, role);
   }
 }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { CloudRunV2Job, CloudRunV2JobIamMember, ServiceAccount } from './google';
-import { IPrincipal, ServiceAccountPrincipal, grantId } from './principal';
+import { IPrincipal, ServiceAccountPrincipal } from './principal';
+import { Grant, GrantTable, IGrantTarget } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 export interface PipelineJobProps {
@@ -36,13 +37,13 @@ export interface PipelineJobProps {
 }
 
 /** A Cloud Run v2 job, one task per execution, running as its own service account. */
-export class PipelineJob extends Construct {
+export class PipelineJob extends Construct implements IGrantTarget {
   readonly resource: CloudRunV2Job;
   readonly jobName: string;
   readonly serviceAccount: ServiceAccountPrincipal;
   /** Set when this construct created the account. */
   readonly serviceAccountResource?: ServiceAccount;
-  private readonly granted = new Set<string>();
+  private readonly grants: GrantTable<CloudRunV2JobIamMember>;
 
   constructor(scope: Construct, id: string, props: PipelineJobProps) {
     super(scope, id);
@@ -84,28 +85,23 @@ export class PipelineJob extends Construct {
         },
       },
     });
+    this.grants = new GrantTable(this, (grantId, role, member) =>
+      new CloudRunV2JobIamMember(this, grantId, { name: this.resource.name, location: this.resource.location, project: this.resource.project, role, member }),
+    );
   }
 
   /** Start executions as configured (roles/run.invoker on this job). */
-  grantInvoke(principal: IPrincipal): CloudRunV2JobIamMember {
+  grantInvoke(principal: IPrincipal): Grant<CloudRunV2JobIamMember> {
     return this.grant(principal, 'roles/run.invoker');
   }
 
   /** Start executions with overrides, e.g. env `PAIR` (roles/run.developer on this job). */
-  grantExecuteWithOverrides(principal: IPrincipal): CloudRunV2JobIamMember {
+  grantExecuteWithOverrides(principal: IPrincipal): Grant<CloudRunV2JobIamMember> {
     return this.grant(principal, 'roles/run.developer');
   }
 
-  grant(principal: IPrincipal, role: string): CloudRunV2JobIamMember {
-    const id = grantId(role, principal);
-    if (this.granted.has(id)) throw new Error(`${this.node.path}: ${role} is already granted to ${principal.member}`);
-    this.granted.add(id);
-    return new CloudRunV2JobIamMember(this, id, {
-      name: this.resource.name,
-      location: this.resource.location,
-      project: this.resource.project,
-      role,
-      member: principal.member,
-    });
+  /** Grants any job-level role; the same grant twice is refused (it would be two resources). */
+  grant(principal: IPrincipal, role: string): Grant<CloudRunV2JobIamMember> {
+    return this.grants.add(principal, role);
   }
 }

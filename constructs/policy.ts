@@ -75,7 +75,9 @@ export class PlatformPolicy implements IAspect {
       if (get('publicAccessPreventionInput') !== 'enforced') fail('bucket-hardening', 'does not enforce public access prevention');
     }
 
-    const labelAttr = 'labelsInput' in resource ? 'labelsInput' : 'userLabelsInput' in resource ? 'userLabelsInput' : null;
+    // user_labels first: where a resource has both (google_monitoring_notification_channel), `labels`
+    // is the channel's own configuration (email_address), not resource labels.
+    const labelAttr = 'userLabelsInput' in resource ? 'userLabelsInput' : 'labelsInput' in resource ? 'labelsInput' : null;
     if (labelAttr) {
       const labels = (get(labelAttr) as Record<string, string> | undefined) ?? {};
       const missing = this.props.requiredLabels.filter((k) => !labels[k]);

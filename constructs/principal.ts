@@ -1,6 +1,15 @@
+import { Token } from 'cdktf';
+
 /** Something IAM can grant a role to: an IAM member string (`serviceAccount:...`, `principalSet://...`). */
 export interface IPrincipal {
   readonly member: string;
+  /**
+   * How the principal is named in construct ids (`grant-<role>-<key>`). Ids are API (they become
+   * Terraform logical ids), so a principal whose member holds a token (a reference resolved by
+   * Terraform) must name itself.
+   * @default derived from `member`: `serviceAccount:bqx-ml-extract@...` → `bqx-ml-extract`
+   */
+  readonly key?: string;
 }
 
 /** A service account known by email (declared in the foundation stack, referenced by name elsewhere). */
@@ -11,15 +20,42 @@ export class ServiceAccountPrincipal implements IPrincipal {
   }
 }
 
+/** Any IAM member written out in full (`group:...`, `user:...`, `principal://...`), for principals outside the platform. */
+export class MemberPrincipal implements IPrincipal {
+  constructor(readonly member: string) {}
+}
+
+/**
+ * The identities of a Workload Identity Federation pool whose attribute `attribute` equals `value`
+ * (`principalSet://iam.googleapis.com/<pool>/attribute.<attribute>/<value>`). The pool name is
+ * usually a reference, so the principal carries its own key `<key>`.
+ */
+export class PrincipalSet implements IPrincipal {
+  readonly member: string;
+  constructor(poolName: string, attribute: string, value: string, readonly key: string) {
+    this.member = `principalSet://iam.googleapis.com/${poolName}/attribute.${attribute}/${value}`;
+  }
+}
+
+/** The principal's part of a construct id. */
+export function principalKey(principal: IPrincipal): string {
+  if (principal.key !== undefined) return principal.key.replace(/[^A-Za-z0-9]+/g, '-');
+  if (Token.isUnresolved(principal.member)) {
+    throw new Error(`principal ${principal.member} holds a reference: give it a key (construct ids must not depend on token numbering)`);
+  }
+  return principal.member
+    .replace(/^serviceAccount:/, '')
+    .replace(/@.*$/, '')
+    .replace(/[^A-Za-z0-9]+/g, '-');
+}
+
+/** The role's part of a construct id: `roles/bigquery.dataViewer` → `bigquery-dataViewer`. */
+export const roleKey = (role: string): string => role.replace(/^roles\//, '').replace(/[^A-Za-z0-9]+/g, '-');
+
 /**
  * A stable construct id for a grant: `grant-<role>-<principal>`. Ids are API (they become the
  * Terraform logical ids), so they derive from what the grant is, never from call order.
  */
 export function grantId(role: string, principal: IPrincipal): string {
-  const roleShort = role.replace(/^roles\//, '').replace(/[^A-Za-z0-9]+/g, '-');
-  const who = principal.member
-    .replace(/^serviceAccount:/, '')
-    .replace(/@.*$/, '')
-    .replace(/[^A-Za-z0-9]+/g, '-');
-  return `grant-${roleShort}-${who}`;
+  return `grant-${roleKey(role)}-${principalKey(principal)}`;
 }

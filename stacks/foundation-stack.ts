@@ -1,21 +1,16 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../config/environment';
-import { serviceAccountEmail } from '../config/environment';
-import {
-  ArtifactRegistryRepository,
-  ArtifactRegistryRepositoryIamMember,
-  IamWorkloadIdentityPool,
-  IamWorkloadIdentityPoolProvider,
-  ProjectIamMember,
-  ProjectService,
-  ServiceAccount,
-  ServiceAccountIamMember,
-} from '../constructs/google';
+import type { EnvironmentConfig, IdentityKey } from '../config/environment';
+import { IDENTITY_KEYS } from '../config/environment';
+import { ProjectService } from '../constructs/google';
+import { ProjectIam } from '../constructs/project-iam';
+import { ServiceAccountIdentity } from '../constructs/service-account-identity';
+import { GithubWorkloadIdentity } from '../constructs/github-workload-identity';
+import { ArtifactRepository } from '../constructs/artifact-repository';
+import { pinAddresses } from '../constructs/addresses';
 import { BqxStack } from './bqx-stack';
+import { Principals, grantAll } from './iam';
 
-type Identity = keyof EnvironmentConfig['serviceAccounts'];
-
-const DESCRIPTIONS: Record<Identity, string> = {
+const DESCRIPTIONS: Record<IdentityKey, string> = {
   extract: 'Cloud Run job bqx-ml-extract: reads features and analytics, writes checkpoints',
   merge: 'Cloud Run job bqx-ml-merge: writes temp/training datasets and the output bucket',
   runner: 'M008 migration runner: alters tables in the feature dataset, writes its ledger',
@@ -25,57 +20,37 @@ const DESCRIPTIONS: Record<Identity, string> = {
 };
 
 /**
- * Project-level roles, granted only where no narrower scope exists (BigQuery jobs run at project
- * level; the planner must read every resource it plans). Dataset, bucket and job grants live with
- * those resources.
+ * Terraform addresses of the bindings this stack declared as L1 resources directly under the stack
+ * before they were made through grant methods (construct path under this stack → address). They
+ * are state: a new address would destroy and re-create the binding, a moment without the access.
+ * Bindings not listed here take their construct's address. An entry whose binding left the config
+ * is simply unused (`unusedPins`; a test keeps the table exact for the committed environments).
  */
-const PROJECT_ROLES: Record<Identity, readonly string[]> = {
-  extract: ['roles/bigquery.jobUser'],
-  merge: ['roles/bigquery.jobUser'],
-  runner: ['roles/bigquery.jobUser'],
-  orchestrator: ['roles/logging.logWriter'],
-  ciPlanner: [
-    'roles/iam.securityReviewer',
-    'roles/bigquery.metadataViewer',
-    'roles/storage.bucketViewer',
-    'roles/run.viewer',
-    'roles/workflows.viewer',
-    'roles/monitoring.viewer',
-    'roles/logging.viewer',
-    'roles/artifactregistry.reader',
-    'roles/serviceusage.serviceUsageViewer',
-    'roles/iam.workloadIdentityPoolViewer',
-    'roles/serviceusage.serviceUsageConsumer', // the budget API is called with the project as quota project
-  ],
-  ciDeployer: [
-    'roles/bigquery.dataOwner',
-    'roles/storage.admin',
-    'roles/run.admin',
-    'roles/workflows.admin',
-    'roles/iam.serviceAccountAdmin',
-    'roles/iam.workloadIdentityPoolAdmin',
-    'roles/artifactregistry.admin',
-    'roles/monitoring.alertPolicyEditor',
-    'roles/monitoring.notificationChannelEditor',
-    'roles/logging.configWriter',
-    'roles/serviceusage.serviceUsageAdmin',
-    'roles/serviceusage.serviceUsageConsumer',
-    'roles/resourcemanager.projectIamAdmin',
-  ],
+const PINNED_ADDRESSES: Readonly<Record<string, string>> = {
+  'sa-bqx-ml-extract/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-extract',
+  'sa-bqx-ml-merge/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-merge',
+  'sa-bqx-ml-orchestrator/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-orchestrator',
+  'sa-bqx-ml-ci-planner/grant-iam-workloadIdentityUser-wif-repository': 'wif-ci-planner',
+  'sa-bqx-ml-ci-deployer/grant-iam-workloadIdentityUser-wif-ref': 'wif-ci-deployer',
+  'images/grant-artifactregistry-writer-bqx-ml-ci-deployer': 'images-writer-ci-deployer',
 };
 
 /**
  * Foundation: required APIs, one service account per job and role, Workload Identity Federation
- * for the repository's GitHub Actions (no keys), the Artifact Registry repository for the images.
+ * for the repository's GitHub Actions (no keys), the Artifact Registry repository for the images,
+ * and the project-, account- and repository-level bindings of the `iam` config.
  *
  * Bootstrap: the deployer's own identity and the state bucket cannot deploy themselves; the first
  * apply of this stack (and of the state bucket, then imported into the data stack) is done once by
  * a project owner from a workstation.
  */
 export class FoundationStack extends BqxStack {
-  readonly serviceAccounts: Readonly<Record<Identity, ServiceAccount>>;
-  readonly pool: IamWorkloadIdentityPool;
-  readonly repository: ArtifactRegistryRepository;
+  readonly serviceAccounts: Readonly<Record<IdentityKey, ServiceAccountIdentity>>;
+  readonly workloadIdentity: GithubWorkloadIdentity;
+  readonly repository: ArtifactRepository;
+  readonly projectIam: ProjectIam;
+  /** Entries of PINNED_ADDRESSES that matched no binding. */
+  readonly unusedPins: readonly string[];
 
   constructor(scope: Construct, id: string, env: EnvironmentConfig) {
     super(scope, id, { env });
@@ -88,77 +63,33 @@ export class FoundationStack extends BqxStack {
       });
     }
 
-    const accounts = {} as Record<Identity, ServiceAccount>;
-    for (const key of Object.keys(env.serviceAccounts) as Identity[]) {
+    const accounts = {} as Record<IdentityKey, ServiceAccountIdentity>;
+    for (const key of IDENTITY_KEYS) {
       const accountId = env.serviceAccounts[key];
-      accounts[key] = new ServiceAccount(this, `sa-${accountId}`, {
-        accountId,
-        displayName: accountId,
-        description: DESCRIPTIONS[key],
-      });
-      for (const role of PROJECT_ROLES[key]) {
-        new ProjectIamMember(this, `project-${role.replace(/^roles\//, '').replace(/\./g, '-')}-${accountId}`, {
-          project: env.project,
-          role,
-          member: `serviceAccount:${serviceAccountEmail(env, accountId)}`,
-        });
-      }
+      accounts[key] = new ServiceAccountIdentity(this, `sa-${accountId}`, { accountId, description: DESCRIPTIONS[key] });
     }
     this.serviceAccounts = accounts;
 
-    // The deployer attaches the runtime identities to jobs and the workflow (actAs), granted on
-    // each account rather than project-wide.
-    for (const key of ['extract', 'merge', 'orchestrator'] as const) {
-      new ServiceAccountIamMember(this, `actas-${env.serviceAccounts[key]}`, {
-        serviceAccountId: accounts[key].name,
-        role: 'roles/iam.serviceAccountUser',
-        member: `serviceAccount:${serviceAccountEmail(env, env.serviceAccounts.ciDeployer)}`,
-      });
-    }
-
-    this.pool = new IamWorkloadIdentityPool(this, 'wif-pool', {
-      workloadIdentityPoolId: env.ci.poolId,
-      displayName: 'GitHub Actions',
-      description: `GitHub Actions of ${env.ci.repository}`,
+    this.workloadIdentity = new GithubWorkloadIdentity(this, 'wif', {
+      poolId: env.ci.poolId,
+      providerId: env.ci.providerId,
+      repository: env.ci.repository,
     });
-    new IamWorkloadIdentityPoolProvider(this, 'wif-provider', {
-      workloadIdentityPoolId: this.pool.workloadIdentityPoolId,
-      workloadIdentityPoolProviderId: env.ci.providerId,
-      displayName: 'GitHub OIDC',
-      attributeMapping: {
-        'google.subject': 'assertion.sub',
-        'attribute.repository': 'assertion.repository',
-        'attribute.ref': 'assertion.ref',
-        'attribute.event_name': 'assertion.event_name',
-      },
-      // Tokens of any other repository are rejected at the token exchange.
-      attributeCondition: `assertion.repository == '${env.ci.repository}'`,
-      oidc: { issuerUri: 'https://token.actions.githubusercontent.com' },
-    });
-    // Any workflow of the repository may plan; only its deploy ref may deploy.
-    new ServiceAccountIamMember(this, 'wif-ci-planner', {
-      serviceAccountId: accounts.ciPlanner.name,
-      role: 'roles/iam.workloadIdentityUser',
-      member: `principalSet://iam.googleapis.com/${this.pool.name}/attribute.repository/${env.ci.repository}`,
-    });
-    new ServiceAccountIamMember(this, 'wif-ci-deployer', {
-      serviceAccountId: accounts.ciDeployer.name,
-      role: 'roles/iam.workloadIdentityUser',
-      member: `principalSet://iam.googleapis.com/${this.pool.name}/attribute.ref/${env.ci.deployRef}`,
-    });
-
-    this.repository = new ArtifactRegistryRepository(this, 'images', {
+    this.repository = new ArtifactRepository(this, 'images', {
       repositoryId: env.artifactRegistry.repositoryId,
       location: env.region,
-      format: 'DOCKER',
       description: 'Pipeline images (extract, merge); replaces gcr.io/bqx-ml',
       labels: this.labels,
     });
-    new ArtifactRegistryRepositoryIamMember(this, 'images-writer-ci-deployer', {
-      repository: this.repository.name,
-      location: env.region,
-      role: 'roles/artifactregistry.writer',
-      member: `serviceAccount:${serviceAccountEmail(env, env.serviceAccounts.ciDeployer)}`,
+    this.projectIam = new ProjectIam(this, 'project', { project: env.project });
+
+    const principals = new Principals(env, {
+      'wif:repository': this.workloadIdentity.repositoryPrincipal(env.ci.repository),
+      'wif:ref': this.workloadIdentity.refPrincipal(env.ci.deployRef),
     });
+    grantAll(this.projectIam, env.iam.project, principals);
+    for (const key of IDENTITY_KEYS) grantAll(accounts[key], env.iam.serviceAccounts[key], principals);
+    grantAll(this.repository, env.iam.artifactRegistry, principals);
+    this.unusedPins = pinAddresses(this, PINNED_ADDRESSES);
   }
 }

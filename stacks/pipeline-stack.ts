@@ -1,18 +1,13 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment';
-import { imageUri, serviceAccountEmail } from '../config/environment';
-import {
-  BillingBudget,
-  DataGoogleProject,
-  LoggingMetric,
-  MonitoringAlertPolicy,
-  MonitoringNotificationChannel,
-  WorkflowsWorkflow,
-} from '../constructs/google';
+import { imageUri } from '../config/environment';
+import { DataGoogleProject, WorkflowsWorkflow } from '../constructs/google';
 import { PipelineJob } from '../constructs/pipeline-job';
-import { ServiceAccountPrincipal } from '../constructs/principal';
+import { AlertCondition, AlertPolicy, EmailNotificationChannel, LogMetric } from '../constructs/monitoring';
+import { Budget } from '../constructs/budget';
 import { terraformLiteral } from '../constructs/terraform-literal';
 import { BqxStack } from './bqx-stack';
+import { Principals, grantAll } from './iam';
 import { workflowDefinition } from './workflow-definition';
 
 /** Literal, not a reference: cdktf's HCL output breaks strings that mix quotes and references. */
@@ -32,21 +27,25 @@ export const NO_CHECKPOINTS_FILTER = (jobName: string) =>
 export const RUNNER_HALT_FILTER = 'jsonPayload.component="bqx-runner" AND jsonPayload.event="halted"';
 
 /**
- * Pipeline: the extract and merge jobs, the Workflows fan-out over the pairs, alerting (job
- * failure, an extract that wrote no checkpoints, runner halts) and the budgets.
+ * Pipeline: the extract and merge jobs with their IAM from the `iam` config, the Workflows fan-out
+ * over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts) and the
+ * budgets.
  */
 export class PipelineStack extends BqxStack {
   readonly extract: PipelineJob;
   readonly merge: PipelineJob;
   readonly workflow: WorkflowsWorkflow;
+  readonly alerts: readonly AlertPolicy[];
+  readonly budgets: readonly Budget[];
 
   constructor(scope: Construct, id: string, env: EnvironmentConfig) {
     super(scope, id, { env, userProjectOverride: true });
-    const orchestrator = new ServiceAccountPrincipal(serviceAccountEmail(env, env.serviceAccounts.orchestrator));
+    const principals = new Principals(env);
+    const orchestrator = principals.identity('orchestrator');
 
     const job = (key: 'extract' | 'merge') => {
       const c = env.jobs[key];
-      return new PipelineJob(this, c.name, {
+      const pipelineJob = new PipelineJob(this, c.name, {
         jobName: c.name,
         location: env.region,
         image: imageUri(env, c.image),
@@ -55,15 +54,16 @@ export class PipelineStack extends BqxStack {
         timeoutSeconds: c.timeoutSeconds,
         maxRetries: c.maxRetries,
         env: c.env,
-        serviceAccount: new ServiceAccountPrincipal(serviceAccountEmail(env, c.serviceAccount)),
+        serviceAccount: principals.serviceAccount(c.serviceAccount),
         deletionProtection: env.deletionProtection.jobs,
         labels: { ...this.labels, job: key },
       });
+      return { pipelineJob, grants: grantAll(pipelineJob, env.iam.jobs[key], principals) };
     };
-    this.extract = job('extract');
-    this.merge = job('merge');
-    this.extract.grantExecuteWithOverrides(orchestrator);
-    this.merge.grantExecuteWithOverrides(orchestrator);
+    const extract = job('extract');
+    const merge = job('merge');
+    this.extract = extract.pipelineJob;
+    this.merge = merge.pipelineJob;
 
     this.workflow = new WorkflowsWorkflow(this, 'fan-out', {
       name: env.orchestration.workflowName,
@@ -74,100 +74,62 @@ export class PipelineStack extends BqxStack {
       callLogLevel: 'LOG_ERRORS_ONLY',
       deletionProtection: env.deletionProtection.jobs,
       labels: this.labels,
+      // The workflow names the jobs by path (no reference Terraform could follow).
+      dependsOn: [this.extract.resource, this.merge.resource],
     });
-    this.workflow.node.addDependency(this.extract.resource, this.merge.resource);
+    // The workflow can run the jobs once it exists: its identity's grants on them come first.
+    for (const g of [...extract.grants, ...merge.grants]) if (g.principal.member === orchestrator.member) g.applyBefore(this.workflow);
 
     const channels = env.alerts.notificationEmail
-      ? [
-          new MonitoringNotificationChannel(this, 'alerts-email', {
-            displayName: 'BQX platform alerts',
-            type: 'email',
-            labels: { email_address: env.alerts.notificationEmail },
-            userLabels: this.labels,
-          }).name,
-        ]
+      ? [new EmailNotificationChannel(this, 'alerts-email', { email: env.alerts.notificationEmail, labels: this.labels }).channelName]
       : [];
-    const alert = (id: string, props: Omit<ConstructorParameters<typeof MonitoringAlertPolicy>[2], 'combiner' | 'userLabels' | 'notificationChannels'>) =>
-      new MonitoringAlertPolicy(this, id, { combiner: 'OR', notificationChannels: channels, userLabels: this.labels, ...props });
+    const alert = (alertId: string, props: Omit<ConstructorParameters<typeof AlertPolicy>[2], 'notificationChannels' | 'labels'>) =>
+      new AlertPolicy(this, alertId, { ...props, notificationChannels: channels, labels: this.labels });
 
-    alert('alert-job-failed', {
-      displayName: 'BQX pipeline job execution failed',
-      severity: 'ERROR',
-      documentation: { content: 'A bqx-ml-extract or bqx-ml-merge execution failed. Jobs do not retry (max_retries 0): re-run the pair.', mimeType: 'text/markdown' },
-      conditions: [
-        {
-          displayName: 'failed executions > 0',
-          conditionThreshold: {
-            filter:
-              'resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed"',
-            comparison: 'COMPARISON_GT',
-            thresholdValue: 0,
-            duration: '0s',
-            aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM' }],
-          },
-        },
-      ],
-    });
-
-    const noCheckpoints = new LoggingMetric(this, 'metric-extract-no-checkpoints', {
+    const noCheckpoints = new LogMetric(this, 'metric-extract-no-checkpoints', {
       name: NO_CHECKPOINTS_METRIC,
       description: 'Extract executions that finished having written no checkpoints',
       filter: NO_CHECKPOINTS_FILTER(env.jobs.extract.name),
-      metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
     });
-    const noCheckpointsAlert = alert('alert-extract-no-checkpoints', {
-      displayName: 'BQX extract wrote no checkpoints',
-      severity: 'ERROR',
-      documentation: { content: 'An extract run ended with 0 checkpoints: do not merge this pair; inspect the execution logs.', mimeType: 'text/markdown' },
-      conditions: [
-        {
-          displayName: 'extract runs with 0 checkpoints > 0',
-          conditionThreshold: {
-            filter: `resource.type = "cloud_run_job" AND metric.type = "logging.googleapis.com/user/${NO_CHECKPOINTS_METRIC}"`,
-            comparison: 'COMPARISON_GT',
-            thresholdValue: 0,
-            duration: '0s',
-            aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM' }],
-          },
-        },
-      ],
-    });
-
-    noCheckpointsAlert.node.addDependency(noCheckpoints);
-
-    alert('alert-runner-halted', {
-      displayName: 'BQX migration runner halted',
-      severity: 'CRITICAL',
-      documentation: { content: 'The M008 runner halted on a validation failure. See the ledger (bqx_ml_v3_migration) and the run report before resuming.', mimeType: 'text/markdown' },
-      alertStrategy: { notificationRateLimit: { period: '300s' }, autoClose: '86400s' },
-      conditions: [{ displayName: 'runner halt logged', conditionMatchedLog: { filter: RUNNER_HALT_FILTER } }],
-    });
+    this.alerts = [
+      alert('alert-job-failed', {
+        displayName: 'BQX pipeline job execution failed',
+        severity: 'ERROR',
+        documentation: 'A bqx-ml-extract or bqx-ml-merge execution failed. Jobs do not retry (max_retries 0): re-run the pair.',
+        conditions: [
+          AlertCondition.threshold({
+            displayName: 'failed executions > 0',
+            filter: 'resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed"',
+          }),
+        ],
+      }),
+      alert('alert-extract-no-checkpoints', {
+        displayName: 'BQX extract wrote no checkpoints',
+        severity: 'ERROR',
+        documentation: 'An extract run ended with 0 checkpoints: do not merge this pair; inspect the execution logs.',
+        conditions: [AlertCondition.logMetric(noCheckpoints, { displayName: 'extract runs with 0 checkpoints > 0', resourceType: 'cloud_run_job' })],
+      }),
+      alert('alert-runner-halted', {
+        displayName: 'BQX migration runner halted',
+        severity: 'CRITICAL',
+        documentation: 'The M008 runner halted on a validation failure. See the ledger (bqx_ml_v3_migration) and the run report before resuming.',
+        alertStrategy: { notificationRateLimit: { period: '300s' }, autoClose: '86400s' },
+        conditions: [AlertCondition.logMatch({ displayName: 'runner halt logged', filter: RUNNER_HALT_FILTER })],
+      }),
+    ];
 
     const project = new DataGoogleProject(this, 'project', { projectId: env.project });
-    const projects = [`projects/${project.number}`];
-    const thresholdRules = [
-      ...env.budget.thresholds.map((thresholdPercent) => ({ thresholdPercent, spendBasis: 'CURRENT_SPEND' })),
-      { thresholdPercent: 1.0, spendBasis: 'FORECASTED_SPEND' },
-    ];
-    const allUpdatesRule = channels.length ? { monitoringNotificationChannels: channels } : undefined;
-    new BillingBudget(this, 'budget-monthly', {
-      billingAccount: env.budget.billingAccount,
-      displayName: `bqx-ml ${env.name} monthly`,
-      amount: { specifiedAmount: { currencyCode: 'USD', units: String(env.budget.monthlyUsd) } },
-      budgetFilter: { projects, calendarPeriod: 'MONTH' },
-      thresholdRules,
-      allUpdatesRule,
-    });
-    const [year, month, day] = env.budget.phase4c.start.split('-').map(Number);
-    const [labelKey, labelValue] = env.budget.phase4c.label;
-    new BillingBudget(this, 'budget-phase-4c', {
-      billingAccount: env.budget.billingAccount,
-      displayName: `bqx-ml ${env.name} M008 Phase 4C ceiling`,
-      amount: { specifiedAmount: { currencyCode: 'USD', units: String(env.budget.phase4c.ceilingUsd) } },
+    const budget = { billingAccount: env.budget.billingAccount, projectNumbers: [project.number], thresholds: env.budget.thresholds, notificationChannels: channels };
+    this.budgets = [
+      new Budget(this, 'budget-monthly', { ...budget, displayName: `bqx-ml ${env.name} monthly`, amountUsd: env.budget.monthlyUsd }),
       // Counts only spend labelled by the runner's BigQuery jobs, from the phase's start.
-      budgetFilter: { projects, labels: { [labelKey]: labelValue }, customPeriod: { startDate: { year, month, day } } },
-      thresholdRules,
-      allUpdatesRule,
-    });
+      new Budget(this, 'budget-phase-4c', {
+        ...budget,
+        displayName: `bqx-ml ${env.name} M008 Phase 4C ceiling`,
+        amountUsd: env.budget.phase4c.ceilingUsd,
+        startDate: env.budget.phase4c.start,
+        label: env.budget.phase4c.label,
+      }),
+    ];
   }
 }

@@ -29,6 +29,76 @@ describe('environment configuration', () => {
     expect(() => parseEnvironment({ ...input, project: 'BQX ML' }, 'dev')).toThrow(/project:/);
     expect(() => parseEnvironment({ ...input, jobs: { ...input.jobs, merge: { ...input.jobs.merge, memory: '2GB' } } }, 'dev')).toThrow(/jobs\.merge\.memory/);
     expect(() => loadEnvironment('qa')).toThrow(/unknown environment "qa"/);
+    // A budget amount is whole dollars (the API's `units`).
+    expect(() => parseEnvironment({ ...input, budget: { ...input.budget, monthlyUsd: 27.5 } }, 'dev')).toThrow(/budget\.monthlyUsd: Expected integer/);
+  });
+
+  describe('the iam section', () => {
+    /** prod with `edit` applied to a copy of its iam section. */
+    const withIam = (edit: (iam: NonNullable<ReturnType<typeof environmentInput>['iam']>) => void) => {
+      const input = environmentInput('prod');
+      edit(input.iam);
+      return () => parseEnvironment(input, 'prod');
+    };
+
+    it('holds every binding of today, and accepts full IAM members', () => {
+      const prod = loadEnvironment('prod');
+      expect(prod.iam.project.ciDeployer).toContain('roles/resourcemanager.projectIamAdmin');
+      expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ extract: ['roles/bigquery.dataViewer'], runner: ['roles/bigquery.dataEditor'] });
+      expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:ref': ['roles/iam.workloadIdentityUser'] });
+      expect(withIam((iam) => (iam.buckets!.output = { 'group:data-eng@example.com': ['roles/storage.objectViewer'] }))().iam.buckets.output).toEqual({
+        'group:data-eng@example.com': ['roles/storage.objectViewer'],
+      });
+    });
+
+    it('refuses an unknown identity, naming the path', () => {
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extractor: ['roles/bigquery.dataViewer'] }))).toThrow(
+        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator; or a full IAM member/,
+      );
+    });
+
+    it('refuses an unknown dataset, bucket, job or account', () => {
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_nope = { extract: ['roles/bigquery.dataViewer'] }))).toThrow(/iam\.datasets\.bqx_ml_v3_nope: unknown dataset "bqx_ml_v3_nope" \(declared: bqx_ml_v3_features_v2, /);
+      expect(withIam((iam) => (iam.buckets!.archive = { merge: ['roles/storage.objectViewer'] }))).toThrow(/iam\.buckets\.archive: unknown bucket "archive" \(declared: staging, output, state\)/);
+      expect(withIam((iam) => (iam.jobs!.train = { orchestrator: ['roles/run.developer'] }))).toThrow(/iam\.jobs\.train: unknown job "train"/);
+      expect(withIam((iam) => (iam.serviceAccounts!.trainer = { ciDeployer: ['roles/iam.serviceAccountUser'] }))).toThrow(/iam\.serviceAccounts\.trainer: unknown identity "trainer"/);
+      expect(withIam((iam) => ((iam as Record<string, unknown>).folders = {}))).toThrow(/iam: Unrecognized key\(s\) in object: 'folders'/);
+    });
+
+    it('refuses primitive roles', () => {
+      for (const role of ['roles/owner', 'roles/editor', 'roles/viewer']) {
+        expect(withIam((iam) => iam.project!.ciDeployer.push(role))).toThrow(new RegExp(`iam\\.project\\.ciDeployer\\.13: primitive role ${role.replace('/', '\\/')} is never granted`));
+      }
+    });
+
+    it('refuses allUsers and allAuthenticatedUsers', () => {
+      expect(withIam((iam) => (iam.buckets!.output = { allUsers: ['roles/storage.objectViewer'] }))).toThrow(/iam\.buckets\.output\.allUsers: allUsers is never granted \(platform rule: no public access\)/);
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { allAuthenticatedUsers: ['roles/bigquery.dataViewer'] }))).toThrow(
+        /iam\.datasets\.bqx_ml_v3_models\.allAuthenticatedUsers: allAuthenticatedUsers is never granted/,
+      );
+    });
+
+    it('refuses WIF principals outside service accounts, roles outside their scope, bad members, duplicates', () => {
+      expect(withIam((iam) => (iam.project!['wif:ref'] = ['roles/run.viewer']))).toThrow(/iam\.project\.wif:ref: wif:ref may only impersonate a service account/);
+      expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:branch': ['roles/iam.workloadIdentityUser'] }))).toThrow(/iam\.serviceAccounts\.runner\.wif:branch: unknown WIF principal "wif:branch"/);
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extract: ['roles/storage.objectViewer'] }))).toThrow(
+        /iam\.datasets\.bqx_ml_v3_models\.extract\.0: roles\/storage\.objectViewer cannot be granted on a dataset \(its roles are roles\/bigquery\.\*\)/,
+      );
+      expect(withIam((iam) => (iam.buckets!.output = { 'mailto:x@example.com': ['roles/storage.objectViewer'] }))).toThrow(/iam\.buckets\.output\.mailto:x@example\.com: "mailto:x@example\.com" is not an IAM member/);
+      expect(withIam((iam) => (iam.buckets!.output = { 'serviceAccount:bqx-ml-merge@bqx-ml.iam.gserviceaccount.com': ['roles/storage.objectViewer'] }))).toThrow(
+        /is identity merge: name it by its key/,
+      );
+      expect(withIam((iam) => (iam.jobs!.extract = { orchestrator: ['roles/run.developer', 'roles/run.developer'] }))).toThrow(/iam\.jobs\.extract\.orchestrator\.1: roles\/run\.developer is listed twice/);
+      expect(withIam((iam) => (iam.jobs!.extract = { orchestrator: ['run.developer'] }))).toThrow(/"run\.developer" is not a role/);
+    });
+
+    it('reports every problem at once', () => {
+      const run = withIam((iam) => {
+        iam.project!.ciDeployer.push('roles/owner');
+        iam.buckets!.output = { allUsers: ['roles/storage.objectViewer'] };
+      });
+      expect(run).toThrow(/iam\.project\.ciDeployer\.13: primitive role roles\/owner.*; iam\.buckets\.output\.allUsers: allUsers/);
+    });
   });
 
   it('the clock: explicit, else BQX_NOW, else now; a bad BQX_NOW is refused', () => {

@@ -5,6 +5,7 @@ import { ServiceAccountKey } from '@cdktf/provider-google/lib/service-account-ke
 import { ManagedDataset } from '../../constructs/managed-dataset';
 import { LifecycleBucket } from '../../constructs/lifecycle-bucket';
 import { ServiceAccountPrincipal } from '../../constructs/principal';
+import { EmailNotificationChannel } from '../../constructs/monitoring';
 import { LABELS, policyStack, synthErrors } from './helpers';
 
 const SA = 'serviceAccount:bqx-ml-extract@bqx-ml.iam.gserviceaccount.com';
@@ -59,6 +60,15 @@ describe('platform policy aspects', () => {
     const stack = policyStack();
     new ManagedDataset(stack, 'unlabelled', { datasetId: 'bqx_ml_v3_predictions', description: 'p', labels: { system: 'bqx-ml' } });
     expect(synthErrors(stack)).toMatch(/\[policy\/unlabelled\/dataset\] policy labels-required: google_bigquery_dataset is missing labels env/);
+  });
+
+  it('labels-required: reads user_labels where a resource also has labels of its own (notification channel)', () => {
+    const labelled = policyStack();
+    new EmailNotificationChannel(labelled, 'ch', { email: 'oncall@example.com', labels: LABELS });
+    expect(synthErrors(labelled)).toBe('');
+    const bare = policyStack();
+    new EmailNotificationChannel(bare, 'ch', { email: 'oncall@example.com' });
+    expect(synthErrors(bare)).toMatch(/\[policy\/ch\/channel\] policy labels-required: google_monitoring_notification_channel is missing labels system, env/);
   });
 
   it('dataset-access-model: refuses the inline access block', () => {

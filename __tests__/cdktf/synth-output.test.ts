@@ -80,6 +80,20 @@ describe('synthesis to disk', () => {
   });
 });
 
+describe('alert e-mail channel', () => {
+  it('when configured, passes the policy and reaches every alert policy and budget', () => {
+    const input = environmentInput('dev');
+    const env = parseEnvironment({ ...input, alerts: { notificationEmail: 'oncall@example.com' } }, 'dev');
+    const out = tmpDir('bqx-synth-email-');
+    synthesizeEnvironment({ env, outdir: out, plan: null, now: PINNED_NOW });
+    const tf = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'pipeline', 'cdk.tf.json'), 'utf8'));
+    const channel = '${google_monitoring_notification_channel.alerts-email.name}';
+    expect(tf.resource.google_monitoring_notification_channel['alerts-email']).toMatchObject({ type: 'email', labels: { email_address: 'oncall@example.com' }, user_labels: { env: 'dev' } });
+    for (const a of Object.values(tf.resource.google_monitoring_alert_policy) as { notification_channels: string[] }[]) expect(a.notification_channels).toEqual([channel]);
+    for (const b of Object.values(tf.resource.google_billing_budget) as { all_updates_rule: unknown }[]) expect(b.all_updates_rule).toEqual({ monitoring_notification_channels: [channel] });
+  });
+});
+
 describe('bqx synth (npm run synth) arguments', () => {
   async function synth(args: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];

@@ -1,0 +1,166 @@
+/**
+ * Property: the IAM member resources of the synthesized stacks are exactly the bindings of the
+ * config's `iam` section, no more, no fewer: for the committed environments and for random `iam`
+ * sections. The expected side is computed here from the config alone (not with the stacks' own
+ * resolver), and the synthesized side is read back from the Terraform JSON.
+ */
+import { Testing, TerraformStack } from 'cdktf';
+import { environmentInput } from '../../config/environments';
+import { EnvironmentConfig, EnvironmentInput, IDENTITY_KEYS, iamBindings, parseEnvironment } from '../../config/environment';
+import { StorageBucketIamMember } from '../../constructs/google';
+import { buildPlatform } from '../../stacks/platform';
+import { DataStack } from '../../stacks/data-stack';
+import { FoundationStack } from '../../stacks/foundation-stack';
+import { disableTokenStackTraces } from '../../stacks/token-stack-traces';
+import { PINNED_NOW, Tf } from './helpers';
+
+disableTokenStackTraces();
+
+const IAM_TYPES: Readonly<Record<string, string>> = {
+  google_project_iam_member: 'project',
+  google_bigquery_dataset_iam_member: 'datasets',
+  google_storage_bucket_iam_member: 'buckets',
+  google_service_account_iam_member: 'serviceAccounts',
+  google_artifact_registry_repository_iam_member: 'artifactRegistry',
+  google_cloud_run_v2_job_iam_member: 'jobs',
+};
+
+function envOf(name: 'prod' | 'dev', iam?: EnvironmentInput['iam']): EnvironmentConfig {
+  const input = environmentInput(name);
+  return parseEnvironment({ ...input, ...(iam ? { iam } : {}), budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } }, name);
+}
+
+function build(env: EnvironmentConfig) {
+  const result = buildPlatform(Testing.app(), { env, plan: null, now: PINNED_NOW });
+  const stack = <T extends TerraformStack>(id: string) => result.stacks.find((s) => s.node.id === id) as T;
+  return { foundation: stack<FoundationStack>('foundation'), data: stack<DataStack>('data'), stacks: result.stacks };
+}
+
+/** Every IAM resource of the stacks as `<scope> <member> <role>`; an IAM resource type not known here fails. */
+function synthesizedBindings(env: EnvironmentConfig, stacks: readonly TerraformStack[]): string[] {
+  const out: string[] = [];
+  for (const stack of stacks) {
+    const tf = JSON.parse(Testing.synth(stack)) as Tf;
+    /** The attribute `attr` of the resource a `${type.name.x}` reference points at. */
+    const deref = (ref: string, attr: string): string => {
+      const m = /^\$\{([a-z0-9_]+)\.([^.}]+)\.[a-z_]+\}$/.exec(ref);
+      if (!m) throw new Error(`not a reference: ${ref}`);
+      return tf.resource[m[1]][m[2]][attr];
+    };
+    const keyOf = (record: Record<string, unknown>, pick: (v: never) => string, value: string) =>
+      Object.entries(record).find(([, v]) => pick(v as never) === value)?.[0] ?? `?${value}`;
+    for (const [type, resources] of Object.entries(tf.resource)) {
+      if (!/_iam_(member|binding|policy|audit_config)$/.test(type)) continue; // bindings, not the WIF pool
+      const kind = IAM_TYPES[type];
+      if (!kind) throw new Error(`unexpected IAM resource type ${type} in ${stack.node.id}`);
+      for (const r of Object.values(resources)) {
+        let scope: string = kind;
+        if (kind === 'project') expect(r.project).toBe(env.project);
+        if (kind === 'datasets') scope = `datasets.${deref(r.dataset_id, 'dataset_id')}`;
+        if (kind === 'buckets') scope = `buckets.${keyOf(env.buckets, (b: { name: string }) => b.name, deref(r.bucket, 'name'))}`;
+        if (kind === 'serviceAccounts') scope = `serviceAccounts.${keyOf(env.serviceAccounts, (id: string) => id, deref(r.service_account_id, 'account_id'))}`;
+        if (kind === 'jobs') scope = `jobs.${keyOf(env.jobs, (j: { name: string }) => j.name, deref(r.name, 'name'))}`;
+        if (kind === 'artifactRegistry') expect(deref(r.repository, 'repository_id')).toBe(env.artifactRegistry.repositoryId);
+        out.push(`${scope} ${r.member} ${r.role}`);
+      }
+    }
+  }
+  return out.sort();
+}
+
+/** Every binding of the config, spelled as Terraform must see it. */
+function configBindings(env: EnvironmentConfig): string[] {
+  const pool = '${google_iam_workload_identity_pool.wif-pool.name}';
+  const member = (p: string): string => {
+    if ((IDENTITY_KEYS as readonly string[]).includes(p)) return `serviceAccount:${env.serviceAccounts[p as keyof EnvironmentConfig['serviceAccounts']]}@${env.project}.iam.gserviceaccount.com`;
+    if (p === 'wif:repository') return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${env.ci.repository}`;
+    if (p === 'wif:ref') return `principalSet://iam.googleapis.com/${pool}/attribute.ref/${env.ci.deployRef}`;
+    return p;
+  };
+  return iamBindings(env.iam)
+    .map((b) => `${b.key === null ? b.kind : `${b.kind}.${b.key}`} ${member(b.principal)} ${b.role}`)
+    .sort();
+}
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ROLES = {
+  project: ['roles/bigquery.jobUser', 'roles/logging.logWriter', 'roles/run.viewer', 'roles/monitoring.viewer'],
+  datasets: ['roles/bigquery.dataViewer', 'roles/bigquery.dataEditor', 'roles/bigquery.metadataViewer'],
+  buckets: ['roles/storage.objectViewer', 'roles/storage.objectUser', 'roles/storage.objectCreator'],
+  serviceAccounts: ['roles/iam.serviceAccountUser', 'roles/iam.workloadIdentityUser', 'roles/iam.serviceAccountTokenCreator'],
+  artifactRegistry: ['roles/artifactregistry.reader', 'roles/artifactregistry.writer'],
+  jobs: ['roles/run.invoker', 'roles/run.developer'],
+} as const;
+const MEMBERS = [...IDENTITY_KEYS, 'group:data-eng@example.com', 'user:oncall@example.com'];
+
+/** A random valid `iam` section for `env`'s scopes. */
+function randomIam(env: EnvironmentConfig, seed: number): EnvironmentInput['iam'] {
+  const rnd = random(seed);
+  const some = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => rnd() < p);
+  const byPrincipals = (kind: keyof typeof ROLES): Record<string, string[]> => {
+    const principals = some(kind === 'serviceAccounts' ? [...MEMBERS, 'wif:repository', 'wif:ref'] : MEMBERS, 0.3);
+    const out: Record<string, string[]> = {};
+    for (const p of principals) {
+      const roles = some(ROLES[kind], 0.5);
+      if (roles.length) out[p] = roles;
+    }
+    return out;
+  };
+  const keyed = (kind: 'datasets' | 'buckets' | 'serviceAccounts' | 'jobs', keys: readonly string[]) =>
+    Object.fromEntries(some(keys, 0.6).map((k) => [k, byPrincipals(kind)]));
+  return {
+    project: byPrincipals('project'),
+    datasets: keyed('datasets', env.datasets.map((d) => d.id)),
+    buckets: keyed('buckets', Object.keys(env.buckets)),
+    serviceAccounts: keyed('serviceAccounts', IDENTITY_KEYS),
+    artifactRegistry: byPrincipals('artifactRegistry'),
+    jobs: keyed('jobs', Object.keys(env.jobs)),
+  };
+}
+
+describe('IAM comes from the config and only from it', () => {
+  it.each(['prod', 'dev'] as const)('%s: the synthesized IAM member resources are exactly the config\'s bindings', (name) => {
+    const env = envOf(name);
+    const { stacks, foundation } = build(env);
+    const synthesized = synthesizedBindings(env, stacks);
+    expect(synthesized).toEqual(configBindings(env));
+    expect(synthesized).toHaveLength(48); // as many IAM member resources as before the iam section existed
+    // Every pinned (pre-existing) address still matches a binding of the committed config.
+    expect(foundation.unusedPins).toEqual([]);
+  });
+
+  it('holds for random iam sections (25 seeds)', () => {
+    const base = envOf('prod');
+    let total = 0;
+    for (let seed = 1; seed <= 25; seed++) {
+      const env = envOf(seed % 2 ? 'prod' : 'dev', randomIam(base, seed));
+      const expected = configBindings(env);
+      total += expected.length;
+      expect({ seed, bindings: synthesizedBindings(env, build(env).stacks) }).toEqual({ seed, bindings: expected });
+    }
+    expect(total).toBeGreaterThan(100); // the generator is not producing empty sections
+  });
+
+  it('the comparison fails for a binding made outside the config, and for a config binding not made', () => {
+    const env = envOf('prod');
+    const rogue = build(env);
+    new StorageBucketIamMember(rogue.data, 'rogue', { bucket: rogue.data.buckets.output.resource.name, role: 'roles/storage.objectViewer', member: 'group:x@example.com' });
+    expect(synthesizedBindings(env, rogue.stacks)).not.toEqual(configBindings(env));
+
+    const missing = build(env);
+    expect(missing.data.buckets.staging.node.tryRemoveChild('grant-storage-objectViewer-bqx-ml-merge')).toBe(true);
+    const diff = configBindings(env).filter((b) => !synthesizedBindings(env, missing.stacks).includes(b));
+    expect(diff).toEqual(['buckets.staging serviceAccount:bqx-ml-merge@bqx-ml.iam.gserviceaccount.com roles/storage.objectViewer']);
+  });
+});
