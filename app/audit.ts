@@ -29,9 +29,14 @@ export interface AuditOutcome {
 export async function runAudit(input: { engine: EngineOptions; policyFile?: string; namesFile?: string }): Promise<AuditOutcome> {
   const policy = loadPolicy(input.policyFile);
   if (input.namesFile !== undefined) {
-    return { result: auditNames(policy, readNameList(input.namesFile)), source: input.namesFile === '-' ? 'standard input' : input.namesFile };
+    const names = readNameList(input.namesFile);
+    const source = input.namesFile === '-' ? 'standard input' : input.namesFile;
+    if (names.length === 0) {
+      throw new BqxError('NAMES_EMPTY', `--names ${source} holds no table name`, 'pass a file with one table name per line (blank lines and # comments are ignored)');
+    }
+    return { result: auditNames(policy, names), source };
   }
-  const result = await withEngine(input.engine, async (engine) => auditCatalogue(policy, await engine.listTables()));
+  const result = await withEngine({ ...input.engine, readOnly: true }, async (engine) => auditCatalogue(policy, await engine.listTables()));
   return { result, source: describeWarehouse(input.engine) };
 }
 

@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'fs';
-import * as path from 'path';
+import { writeFileSync } from 'fs';
 import { makeSnapshot } from '../core/catalogue';
 import { BqxError } from '../core/errors';
 import { buildPlan } from '../core/plan/planner';
@@ -9,6 +8,7 @@ import { loadPolicy } from '../core/policy';
 import type { Engine, EngineOptions } from '../core/ports/engine';
 import { silentProgress, type Progress } from '../core/report/progress';
 import { withEngine } from './engine';
+import { ensureWritableFile } from './output-paths';
 
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
@@ -37,8 +37,7 @@ export async function planWarehouse(engine: Engine, policy: Policy, graceStart: 
 }
 
 export function writePlanFile(plan: Plan, file: string): string {
-  const out = path.resolve(file);
-  mkdirSync(path.dirname(out), { recursive: true });
+  const out = ensureWritableFile(file, 'plan file');
   writeFileSync(out, `${JSON.stringify(plan, null, 2)}\n`);
   return out;
 }
@@ -47,7 +46,8 @@ export function writePlanFile(plan: Plan, file: string): string {
 export async function runPlan(input: { engine: EngineOptions; policyFile?: string; graceStart?: string; out: string; progress?: Progress }): Promise<{ plan: Plan; out: string }> {
   const policy = loadPolicy(input.policyFile);
   const graceStart = parseGraceStart(input.graceStart);
-  const plan = await withEngine(input.engine, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
+  ensureWritableFile(input.out, 'plan file');
+  const plan = await withEngine({ ...input.engine, readOnly: true }, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
   return { plan, out: writePlanFile(plan, input.out) };
 }
 

@@ -20,6 +20,8 @@ import { withEngine } from './engine';
 import { writeEvidence, type EvidenceFiles } from './report/evidence';
 import { writeReconcileReports } from './report/render';
 import { logRunEnd } from './report/runner-log';
+import { ensureWritableDir, ensureWritableFile } from './output-paths';
+import { interruptOnSignals } from './signals';
 
 export interface EvidenceOptions {
   readonly reportsDir: string;
@@ -31,6 +33,12 @@ export interface RunVerbResult {
   readonly files: EvidenceFiles;
   /** Set when the run was refused before any change (its evidence is written all the same). */
   readonly refusal: BqxError | null;
+}
+
+/** Where the evidence goes must be writable before the run starts (nothing is changed otherwise). */
+export function checkEvidencePaths(evidence: EvidenceOptions): void {
+  ensureWritableDir(evidence.reportsDir, 'reports directory');
+  ensureWritableFile(evidence.metricsFile, 'metrics file');
 }
 
 async function evidenceOf(summary: RunSummary, evidence: EvidenceOptions): Promise<EvidenceFiles> {
@@ -59,16 +67,36 @@ export interface ApplyInput {
   readonly budgetUsd?: number;
   readonly maxOperations?: number;
   readonly progress?: Progress;
+  /** The command line that re-runs this run (printed when a signal interrupts it). */
+  readonly resumeCommand?: string;
+}
+
+/** Runs `f` with SIGINT/SIGTERM turned into a stop at the next safe point. */
+async function interruptible<T>(what: string, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = interruptOnSignals(what);
+  try {
+    return await f(stop.signal);
+  } finally {
+    stop.dispose();
+  }
+}
+
+function noteResume(summary: RunSummary, command: string | undefined): RunSummary {
+  if (summary.interruption && command) summary.warnings.push(`interrupted at a safe point: resume with \`${command}\``);
+  return summary;
 }
 
 export async function runApply(input: ApplyInput): Promise<RunVerbResult> {
   const policy = loadPolicy(input.policyFile);
   const plan = loadPlanFile(input.planFile);
+  checkEvidencePaths(input.evidence);
   return withEngine(input.engine, (engine) =>
-    evidenced(input.evidence, async () => {
-      const opts = { mode: input.mode, approve: input.approve, budgetUsd: input.budgetUsd, maxOperations: input.maxOperations, planSource: input.planFile, progress: input.progress };
-      return (await applyPlan(engine, plan, policy, opts)).summary;
-    }),
+    evidenced(input.evidence, () =>
+      interruptible(input.mode === 'paper' ? 'the paper run' : 'the apply', async (signal) => {
+        const opts = { mode: input.mode, approve: input.approve, budgetUsd: input.budgetUsd, maxOperations: input.maxOperations, planSource: input.planFile, progress: input.progress, signal };
+        return noteResume((await applyPlan(engine, plan, policy, opts)).summary, input.resumeCommand);
+      }),
+    ),
   );
 }
 
@@ -79,18 +107,22 @@ export interface RollbackInput {
   readonly evidence: EvidenceOptions;
   readonly approve?: string;
   readonly progress?: Progress;
+  readonly resumeCommand?: string;
 }
 
 export async function runRollback(input: RollbackInput): Promise<RunVerbResult & { restoredExactly: boolean | null }> {
   const policy = loadPolicy(input.policyFile);
   const plan = loadPlanFile(input.planFile);
+  checkEvidencePaths(input.evidence);
   let restoredExactly: boolean | null = null;
   const r = await withEngine(input.engine, (engine) =>
-    evidenced(input.evidence, async () => {
-      const out = await rollbackPlan(engine, plan, policy, { approve: input.approve, planSource: input.planFile, progress: input.progress });
-      restoredExactly = out.restoredExactly;
-      return out.summary;
-    }),
+    evidenced(input.evidence, () =>
+      interruptible('the rollback', async (signal) => {
+        const out = await rollbackPlan(engine, plan, policy, { approve: input.approve, planSource: input.planFile, progress: input.progress, signal });
+        restoredExactly = out.restoredExactly;
+        return noteResume(out.summary, input.resumeCommand);
+      }),
+    ),
   );
   return { ...r, restoredExactly };
 }
@@ -103,6 +135,7 @@ export interface VerifyInput {
 
 export async function runVerify(input: VerifyInput): Promise<RunVerbResult> {
   const plan = loadPlanFile(input.planFile);
+  checkEvidencePaths(input.evidence);
   return withEngine(input.engine, (engine) => evidenced(input.evidence, async () => (await verifyPlan(engine, plan, { planSource: input.planFile })).summary));
 }
 
@@ -114,6 +147,7 @@ export interface ReconcileInput {
 
 export async function runReconcile(input: ReconcileInput): Promise<{ result: ReconcileResult; files: { markdown: string; json: string } }> {
   const plan = loadPlanFile(input.planFile);
+  ensureWritableDir(input.reportsDir, 'reports directory');
   return withEngine(input.engine, async (engine) => {
     const result = await reconcilePlan(engine, plan, { planSource: input.planFile });
     return { result, files: writeReconcileReports(input.reportsDir, result) };

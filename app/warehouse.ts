@@ -5,7 +5,7 @@ export type TableFingerprints = Record<string, { kind: string; rows: number; has
 
 /** Row count and order-independent content hash of every table and view of the dataset. */
 export async function fingerprintWarehouse(options: EngineOptions): Promise<TableFingerprints> {
-  return withEngine(options, async (engine) => {
+  return withEngine({ ...options, readOnly: true }, async (engine) => {
     const out: TableFingerprints = {};
     for (const t of await engine.listTables()) {
       const f = await engine.contentFingerprint(t.name);

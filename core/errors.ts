@@ -3,12 +3,26 @@
  * the CLI alone maps each kind to its documented exit code (scripts/exit-codes.ts).
  */
 export const OUTCOME_KINDS = [
+  /** Done; nothing left to do. */
   'OK',
+  /** A bug or an error nobody anticipated: read the message and the run report. */
   'FAILURE',
+  /** Arguments, plan, policy or identifiers are invalid; nothing was changed. */
   'BAD_INPUT',
+  /** Refused before any change (lock held, approval missing, plan stale, …); nothing was changed. */
   'REFUSED',
+  /** A run halted by its validation; the ledger says what was applied. */
   'HALTED',
+  /** The audit found violations and was asked to fail on them. */
   'VIOLATIONS',
+  /** Some operations were applied, others failed or were refused: partial progress, re-run resumes. */
+  'INCOMPLETE',
+  /** Stopped by a signal at a safe point: partial progress, re-run resumes. */
+  'INTERRUPTED',
+  /** The warehouse does not match the plan (verify, reconcile, rollback): tables are named. */
+  'DRIFT',
+  /** The warehouse or its ledger cannot be reached or written (credentials, permission, disk full). */
+  'UNAVAILABLE',
   'NO_GO',
   'CONDITIONAL_GO',
 ] as const;
@@ -32,4 +46,15 @@ export class BqxError extends Error {
 
 export function isBqxError(e: unknown): e is BqxError {
   return e instanceof BqxError;
+}
+
+/** The runner's own dataset must not be the one it remediates (its tables would land among the features). */
+export function assertDistinctDatasets(where: { readonly dataset: string; readonly runnerDataset: string }): void {
+  if (where.runnerDataset === where.dataset) {
+    throw new BqxError(
+      'BAD_OPTION',
+      `--runner-dataset ${where.runnerDataset} is the dataset being remediated`,
+      "keep the ledger, lock and backups in a dataset of their own (default: the environment's ledger dataset); nothing was changed",
+    );
+  }
 }

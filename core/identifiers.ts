@@ -11,6 +11,13 @@ const PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const COLUMN_RE = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
 
 export const isTableName = (s: unknown): s is string => typeof s === 'string' && TABLE_RE.test(s);
+
+/**
+ * What BigQuery itself accepts as a table name (letters, marks, numbers, connectors, dashes and
+ * spaces, at most 1,024 UTF-8 bytes): such names may appear in a plan as KEEP or REVIEW, never in SQL.
+ */
+const BIGQUERY_TABLE_RE = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}]+$/u;
+export const isBigQueryTableName = (s: unknown): s is string => typeof s === 'string' && BIGQUERY_TABLE_RE.test(s) && Buffer.byteLength(s, 'utf8') <= 1024;
 export const isDatasetName = (s: unknown): s is string => typeof s === 'string' && DATASET_RE.test(s);
 export const isProjectId = (s: unknown): s is string => typeof s === 'string' && PROJECT_RE.test(s);
 export const isColumnName = (s: unknown): s is string => typeof s === 'string' && COLUMN_RE.test(s);

@@ -12,6 +12,10 @@ export const EXIT: Readonly<Record<OutcomeKind, number>> = {
   REFUSED: 3,
   HALTED: 4,
   VIOLATIONS: 5,
+  INCOMPLETE: 6,
+  INTERRUPTED: 7,
+  DRIFT: 8,
+  UNAVAILABLE: 9,
   NO_GO: 10,
   CONDITIONAL_GO: 11,
 };
@@ -19,11 +23,15 @@ export const EXIT: Readonly<Record<OutcomeKind, number>> = {
 /** One line per code, for `--help`. */
 export const EXIT_MEANINGS: Readonly<Record<OutcomeKind, string>> = {
   OK: 'success (readiness: GO)',
-  FAILURE: 'unexpected failure',
-  BAD_INPUT: 'bad input (invalid arguments, plan, policy or identifiers); nothing was changed',
-  REFUSED: 'refused (plan from another catalogue, lock held, approval missing, gate failed); nothing was changed',
-  HALTED: 'run halted by validation (see the ledger and the run report)',
+  FAILURE: 'unexpected failure (a bug): read the message and the run report',
+  BAD_INPUT: 'bad input (invalid arguments, plan, policy, paths or identifiers); nothing was changed',
+  REFUSED: 'refused before any change (plan from another catalogue, lock held, approval missing, every operation gated); nothing was changed',
+  HALTED: 'run halted by validation; partial progress, the ledger is true (see the run report)',
   VIOLATIONS: 'audit found violations and --fail-on-violation was given',
+  INCOMPLETE: 'partial progress: some operations applied, others failed or were refused; re-run resumes',
+  INTERRUPTED: 'stopped by a signal at a safe point; partial progress, re-run the same command to resume',
+  DRIFT: 'the warehouse does not match the plan (verify, reconcile, rollback); each table is named',
+  UNAVAILABLE: 'the warehouse or its ledger cannot be reached or written (credentials, permission, disk full); the report says what was done',
   NO_GO: 'readiness: NO-GO',
   CONDITIONAL_GO: 'readiness: CONDITIONAL GO',
 };

@@ -90,3 +90,9 @@ export function parseNonNegative(value: string | undefined, flag: string, intege
 export function emit(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
+
+/** This command line, quoted for a POSIX shell: what a person re-runs to resume. */
+export function commandLine(argv: readonly string[] = process.argv.slice(2)): string {
+  const quote = (a: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['bqx', ...argv.map(quote)].join(' ');
+}

@@ -170,6 +170,6 @@ test('a file that is not a DuckDB database is refused clearly', async () => {
   const junk = path.join(tmp.dir, 'junk.duckdb');
   writeFileSync(junk, 'this is not a database\n'.repeat(1000));
   const err = await open(junk).catch((e) => e);
-  expect(err).toMatchObject({ code: 'WAREHOUSE_UNREADABLE', kind: 'BAD_INPUT' });
+  expect(err).toMatchObject({ code: 'WAREHOUSE_NOT_DUCKDB', kind: 'BAD_INPUT' });
   expect(err.message).toContain(junk);
 });

@@ -122,7 +122,7 @@ test('verify passes and reconcile matches the post-apply state', async () => {
   expect(r.counts).toEqual({ MATCHED: r.entries.length, DRIFT: 0, MISSING: 0, UNMANAGED: 0 });
 });
 
-test('reconcile names missing, unmanaged and drifted tables; verify fails on them', async () => {
+test('reconcile names missing, unmanaged and drifted tables; verify fails on them (exit 8, DRIFT), naming them', async () => {
   const rename = actionable().find((o) => o.action === 'RENAME')!;
   await engine.run({ kind: 'RENAME_TABLE', from: rename.target!, to: 'zz_unmanaged' }, { jobId: 'test-drift' });
   const r = await reconcilePlan(engine, plan, {});
@@ -130,8 +130,11 @@ test('reconcile names missing, unmanaged and drifted tables; verify fails on the
   expect(r.entries.find((e) => e.name === 'zz_unmanaged')?.status).toBe('UNMANAGED');
   expect(r.matches).toBe(false);
   const v = await verifyPlan(engine, plan, {});
-  expect(exitOf(v.summary)).toBe(4);
+  expect(exitOf(v.summary)).toBe(8);
   expect(v.summary.validation.failures.some((f) => f.operationId === rename.id)).toBe(true);
+  // Named, each: the table the plan expects and cannot find.
+  expect(v.summary.differences).toContain(`${rename.target}: MISSING (expected TABLE (post-apply))`);
+  expect(v.summary.warnings.join('\n')).toContain('zz_unmanaged');
   await engine.run({ kind: 'RENAME_TABLE', from: 'zz_unmanaged', to: rename.target! }, { jobId: 'test-undrift' });
   expect((await reconcilePlan(engine, plan, {})).counts.MATCHED).toBe(r.entries.length - 1);
 

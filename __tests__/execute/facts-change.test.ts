@@ -114,7 +114,7 @@ test('if the ledger cannot be written, the run stops: no step after the failure'
   const { database, plan } = await freshWarehouse();
   await withEngine(database, async (engine) => {
     const { faulty, state } = failingLedger(engine, 12);
-    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', kind: 'FAILURE' });
+    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', kind: 'UNAVAILABLE' });
     expect(state.failed).toBe(true);
     expect(state.runsAfterFailure).toBe(0);
     const runs = await engine.ledger.runs(plan.planHash);

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
-import * as path from 'path';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { ensureWritableFile } from '../output-paths';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RunSummary } from '../../core/report/summary';
 
@@ -60,7 +60,7 @@ export async function renderMetrics(summary: RunSummary, previous: Map<string, S
 export async function writeMetricsFile(file: string, summary: RunSummary): Promise<string> {
   const previous = existsSync(file) ? readPreviousCounters(readFileSync(file, 'utf8')) : new Map();
   const text = await renderMetrics(summary, previous);
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensureWritableFile(file, 'metrics file');
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);

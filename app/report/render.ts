@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { writeFileSync } from 'fs';
 import * as path from 'path';
 import type { ReconcileResult } from '../../core/execute/reconcile';
 import { REASONS, isReason } from '../../core/execute/reasons';
 import type { RunSummary } from '../../core/report/summary';
+import { ensureWritableDir } from '../output-paths';
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 2)}`;
 
@@ -19,6 +20,12 @@ export function formatSummaryText(s: RunSummary): string {
   if (notable.length) lines.push('  reasons: ' + notable.map(([k, v]) => `${k} ${v}`).join('   '));
   if (s.halt) lines.push(`  HALTED after batch ${s.halt.batch}: ${s.halt.why}`);
   if (s.refusal) lines.push(`  REFUSED (${s.refusal.code}): ${s.refusal.message}`);
+  if (s.interruption) lines.push(`  INTERRUPTED by ${s.interruption.reason} at ${s.interruption.at}: operations in flight stopped at a step boundary; the next run resumes them`);
+  if (s.differences.length) {
+    lines.push(`  not as the plan expects (${s.differences.length}):`);
+    for (const d of s.differences.slice(0, 20)) lines.push(`    ${d}`);
+    if (s.differences.length > 20) lines.push(`    … ${s.differences.length - 20} more in the JSON report`);
+  }
   for (const f of s.validation.failures.slice(0, 10)) lines.push(`  check failed: ${f.operationId} ${f.check}: ${f.detail}`);
   for (const w of s.warnings.slice(0, 10)) lines.push(`  warning: ${w}`);
   return lines.join('\n');
@@ -74,6 +81,11 @@ export function renderMarkdown(s: RunSummary): string {
   ];
   if (s.refusal) out.push('', '## Refused', '', `**${s.refusal.code}**: ${s.refusal.message}`, '', s.refusal.hint ? `What to do: ${s.refusal.hint}` : '');
   if (s.halt) out.push('', '## Halted', '', `After batch ${s.halt.batch}: ${s.halt.why}`);
+  if (s.interruption) out.push('', '## Interrupted', '', `By ${s.interruption.reason} at ${s.interruption.at}: no operation started after it; one in flight stopped at a step boundary (FAILED/INTERRUPTED) and the next run resumes it.`);
+  if (s.differences.length) {
+    out.push('', '## Not as the plan expects', '', ...s.differences.slice(0, 500).map((d) => `- ${d}`));
+    if (s.differences.length > 500) out.push(`- … ${s.differences.length - 500} more in the JSON report`);
+  }
   if (s.validation.batches.length) {
     out.push('', '## Validation by batch', '', '| batch | checks | passed | score |', '|---:|---:|---:|---:|');
     for (const b of s.validation.batches) out.push(`| ${b.batch} | ${b.checks} | ${b.passed} | ${b.score.toFixed(4)} |`);
@@ -93,7 +105,7 @@ export function renderMarkdown(s: RunSummary): string {
 
 /** Writes reports/run-<mode>.md and .json; returns their paths. */
 export function writeRunReports(dir: string, s: RunSummary): { markdown: string; json: string } {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir, 'reports directory');
   const markdown = path.join(dir, `run-${s.mode}.md`);
   const json = path.join(dir, `run-${s.mode}.json`);
   writeFileSync(markdown, renderMarkdown(s));
@@ -131,7 +143,7 @@ export function renderReconcileMarkdown(r: ReconcileResult): string {
 }
 
 export function writeReconcileReports(dir: string, r: ReconcileResult): { markdown: string; json: string } {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir, 'reports directory');
   const markdown = path.join(dir, 'run-reconcile.md');
   const json = path.join(dir, 'run-reconcile.json');
   writeFileSync(markdown, renderReconcileMarkdown(r));

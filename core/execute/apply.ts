@@ -26,93 +26,102 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
   const paper = opts.mode === 'paper';
   const exec = policy.doc.execution;
   const lock = paper ? null : { ttlSeconds: exec.lockTtlSeconds, heartbeat: engine.maxParallelOperations > 1 };
-  return withRun(engine, planInput, { mode: paper ? 'paper' : 'apply', planSource: opts.planSource, now: opts.now, lock }, async (run) => {
-    const { plan, planSource, summary, clock, runId } = run;
-    const progress = opts.progress ?? silentProgress;
-    const history = await readHistory(engine.ledger, plan.planHash);
-    const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
-    const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
-    const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
-    const tables = await engine.listTables();
-    const dataset = await engine.datasetInfo();
-    const views = viewsByOperation(plan);
-    const bytesOf = new Map<string, number>();
-    const statementsOf = new Map<string, StatementPreview[]>();
-    for (const op of paper ? ordered.filter((o) => isActionable(o.action)) : chosen) {
-      const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
-      bytesOf.set(op.id, p.bytes);
-      if (paper) statementsOf.set(op.id, p.statements);
-    }
-    summary.estimatedBytes = chosen.reduce((n, o) => n + (bytesOf.get(o.id) ?? 0), 0);
-    summary.estimatedCostUsd = dollars(summary.estimatedBytes, exec.pricePerTiBUsd);
-    const budgetUsd = opts.budgetUsd ?? exec.budgetUsd;
-
-    const findings = [
-      history.touched ? null : checkCatalogue(plan, tables, planSource),
-      checkApproval(plan, chosen, opts.approve, planSource),
-      checkBudget(chosen, bytesOf, budgetUsd, exec.pricePerTiBUsd, planSource),
-      checkExpiration(dataset.defaultTableExpirationMs, engine.where.dataset, chosen.length),
-    ].filter((f): f is Finding => f !== null);
-    if (findings.length && !paper) await run.refuse(findings[0], findings.slice(1));
-    summary.warnings.push(...findings.map((f) => `preflight (${f.code}): ${f.message}`));
-
-    const ctx: RunContext = {
-      engine,
-      plan,
-      policy,
-      opts,
-      paper,
-      runId,
-      clock,
-      history,
-      state: paper ? new SimulatedState(engine, tables) : new TrackedState(engine, tables),
-      lock: run.lock,
-      selected: new Set(chosen.map((o) => o.id)),
-      bytesOf,
-      viewsOf: views,
-      statementsOf,
-      budgetUsd,
-      datasetExpirationMs: dataset.defaultTableExpirationMs,
-      outcomes: new Map(),
-      before: new Map(),
-      committedUsd: 0,
-      halted: false,
-      fatal: null,
-    };
-    const total = { done: 0, of: ordered.length };
-    // On an engine that runs operations in parallel, a batch's validation overlaps the next batch's
-    // operations (the engine's own queue would otherwise idle at every batch boundary). At most one
-    // batch is ever unvalidated: a halt found in batch N stops batch N+1 from starting any more
-    // operations (those it started finish and are validated), and batch N+2 never starts. A
-    // serial engine (DuckDB) validates each batch before the next starts.
-    const pipelined = !paper && engine.maxParallelOperations > 1;
-    let validating: Promise<void> | null = null;
-    for (const [batch, ops] of batchesOf(plan)) {
-      if (!pipelined) {
-        await runBatch(ctx, batch, ops, summary, progress, total);
-        continue;
+  return withRun(engine, planInput, { mode: paper ? 'paper' : 'apply', planSource: opts.planSource, now: opts.now, lock }, {
+    // Everything a refusal rests on is read before the run writes anything.
+    preflight: async (pre) => {
+      const { plan, planSource, summary } = pre;
+      const history = await readHistory(engine.ledger, plan.planHash);
+      const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
+      const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
+      const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
+      const tables = await engine.listTables();
+      const dataset = await engine.datasetInfo();
+      const views = viewsByOperation(plan);
+      const bytesOf = new Map<string, number>();
+      const statementsOf = new Map<string, StatementPreview[]>();
+      for (const op of paper ? ordered.filter((o) => isActionable(o.action)) : chosen) {
+        const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
+        bytesOf.set(op.id, p.bytes);
+        if (paper) statementsOf.set(op.id, p.statements);
       }
-      const executed = await executeBatch(ctx, batch, ops, summary, progress, total);
+      summary.estimatedBytes = chosen.reduce((n, o) => n + (bytesOf.get(o.id) ?? 0), 0);
+      summary.estimatedCostUsd = dollars(summary.estimatedBytes, exec.pricePerTiBUsd);
+      const budgetUsd = opts.budgetUsd ?? exec.budgetUsd;
+      const findings = [
+        history.touched ? null : checkCatalogue(plan, tables, planSource),
+        checkApproval(plan, chosen, opts.approve, planSource),
+        checkBudget(chosen, bytesOf, budgetUsd, exec.pricePerTiBUsd, planSource),
+        checkExpiration(dataset.defaultTableExpirationMs, engine.where.dataset, chosen.length),
+      ].filter((f): f is Finding => f !== null);
+      if (findings.length && !paper) await pre.refuse(findings[0], findings.slice(1));
+      summary.warnings.push(...findings.map((f) => `preflight (${f.code}): ${f.message}`));
+      return { ordered, chosen, tables, dataset, views, bytesOf, statementsOf, budgetUsd };
+    },
+    body: async (run, pre) => {
+      const { plan, summary, clock, runId } = run;
+      const progress = opts.progress ?? silentProgress;
+      // Read again under the lock: a run that finished between the preflight and the lock counts.
+      const history = await readHistory(engine.ledger, plan.planHash);
+      const ctx: RunContext = {
+        engine,
+        plan,
+        policy,
+        opts,
+        paper,
+        runId,
+        clock,
+        history,
+        state: paper ? new SimulatedState(engine, pre.tables) : new TrackedState(engine, pre.tables),
+        lock: run.lock,
+        selected: new Set(pre.chosen.map((o) => o.id)),
+        bytesOf: pre.bytesOf,
+        viewsOf: pre.views,
+        statementsOf: pre.statementsOf,
+        budgetUsd: pre.budgetUsd,
+        datasetExpirationMs: pre.dataset.defaultTableExpirationMs,
+        outcomes: new Map(),
+        before: new Map(),
+        committedUsd: 0,
+        halted: false,
+        fatal: null,
+      };
+      const total = { done: 0, of: pre.ordered.length };
+      // On an engine that runs operations in parallel, a batch's validation overlaps the next batch's
+      // operations (the engine's own queue would otherwise idle at every batch boundary). At most one
+      // batch is ever unvalidated: a halt found in batch N stops batch N+1 from starting any more
+      // operations (those it started finish and are validated), and batch N+2 never starts. A
+      // serial engine (DuckDB) validates each batch before the next starts.
+      const pipelined = !paper && engine.maxParallelOperations > 1;
+      let validating: Promise<void> | null = null;
+      for (const [batch, ops] of batchesOf(plan)) {
+        if (!pipelined) {
+          await runBatch(ctx, batch, ops, summary, progress, total);
+          continue;
+        }
+        const executed = await executeBatch(ctx, batch, ops, summary, progress, total);
+        if (validating) await validating;
+        validating = validateBatch(ctx, executed, summary);
+        validating.catch(() => undefined); // awaited below or in the next round; never unhandled
+      }
       if (validating) await validating;
-      validating = validateBatch(ctx, executed, summary);
-      validating.catch(() => undefined); // awaited below or in the next round; never unhandled
-    }
-    if (validating) await validating;
-    progress.done();
+      progress.done();
 
-    const failedOps = summary.byOutcome.FAILED ?? 0;
-    const rejected = summary.byOutcome.REJECTED ?? 0;
-    summary.status = ctx.halted ? 'HALTED' : run.lock?.lost ? 'LOCK_LOST' : failedOps || rejected ? 'INCOMPLETE' : 'OK';
-    const freezeAfterRepeatedHalts = async () => {
-      if (!ctx.halted || !run.lock) return;
-      const lockName = lockNameFor(engine.where.dataset);
-      const state = foldLock(await engine.ledger.lockEvents(lockName));
-      const halts = haltsSinceClear(await engine.ledger.runs(), state.clearedAt);
-      if (halts >= HALTS_BEFORE_FREEZE) {
-        await run.lock.freeze(`${halts} validation halts since the last clear; last: run ${runId}, batch ${summary.halt?.batch}: ${summary.halt?.why}`);
-        summary.warnings.push(`the runner is now frozen after ${halts} halts; a person must run \`bqx unlock --clear-freeze\``);
-      }
-    };
-    return summaryEnd(run, { summary }, freezeAfterRepeatedHalts);
+      const failedOps = summary.byOutcome.FAILED ?? 0;
+      const rejected = summary.byOutcome.REJECTED ?? 0;
+      const interrupted = !paper && opts.signal?.aborted === true;
+      summary.status = ctx.halted ? 'HALTED' : interrupted ? 'INTERRUPTED' : run.lock?.lost ? 'LOCK_LOST' : failedOps || rejected ? 'INCOMPLETE' : 'OK';
+      if (interrupted) summary.interruption = { reason: String(opts.signal?.reason ?? 'signal'), at: clock().toISOString() };
+      const freezeAfterRepeatedHalts = async () => {
+        if (!ctx.halted || !run.lock) return;
+        const lockName = lockNameFor(engine.where.dataset);
+        const state = foldLock(await engine.ledger.lockEvents(lockName));
+        const halts = haltsSinceClear(await engine.ledger.runs(), state.clearedAt);
+        if (halts >= HALTS_BEFORE_FREEZE) {
+          await run.lock.freeze(`${halts} validation halts since the last clear; last: run ${runId}, batch ${summary.halt?.batch}: ${summary.halt?.why}`);
+          summary.warnings.push(`the runner is now frozen after ${halts} halts; a person must run \`bqx unlock --clear-freeze\``);
+        }
+      };
+      return summaryEnd(run, { summary }, freezeAfterRepeatedHalts);
+    },
   });
 }

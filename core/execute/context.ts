@@ -20,6 +20,11 @@ export interface ApplyOptions {
   readonly planSource?: string;
   readonly progress?: Progress;
   readonly now?: () => Date;
+  /**
+   * Aborted (a signal): no operation starts after it, an operation in flight stops at its next
+   * step boundary (recorded FAILED/INTERRUPTED, resumed by the next run), the batch is validated.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Everything one apply run knows and accumulates while it carries out the plan. */

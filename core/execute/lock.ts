@@ -114,34 +114,35 @@ export class RunLock {
     this.lastRenewal = clock().getTime();
   }
 
+  /**
+   * Refuses (LOCK_HELD, RUNNER_FROZEN) without writing anything when the lock cannot be taken now;
+   * otherwise returns what acquiring it would take over. Runs before a run's first write.
+   */
+  static async probe(store: LedgerStore, lockName: string, now: Date): Promise<{ state: LockState; takenOver: LockHolder | null }> {
+    const state = foldLock(await store.lockEvents(lockName));
+    if (state.frozen) {
+      throw refused(
+        'RUNNER_FROZEN',
+        `the runner for ${lockName} is frozen since ${state.frozen.at}: ${state.frozen.detail ?? 'repeated validation halts'}`,
+        'read the run reports and the ledger, fix the cause, then a person runs `bqx unlock --clear-freeze`',
+      );
+    }
+    const h = state.holder;
+    if (h && !isExpired(h, now) && !holderIsDeadHere(h.holder)) {
+      throw refused(
+        'LOCK_HELD',
+        `another runner holds the lock ${lockName}: ${describeHolder(h)}`,
+        `wait until ${h.expiresAt} (the lease is renewed while that run is alive); if its process is gone on another host, a person may run \`bqx unlock --force\``,
+      );
+    }
+    return { state, takenOver: h };
+  }
+
   static async acquire(o: LockOptions): Promise<{ lock: RunLock; takenOver: LockHolder | null }> {
     const clock = o.now ?? (() => new Date());
     for (let tries = 0; tries < 3; tries++) {
-      const state = foldLock(await o.store.lockEvents(o.lockName));
-      if (state.frozen) {
-        throw refused(
-          'RUNNER_FROZEN',
-          `the runner for ${o.lockName} is frozen since ${state.frozen.at}: ${state.frozen.detail ?? 'repeated validation halts'}`,
-          'read the run reports and the ledger, fix the cause, then a person runs `bqx unlock --clear-freeze`',
-        );
-      }
-      let kind: LockEventKind = 'ACQUIRE';
-      let takenOver: LockHolder | null = null;
-      const h = state.holder;
-      if (h && !isExpired(h, clock())) {
-        if (!holderIsDeadHere(h.holder)) {
-          throw refused(
-            'LOCK_HELD',
-            `another runner holds the lock ${o.lockName}: ${describeHolder(h)}`,
-            `wait until ${h.expiresAt} (the lease is renewed while that run is alive); if its process is gone on another host, a person may run \`bqx unlock --force\``,
-          );
-        }
-        kind = 'TAKEOVER';
-        takenOver = h;
-      } else if (h) {
-        kind = 'TAKEOVER';
-        takenOver = h;
-      }
+      const { state, takenOver } = await RunLock.probe(o.store, o.lockName, clock());
+      const kind: LockEventKind = takenOver ? 'TAKEOVER' : 'ACQUIRE';
       const lock = new RunLock(o, state.head, clock);
       const detail = takenOver ? `from ${describeHolder(takenOver)}${holderIsDeadHere(takenOver.holder) ? ' (process gone)' : ' (lease expired)'}` : null;
       if (await lock.append(kind, detail)) return { lock, takenOver };

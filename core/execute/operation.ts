@@ -10,7 +10,7 @@ import { backupNameFor, jobIdFor } from './ids';
 import { dollars } from './preflight';
 import type { Reason } from './reasons';
 import { guarded, operationRecord, operationResult } from './run-common';
-import { checkStep, describeStep, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
+import { checkStep, describeStep, matchesSourceState, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
 import { validateConsolidation, type ValidationCheck } from './validate';
 import { SimulatedState, TrackedState } from './warehouse-state';
 
@@ -31,6 +31,7 @@ function precondition(ctx: RunContext, op: PlanOperation): OperationResult | nul
   if (historyOf(ctx.history, op.id).applied) return result(op, ctx.paper ? 'PAPER' : 'SKIPPED_ALREADY_APPLIED', 'ALREADY_APPLIED', null);
   if (!ctx.selected.has(op.id)) return result(op, idle, 'NOT_IN_THIS_RUN', null);
   if (ctx.halted) return result(op, idle, 'RUN_HALTED', null);
+  if (!ctx.paper && ctx.opts.signal?.aborted) return result(op, idle, 'RUN_INTERRUPTED', null);
   if (ctx.lock?.lost) return result(op, idle, 'LOCK_LOST', ctx.lock.lost);
   for (const dep of op.after ?? []) {
     const o = ctx.outcomes.get(dep);
@@ -41,15 +42,19 @@ function precondition(ctx: RunContext, op: PlanOperation): OperationResult | nul
 }
 
 /**
- * A backup an interrupted attempt took but could not record: reused when the engine can show it
- * and it holds the source as it is now (same schema and row count).
+ * A backup an interrupted attempt took but could not record (its ledger record was lost with the
+ * process): the deterministic backup names are evidence. Reused when it holds the source as it is
+ * now (same schema and row count), or, when the source is already gone (the drop ran too), as the
+ * plan recorded it. This attempt's own name is looked at too: an attempt whose STARTED record was
+ * lost reuses its number.
  */
-async function findEarlierBackup(engine: Engine, op: PlanOperation, table: string, attempt: number, source: TableInfo | null): Promise<string | null> {
-  if (!engine.getBackup || !source || source.kind !== 'TABLE') return null;
-  for (let a = attempt - 1; a >= 1; a--) {
+export async function findRecordlessBackup(engine: Engine, op: PlanOperation, table: string, attempt: number, source: TableInfo | null): Promise<string | null> {
+  if (!engine.getBackup) return null;
+  for (let a = attempt; a >= 1; a--) {
     const name = backupNameFor(op.id, table, a);
     const b = await engine.getBackup(name);
-    if (b && b.rowCount === source.rowCount && sameColumns(b.columns, source.columns)) return name;
+    if (!b) continue;
+    if (source?.kind === 'TABLE' ? b.rowCount === source.rowCount && sameColumns(b.columns, source.columns) : !source && matchesSourceState(op, table, b)) return name;
   }
   return null;
 }
@@ -73,10 +78,15 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   if (state instanceof TrackedState) await state.refresh([...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
 
   // An earlier attempt that changed something is resumed: its gates described the state before it.
+  // The warehouse is the evidence, not only the ledger: a write-behind ledger can lose the records
+  // of a step that ran (BigQuery: a rename whose STARTED record had not landed when the process
+  // died). A source that is merely gone proves nothing on its own: drops happen only after their
+  // records are durable (ledger.settle), so without any record it was removed by someone else.
   let resumed = false;
-  if (!ctx.paper && h.attempts > 0) {
+  if (!ctx.paper) {
     for (const s of steps) {
       if (s.kind === 'BACKUP_TABLE' || s.kind === 'VALIDATE_CONSOLIDATION') continue;
+      if (s.kind === 'DROP_TABLE' && h.attempts === 0) continue;
       if ((await checkStep(s, op, state, ledgerSaysDone)).state === 'done') {
         resumed = true;
         break;
@@ -121,6 +131,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
     return result(op, 'PAPER', 'WOULD_APPLY', null, { gates, statements: ctx.statementsOf.get(op.id), bytes, rows });
   }
 
+  if (ctx.opts.signal?.aborted) return result(op, 'SKIPPED', 'RUN_INTERRUPTED', null, { gates });
   const attempt = h.attempts + 1;
   const append = (recs: LedgerRecord[]) => guarded(() => engine.ledger.append(recs));
   await append([record(ctx, op, 'STARTED', resumed ? 'RESUMED' : 'OK', { detail: resumed ? 'resuming an interrupted attempt' : null, attempt })]);
@@ -133,8 +144,9 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
     const s = steps[i];
     await ctx.lock?.renewIfDue();
     if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
-    if (s.kind === 'BACKUP_TABLE' && !ledgerSaysDone(s) && attempt > 1) {
-      const earlier = await findEarlierBackup(engine, op, s.name, attempt, await state.get(s.name));
+    if (i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
+    if (s.kind === 'BACKUP_TABLE' && !ledgerSaysDone(s)) {
+      const earlier = await findRecordlessBackup(engine, op, s.name, attempt, await state.get(s.name));
       if (earlier) {
         await append([record(ctx, op, 'STEP_DONE', 'BACKUP_TABLE', { detail: `${s.name}>${earlier}`, attempt })]);
         doneHere.add(`BACKUP_TABLE|${s.name}`);
@@ -161,6 +173,8 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
       doneHere.add(`${k.reason}|${k.detail}`);
       continue;
     }
+    // A drop relies on the backup's record: it is durable before the drop is issued.
+    if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
     let res;
     try {
       res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt) });

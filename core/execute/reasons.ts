@@ -34,6 +34,8 @@ export const REASONS = {
   RUN_HALTED: { class: 'retryable', text: 'the run halted before this operation' },
   LOCK_LOST: { class: 'retryable', text: 'the run lost its lock before this operation' },
   NOT_IN_THIS_RUN: { class: 'retryable', text: 'left for a later run (--max-operations)' },
+  RUN_INTERRUPTED: { class: 'retryable', text: 'a signal stopped the run before this operation started' },
+  INTERRUPTED: { class: 'retryable', text: 'a signal stopped this operation at a step boundary; the next run resumes it' },
   ROLLBACK_BLOCKED: { class: 'needs-human', text: 'rollback cannot proceed without losing data' },
 } as const satisfies Record<string, { class: ReasonClass; text: string }>;
 

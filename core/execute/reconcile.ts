@@ -74,35 +74,48 @@ export function expectations(plan: Plan, applied: (opId: string) => boolean): Ex
   return out;
 }
 
+/** Every table and view of a listing against the plan's expected end state. */
+export function compareWithPlan(plan: Plan, applied: (opId: string) => boolean, listing: readonly TableInfo[]): { entries: ReconcileEntry[]; counts: Record<ReconcileStatus, number>; expectation: ReconcileResult['expectation'] } {
+  const exp = expectations(plan, applied);
+  const tables = new Map(listing.map((t) => [t.name, t]));
+  const entries: ReconcileEntry[] = [];
+  const seen = new Set<string>();
+  for (const e of exp) {
+    seen.add(e.name);
+    const t = tables.get(e.name);
+    const expected = `${e.kind} (${e.phase})`;
+    if (!t) entries.push({ name: e.name, status: 'MISSING', expected, operationId: e.operationId, detail: null });
+    else if (t.kind !== e.kind) entries.push({ name: e.name, status: 'DRIFT', expected, operationId: e.operationId, detail: `is a ${t.kind}` });
+    else {
+      const d = e.differs(t);
+      entries.push({ name: e.name, status: d ? 'DRIFT' : 'MATCHED', expected, operationId: e.operationId, detail: d });
+    }
+  }
+  for (const t of tables.values()) if (!seen.has(t.name)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const counts = { MATCHED: 0, DRIFT: 0, MISSING: 0, UNMANAGED: 0 } as Record<ReconcileStatus, number>;
+  entries.forEach((e) => (counts[e.status] += 1));
+  const actionable = new Set(plan.operations.filter((o) => isActionable(o.action)).map((o) => o.id));
+  const phases = new Set(exp.filter((e) => actionable.has(e.operationId)).map((e) => e.phase));
+  const expectation = phases.size === 2 ? 'mixed' : phases.has('post-apply') ? 'post-apply' : 'pre-apply';
+  return { entries, counts, expectation };
+}
+
+/** One line per table that is not as the plan expects it, for messages and summaries. */
+export function describeMismatch(e: ReconcileEntry): string {
+  return `${e.name}: ${e.status} (expected ${e.expected}${e.detail ? `; ${e.detail}` : ''})`;
+}
+
 /** Every table and view of the dataset against the plan's expected end state. Read-only. */
 export async function reconcilePlan(engine: Engine, planInput: Plan | unknown, opts: { planSource?: string; now?: () => Date }): Promise<ReconcileResult> {
-  return withRun(engine, planInput, { mode: 'reconcile', planSource: opts.planSource, now: opts.now, lock: null }, async (run) => {
-    const { plan, runId } = run;
-    const history = await readHistory(engine.ledger, plan.planHash);
-    const exp = expectations(plan, (id) => historyOf(history, id).applied);
-    const tables = new Map((await engine.listTables()).map((t) => [t.name, t]));
-    const entries: ReconcileEntry[] = [];
-    const seen = new Set<string>();
-    for (const e of exp) {
-      seen.add(e.name);
-      const t = tables.get(e.name);
-      const expected = `${e.kind} (${e.phase})`;
-      if (!t) entries.push({ name: e.name, status: 'MISSING', expected, operationId: e.operationId, detail: null });
-      else if (t.kind !== e.kind) entries.push({ name: e.name, status: 'DRIFT', expected, operationId: e.operationId, detail: `is a ${t.kind}` });
-      else {
-        const d = e.differs(t);
-        entries.push({ name: e.name, status: d ? 'DRIFT' : 'MATCHED', expected, operationId: e.operationId, detail: d });
-      }
-    }
-    for (const t of tables.values()) if (!seen.has(t.name)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const counts = { MATCHED: 0, DRIFT: 0, MISSING: 0, UNMANAGED: 0 } as Record<ReconcileStatus, number>;
-    entries.forEach((e) => (counts[e.status] += 1));
-    const actionable = new Set(plan.operations.filter((o) => isActionable(o.action)).map((o) => o.id));
-    const phases = new Set(exp.filter((e) => actionable.has(e.operationId)).map((e) => e.phase));
-    const expectation = phases.size === 2 ? 'mixed' : phases.has('post-apply') ? 'post-apply' : 'pre-apply';
-    const matches = !(counts.DRIFT || counts.MISSING || counts.UNMANAGED);
-    const value: ReconcileResult = { runId, planHash: plan.planHash, expectation, counts, entries, matches };
-    return { value, status: matches ? 'OK' : 'DRIFT', record: JSON.stringify({ expectation, counts }) };
+  return withRun(engine, planInput, { mode: 'reconcile', planSource: opts.planSource, now: opts.now, lock: null }, {
+    body: async (run) => {
+      const { plan, runId } = run;
+      const history = await readHistory(engine.ledger, plan.planHash);
+      const { entries, counts, expectation } = compareWithPlan(plan, (id) => historyOf(history, id).applied, await engine.listTables());
+      const matches = !(counts.DRIFT || counts.MISSING || counts.UNMANAGED);
+      const value: ReconcileResult = { runId, planHash: plan.planHash, expectation, counts, entries, matches };
+      return { value, status: matches ? 'OK' : 'DRIFT', record: JSON.stringify({ expectation, counts }) };
+    },
   });
 }

@@ -1,34 +1,80 @@
-import { catalogueFingerprint } from '../catalogue';
+import { catalogueFingerprint, tableStateHash, type TableInfo } from '../catalogue';
 import { BqxError } from '../errors';
 import type { LedgerRecord } from '../ledger/types';
 import { isActionable, type CompatibilityView, type Plan, type PlanOperation } from '../plan/types';
 import type { Policy } from '../policy';
+import type { Engine, Step } from '../ports/engine';
 import { silentProgress, type Progress } from '../report/progress';
 import { recordResult, type OperationResult } from '../report/summary';
-import type { Engine, Step } from '../ports/engine';
-import { guarded, operationRecord, operationResult, type RunResult } from './run-common';
-import { lockLost, summaryEnd, withRun } from './run-shell';
 import { historyOf, readHistory, type OperationHistory } from './history';
-import { jobIdFor } from './ids';
-import { TrackedState, type WarehouseState } from './warehouse-state';
+import { backupNameFor, jobIdFor } from './ids';
 import { catalogueDifferences } from './preflight';
 import type { Reason } from './reasons';
+import { guarded, operationRecord, operationResult, type RunResult } from './run-common';
+import { lockLost, summaryEnd, withRun } from './run-shell';
 import { consolidatedTables, describeStep, stepKey, viewsByOperation } from './steps';
+import { TrackedState, type WarehouseState } from './warehouse-state';
 
 export interface RollbackOptions {
   readonly approve?: string;
   readonly planSource?: string;
   readonly progress?: Progress;
   readonly now?: () => Date;
+  /** Aborted (a signal): no further operation is undone; the run ends INTERRUPTED. */
+  readonly signal?: AbortSignal;
 }
 
 type Undo = { steps: Step[] } | { blocked: string };
 
+/** Where a dropped table's content can be restored from: the backup the ledger names, else the deterministic names. */
+export interface BackupFinder {
+  find(op: PlanOperation, table: string, h: OperationHistory): Promise<string | null>;
+  /** What was looked for, for the message when nothing is found. */
+  describe(op: PlanOperation, table: string): string;
+}
+
+/**
+ * Backups by evidence: the one the ledger records for the drop, if it still exists; otherwise the
+ * newest `bk_<op>_a<n>_<table>` in the runner dataset that holds the table as the plan recorded it.
+ * A crash or a failing step can lose the ledger record; the backup itself is the proof.
+ */
+export function backupFinder(engine: Engine, runnerTables: readonly string[]): BackupFinder {
+  const present = new Set(runnerTables);
+  return {
+    async find(op, table, h) {
+      const recorded = h.backups.get(table);
+      if (recorded && present.has(recorded)) return recorded;
+      const prefix = `bk_${op.id.replace(/^op_/, '')}_a`;
+      const candidates = runnerTables
+        .filter((name) => name.startsWith(prefix))
+        .map((name) => ({ name, attempt: Number(/^(\d+)_/.exec(name.slice(prefix.length))?.[1] ?? NaN) }))
+        .filter((c) => Number.isInteger(c.attempt) && c.name === backupNameFor(op.id, table, c.attempt))
+        .sort((a, b) => b.attempt - a.attempt);
+      for (const c of candidates) {
+        const b = engine.getBackup ? await engine.getBackup(c.name) : null;
+        if (b && tableStateHash({ name: table, kind: 'TABLE', columns: b.columns, rowCount: b.rowCount }) === op.sourceState[table]) return c.name;
+      }
+      return null;
+    },
+    describe(op, table) {
+      return `${backupNameFor(op.id, table, 1).replace(/_a1_/, '_a<n>_')} in ${engine.where.runnerDataset}`;
+    },
+  };
+}
+
+/** Every name the operation removes when applied is a table again, and its new name is free: nothing to undo. */
+async function isPreApply(state: WarehouseState, op: PlanOperation): Promise<boolean> {
+  for (const t of op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources) if ((await state.get(t))?.kind !== 'TABLE') return false;
+  return op.action === 'DEDUPE' || (await state.get(op.target as string)) === null;
+}
+
 /**
  * The steps that undo an operation, read from the warehouse as it is now: views dropped, renames
- * reversed, dropped tables restored from their backups, consolidated targets dropped last.
+ * reversed, dropped tables restored from their backups, consolidated targets dropped last. Works
+ * from any state an apply can leave (a crash, a failed step, an interrupted run): what the
+ * warehouse shows is undone; what it does not show is not.
  */
-export async function undoSteps(state: WarehouseState, views: readonly CompatibilityView[], op: PlanOperation, h: OperationHistory): Promise<Undo> {
+export async function undoSteps(state: WarehouseState, views: readonly CompatibilityView[], op: PlanOperation, h: OperationHistory, backups: BackupFinder): Promise<Undo> {
   const steps: Step[] = [];
   const kindOf = async (n: string) => (await state.get(n))?.kind ?? null;
   for (const v of views) if ((await kindOf(v.name)) === 'VIEW') steps.push({ kind: 'DROP_VIEW', name: v.name });
@@ -38,8 +84,8 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
     const k = await kindOf(name);
     if (k === 'TABLE') return null;
     if (k !== null && !dropped.has(name)) return `${name} is a ${k} the rollback did not create`;
-    const backupName = h.backups.get(name);
-    if (!backupName) return `${name} is gone and the ledger records no backup of it`;
+    const backupName = await backups.find(op, name, h);
+    if (!backupName) return `${name} is gone and no backup of it exists (looked for the ledger's record and ${backups.describe(op, name)})`;
     steps.push({ kind: 'RESTORE_TABLE', backupName, name });
     return null;
   };
@@ -62,72 +108,93 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
   return { steps };
 }
 
-/** Replays the ledger backwards until the warehouse is as the plan found it. */
-export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, policy: Policy, opts: RollbackOptions): Promise<RunResult & { restoredExactly: boolean }> {
+export interface RollbackResult extends RunResult {
+  /** The catalogue is exactly the one the plan was made from. */
+  readonly restoredExactly: boolean;
+}
+
+/**
+ * Brings the warehouse back to the catalogue the plan was made from, newest operation first. What
+ * to undo is read from the warehouse (the ledger may be short after a crash or a failing step);
+ * dropped tables come back from their backups. Ends DRIFT, naming every table, when the catalogue
+ * is not exactly the pre-apply one; refuses a consolidation's undo (it drops the consolidated
+ * table) without the plan hash as approval.
+ */
+export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, policy: Policy, opts: RollbackOptions): Promise<RollbackResult> {
   const lock = { ttlSeconds: policy.doc.execution.lockTtlSeconds, heartbeat: false };
-  return withRun(engine, planInput, { mode: 'rollback', planSource: opts.planSource, now: opts.now, lock }, async (run) => {
-    const { plan, planSource, summary, clock, runId } = run;
-    const progress = opts.progress ?? silentProgress;
-    const history = await readHistory(engine.ledger, plan.planHash);
-    const todo = [...plan.operations]
-      .filter((o) => isActionable(o.action))
-      .filter((o) => {
-        const h = historyOf(history, o.id);
-        return h.applied || h.open || h.stepsDone.size > 0;
-      })
-      .sort((a, b) => b.seq - a.seq);
-    const drops = todo.filter((o) => o.action === 'CONSOLIDATE');
-    if (drops.length && opts.approve !== plan.planHash) {
-      await run.refuse({
-        code: 'APPROVAL_MISSING',
-        message: `rolling back ${drops.length} consolidation(s) drops their consolidated tables (e.g. ${drops[0].target}); no matching --approve was given`,
-        hint: `bqx rollback ${planSource} --approve ${plan.planHash}`,
-        kind: 'REFUSED',
-      });
-    }
-    let failed = 0;
-    const state = new TrackedState(engine, await engine.listTables());
-    const viewsOf = viewsByOperation(plan);
-    for (const [i, op] of todo.entries()) {
-      await run.lock?.renewIfDue();
-      if (run.lock?.lost) throw lockLost('rollback', run.lock.lost);
-      const h = historyOf(history, op.id);
-      const rec = (state: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord =>
-        operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, state, reason, extra);
-      const res = (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null): OperationResult => operationResult(op, outcome, reason, detail);
-      await state.refresh([...op.sources, op.target as string]);
-      const undo = await undoSteps(state, viewsOf.get(op.id) ?? [], op, h);
-      let r: OperationResult;
-      if ('blocked' in undo) {
-        r = res('FAILED', 'ROLLBACK_BLOCKED', undo.blocked);
-      } else {
-        r = res('ROLLED_BACK', 'ROLLBACK_OK', undo.steps.map(describeStep).join('; ') || 'nothing left to undo');
-        for (const [j, s] of undo.steps.entries()) {
-          try {
-            const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts) });
-            await state.afterStep(s);
-            const k = stepKey(s);
-            await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
-          } catch (e) {
-            if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
-            r = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
-            break;
+  return withRun(engine, planInput, { mode: 'rollback', planSource: opts.planSource, now: opts.now, lock }, {
+    preflight: async (pre) => {
+      const { plan, planSource } = pre;
+      const state = new TrackedState(engine, await engine.listTables());
+      const todo: PlanOperation[] = [];
+      for (const op of [...plan.operations].filter((o) => isActionable(o.action)).sort((a, b) => b.seq - a.seq)) if (!(await isPreApply(state, op))) todo.push(op);
+      const drops: PlanOperation[] = [];
+      for (const op of todo) if (op.action === 'CONSOLIDATE' && (await state.get(op.target as string))?.kind === 'TABLE') drops.push(op);
+      if (drops.length && opts.approve !== plan.planHash) {
+        await pre.refuse({
+          code: 'APPROVAL_MISSING',
+          message: `rolling back ${drops.length} consolidation(s) drops their consolidated tables (e.g. ${drops[0].target}); no matching --approve was given`,
+          hint: `bqx rollback ${planSource} --approve ${plan.planHash}`,
+          kind: 'REFUSED',
+        });
+      }
+      return { state, todo };
+    },
+    body: async (run, { state, todo }) => {
+      const { plan, summary, clock, runId } = run;
+      const progress = opts.progress ?? silentProgress;
+      const history = await readHistory(engine.ledger, plan.planHash);
+      const backups = backupFinder(engine, await engine.listRunnerTables());
+      const viewsOf = viewsByOperation(plan);
+      let failed = 0;
+      for (const [i, op] of todo.entries()) {
+        if (opts.signal?.aborted) break;
+        await run.lock?.renewIfDue();
+        if (run.lock?.lost) throw lockLost('rollback', run.lock.lost);
+        const h = historyOf(history, op.id);
+        const rec = (s: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord =>
+          operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, s, reason, extra);
+        const res = (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null): OperationResult => operationResult(op, outcome, reason, detail);
+        await state.refresh([...new Set([...consolidatedTables(op), ...op.sources, op.target as string, ...(viewsOf.get(op.id) ?? []).map((v) => v.name)])]);
+        const undo = await undoSteps(state, viewsOf.get(op.id) ?? [], op, h, backups);
+        let r: OperationResult;
+        if ('blocked' in undo) {
+          r = res('FAILED', 'ROLLBACK_BLOCKED', undo.blocked);
+        } else {
+          r = res('ROLLED_BACK', 'ROLLBACK_OK', undo.steps.map(describeStep).join('; ') || 'nothing left to undo');
+          for (const [j, s] of undo.steps.entries()) {
+            try {
+              // A consolidated table is dropped only once the restores it relies on are recorded.
+              if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
+              const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts) });
+              await state.afterStep(s);
+              const k = stepKey(s);
+              await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
+            } catch (e) {
+              if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
+              r = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
+              break;
+            }
           }
         }
+        if (r.outcome === 'FAILED') failed += 1;
+        await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
+        recordResult(summary, r);
+        progress.update(i + 1, todo.length, `${r.outcome} ${op.action} ${op.sources[0]}`);
       }
-      if (r.outcome === 'FAILED') failed += 1;
-      await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
-      recordResult(summary, r);
-      progress.update(i + 1, todo.length, `${r.outcome} ${op.action} ${op.sources[0]}`);
-    }
-    progress.done();
-    const tables = await engine.listTables();
-    const restoredExactly = catalogueFingerprint(tables) === plan.catalogueFingerprint;
-    if (!restoredExactly) {
-      const d = catalogueDifferences(plan, tables);
-      summary.warnings.push(`the catalogue does not match the plan's pre-apply fingerprint: ${d.slice(0, 10).join('; ')}${d.length > 10 ? '; …' : ''}`);
-    }
-    summary.status = failed ? 'INCOMPLETE' : 'OK';
-    return summaryEnd(run, { summary, restoredExactly });
+      progress.done();
+      await guarded(() => engine.ledger.flush());
+      const tables: TableInfo[] = await engine.listTables();
+      const restoredExactly = catalogueFingerprint(tables) === plan.catalogueFingerprint;
+      summary.differences = restoredExactly ? [] : catalogueDifferences(plan, tables);
+      if (!restoredExactly) {
+        const d = summary.differences;
+        summary.warnings.push(`the catalogue does not match the plan's pre-apply fingerprint: ${d.slice(0, 10).join('; ')}${d.length > 10 ? `; … (${d.length} in all)` : ''}`);
+      }
+      const interrupted = opts.signal?.aborted === true;
+      if (interrupted) summary.interruption = { reason: String(opts.signal?.reason ?? 'signal'), at: clock().toISOString() };
+      summary.status = interrupted ? 'INTERRUPTED' : failed ? 'INCOMPLETE' : restoredExactly ? 'OK' : 'DRIFT';
+      return summaryEnd(run, { summary, restoredExactly });
+    },
   });
 }

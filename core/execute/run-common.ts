@@ -22,7 +22,15 @@ export class RunRefused extends BqxError {
 /** The ledger must take every record; if it cannot, the run stops. */
 export class LedgerUnwritable extends BqxError {
   constructor(cause: unknown) {
-    super('LEDGER_UNWRITABLE', `the ledger cannot be written (${(cause as Error)?.message ?? String(cause)}); the run stopped`, 'check the runner dataset and its permissions, then re-run: finished work is recognised and skipped', 'FAILURE');
+    const text = (cause as Error)?.message ?? String(cause);
+    const code = (cause as NodeJS.ErrnoException)?.code;
+    const hint =
+      code === 'ENOSPC' || /No space left|ENOSPC|disk is full|out of disk/i.test(text)
+        ? 'the disk holding the warehouse (or its .wal file) is full: free space, then re-run the same command; finished work is recognised and skipped'
+        : code === 'EACCES' || /permission denied|access denied|accessDenied|403/i.test(text)
+          ? 'this identity may not write the runner dataset: grant it (see RUNBOOK, identities), then re-run; finished work is recognised and skipped'
+          : 'restore write access to the runner dataset, then re-run: finished work is recognised and skipped';
+    super('LEDGER_UNWRITABLE', `the ledger cannot be written (${text.split('\n')[0]}); the run stopped`, hint, 'UNAVAILABLE');
   }
 }
 

@@ -1,4 +1,4 @@
-import { BqxError } from '../errors';
+import { assertDistinctDatasets, BqxError } from '../errors';
 import type { RunMode, RunRecord } from '../ledger/types';
 import { validatePlan } from '../plan/load';
 import type { Plan } from '../plan/types';
@@ -18,17 +18,24 @@ export interface RunShellOptions {
   readonly lock: { readonly ttlSeconds: number; readonly heartbeat: boolean } | null;
 }
 
-/** What the body of a run sees: the validated plan, its identity and the pieces every run shares. */
-export interface Run {
+/** What a run knows before its first write: the validated plan, its identity, and how to refuse. */
+export interface PreRun {
   readonly engine: Engine;
   readonly plan: Plan;
   readonly planSource: string;
   readonly runId: string;
   readonly clock: () => Date;
   readonly summary: RunSummary;
-  readonly lock: RunLock | null;
-  /** Ends the run as refused (before any change): records END REFUSED and throws RunRefused. */
+  /**
+   * Refuses the run. Before the first write (in `preflight`) nothing reaches the warehouse, not
+   * even a ledger record; inside the body the refusal is recorded as the run's END.
+   */
   refuse(f: Finding, also?: readonly Finding[]): Promise<never>;
+}
+
+/** What the body of a run sees: the pre-run, plus the lock it holds. */
+export interface Run extends PreRun {
+  readonly lock: RunLock | null;
 }
 
 /** How a run ended: the ledger's END record (status and summary text) and what the verb returns. */
@@ -40,21 +47,34 @@ export interface RunEnd<T> {
   readonly afterEnd?: () => Promise<void>;
 }
 
+export interface RunSpec<P, T> {
+  /** Read-only checks before the first write (reads of the catalogue, the ledger, the lock). */
+  readonly preflight?: (run: PreRun) => Promise<P>;
+  readonly body: (run: Run, pre: P) => Promise<RunEnd<T>>;
+}
+
 /** The END of a run whose summary is its result. */
-export function summaryEnd<T>(run: Run, value: T, afterEnd?: () => Promise<void>): RunEnd<T> {
+export function summaryEnd<T>(run: PreRun, value: T, afterEnd?: () => Promise<void>): RunEnd<T> {
   finishSummary(run.summary, run.clock());
   return { value, status: run.summary.status, record: compactSummary(run.summary), afterEnd };
 }
 
+export function checkRunnerDataset(engine: Engine): void {
+  assertDistinctDatasets(engine.where);
+}
+
 /**
- * The lifecycle every verb that works on a plan shares: validate the plan and its dataset, give the
- * run an id and a summary, make sure the ledger exists, take the lock (if the verb changes the
- * warehouse), record START, run the body, record END (FAILED when the body throws), release.
+ * The lifecycle every verb that works on a plan shares. Nothing is written until every input is
+ * valid and every read-only check passed: validate the plan, its dataset and the runner dataset,
+ * run the verb's preflight (reads only; a refusal here leaves the warehouse untouched), probe the
+ * lock. Then the first writes: the ledger's tables if absent, the lock, START; the body; END
+ * (FAILED when the body throws); the lock is released whatever happens.
  */
-export async function withRun<T>(engine: Engine, planInput: Plan | unknown, opts: RunShellOptions, body: (run: Run) => Promise<RunEnd<T>>): Promise<T> {
+export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, opts: RunShellOptions, spec: RunSpec<P, T>): Promise<T> {
   const planSource = opts.planSource ?? 'plan';
   const plan = validatePlan(planInput, planSource);
   checkPlanDataset(plan, engine, planSource);
+  checkRunnerDataset(engine);
   const clock = opts.now ?? (() => new Date());
   const runId = newRunId(clock());
   const summary = newSummary({ runId, planHash: plan.planHash, mode: opts.mode, engine: engine.kind, dataset: engine.where.dataset, startedAt: clock() });
@@ -67,33 +87,46 @@ export async function withRun<T>(engine: Engine, planInput: Plan | unknown, opts
     summary: text,
     at: clock().toISOString(),
   });
-  await guarded(() => engine.ledger.init());
-  const lock = opts.lock
-    ? (await RunLock.acquire({ store: engine.ledger, lockName: lockNameFor(engine.where.dataset), runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock
-    : null;
-  if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
+  let started = false;
   let ended = false;
-  const run: Run = {
-    engine,
-    plan,
-    planSource,
-    runId,
-    clock,
-    summary,
-    lock,
-    async refuse(f, also = []) {
-      summary.status = 'REFUSED';
-      summary.refusal = { code: f.code, message: f.message, hint: f.hint };
-      summary.warnings.push(...also.map((x) => x.message));
-      finishSummary(summary, clock());
+  const refuse = async (f: Finding, also: readonly Finding[] = []): Promise<never> => {
+    summary.status = 'REFUSED';
+    summary.refusal = { code: f.code, message: f.message, hint: f.hint };
+    summary.warnings.push(...also.map((x) => x.message));
+    finishSummary(summary, clock());
+    if (started) {
       await appendRun(engine.ledger, record('END', 'REFUSED', compactSummary(summary)));
       ended = true;
-      throw new RunRefused(f, summary);
-    },
+    }
+    throw new RunRefused(f, summary);
   };
+  const pre: PreRun = { engine, plan, planSource, runId, clock, summary, refuse };
+
+  const lockName = lockNameFor(engine.where.dataset);
+  let checked: P;
+  try {
+    checked = spec.preflight ? await spec.preflight(pre) : (undefined as P);
+    if (opts.lock) await RunLock.probe(engine.ledger, lockName, clock());
+  } catch (e) {
+    if (e instanceof RunRefused) throw e;
+    if (e instanceof BqxError && e.kind === 'REFUSED') {
+      // A lock refusal (held, frozen) before any write: the run's summary says so too.
+      summary.status = 'REFUSED';
+      summary.refusal = { code: e.code, message: e.message, hint: e.hint ?? null };
+      finishSummary(summary, clock());
+      throw new RunRefused({ code: e.code, message: e.message, hint: e.hint, kind: 'REFUSED' }, summary);
+    }
+    throw e;
+  }
+
+  await guarded(() => engine.ledger.init());
+  const lock = opts.lock ? (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock : null;
+  if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
+  const run: Run = { ...pre, lock };
   try {
     await appendRun(engine.ledger, record('START', null, null));
-    const end = await body(run);
+    started = true;
+    const end = await spec.body(run, checked);
     await appendRun(engine.ledger, record('END', end.status, end.record));
     ended = true;
     await end.afterEnd?.();
@@ -112,5 +145,5 @@ export async function withRun<T>(engine: Engine, planInput: Plan | unknown, opts
 
 /** Thrown by a body that finds its lock lost mid-run. */
 export function lockLost(verb: string, why: string): BqxError {
-  return new BqxError('LOCK_LOST', `${verb} lost its lock: ${why}`, `re-run \`bqx ${verb}\`; finished operations are recognised`, 'FAILURE');
+  return new BqxError('LOCK_LOST', `${verb} lost its lock: ${why}`, `re-run \`bqx ${verb}\`; finished operations are recognised`, 'INCOMPLETE');
 }

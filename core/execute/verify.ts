@@ -1,31 +1,63 @@
+import PQueue from 'p-queue';
 import type { TableInfo } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
-import { recordChecks } from '../report/summary';
 import type { Engine } from '../ports/engine';
+import { recordChecks } from '../report/summary';
+import { historyOf, readHistory } from './history';
+import { compareWithPlan, describeMismatch } from './reconcile';
 import type { RunResult } from './run-common';
 import { summaryEnd, withRun } from './run-shell';
-import { historyOf, readHistory } from './history';
 import { viewsByOperation } from './steps';
-import { scoreChecks, validateOperation } from './validate';
+import { scoreChecks, validateOperation, type ValidationCheck } from './validate';
 
-/** Re-runs every post-apply check for the operations the ledger says are applied. Read-only. */
-export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: { planSource?: string; now?: () => Date }): Promise<RunResult> {
-  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null }, async (run) => {
-    const { plan, summary } = run;
-    const history = await readHistory(engine.ledger, plan.planHash);
-    const views = viewsByOperation(plan);
-    const none = new Map<string, TableInfo>();
-    const applied = plan.operations.filter((o) => isActionable(o.action) && historyOf(history, o.id).applied).sort((a, b) => a.seq - b.seq);
-    const byBatch = new Map<number, typeof applied>();
-    for (const op of applied) byBatch.set(op.batch, [...(byBatch.get(op.batch) ?? []), op]);
-    for (const [batch, ops] of [...byBatch.entries()].sort((a, b) => a[0] - b[0])) {
-      const checks = [];
-      for (const op of ops) checks.push(...(await validateOperation(engine, op, views.get(op.id) ?? [], none)));
-      recordChecks(summary, scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage'), checks);
-    }
-    summary.operations = applied.length;
-    summary.status = summary.validation.failures.length ? 'HALTED' : 'OK';
-    if (!applied.length) summary.warnings.push('the ledger records no applied operation of this plan: nothing to verify');
-    return summaryEnd(run, { summary });
+export interface VerifyOptions {
+  readonly planSource?: string;
+  readonly now?: () => Date;
+  /** Checks in flight at once; default the engine's own parallelism (DuckDB 1, BigQuery many). */
+  readonly concurrency?: number;
+}
+
+/**
+ * Re-runs every post-apply check of the operations the ledger records as applied, and compares
+ * every table and view with the plan's expected end state (as reconcile does), so a table that is
+ * missing, or changed by an operation the ledger does not know of, fails verify by name. Read-only.
+ */
+export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: VerifyOptions = {}): Promise<RunResult> {
+  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null }, {
+    body: async (run) => {
+      const { plan, summary } = run;
+      const history = await readHistory(engine.ledger, plan.planHash);
+      const views = viewsByOperation(plan);
+      const none = new Map<string, TableInfo>();
+      const applied = plan.operations.filter((o) => isActionable(o.action) && historyOf(history, o.id).applied).sort((a, b) => a.seq - b.seq);
+      // Reads only: as wide as the engine allows, checks kept in the operations' order per batch.
+      const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? engine.maxParallelOperations) });
+      const perOperation = await Promise.all(applied.map((op) => queue.add(() => validateOperation(engine, op, views.get(op.id) ?? [], none))));
+      const byBatch = new Map<number, ValidationCheck[]>();
+      applied.forEach((op, i) => byBatch.set(op.batch, [...(byBatch.get(op.batch) ?? []), ...((perOperation[i] ?? []) as ValidationCheck[])]));
+      for (const [batch, checks] of [...byBatch.entries()].sort((a, b) => a[0] - b[0])) {
+        recordChecks(summary, scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage'), checks);
+      }
+
+      // The warehouse against the plan: what the ledger says applied must be there, what it does not must be untouched.
+      const { entries } = compareWithPlan(plan, (id) => historyOf(history, id).applied, await engine.listTables());
+      const mismatches = entries.filter((e) => e.status === 'MISSING' || e.status === 'DRIFT');
+      const unmanaged = entries.filter((e) => e.status === 'UNMANAGED');
+      const planChecks: ValidationCheck[] = mismatches.map((e) => ({
+        operationId: e.operationId ?? '-',
+        check: `${e.name} as the plan expects`,
+        ok: false,
+        kind: e.status === 'MISSING' ? 'rows' : 'schema',
+        detail: describeMismatch(e),
+      }));
+      if (planChecks.length) recordChecks(summary, scoreChecks(-1, planChecks, (c) => c.kind === 'rows'), planChecks);
+      summary.differences = mismatches.map(describeMismatch);
+      if (unmanaged.length) summary.warnings.push(`${unmanaged.length} table(s) or view(s) not in the plan: ${unmanaged.slice(0, 10).map((e) => e.name).join(', ')}${unmanaged.length > 10 ? ', …' : ''}`);
+
+      summary.operations = applied.length;
+      summary.status = summary.validation.failures.length ? 'DRIFT' : 'OK';
+      if (!applied.length) summary.warnings.push('the ledger records no applied operation of this plan: the warehouse was compared with the pre-apply state');
+      return summaryEnd(run, { summary });
+    },
   });
 }

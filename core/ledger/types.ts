@@ -65,6 +65,16 @@ export interface LedgerStore {
   append(records: readonly LedgerRecord[]): Promise<void>;
   /** Resolves when every appended record is durable; throws if one could not be written. */
   flush(): Promise<void>;
+  /**
+   * Called before a destructive step (a drop): resolves when every record appended so far is
+   * durable, or will commit atomically with the next step (DuckDB writes pending records in the
+   * step's own transaction). A backup's record therefore never trails the drop that relies on it.
+   */
+  settle(): Promise<void>;
+  /**
+   * Reads (records, runs, lockEvents) work before `init` and return nothing when the runner's
+   * dataset or tables do not exist yet: a run refused before its first write creates nothing.
+   */
   records(planHash?: string): Promise<LedgerRecord[]>;
   appendRun(record: RunRecord): Promise<void>;
   runs(planHash?: string): Promise<RunRecord[]>;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { BqxError } from '../errors';
-import { isColumnName, isTableName } from '../identifiers';
+import { isBigQueryTableName, isColumnName, isProjectId, isTableName } from '../identifiers';
 import { computePlanHash } from './hash';
 import { isActionable, PLAN_FORMAT, planSchema, type Plan } from './schema';
 
@@ -8,27 +8,46 @@ function bad(source: string, message: string, hint = 'regenerate the plan with `
   return new BqxError('PLAN_INVALID', `plan ${source}: ${message}`, hint);
 }
 
-/** Every identifier of the plan must be a plain identifier before anything reaches SQL. */
+/**
+ * Every identifier that can reach SQL must be a plain identifier: the names an operation changes,
+ * its views, consolidation columns, partitioning and clustering, the project and dataset. Names
+ * the plan only keeps or leaves for review never reach SQL and need only be names BigQuery accepts.
+ */
 function checkIdentifiers(plan: Plan, source: string): void {
+  const hostile = 'the plan was edited or generated from a hostile catalogue: regenerate it and review';
+  if (!isProjectId(plan.project)) throw bad(source, `project ${JSON.stringify(plan.project)} is not a valid project id`, hostile);
   const tables = new Set<string>([plan.dataset]);
+  const untouched = new Set<string>();
   for (const op of plan.operations) {
+    if (!isActionable(op.action)) {
+      op.sources.forEach((s) => untouched.add(s));
+      continue;
+    }
     op.sources.forEach((s) => tables.add(s));
     if (op.target) tables.add(op.target);
     op.consolidation?.windows.forEach((w) => [w.source, ...w.copies].forEach((s) => tables.add(s)));
   }
   plan.views.forEach((v) => (tables.add(v.name), tables.add(v.target)));
   for (const t of tables) {
-    if (!isTableName(t)) throw bad(source, `${JSON.stringify(t)} is not a valid identifier (letters, digits and "_" only)`, 'the plan was edited or generated from a hostile catalogue: regenerate it and review');
+    if (!isTableName(t)) throw bad(source, `${JSON.stringify(t)} is not a valid identifier (letters, digits and "_" only)`, hostile);
+  }
+  for (const t of untouched) {
+    if (!isBigQueryTableName(t)) throw bad(source, `${JSON.stringify(String(t).slice(0, 80))} is not a table name BigQuery accepts`, hostile);
   }
   const columns = new Set<string>();
   for (const op of plan.operations) {
     const c = op.consolidation;
     if (!c) continue;
     columns.add(c.key);
+    if (c.partitionBy !== null) columns.add(c.partitionBy);
+    c.clusterBy.forEach((x) => columns.add(x));
     c.windows.forEach((w) => columns.add(w.presenceColumn));
     c.columns.forEach((col) => (columns.add(col.name), col.from.forEach((f) => columns.add(f.column))));
   }
-  plan.views.forEach((v) => v.columns.forEach((c) => (columns.add(c.name), columns.add(c.column))));
+  plan.views.forEach((v) => {
+    v.columns.forEach((c) => (columns.add(c.name), columns.add(c.column)));
+    if (v.filter !== null) columns.add(v.filter);
+  });
   for (const c of columns) {
     if (!isColumnName(c)) throw bad(source, `${JSON.stringify(c)} is not a valid column name`, 'the plan was edited: regenerate it and review');
   }
@@ -36,6 +55,7 @@ function checkIdentifiers(plan: Plan, source: string): void {
 
 function checkStructure(plan: Plan, source: string): void {
   const ids = new Set<string>();
+  const byId = new Map(plan.operations.map((o) => [o.id, o]));
   const seqs = new Set<number>();
   const sourceOwner = new Map<string, string>();
   for (const op of plan.operations) {
@@ -77,7 +97,9 @@ function checkStructure(plan: Plan, source: string): void {
     if (views.has(v.name)) throw bad(source, `two compatibility views named ${v.name}`);
     views.add(v.name);
     if (tables.has(v.name)) throw bad(source, `${v.name} would be both a table and a view`);
-    if (!ids.has(v.operationId)) throw bad(source, `view ${v.name} belongs to unknown operation ${v.operationId}`);
+    const owner = byId.get(v.operationId);
+    if (!owner) throw bad(source, `view ${v.name} belongs to unknown operation ${v.operationId}`);
+    if (v.target !== owner.target) throw bad(source, `view ${v.name} points at ${v.target}, but its operation ${owner.id} produces ${owner.target ?? 'nothing'}`);
   }
 
   // Rename chains and cycles are refused by the planner; a plan that still has one was edited.

@@ -6,6 +6,7 @@ import PQueue from 'p-queue';
 import type { CatalogueSnapshot, TableInfo } from '../catalogue';
 import { bytesToUsd, usdToBytes } from '../cost';
 import { tableStateHash } from '../catalogue';
+import { isTableName } from '../identifiers';
 import { canonicalWithVariant, judgeName, type NameVerdict } from '../naming/grammar';
 import type { Policy } from '../policy';
 import { errorText, firstNumericFeatureColumn, median, type FactSource, type PlanningFacts, emptyFacts } from './facts';
@@ -47,6 +48,11 @@ type Candidate =
 
 function classify(policy: Policy, table: TableInfo): Candidate {
   const verdict = judgeName(policy, table.name);
+  // BigQuery allows dashes, spaces and Unicode in table names; the runner puts only plain
+  // identifiers into SQL. Such a table is left for a person, and the rest of the plan goes on.
+  if (!isTableName(table.name)) {
+    return { kind: 'review', table, verdict, reason: 'UNSUPPORTED_NAME', detail: 'not a plain identifier (letters, digits and "_"): the runner never puts it into SQL; rename it by hand, then re-plan' };
+  }
   if (verdict.bookkeeping) return { kind: 'keep', table, verdict, reason: 'BOOKKEEPING' };
   if (verdict.compliant) return { kind: 'keep', table, verdict, reason: 'COMPLIANT' };
   if (verdict.violations.includes('UNKNOWN_FAMILY')) return { kind: 'review', table, verdict, reason: 'UNKNOWN_FAMILY', detail: verdict.notes.join('; ') };

@@ -35,6 +35,7 @@ export const PLAN_REASONS = [
   'CYCLE',
   'NOT_A_TABLE',
   'PLANNING_BUDGET_EXCEEDED',
+  'UNSUPPORTED_NAME',
 ] as const;
 export type PlanReason = (typeof PLAN_REASONS)[number];
 

@@ -70,6 +70,8 @@ export interface EngineOptions {
   readonly runnerDataset: string;
   /** BigQuery API endpoint (an emulator or the test double); default Google's. */
   readonly apiEndpoint?: string;
+  /** Only reads will be asked of it (audit, plan, fingerprint): DuckDB opens the file read-only. */
+  readonly readOnly?: boolean;
 }
 
 /** Where engine work happens, for messages and for fully qualified names. */
@@ -153,6 +155,11 @@ export interface Engine {
    * backup taken just before a crash (whose ledger record was lost) instead of taking another.
    */
   getBackup?(backupName: string): Promise<TableInfo | null>;
+  /**
+   * Names of the tables in the runner dataset (backups among them); empty when it does not exist.
+   * Rollback finds backups by their deterministic names when the ledger is short.
+   */
+  listRunnerTables(): Promise<string[]>;
 
   /** The ledger, lock and paper-run records, kept in the warehouse itself. */
   readonly ledger: LedgerStore;

@@ -3,7 +3,11 @@ import type { RunMode, TerminalOutcome } from '../ledger/types';
 import type { GateVerdict } from '../execute/gates';
 import type { BatchScore, ValidationCheck } from '../execute/validate';
 
-export type RunStatus = 'OK' | 'HALTED' | 'REFUSED' | 'FAILED' | 'LOCK_LOST' | 'INCOMPLETE';
+/**
+ * How a run ended. INCOMPLETE: some operations failed or were refused; INTERRUPTED: a signal
+ * stopped it at a safe point; DRIFT: it finished, but the warehouse does not match the plan.
+ */
+export type RunStatus = 'OK' | 'HALTED' | 'REFUSED' | 'FAILED' | 'LOCK_LOST' | 'INCOMPLETE' | 'INTERRUPTED' | 'DRIFT';
 
 /** One statement as paper mode prints it. */
 export interface StatementPreview {
@@ -50,6 +54,10 @@ export interface RunSummary {
   validation: { checks: number; passed: number; score: number; batches: BatchScore[]; failures: ValidationCheck[] };
   halt: { batch: number; why: string } | null;
   refusal: { code: string; message: string; hint: string | null } | null;
+  /** Tables and views that are not as the plan expects them (verify, rollback), one line each. */
+  differences: string[];
+  /** Set when a signal stopped the run at a safe point. */
+  interruption: { reason: string; at: string } | null;
   /** Preflight findings that paper mode reports instead of refusing. */
   warnings: string[];
   results: OperationResult[];
@@ -72,6 +80,8 @@ export function newSummary(init: { runId: string; planHash: string; mode: RunMod
     validation: { checks: 0, passed: 0, score: 1, batches: [], failures: [] },
     halt: null,
     refusal: null,
+    interruption: null,
+    differences: [],
     warnings: [],
     results: [],
   };
@@ -104,16 +114,21 @@ export function finishSummary(s: RunSummary, endedAt: Date): RunSummary {
 /** The run record's summary: counts only, so the ledger row stays small. */
 export function compactSummary(s: RunSummary): string {
   const { results: _r, validation, ...rest } = s;
-  return JSON.stringify({ ...rest, validation: { checks: validation.checks, passed: validation.passed, score: validation.score, failures: validation.failures.slice(0, 20) } });
+  return JSON.stringify({
+    ...rest,
+    differences: rest.differences.slice(0, 50),
+    validation: { checks: validation.checks, passed: validation.passed, score: validation.score, failures: validation.failures.slice(0, 20) },
+  });
 }
 
 /**
  * What a finished run means for whoever started it. A paper run changes nothing and is OK whatever
- * it found; a halt is HALTED; a failed operation or a lost lock is a FAILURE; operations refused by
- * their gates (and nothing failed) make the run REFUSED.
+ * it found. A run that stopped with some operations applied (or failed half-way) is INCOMPLETE;
+ * one whose only non-successes were gate refusals changed nothing and is REFUSED.
  */
 export function runOutcome(s: Pick<RunSummary, 'mode' | 'status' | 'byOutcome'>): OutcomeKind {
   if (s.mode === 'paper') return 'OK';
+  const changed = (s.byOutcome.APPLIED ?? 0) + (s.byOutcome.FAILED ?? 0) + (s.byOutcome.ROLLED_BACK ?? 0);
   switch (s.status) {
     case 'OK':
       return 'OK';
@@ -121,10 +136,15 @@ export function runOutcome(s: Pick<RunSummary, 'mode' | 'status' | 'byOutcome'>)
       return 'HALTED';
     case 'REFUSED':
       return 'REFUSED';
+    case 'INTERRUPTED':
+      return 'INTERRUPTED';
+    case 'DRIFT':
+      return 'DRIFT';
     case 'FAILED':
-    case 'LOCK_LOST':
       return 'FAILURE';
+    case 'LOCK_LOST':
+      return 'INCOMPLETE';
     case 'INCOMPLETE':
-      return (s.byOutcome.FAILED ?? 0) > 0 ? 'FAILURE' : 'REFUSED';
+      return changed > 0 ? 'INCOMPLETE' : 'REFUSED';
   }
 }

@@ -143,7 +143,15 @@ export class CatalogReader {
   }
 
   async listTables(): Promise<TableInfo[]> {
-    const items = await this.listTableItems();
+    let items: TableListItem[];
+    try {
+      items = await this.listTableItems();
+    } catch (e) {
+      if (e instanceof BigQueryApiError && e.status === 404) {
+        throw new BqxError('DATASET_NOT_FOUND', `dataset ${this.opts.project}.${this.opts.dataset} does not exist`, 'check --project and --dataset', 'BAD_INPUT');
+      }
+      throw e;
+    }
     const [columns, storage, views] = await Promise.all([this.columnsByTable(), this.storageByTable(), this.viewQueries()]);
     return items
       .map((it) => {

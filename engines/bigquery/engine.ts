@@ -6,12 +6,13 @@
  * `--api-endpoint` (or env BQX_BIGQUERY_API_ENDPOINT) points the client at an emulator or the test
  * double and only then replaces ADC with a dummy token (see rest.ts).
  */
-import { BqxError } from '../../core/errors';
+import { assertDistinctDatasets, BqxError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType } from './catalog';
+import { checkCredentials } from './credentials';
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { BigQueryLedgerStore } from './ledger';
 import { Clock, realClock } from './limits';
@@ -49,13 +50,12 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
   const project = assertProjectId(opts.project, '--project');
   const dataset = assertDatasetName(opts.dataset, '--dataset');
   const runnerDataset = assertDatasetName(opts.runnerDataset, '--runner-dataset');
-  if (runnerDataset === dataset) {
-    throw new BqxError('BAD_OPTION', `--runner-dataset ${runnerDataset} is the dataset being remediated`, 'keep the ledger, lock and backups in a dataset of their own');
-  }
+  assertDistinctDatasets({ dataset, runnerDataset });
   const apiEndpoint = opts.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined;
   if (apiEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(apiEndpoint)) {
     throw new BqxError('BAD_OPTION', `--api-endpoint ${apiEndpoint} is not an http(s) URL`, 'e.g. --api-endpoint http://127.0.0.1:9050');
   }
+  if (apiEndpoint === undefined) await checkCredentials();
   const location = opts.location;
   const clock = deps.clock ?? realClock;
   const now = deps.now ?? (() => new Date());
@@ -107,6 +107,10 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     ledger,
 
     listTables: () => catalog.listTables(),
+    async listRunnerTables() {
+      if (!(await catalog.datasetInfo(runnerDataset)).exists) return [];
+      return (await catalog.listTableItems(runnerDataset)).map((t) => t.tableReference?.tableId ?? '').filter(Boolean).sort();
+    },
     getTable: (name) => catalog.getTable(name),
     datasetInfo: (d) => catalog.datasetInfo(d ?? dataset),
 

@@ -16,6 +16,7 @@
  * re-created runner dataset does not collide with job ids of its previous life.
  */
 import { BqxError } from '../../core/errors';
+import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import { sha256 } from '../../core/plan/hash';
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
@@ -192,18 +193,33 @@ export class BigQueryLedgerStore implements LedgerStore {
     ];
   }
 
+  /** Whether the runner's tables exist: reads before `init` return nothing instead of failing. */
+  private present = false;
+
+  private async tablesPresent(): Promise<boolean> {
+    if (this.present) return true;
+    const tables = await Promise.all(Object.values(LEDGER_TABLES).map((t) => this.catalog.getRestTable(t, this.loc.runnerDataset).catch(() => null)));
+    this.present = tables.every((t) => t !== null);
+    return this.present;
+  }
+
   async init(): Promise<void> {
+    if (await this.tablesPresent()) return;
     const stamp = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
-    const statements = this.initStatements();
+    // CREATE SCHEMA needs bigquery.datasets.create on the project even when the dataset exists:
+    // a dataset the stacks already declare is only looked up (datasets.get).
+    const dataset = await this.catalog.datasetInfo(this.loc.runnerDataset);
+    const statements = this.initStatements().slice(dataset.exists ? 1 : 0);
     for (let i = 0; i < statements.length; i++) {
       // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine.
       await this.jobs.run({
         jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`,
         query: statements[i],
         labels: { bqx_kind: 'ledger_init' },
-        metadataKeys: i === 0 ? [`dataset:${this.loc.runnerDataset}`] : [],
+        metadataKeys: i === 0 && !dataset.exists ? [`dataset:${this.loc.runnerDataset}`] : [],
       });
     }
+    this.present = true;
   }
 
   private async insert(table: string, columns: readonly ColumnDef[], rows: Row[]): Promise<void> {
@@ -212,6 +228,7 @@ export class BigQueryLedgerStore implements LedgerStore {
     // inserting twice.
     const id = `bqx_${table}_${sha256(`${this.loc.project}.${this.loc.runnerDataset}.${table}\n${JSON.stringify(param)}`).slice(0, 40)}`;
     this.insertSizes.push(rows.length);
+    await failpoint('ledger.flush');
     const out = await this.jobs.run({ jobId: id, query: insertSql(this.loc, table, columns), params: [param], labels: { bqx_kind: `${table}_append` } });
     if (out.rowsAffected !== null && out.rowsAffected !== rows.length) {
       throw new BqxError('LEDGER_WRITE_FAILED', `ledger table ${table}: inserted ${out.rowsAffected} of ${rows.length} rows (job ${out.jobId})`, 'the run stops when the ledger cannot be written; check the runner dataset');
@@ -249,8 +266,14 @@ export class BigQueryLedgerStore implements LedgerStore {
     await this.writers.runs.settle();
   }
 
+  /** A drop waits for every record before it (the backup's above all): write-behind ends here. */
+  async settle(): Promise<void> {
+    await this.flush();
+  }
+
   async records(planHash?: string): Promise<LedgerRecord[]> {
     await this.flush();
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.ledger, LEDGER_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `seq`, `attempt`', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
     return rows.map((r) => ({
       runId: String(r.run_id),
@@ -277,6 +300,7 @@ export class BigQueryLedgerStore implements LedgerStore {
   }
 
   async runs(planHash?: string): Promise<RunRecord[]> {
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.runs, RUN_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `event` DESC', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
     return rows.map((r) => ({
       runId: String(r.run_id),
@@ -290,6 +314,7 @@ export class BigQueryLedgerStore implements LedgerStore {
   }
 
   async lockEvents(lockName: string): Promise<LockEvent[]> {
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.lock, LOCK_COLUMNS, '`lock_name` = @lock_name', '`seq`', [scalarParam('lock_name', 'STRING', lockName)]);
     return rows.map(toLockEvent);
   }

@@ -21,8 +21,8 @@ export class Db {
     return this.file.catalog;
   }
 
-  static async open(database: string): Promise<Db> {
-    const file = await acquireDuckDbFile(database);
+  static async open(database: string, readOnly = false): Promise<Db> {
+    const file = await acquireDuckDbFile(database, readOnly);
     try {
       return new Db(database, file, await file.instance.connect());
     } catch (e) {

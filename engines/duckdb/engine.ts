@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
-import { BqxError } from '../../core/errors';
+import { assertDistinctDatasets, BqxError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
@@ -64,6 +64,16 @@ class DuckDbEngine implements Engine {
   /** Every table and view of a dataset in two catalog queries (not one per table). */
   private async readTables(dataset: string): Promise<TableInfo[]> {
     assertDatasetName(dataset, 'dataset');
+    const schemas = await this.db.all(`SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?`, [dataset]);
+    if (schemas.length === 0) {
+      const known = await this.db.all(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal AND schema_name NOT IN ('main', '_bqx_catalog') ORDER BY 1`);
+      throw new BqxError(
+        'DATASET_NOT_FOUND',
+        `dataset ${dataset} does not exist in ${this.db.database}`,
+        `check --dataset; this warehouse holds ${known.map((r) => String(r.schema_name)).join(', ') || 'no dataset'}`,
+        'BAD_INPUT',
+      );
+    }
     const options = (await this.hasCatalog()) ? TABLE_OPTIONS : '(SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS table_name, NULL::VARCHAR AS partition_by, NULL::VARCHAR[] AS cluster_by WHERE false)';
     const [tables, columns] = await Promise.all([
       this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]),
@@ -107,6 +117,10 @@ class DuckDbEngine implements Engine {
   /** A backup table of the runner dataset (the executor reuses one taken just before a crash). */
   getBackup(backupName: string): Promise<TableInfo | null> {
     return this.describe(this.where.runnerDataset, backupName);
+  }
+
+  async listRunnerTables(): Promise<string[]> {
+    return [...(await this.kinds(this.where.runnerDataset)).entries()].filter(([, e]) => e.kind === 'TABLE').map(([n]) => n).sort();
   }
 
   private async tableOptions(dataset: string, name: string): Promise<{ partitionBy: string | null; clusterBy: string[] }> {
@@ -287,14 +301,21 @@ class DuckDbEngine implements Engine {
       });
       this.catalogPresent = true;
     }
-    // One transaction: the ledger records appended since the last step, then the step itself.
+    // One transaction: the ledger records appended since the last step, then the step itself. If
+    // the step fails, its transaction takes the records down with it: they are queued again and
+    // written on their own, so a failing step never loses the records of the steps before it.
+    const records = this.ledger.takePending();
     try {
       await this.db.transaction(async (q) => {
-        await this.ledger.flushInto(q);
+        await this.ledger.insertInto(q, records);
+        await failpoint('engine.step');
         for (const s of stmts) if (s !== BEGIN && s !== COMMIT) await q.exec(s);
       });
     } catch (e) {
+      this.ledger.requeue(records);
       this.db.catalog.invalidate();
+      // Best effort here; if the ledger cannot be written either, the next append or flush says so.
+      await this.ledger.flush().catch(() => undefined);
       throw e;
     }
     this.noteStep(step, stmts);
@@ -395,6 +416,7 @@ export async function openDuckDbEngine(opts: EngineOptions): Promise<Engine> {
     runnerDataset: assertDatasetName(opts.runnerDataset, '--runner-dataset'),
     location: opts.location,
   };
-  return new DuckDbEngine(await Db.open(opts.database), where);
+  assertDistinctDatasets(where);
+  return new DuckDbEngine(await Db.open(opts.database, opts.readOnly === true), where);
 }
 

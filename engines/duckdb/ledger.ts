@@ -8,6 +8,7 @@ import type { EngineLocation } from '../../core/ports/engine';
 import { Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
 import { ensureRunnerDataset } from './render';
 import { CATALOG_DDL, ident, table } from './sql';
+import { failpoint } from '../../core/failpoints';
 
 const LEDGER = '_bqx_ledger';
 const RUNS = '_bqx_runs';
@@ -36,6 +37,19 @@ export class DuckDbLedger implements LedgerStore {
     this.locks = table(where.runnerDataset, LOCKS, 'lock events table');
   }
 
+  /** Whether the runner's tables exist (reads before `init` return nothing instead of failing). */
+  private present = false;
+
+  private async tablesPresent(): Promise<boolean> {
+    if (this.present) return true;
+    const rows = await this.db.all(
+      `SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name IN (?, ?, ?)`,
+      [this.where.runnerDataset, LEDGER, RUNS, LOCKS],
+    );
+    this.present = num(rows[0]?.n) === 3;
+    return this.present;
+  }
+
   async init(): Promise<void> {
     this.db.catalog.invalidate(this.where.runnerDataset);
     await this.db.transaction(async (q) => {
@@ -50,6 +64,7 @@ export class DuckDbLedger implements LedgerStore {
         `CREATE TABLE IF NOT EXISTS ${this.locks} (lock_name VARCHAR NOT NULL, seq BIGINT NOT NULL, event VARCHAR NOT NULL, run_id VARCHAR NOT NULL, holder VARCHAR NOT NULL, expires_at VARCHAR NOT NULL, detail VARCHAR, "at" VARCHAR NOT NULL, PRIMARY KEY (lock_name, seq))`,
       );
     });
+    this.present = true;
   }
 
   /**
@@ -69,32 +84,57 @@ export class DuckDbLedger implements LedgerStore {
     if (this.pending.length >= DuckDbLedger.MAX_PENDING) await this.flush();
   }
 
-  /** Writes the pending records inside the caller's transaction. */
-  async flushInto(q: Queries): Promise<void> {
-    if (this.pending.length === 0) return;
+  /** Takes the pending records to write inside the caller's transaction (`requeue` them if it rolls back). */
+  takePending(): LedgerRecord[] {
     const batch = this.pending;
     this.pending = [];
+    return batch;
+  }
+
+  /** Puts records back at the head of the queue: their transaction rolled back. */
+  requeue(batch: readonly LedgerRecord[]): void {
+    if (batch.length) this.pending = [...batch, ...this.pending];
+  }
+
+  async insertInto(q: Queries, batch: readonly LedgerRecord[]): Promise<void> {
+    for (let i = 0; i < batch.length; i += 200) {
+      const chunk = batch.slice(i, i + 200);
+      const params: DuckDBValue[] = chunk.flatMap((r) => [
+        r.runId, r.planHash, r.operationId, r.seq, r.action, r.state, r.reason, r.detail, r.attempt, r.bytes, r.rows, r.jobId, r.at,
+      ]);
+      await q.exec(insertSql(this.ledger, LEDGER_COLUMNS, chunk.length), params);
+    }
+  }
+
+  /** Writes the pending records inside the caller's transaction; a rollback puts them back. */
+  async flushInto(q: Queries): Promise<void> {
+    const batch = this.takePending();
     try {
-      for (let i = 0; i < batch.length; i += 200) {
-        const chunk = batch.slice(i, i + 200);
-        const params: DuckDBValue[] = chunk.flatMap((r) => [
-          r.runId, r.planHash, r.operationId, r.seq, r.action, r.state, r.reason, r.detail, r.attempt, r.bytes, r.rows, r.jobId, r.at,
-        ]);
-        await q.exec(insertSql(this.ledger, LEDGER_COLUMNS, chunk.length), params);
-      }
+      await this.insertInto(q, batch);
     } catch (e) {
-      this.pending = [...batch, ...this.pending];
+      this.requeue(batch);
       throw e;
     }
   }
 
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    await this.db.transaction((q) => this.flushInto(q));
+    await failpoint('ledger.flush');
+    const batch = this.takePending();
+    try {
+      await this.db.transaction((q) => this.insertInto(q, batch));
+    } catch (e) {
+      this.requeue(batch);
+      throw e;
+    }
   }
+
+  /** Pending records commit in the next step's own transaction (DuckDbEngine.run): nothing to wait for. */
+  async settle(): Promise<void> {}
 
   async records(planHash?: string): Promise<LedgerRecord[]> {
     await this.flush();
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.db.all(
       `SELECT * FROM ${this.ledger}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],
@@ -120,14 +160,21 @@ export class DuckDbLedger implements LedgerStore {
 
   async appendRun(record: RunRecord): Promise<void> {
     const r = record;
-    await this.db.transaction(async (q) => {
-      await this.flushInto(q);
-      await q.exec(insertSql(this.runsTable, RUN_COLUMNS, 1), [r.runId, r.planHash, r.mode, r.event, r.status, r.summary, r.at]);
-    });
+    const batch = this.takePending();
+    try {
+      await this.db.transaction(async (q) => {
+        await this.insertInto(q, batch);
+        await q.exec(insertSql(this.runsTable, RUN_COLUMNS, 1), [r.runId, r.planHash, r.mode, r.event, r.status, r.summary, r.at]);
+      });
+    } catch (e) {
+      this.requeue(batch);
+      throw e;
+    }
   }
 
   async runs(planHash?: string): Promise<RunRecord[]> {
     await this.flush();
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.db.all(
       `SELECT * FROM ${this.runsTable}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],
@@ -147,6 +194,7 @@ export class DuckDbLedger implements LedgerStore {
 
   async lockEvents(lockName: string): Promise<LockEvent[]> {
     await this.flush();
+    if (!(await this.tablesPresent())) return [];
     const rows = await this.db.all(`SELECT * FROM ${this.locks} WHERE lock_name = ? ORDER BY seq`, [lockName]);
     return rows.map(lockEvent);
   }

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync } from 'fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BqxError } from '../../core/errors';
 
@@ -13,11 +13,47 @@ function busy(database: string, holder: string): BqxError {
   );
 }
 
+/** Bytes 8–11 of every DuckDB database file. */
+const MAGIC = Buffer.from('DUCK', 'ascii');
+
+/** Why a file cannot be the warehouse, read from its header, or null when it looks like DuckDB's. */
+function notADatabase(database: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(database, 'r');
+    const head = Buffer.alloc(12);
+    const n = readSync(fd, head, 0, 12, 0);
+    if (n === 0) return 'it is empty';
+    if (n < 12 || !head.subarray(8, 12).equals(MAGIC)) return 'it is not a DuckDB database (no DuckDB header)';
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') return 'it is a directory';
+    throw e;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+function openError(database: string, e: unknown): BqxError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const msg = ((e as Error)?.message ?? String(e)).trim();
+  if (code === 'EACCES' || code === 'EPERM' || /Permission denied/i.test(msg)) {
+    return new BqxError('WAREHOUSE_PERMISSION_DENIED', `cannot open the warehouse ${database}: permission denied`, `give this user read (and, for verbs that change it, write) access to ${database} and its directory`, 'UNAVAILABLE');
+  }
+  if (code === 'ENOSPC' || /No space left on device/i.test(msg)) {
+    return new BqxError('DISK_FULL', `cannot open the warehouse ${database}: no space left on the device`, 'free space on the disk holding the warehouse and its .wal file, then re-run', 'UNAVAILABLE');
+  }
+  return new BqxError('WAREHOUSE_UNREADABLE', `cannot open the warehouse ${database}: ${msg}`, 'check that the file is a DuckDB database built by `bqx warehouse seed`', 'BAD_INPUT');
+}
+
 /**
  * Opens an existing warehouse file. DuckDB lets one process write a file at a time; its lock error
- * becomes WAREHOUSE_BUSY. A missing file is an error here: reading verbs never create an empty warehouse.
+ * becomes WAREHOUSE_BUSY. A missing file is an error here: reading verbs never create an empty
+ * warehouse; a file that is not a DuckDB database (a JSON or CSV passed by mistake, which DuckDB
+ * would otherwise open as an empty database) is refused by its header.
  */
-export async function openDuckDbFile(database: string): Promise<DuckDBInstance> {
+export async function openDuckDbFile(database: string, readOnly = false): Promise<DuckDBInstance> {
   if (!existsSync(database)) {
     throw new BqxError(
       'WAREHOUSE_MISSING',
@@ -26,12 +62,19 @@ export async function openDuckDbFile(database: string): Promise<DuckDBInstance> 
       'BAD_INPUT',
     );
   }
+  let why: string | null;
   try {
-    return await DuckDBInstance.create(database);
+    why = notADatabase(database);
+  } catch (e) {
+    throw openError(database, e);
+  }
+  if (why) throw new BqxError('WAREHOUSE_NOT_DUCKDB', `--database ${database} cannot be the warehouse: ${why}`, 'pass the DuckDB file built by `bqx warehouse seed` (default .bqx/warehouse.duckdb)', 'BAD_INPUT');
+  try {
+    return await DuckDBInstance.create(database, readOnly ? { access_mode: 'READ_ONLY' } : undefined);
   } catch (e) {
     const msg = (e as Error)?.message ?? String(e);
     if (LOCK_RE.test(msg)) throw busy(database, /held in (.*?\(PID \d+\))/.exec(msg)?.[1] ?? msg.trim());
-    throw new BqxError('WAREHOUSE_UNREADABLE', `cannot open the warehouse ${database}: ${msg}`, 'check that the file is a DuckDB database built by `bqx warehouse seed`', 'BAD_INPUT');
+    throw openError(database, e);
   }
 }
 
@@ -40,7 +83,7 @@ export async function openDuckDbFile(database: string): Promise<DuckDBInstance> 
  * write the file. Engines opened in the same process therefore share one instance (each with its
  * own connection), and it closes when the last of them does.
  */
-const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache }>();
+const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache; readOnly: boolean }>();
 
 export interface CatalogEntry {
   readonly kind: 'TABLE' | 'VIEW';
@@ -89,12 +132,16 @@ export interface SharedInstance {
   release(): void;
 }
 
-export async function acquireDuckDbFile(database: string): Promise<SharedInstance> {
+/** A read-only request shares a read-write instance already open in this process; not the other way round. */
+export async function acquireDuckDbFile(database: string, readOnly = false): Promise<SharedInstance> {
   if (!existsSync(database)) await openDuckDbFile(database); // throws WAREHOUSE_MISSING
   const key = realpathSync(database);
   let entry = shared.get(key);
+  if (entry && entry.readOnly && !readOnly) {
+    throw new BqxError('WAREHOUSE_BUSY', `the warehouse ${database} is open read-only in this process`, 'close the read-only engine before opening it to change it', 'REFUSED');
+  }
   if (!entry) {
-    entry = { instance: openDuckDbFile(database), refs: 0, catalog: new CatalogCache() };
+    entry = { instance: openDuckDbFile(database, readOnly), refs: 0, catalog: new CatalogCache(), readOnly };
     shared.set(key, entry);
     entry.instance.catch(() => shared.delete(key));
   }

@@ -4,7 +4,7 @@ import { formatStatements, formatSummaryText } from '../../app/report/render';
 import { terminalProgress } from '../../app/report/terminal-progress';
 import { runOutcome } from '../../core/report/summary';
 import type { Finish } from '../exit-codes';
-import { engineOptions, evidenceOptions, parseNonNegative, withEngineOptions, withEvidenceOptions, withJsonOption, withPolicyOption } from '../options';
+import { commandLine, engineOptions, evidenceOptions, parseNonNegative, withEngineOptions, withEvidenceOptions, withJsonOption, withPolicyOption } from '../options';
 import { printRun } from './run-output';
 
 export function registerApply(program: Command, finish: Finish): void {
@@ -28,6 +28,7 @@ export function registerApply(program: Command, finish: Finish): void {
       budgetUsd: parseNonNegative(opts.budgetUsd, '--budget-usd', false),
       maxOperations: parseNonNegative(opts.maxOperations, '--max-operations', true),
       progress: terminalProgress(),
+      resumeCommand: commandLine(),
     });
     printRun(r, Boolean(opts.json), () => (mode === 'paper' && !r.refusal ? `${formatStatements(r.summary)}\n\n` : '') + formatSummaryText(r.summary));
     finish(runOutcome(r.summary));
