@@ -1,0 +1,220 @@
+/** The double's REST v2 surface: HTTP server on 127.0.0.1, URL/method routing, resource shapes and error answers. */
+import * as http from 'http';
+import { closeServer, listenOnLoopback } from '../../loopback';
+import { DoubleError, datasetNotFound, key } from './types';
+import type { DoubleColumn, DoubleOptions, DoubleTable, JobRecord, RestParam } from './types';
+import type { DoubleModel } from './model';
+
+/** The parts of a jobs.insert body the double reads. */
+interface JobsInsertBody {
+  jobReference?: { jobId?: string };
+  configuration?: { dryRun?: boolean; labels?: Record<string, string>; query?: { query?: string; queryParameters?: RestParam[] } };
+}
+
+/** Schema fields as dry runs and query results carry them. */
+const restFields = (columns: DoubleColumn[]) => columns.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE' }));
+
+/** Partitioning and clustering as table resources (listed or fetched) carry them. */
+const layout = (t: DoubleTable) => ({
+  ...(t.partitionField ? { timePartitioning: { type: 'DAY', field: t.partitionField } } : {}),
+  ...(t.clusterFields.length ? { clustering: { fields: t.clusterFields } } : {}),
+});
+
+export class RestServer {
+  private server: http.Server | null = null;
+
+  constructor(private readonly model: DoubleModel) {}
+
+  private get opts(): DoubleOptions {
+    return this.model.opts;
+  }
+
+  /** Listens on a free port of 127.0.0.1; returns the endpoint. */
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e) => this.send(res, 500, { error: { code: 500, message: String(e), errors: [{ reason: 'internalError', message: String(e) }] } }));
+    });
+    this.server.keepAliveTimeout = 1000;
+    return listenOnLoopback(this.server);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    await closeServer(this.server);
+    this.server = null;
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private send(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private error(res: http.ServerResponse, e: DoubleError): void {
+    this.send(res, e.status, { error: { code: e.status, message: e.message, errors: [{ reason: e.reason, message: e.message }], status: e.reason } });
+  }
+
+  private async body(req: http.IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    return text ? JSON.parse(text) : {};
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://double');
+    const prefix = `/bigquery/v2/projects/${this.opts.project}`;
+    if (!url.pathname.startsWith(prefix)) return this.error(res, new DoubleError(404, 'notFound', `unknown path ${url.pathname}`));
+    if (!/^Bearer /.test(String(req.headers.authorization ?? ''))) return this.error(res, new DoubleError(401, 'unauthorized', 'no bearer token'));
+    const path = decodeURIComponent(url.pathname.slice(prefix.length));
+    const q = url.searchParams;
+    try {
+      let m: RegExpMatchArray | null;
+      if (req.method === 'POST' && path === '/jobs') {
+        const body = (await this.body(req)) as JobsInsertBody;
+        return await this.jobsInsert(body, req, res);
+      }
+      if (req.method === 'GET' && (m = path.match(/^\/jobs\/([^/]+)$/))) return this.send(res, 200, this.jobResource(this.model.mustJob(m[1])));
+      if (req.method === 'GET' && (m = path.match(/^\/queries\/([^/]+)$/))) return this.send(res, 200, await this.queryResults(m[1], q));
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)$/))) return this.send(res, 200, this.datasetResource(m[1]));
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables$/))) return this.send(res, 200, this.tablesList(m[1], q));
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+)$/))) return this.send(res, 200, this.tableResource(m[1], m[2]));
+      if (req.method === 'POST' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+):testIamPermissions$/))) {
+        const body = (await this.body(req)) as { permissions?: string[] };
+        const asked: string[] = body.permissions ?? [];
+        const granted = this.model.permissions.get(key(m[1], m[2])) ?? asked;
+        return this.send(res, 200, { permissions: asked.filter((p) => granted.includes(p)) });
+      }
+      throw new DoubleError(404, 'notFound', `the double does not serve ${req.method} ${path}`);
+    } catch (e) {
+      if (e instanceof DoubleError) return this.error(res, e);
+      throw e;
+    }
+  }
+
+  // ---- datasets and tables -----------------------------------------------------------------
+
+  private datasetResource(name: string) {
+    const d = this.model.datasets.get(name);
+    if (!d) throw datasetNotFound(this.opts.project, name);
+    return {
+      kind: 'bigquery#dataset',
+      datasetReference: { projectId: this.opts.project, datasetId: name },
+      location: d.location,
+      ...(d.defaultTableExpirationMs !== null ? { defaultTableExpirationMs: String(d.defaultTableExpirationMs) } : {}),
+    };
+  }
+
+  private tablesList(dataset: string, q: URLSearchParams) {
+    if (!this.model.datasets.has(dataset)) throw datasetNotFound(this.opts.project, dataset);
+    this.model.counters.listPages++;
+    const all = [...this.model.tables.values()].filter((t) => t.dataset === dataset).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const size = Math.min(Number(q.get('maxResults') ?? 50) || 50, this.opts.maxPageSize ?? 1000);
+    const offset = q.get('pageToken') ? Number(Buffer.from(q.get('pageToken')!, 'base64url').toString('utf8').replace('offset:', '')) : 0;
+    const page = all.slice(offset, offset + size);
+    const next = offset + size < all.length ? Buffer.from(`offset:${offset + size}`).toString('base64url') : undefined;
+    return {
+      kind: 'bigquery#tableList',
+      totalItems: all.length,
+      tables: page.map((t) => ({
+        kind: 'bigquery#table',
+        id: `${this.opts.project}:${dataset}.${t.name}`,
+        tableReference: { projectId: this.opts.project, datasetId: dataset, tableId: t.name },
+        type: t.type,
+        creationTime: String(t.creationTime),
+        ...layout(t),
+      })),
+      ...(next ? { nextPageToken: next } : {}),
+    };
+  }
+
+  private tableResource(dataset: string, name: string) {
+    const t = this.model.tables.get(key(dataset, name));
+    if (!t) throw new DoubleError(404, 'notFound', `Not found: Table ${this.opts.project}:${dataset}.${name}`);
+    return {
+      kind: 'bigquery#table',
+      tableReference: { projectId: this.opts.project, datasetId: dataset, tableId: name },
+      type: t.type,
+      schema: { fields: t.columns.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE', ...(c.policyTags ? { policyTags: { names: c.policyTags } } : {}) })) },
+      numRows: String(t.numRows),
+      numBytes: String(t.numBytes),
+      creationTime: String(t.creationTime),
+      ...layout(t),
+      ...(t.viewQuery ? { view: { query: t.viewQuery, useLegacySql: false } } : {}),
+      ...(t.streamingRows ? { streamingBuffer: { estimatedRows: String(t.streamingRows), estimatedBytes: '1024', oldestEntryTime: String(t.creationTime) } } : {}),
+      ...(t.type === 'EXTERNAL' ? { externalDataConfiguration: { sourceFormat: 'PARQUET', sourceUris: ['gs://bucket/x/*'] } } : {}),
+    };
+  }
+
+  // ---- jobs --------------------------------------------------------------------------------
+
+  private async jobsInsert(body: JobsInsertBody, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const sql = body.configuration?.query?.query ?? '';
+    const params = body.configuration?.query?.queryParameters ?? [];
+    if (body.configuration?.dryRun) {
+      const { bytes, schema } = this.model.dryRun(sql);
+      return this.send(res, 200, {
+        kind: 'bigquery#job',
+        status: { state: 'DONE' },
+        configuration: { dryRun: true, query: { query: sql } },
+        statistics: { totalBytesProcessed: String(bytes), query: { totalBytesProcessed: String(bytes), schema: { fields: restFields(schema) } } },
+      });
+    }
+    const { job, dropConnection } = this.model.insertJob(body.jobReference?.jobId, sql, params, body.configuration?.labels ?? {});
+    if (dropConnection) {
+      req.socket.destroy();
+      return;
+    }
+    this.send(res, 200, this.jobResource(job));
+  }
+
+  private jobResource(job: JobRecord) {
+    return {
+      kind: 'bigquery#job',
+      id: `${this.opts.project}:${this.opts.location}.${job.id}`,
+      jobReference: { projectId: this.opts.project, jobId: job.id, location: this.opts.location },
+      configuration: { jobType: 'QUERY', labels: job.labels, query: { query: job.sql, useLegacySql: false } },
+      status: { state: job.state, ...(job.error ? { errorResult: job.error, errors: [job.error] } : {}) },
+      statistics: {
+        creationTime: String(job.createdAt),
+        ...(job.state === 'DONE'
+          ? {
+              totalBytesProcessed: String(job.bytes),
+              query: {
+                totalBytesProcessed: String(job.bytes),
+                ...(job.statementType ? { statementType: job.statementType } : {}),
+                ...(job.dmlRows !== undefined ? { numDmlAffectedRows: String(job.dmlRows) } : {}),
+              },
+            }
+          : {}),
+      },
+    };
+  }
+
+  /** jobs.getQueryResults: waits up to timeoutMs (simulated) for the job, then answers a page of rows. */
+  private async queryResults(id: string, q: URLSearchParams) {
+    const job = this.model.mustJob(id);
+    const timeoutMs = Number(q.get('timeoutMs') ?? 10_000);
+    if (job.state !== 'DONE') {
+      await Promise.race([job.done, this.opts.clock.sleep(timeoutMs)]);
+    }
+    if (job.state !== 'DONE') return { kind: 'bigquery#getQueryResultsResponse', jobReference: { jobId: id }, jobComplete: false };
+    if (job.error) throw new DoubleError(job.error.reason === 'backendError' ? 500 : 400, job.error.reason, job.error.message);
+    const max = q.get('maxResults') !== null ? Number(q.get('maxResults')) : 1000;
+    const offset = q.get('pageToken') ? Number(q.get('pageToken')) : 0;
+    const page = job.rows.slice(offset, offset + max);
+    return {
+      kind: 'bigquery#getQueryResultsResponse',
+      jobReference: { projectId: this.opts.project, jobId: id, location: this.opts.location },
+      jobComplete: true,
+      totalBytesProcessed: String(job.bytes),
+      totalRows: String(job.rows.length),
+      schema: { fields: restFields(job.schema) },
+      rows: page.map((r) => ({ f: job.schema.map((c) => ({ v: r[c.name] === null || r[c.name] === undefined ? null : String(r[c.name]) })) })),
+      ...(offset + max < job.rows.length && max > 0 ? { pageToken: String(offset + max) } : {}),
+      ...(job.dmlRows !== undefined ? { numDmlAffectedRows: String(job.dmlRows) } : {}),
+    };
+  }
+}

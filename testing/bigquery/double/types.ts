@@ -1,0 +1,120 @@
+/** Vocabulary shared by the double's modules: catalogue, job and fault shapes, options, table keys and the REST error. */
+import type { Clock } from '../../../engines/bigquery/limits';
+
+export interface DoubleColumn {
+  name: string;
+  type: string; // REST schema type: STRING, FLOAT, INTEGER, BOOLEAN, TIMESTAMP, ...
+  policyTags?: string[];
+}
+
+export interface DoubleTable {
+  dataset: string;
+  name: string;
+  type: 'TABLE' | 'VIEW' | 'EXTERNAL' | 'SNAPSHOT';
+  columns: DoubleColumn[];
+  numRows: number;
+  numBytes: number;
+  partitionField: string | null;
+  clusterFields: string[];
+  creationTime: number;
+  /** Equal keys mean equal content (fingerprints compare these). */
+  contentKey: string;
+  viewQuery?: string;
+  streamingRows?: number;
+  searchIndexes?: number;
+  /** Rows of the runner's own tables (ledger, runs, lock events). */
+  rows?: Record<string, unknown>[];
+  /** Values a sampling read returns (the double models content, not every row). */
+  sample?: number[];
+  /** For views: the table they select from. */
+  viewTarget?: { dataset: string; name: string };
+}
+
+/** What `addTable` needs; everything else has a default. */
+export type NewTable = Partial<DoubleTable> & { dataset: string; name: string; columns: DoubleColumn[] };
+
+export interface DoubleDataset {
+  location: string;
+  defaultTableExpirationMs: number | null;
+}
+
+export type FaultKind =
+  | 'rateLimitExceeded' // 403 on jobs.insert, job not created
+  | 'jobRateLimitExceeded' // 403 on jobs.insert, job not created
+  | 'serverError' // 503 on jobs.insert, job NOT created
+  | 'unknownOutcome' // job created and run, but the insert answers 503
+  | 'droppedConnection' // job created and run, but the socket is closed without an answer
+  | 'jobBackendError' // job created, fails when it runs with backendError
+  | 'permanent'; // 400 invalidQuery on jobs.insert
+
+export interface Fault {
+  readonly kind: FaultKind;
+  /** Applies to inserts whose statement matches; default: any non-dry-run insert. */
+  readonly match?: (sql: string, jobId: string) => boolean;
+  /** How many times (default 1). */
+  times?: number;
+}
+
+export interface LatencyModel {
+  /** Simulated milliseconds a job of this kind runs. */
+  (kind: 'ddl' | 'dml' | 'query', sql: string): number;
+}
+
+export interface DoubleOptions {
+  readonly project: string;
+  readonly location: string;
+  readonly clock: Clock;
+  readonly latency?: LatencyModel;
+  /** tables.list answers at most this many per page whatever maxResults asks. */
+  readonly maxPageSize?: number;
+  /** Per-table metadata updates per window (BigQuery: 5 per 10 s); exceeding fails the job. */
+  readonly tableUpdateLimit?: { readonly limit: number; readonly windowMs: number } | null;
+  /** Jobs running at once; more wait in the double's queue (BigQuery queues interactive queries). */
+  readonly maxConcurrentJobs?: number;
+  /** Jobs running at once above which jobs.insert answers rateLimitExceeded (a concurrency quota). */
+  readonly rejectAboveConcurrent?: number;
+  /** Share of jobs.insert calls answered with rateLimitExceeded at random. */
+  readonly rateLimitShare?: number;
+  readonly seed?: number;
+}
+
+/** A query parameter as jobs.insert carries it. */
+export interface RestParam {
+  name: string;
+  parameterType: { type: string; arrayType?: { type: string; structTypes?: { name: string; type: { type: string } }[] } };
+  parameterValue: { value?: string | null; arrayValues?: { structValues?: Record<string, { value?: string | null }> }[] };
+}
+
+export interface JobRecord {
+  id: string;
+  sql: string;
+  labels: Record<string, string>;
+  params: RestParam[];
+  state: 'PENDING' | 'RUNNING' | 'DONE';
+  error?: { reason: string; message: string };
+  bytes: number;
+  dmlRows?: number;
+  statementType?: string;
+  schema: DoubleColumn[];
+  rows: Record<string, unknown>[];
+  done: Promise<void>;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+/** An error answered the way BigQuery answers it: HTTP status and reason. */
+export class DoubleError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const datasetNotFound = (project: string, dataset: string): DoubleError => new DoubleError(404, 'notFound', `Not found: Dataset ${project}:${dataset}`);
+
+/** The catalogue's key of a table. */
+export const key = (dataset: string, name: string) => `${dataset}.${name}`;
