@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { makeSnapshot } from '../../core/catalogue';
+import { backupNameFor } from '../../core/execute/ids';
 import { EXIT, exitCodeOf } from '../../scripts/exit-codes';
 import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import { buildPlan } from '../../core/plan/planner';
@@ -145,5 +146,26 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
     expect(out.report.blockers.find((x) => x.code === 'JOB_NOT_DEPLOYED')).toMatchObject({ priority: 'P2' });
     expect(out.report.blockers.find((x) => x.code === 'BUCKET_NOT_WRITABLE')).toMatchObject({ priority: 'P2' });
     expect(out.report.verdict).toBe('NO-GO');
+  });
+
+  test('search indexes and policy tags a rename would drop are P2 warnings naming the tables; GO stays GO', async () => {
+    const renames = plan.operations.filter((o) => o.action === 'RENAME').map((o) => o.sources[0]);
+    const out = await readiness((h) => {
+      h.double.table(FEATURES_DATASET, renames[0])!.searchIndexes = 2;
+      const tagged = h.double.table(FEATURES_DATASET, renames[1])!;
+      tagged.columns = tagged.columns.map((c, i) => (i === 1 ? { ...c, policyTags: ['projects/p/locations/us/taxonomies/1/policyTags/2'] } : c));
+    });
+    expect(out.report.blockers.find((b) => b.code === 'SEARCH_INDEX_DROPPED')).toMatchObject({ priority: 'P2', check: 'infrastructure.rename-loss', title: expect.stringContaining(renames[0]) });
+    expect(out.report.blockers.find((b) => b.code === 'POLICY_TAGS_DROPPED')).toMatchObject({ priority: 'P2', title: expect.stringContaining(renames[1]) });
+    expect(out.report.verdict).toBe('GO');
+  });
+
+  test('the phases are rehearsed by dry runs the double checks: a backup name already taken is P0', async () => {
+    const dedupe = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => o.action === 'DEDUPE')!;
+    const out = await readiness((h) => {
+      h.double.addTable({ dataset: RUNNER_DATASET, name: backupNameFor(dedupe.id, dedupe.sources[0], 1), columns: [{ name: 'x', type: 'INTEGER' }] });
+    });
+    expect(out.report.blockers.find((b) => b.check === 'phases.dedupe')).toMatchObject({ code: 'PHASE_NOT_READY', priority: 'P0', title: expect.stringContaining('Already Exists') });
+    expect(out.report.checks.find((c) => c.id === 'phases.rename')?.detail).toMatch(/the engine accepted \d+ statement\(s\)/);
   });
 });

@@ -170,17 +170,19 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
 
     async rehearse(steps) {
       const created = new Set<string>();
+      const removed = new Set<string>();
       let statements = 0;
       let deferred = 0;
       for (const step of steps) {
         const io = sql.stepNames(loc, step);
         const rendered = sql.renderStep(loc, step, renderOpts);
-        if (io.reads.some((n) => created.has(n))) deferred += rendered.length;
+        if (io.reads.some((n) => created.has(n) || removed.has(n)) || io.creates.some((n) => removed.has(n))) deferred += rendered.length;
         else {
           for (const statement of rendered) await dryRun(statement);
           statements += rendered.length;
         }
-        io.creates.forEach((n) => created.add(n));
+        io.creates.forEach((n) => (created.add(n), removed.delete(n)));
+        io.removes.forEach((n) => (removed.add(n), created.delete(n)));
       }
       return { statements, deferred };
     },

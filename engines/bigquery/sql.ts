@@ -35,24 +35,27 @@ function timestampLiteral(d: Date): string {
   return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '+00')}'`;
 }
 
-/** What a step reads and what it creates, as `dataset.table` (rehearsals defer reads of what an earlier step made). */
-export function stepNames(loc: SqlLocation, step: Step): { reads: string[]; creates: string[] } {
+/**
+ * What a step reads, creates and removes, as `dataset.table` (a rehearsal defers a statement that
+ * reads what an earlier step creates, or creates a name an earlier step frees).
+ */
+export function stepNames(loc: SqlLocation, step: Step): { reads: string[]; creates: string[]; removes: string[] } {
   const f = (n: string) => `${loc.dataset}.${n}`;
   const r = (n: string) => `${loc.runnerDataset}.${n}`;
   switch (step.kind) {
     case 'RENAME_TABLE':
-      return { reads: [f(step.from)], creates: [f(step.to)] };
+      return { reads: [f(step.from)], creates: [f(step.to)], removes: [f(step.from)] };
     case 'DROP_TABLE':
     case 'DROP_VIEW':
-      return { reads: [f(step.name)], creates: [] };
+      return { reads: [f(step.name)], creates: [], removes: [f(step.name)] };
     case 'BACKUP_TABLE':
-      return { reads: [f(step.name)], creates: [r(step.backupName)] };
+      return { reads: [f(step.name)], creates: [r(step.backupName)], removes: [] };
     case 'RESTORE_TABLE':
-      return { reads: [r(step.backupName)], creates: [f(step.name)] };
+      return { reads: [r(step.backupName)], creates: [f(step.name)], removes: [] };
     case 'CONSOLIDATE':
-      return { reads: step.spec.windows.map((w) => f(w.source)), creates: [f(step.target)] };
+      return { reads: step.spec.windows.map((w) => f(w.source)), creates: [f(step.target)], removes: [] };
     case 'CREATE_VIEW':
-      return { reads: [f(step.target)], creates: [f(step.name)] };
+      return { reads: [f(step.target)], creates: [f(step.name)], removes: [] };
   }
 }
 

@@ -318,6 +318,13 @@ export class Interpreter {
       const t = this.must(r.dataset, r.name);
       return { bytes: t.type === 'VIEW' ? 0 : t.numBytes, schema: t.columns };
     }
+    // DDL the runner issues (renames, drops, snapshots, clones, CTAS, views) is checked the way a
+    // real dry run checks it: the statement is interpreted against the catalogue as it is now (what
+    // it reads must exist, what it creates must be free) and its change is discarded, never applied.
+    if (/^(ALTER TABLE|DROP (TABLE|VIEW)|CREATE (SNAPSHOT TABLE|OR REPLACE VIEW|TABLE `))/.test(sql)) {
+      this.interpret({ sql, params: [] } as unknown as JobRecord);
+      if (!/^CREATE TABLE `[^`]+`(\nPARTITION|\nCLUSTER|\nAS SELECT)/.test(sql)) return { bytes: 0, schema: [] };
+    }
     // The statement's written table is not read; every other reference is (whole table: the double
     // does not model column pruning).
     const written = sql.match(/^CREATE TABLE (`[^`]+`)/)?.[1];
