@@ -151,10 +151,11 @@ export interface Engine {
   probe(name: string): Promise<{ columns: Column[]; rows: number }>;
 
   /**
-   * Optional: a backup table of the runner dataset, or null. With it the executor recognises a
-   * backup taken just before a crash (whose ledger record was lost) instead of taking another.
+   * A backup table of the runner dataset, or null. The executor recognises a backup taken just
+   * before a crash (whose ledger record was lost) by it instead of taking another, and rollback
+   * restores from it when the ledger is short.
    */
-  getBackup?(backupName: string): Promise<TableInfo | null>;
+  getBackup(backupName: string): Promise<TableInfo | null>;
   /**
    * Names of the tables in the runner dataset (backups among them); empty when it does not exist.
    * Rollback finds backups by their deterministic names when the ledger is short.
