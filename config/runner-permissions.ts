@@ -1,0 +1,428 @@
+import type { StepKind } from '../core/ports/engine';
+
+/**
+ * The migration runner's permission model, as data: for everything the BigQuery engine emits
+ * (engines/bigquery/{sql,ledger,catalog,engine,jobs,rename-loss}.ts), the IAM permissions it needs
+ * and where. One table, read by
+ *  - the stacks, which grant the runner exactly `permissionsFor(scope)` as custom roles
+ *    (config/environments.ts → iam.customRoles; a test proves synthesized grants ⊇ this table),
+ *  - readiness, which asks testIamPermissions for `testablePermissions(scope)`,
+ *  - the REST double, which enforces what the synthesized grants hold (config/predefined-roles.ts
+ *    `rolePermissions` maps a granted role, predefined or custom, to its permissions).
+ *
+ * Scopes: `project` (the environment's project: jobs, region-qualified INFORMATION_SCHEMA),
+ * `featureDataset` (the dataset with role `features`, which the runner remediates) and
+ * `runnerDataset` (the dataset with role `ledger`: ledger, runs, lock, backups). `scopeTargets(env)`
+ * names them for an environment.
+ *
+ * Every permission fact is cited to Google's documentation in `doc` (checked 2026-12-01; see also
+ * /work/shared/spec/platform.md "Permissions facts"). Where Google's page names the permission on a
+ * parent resource (a dataset for tables it holds, the project for region-qualified views), the
+ * scope here is that parent: BigQuery IAM is granted on datasets, and a dataset-level binding covers
+ * its tables.
+ */
+
+export const PERMISSION_SCOPES = ['project', 'featureDataset', 'runnerDataset'] as const;
+export type PermissionScope = (typeof PERMISSION_SCOPES)[number];
+
+/** What the runner does besides executing plan steps. */
+export const RUNNER_SUPPORT_ACTIONS = [
+  'RUNNER_DATASET_CREATE',
+  'RUNNER_DATASET_READ',
+  'LEDGER_INIT',
+  'LEDGER_APPEND',
+  'LEDGER_READ',
+  'LOCK_APPEND',
+  'CATALOG_DATASET',
+  'CATALOG_LIST',
+  'CATALOG_GET',
+  'CATALOG_COLUMNS_AND_VIEWS',
+  'CATALOG_TABLE_STORAGE',
+  'SEARCH_INDEXES',
+  'DRY_RUN',
+  'VALIDATION_READ',
+  'JOB_POLLING',
+] as const;
+export type RunnerSupportAction = (typeof RUNNER_SUPPORT_ACTIONS)[number];
+
+/** Every step kind the executor asks the engine to run (core/ports/engine.ts `StepKind`). */
+export const RUNNER_STEP_KINDS = ['RENAME_TABLE', 'BACKUP_TABLE', 'DROP_TABLE', 'RESTORE_TABLE', 'CONSOLIDATE', 'CREATE_VIEW', 'DROP_VIEW'] as const satisfies readonly StepKind[];
+export type RunnerActionKey = StepKind | RunnerSupportAction;
+
+export interface PermissionNeed {
+  readonly scope: PermissionScope;
+  readonly permissions: readonly string[];
+  /** Google's page that states the fact. */
+  readonly doc: string;
+  /** What the page says, where it is not just "these permissions on this resource". */
+  readonly note?: string;
+}
+
+export interface RunnerAction {
+  /** The statement or API call, as the engine emits it. */
+  readonly emits: string;
+  /** Where in engines/bigquery it is emitted. */
+  readonly source: string;
+  readonly needs: readonly PermissionNeed[];
+  /**
+   * `granted`: the stacks grant every need. `avoided`: deliberately not granted (a broad
+   * permission the engine must stop needing); `reason` says what replaces it.
+   */
+  readonly status: 'granted' | 'avoided';
+  readonly reason?: string;
+}
+
+// Google's pages, one constant each (a fact is cited where it is used).
+const DOCS = {
+  ddl: 'https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#required_permissions',
+  renameTable: 'https://cloud.google.com/bigquery/docs/managing-tables#renaming-table',
+  deleteTable: 'https://cloud.google.com/bigquery/docs/managing-tables#deleting_a_table',
+  snapshotCreate: 'https://cloud.google.com/bigquery/docs/table-snapshots-create#permissions_and_roles',
+  snapshotDelete: 'https://cloud.google.com/bigquery/docs/table-snapshots-delete#permissions_and_roles',
+  snapshotRestore: 'https://cloud.google.com/bigquery/docs/table-snapshots-restore#permissions_and_roles',
+  cloneCreate: 'https://cloud.google.com/bigquery/docs/table-clones-create#permissions_and_roles',
+  createTable: 'https://cloud.google.com/bigquery/docs/tables#required_permissions',
+  createView: 'https://cloud.google.com/bigquery/docs/views#required_permissions',
+  updateView: 'https://cloud.google.com/bigquery/docs/updating-views#required_permissions',
+  deleteView: 'https://cloud.google.com/bigquery/docs/managing-views#delete_views',
+  dml: 'https://cloud.google.com/bigquery/docs/reference/standard-sql/data-manipulation-language',
+  createSchema: 'https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_schema_statement',
+  datasetsInsert: 'https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/insert',
+  datasetsGet: 'https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/get',
+  tablesList: 'https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/list',
+  tablesGet: 'https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/get',
+  isColumns: 'https://cloud.google.com/bigquery/docs/information-schema-columns#required_permissions',
+  isViews: 'https://cloud.google.com/bigquery/docs/information-schema-views#required_permissions',
+  isTableStorage: 'https://cloud.google.com/bigquery/docs/information-schema-table-storage#required_permissions',
+  isIntro: 'https://cloud.google.com/bigquery/docs/information-schema-intro',
+  isIndexes: 'https://cloud.google.com/bigquery/docs/information-schema-indexes#required_permissions',
+  runQuery: 'https://cloud.google.com/bigquery/docs/running-queries#required_permissions',
+  dryRun: 'https://cloud.google.com/bigquery/docs/running-queries#dry-run',
+  accessControl: 'https://cloud.google.com/bigquery/docs/access-control#bq-permissions',
+} as const;
+
+const JOBS = (doc: string = DOCS.ddl): PermissionNeed => ({
+  scope: 'project',
+  permissions: ['bigquery.jobs.create'],
+  doc,
+  note: 'every statement runs as a query job; jobs are created in the project',
+});
+
+export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>> = {
+  // ---- plan steps (engines/bigquery/sql.ts renderStep) ----------------------------------------
+  RENAME_TABLE: {
+    emits: 'ALTER TABLE `p.feature.t` RENAME TO `t2`',
+    source: 'engines/bigquery/sql.ts renderStep RENAME_TABLE',
+    status: 'granted',
+    needs: [
+      JOBS(),
+      {
+        scope: 'featureDataset',
+        // The table keeps its dataset; its name changes: update on the table, and the name it
+        // takes is a new table id in the dataset, the name it leaves a removed one.
+        permissions: ['bigquery.tables.get', 'bigquery.tables.update', 'bigquery.tables.create', 'bigquery.tables.delete'],
+        doc: DOCS.renameTable,
+        note:
+          'the page grants roles/bigquery.dataEditor for renaming; tables.get/update are the table-update permissions of that page, ' +
+          'tables.create/delete are listed because the rename creates a name and removes one (both are needed by other steps anyway)',
+      },
+    ],
+  },
+  BACKUP_TABLE: {
+    emits: 'CREATE SNAPSHOT TABLE `p.runner.bk_…` CLONE `p.feature.t` OPTIONS (expiration_timestamp = …)',
+    source: 'engines/bigquery/sql.ts renderStep BACKUP_TABLE',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.snapshotCreate),
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.get', 'bigquery.tables.getData', 'bigquery.tables.createSnapshot', 'bigquery.datasets.get', 'bigquery.tables.deleteSnapshot'],
+        doc: DOCS.snapshotCreate,
+        note:
+          'on the table to snapshot; "to create a snapshot with an expiration time you must have bigquery.tables.deleteSnapshot" ' +
+          '(only dataOwner, admin and studioAdmin carry it: roles/bigquery.dataEditor does not)',
+      },
+      {
+        scope: 'runnerDataset',
+        permissions: ['bigquery.tables.create', 'bigquery.tables.updateData', 'bigquery.tables.deleteSnapshot'],
+        doc: DOCS.snapshotCreate,
+        note:
+          'create/updateData on the dataset that receives the snapshot; deleteSnapshot here too because the expiry deletes the ' +
+          `snapshot in this dataset (${DOCS.snapshotDelete}: deleteSnapshot on "the table snapshot that you want to delete")`,
+      },
+    ],
+  },
+  DROP_TABLE: {
+    emits: 'DROP TABLE `p.feature.t`',
+    source: 'engines/bigquery/sql.ts renderStep DROP_TABLE',
+    status: 'granted',
+    needs: [JOBS(), { scope: 'featureDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.delete'], doc: DOCS.deleteTable }],
+  },
+  RESTORE_TABLE: {
+    emits: 'CREATE TABLE `p.feature.t` CLONE `p.runner.bk_…`',
+    source: 'engines/bigquery/sql.ts renderStep RESTORE_TABLE',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.snapshotRestore),
+      {
+        scope: 'runnerDataset',
+        permissions: ['bigquery.tables.get', 'bigquery.tables.getData', 'bigquery.tables.restoreSnapshot'],
+        doc: DOCS.snapshotRestore,
+        note: 'on the table snapshot copied into a writable table',
+      },
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.create', 'bigquery.tables.updateData'],
+        doc: DOCS.snapshotRestore,
+        note: `tables.create on the destination dataset (restore page); tables.updateData too for a CLONE destination (${DOCS.cloneCreate})`,
+      },
+    ],
+  },
+  CONSOLIDATE: {
+    emits: 'CREATE TABLE `p.feature.t` PARTITION BY DATE(c) CLUSTER BY … AS SELECT … FROM `p.feature.w45` FULL OUTER JOIN …',
+    source: 'engines/bigquery/sql.ts renderConsolidation',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.createTable),
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.create', 'bigquery.tables.updateData', 'bigquery.tables.get', 'bigquery.tables.getData'],
+        doc: DOCS.createTable,
+        note: 'tables.create (and updateData for the query results) on the dataset; tables.getData on every table the query reads (same dataset)',
+      },
+    ],
+  },
+  CREATE_VIEW: {
+    emits: 'CREATE OR REPLACE VIEW `p.feature.old_name` AS SELECT … FROM `p.feature.new_name`',
+    source: 'engines/bigquery/sql.ts renderStep CREATE_VIEW',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.createView),
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.create', 'bigquery.tables.getData'],
+        doc: DOCS.createView,
+        note: 'a view is a table resource: tables.create; tables.getData on the tables the view query references',
+      },
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.get', 'bigquery.tables.update'],
+        doc: DOCS.updateView,
+        note: 'OR REPLACE updates an existing view (a re-run after a crash replaces the view it made)',
+      },
+    ],
+  },
+  DROP_VIEW: {
+    emits: 'DROP VIEW `p.feature.old_name`',
+    source: 'engines/bigquery/sql.ts renderStep DROP_VIEW',
+    status: 'granted',
+    needs: [JOBS(), { scope: 'featureDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.delete'], doc: DOCS.deleteView }],
+  },
+
+  // ---- the runner dataset (engines/bigquery/ledger.ts) -----------------------------------------
+  RUNNER_DATASET_CREATE: {
+    emits: "CREATE SCHEMA IF NOT EXISTS `p.runner` OPTIONS (location = …)",
+    source: 'engines/bigquery/ledger.ts createSchemaSql (first statement of BigQueryLedgerStore.init)',
+    status: 'avoided',
+    reason:
+      'creating a dataset needs bigquery.datasets.create on the whole project, and the statement is authorized before IF NOT EXISTS ' +
+      'is evaluated, so it fails even when the dataset exists. The data stack declares the runner dataset; the engine must check it ' +
+      'with datasets.get (RUNNER_DATASET_READ) and skip CREATE SCHEMA when it exists (change requested in engines/bigquery/ledger.ts).',
+    needs: [
+      JOBS(DOCS.createSchema),
+      { scope: 'project', permissions: ['bigquery.datasets.create'], doc: DOCS.datasetsInsert, note: '"Requires the bigquery.datasets.create permission on the project"' },
+    ],
+  },
+  RUNNER_DATASET_READ: {
+    emits: 'GET /datasets/{runner} (datasets.get)',
+    source: 'engines/bigquery/catalog.ts datasetInfo (readiness; the existence check that replaces CREATE SCHEMA)',
+    status: 'granted',
+    needs: [{ scope: 'runnerDataset', permissions: ['bigquery.datasets.get'], doc: DOCS.datasetsGet }],
+  },
+  LEDGER_INIT: {
+    emits: 'CREATE TABLE IF NOT EXISTS `p.runner.{ledger,runs,lock_events}` (…) CLUSTER BY …',
+    source: 'engines/bigquery/ledger.ts createTableSql',
+    status: 'granted',
+    needs: [JOBS(DOCS.createTable), { scope: 'runnerDataset', permissions: ['bigquery.tables.create', 'bigquery.tables.get'], doc: DOCS.createTable }],
+  },
+  LEDGER_APPEND: {
+    emits: 'INSERT INTO `p.runner.{ledger,runs}` (…) SELECT … FROM UNNEST(@rows)',
+    source: 'engines/bigquery/ledger.ts insertSql',
+    status: 'granted',
+    needs: [JOBS(DOCS.dml), { scope: 'runnerDataset', permissions: ['bigquery.tables.updateData', 'bigquery.tables.get'], doc: DOCS.dml, note: 'INSERT writes table data (tables.updateData)' }],
+  },
+  LEDGER_READ: {
+    emits: 'SELECT … FROM `p.runner.{ledger,runs,lock_events}` WHERE … ORDER BY …',
+    source: 'engines/bigquery/ledger.ts selectSql',
+    status: 'granted',
+    needs: [JOBS(DOCS.runQuery), { scope: 'runnerDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.getData'], doc: DOCS.runQuery }],
+  },
+  LOCK_APPEND: {
+    emits: 'INSERT INTO `p.runner.lock_events` … WHERE (SELECT IFNULL(MAX(seq), 0) FROM `p.runner.lock_events` …) = @seq - 1; tables.get of lock_events (its creation time is the lock epoch)',
+    source: 'engines/bigquery/ledger.ts lockInsertSql, BigQueryLedgerStore.epoch',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.dml),
+      {
+        scope: 'runnerDataset',
+        permissions: ['bigquery.tables.updateData', 'bigquery.tables.getData', 'bigquery.tables.get'],
+        doc: DOCS.dml,
+        note: `the guard reads the table it inserts into (tables.getData); the epoch is read with tables.get (${DOCS.tablesGet})`,
+      },
+    ],
+  },
+
+  // ---- the catalogue (engines/bigquery/catalog.ts, rename-loss.ts) ------------------------------
+  CATALOG_DATASET: {
+    emits: 'GET /datasets/{feature} (datasets.get: location, default table expiration)',
+    source: 'engines/bigquery/catalog.ts datasetInfo',
+    status: 'granted',
+    needs: [{ scope: 'featureDataset', permissions: ['bigquery.datasets.get'], doc: DOCS.datasetsGet }],
+  },
+  CATALOG_LIST: {
+    emits: 'GET /datasets/{feature}/tables (tables.list, every page)',
+    source: 'engines/bigquery/catalog.ts listTableItems',
+    status: 'granted',
+    needs: [{ scope: 'featureDataset', permissions: ['bigquery.tables.list'], doc: DOCS.tablesList }],
+  },
+  CATALOG_GET: {
+    emits: 'GET /datasets/{feature}/tables/{t} (tables.get: streaming buffer, policy tags, schema)',
+    source: 'engines/bigquery/catalog.ts getRestTable',
+    status: 'granted',
+    needs: [{ scope: 'featureDataset', permissions: ['bigquery.tables.get'], doc: DOCS.tablesGet }],
+  },
+  CATALOG_COLUMNS_AND_VIEWS: {
+    emits: 'SELECT … FROM `p.feature`.INFORMATION_SCHEMA.COLUMNS / .VIEWS (dataset-qualified)',
+    source: 'engines/bigquery/catalog.ts columnsSql, viewsSql',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.isColumns),
+      { scope: 'featureDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.list'], doc: DOCS.isColumns, note: `the same two for VIEWS (${DOCS.isViews})` },
+    ],
+  },
+  CATALOG_TABLE_STORAGE: {
+    emits: 'SELECT table_name, total_rows, total_logical_bytes FROM `p.region-…`.INFORMATION_SCHEMA.TABLE_STORAGE WHERE table_schema = @dataset',
+    source: 'engines/bigquery/catalog.ts storageSql',
+    status: 'granted',
+    reason:
+      'region-qualified INFORMATION_SCHEMA views are authorized on their parent, the project: tables.get/list there let the runner ' +
+      'read the metadata (not the data) of every table of the project. Granted (project custom role) until the engine stops needing it ' +
+      '(change requested: row counts and sizes from dataset-scoped metadata instead of the region view).',
+    needs: [
+      JOBS(DOCS.isTableStorage),
+      {
+        scope: 'project',
+        permissions: ['bigquery.tables.get', 'bigquery.tables.list'],
+        doc: DOCS.isTableStorage,
+        note: `TABLE_STORAGE must be region-qualified; permissions are checked at the parent level of the qualifier (${DOCS.isIntro})`,
+      },
+    ],
+  },
+  SEARCH_INDEXES: {
+    emits: 'SELECT table_name, COUNT(*) FROM `p.feature`.INFORMATION_SCHEMA.SEARCH_INDEXES GROUP BY table_name',
+    source: 'engines/bigquery/sql.ts searchIndexesSql (rename-loss.ts: what a rename would lose)',
+    status: 'granted',
+    needs: [JOBS(DOCS.isIndexes), { scope: 'featureDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.list'], doc: DOCS.isIndexes }],
+  },
+
+  // ---- jobs -----------------------------------------------------------------------------------
+  DRY_RUN: {
+    emits: 'jobs.insert with configuration.dryRun = true (estimates, rehearsal, probes)',
+    source: 'engines/bigquery/jobs.ts dryRun',
+    status: 'granted',
+    needs: [
+      {
+        scope: 'project',
+        permissions: ['bigquery.jobs.create'],
+        doc: DOCS.dryRun,
+        note: "a dry run is a query job; it is also authorized against the statement's tables, which each step's own entry covers",
+      },
+    ],
+  },
+  VALIDATION_READ: {
+    emits: 'SELECT COUNT(*) / FARM_FINGERPRINT / samples / coverage / null counts FROM `p.feature.t` (maximumBytesBilled capped)',
+    source: 'engines/bigquery/sql.ts fingerprintSql … mismatchedRowsSql, probeSql (engine.ts boundedRead)',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.runQuery),
+      {
+        scope: 'featureDataset',
+        permissions: ['bigquery.tables.get', 'bigquery.tables.getData'],
+        doc: DOCS.runQuery,
+        note: 'tables.getData on every table and view read (a view is read with getData on the view and on its table, both in the feature dataset)',
+      },
+    ],
+  },
+  JOB_POLLING: {
+    emits: 'GET /queries/{jobId} (getQueryResults), GET /jobs/{jobId} (jobs.get) of the runner\'s own jobs',
+    source: 'engines/bigquery/jobs.ts waitDone, outcome, findJob',
+    status: 'granted',
+    needs: [
+      {
+        scope: 'project',
+        permissions: ['bigquery.jobs.create'],
+        doc: DOCS.accessControl,
+        note: 'bigquery.jobs.get is only needed for jobs of other principals; the creator reads its own jobs and results',
+      },
+    ],
+  },
+};
+
+/** The actions the stacks must grant (every `granted` entry). */
+export const grantedActions = (): RunnerActionKey[] =>
+  (Object.keys(RUNNER_PERMISSIONS) as RunnerActionKey[]).filter((k) => RUNNER_PERMISSIONS[k].status === 'granted');
+
+/** The actions deliberately not granted, with what replaces each. */
+export const avoidedActions = (): RunnerActionKey[] =>
+  (Object.keys(RUNNER_PERMISSIONS) as RunnerActionKey[]).filter((k) => RUNNER_PERMISSIONS[k].status === 'avoided');
+
+/**
+ * The permissions the runner needs on one scope, sorted and unique: the union over `actions`
+ * (default: every granted action). This is what the stacks grant and what readiness asks.
+ */
+export function permissionsFor(scope: PermissionScope, actions: readonly RunnerActionKey[] = grantedActions()): string[] {
+  const out = new Set<string>();
+  for (const a of actions) for (const n of RUNNER_PERMISSIONS[a].needs) if (n.scope === scope) n.permissions.forEach((p) => out.add(p));
+  return [...out].sort();
+}
+
+/** Every scope's required permissions. */
+export function requiredRunnerPermissions(actions: readonly RunnerActionKey[] = grantedActions()): Record<PermissionScope, string[]> {
+  return Object.fromEntries(PERMISSION_SCOPES.map((s) => [s, permissionsFor(s, actions)])) as Record<PermissionScope, string[]>;
+}
+
+/** Which actions need `permission` on `scope` (for messages: "the runner lacks X, needed by RENAME_TABLE, ..."). */
+export function actionsNeeding(permission: string, scope?: PermissionScope): RunnerActionKey[] {
+  return (Object.keys(RUNNER_PERMISSIONS) as RunnerActionKey[]).filter((k) =>
+    RUNNER_PERMISSIONS[k].needs.some((n) => (scope === undefined || n.scope === scope) && n.permissions.includes(permission)),
+  );
+}
+
+/**
+ * The permissions of a scope that BigQuery's testIamPermissions can answer. BigQuery has no
+ * dataset-level testIamPermissions: on a dataset scope only table permissions can be asked, of one
+ * table in it (`tables.testIamPermissions`, which answers an empty set for a missing table and
+ * "may fail open": https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/testIamPermissions).
+ * The project scope is asked through Resource Manager's projects.testIamPermissions.
+ */
+export function testablePermissions(scope: PermissionScope, actions: readonly RunnerActionKey[] = grantedActions()): string[] {
+  const all = permissionsFor(scope, actions);
+  return scope === 'project' ? all : all.filter((p) => p.startsWith('bigquery.tables.'));
+}
+
+/** The concrete resource each scope stands for in one environment. */
+export interface ScopeTargets {
+  readonly project: string;
+  readonly featureDataset: string;
+  readonly runnerDataset: string;
+}
+
+/** Scope → resource for an environment (the datasets with role `features` and `ledger`). */
+export function scopeTargets(env: { readonly project: string; readonly datasets: readonly { readonly id: string; readonly role: string }[] }): ScopeTargets {
+  const byRole = (role: string) => {
+    const d = env.datasets.find((x) => x.role === role);
+    if (!d) throw new Error(`environment of project ${env.project} has no dataset with role ${role}`);
+    return d.id;
+  };
+  return { project: env.project, featureDataset: byRole('features'), runnerDataset: byRole('ledger') };
+}
