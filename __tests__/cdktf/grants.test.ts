@@ -94,7 +94,7 @@ describe('principals and construct ids', () => {
     expect(grantId('roles/bigquery.dataViewer', extract)).toBe('grant-bigquery-dataViewer-bqx-ml-extract');
     expect(grantId('roles/storage.objectViewer', new MemberPrincipal('group:data-eng@example.com'))).toBe('grant-storage-objectViewer-group-data-eng');
     const s = stack();
-    const wif = new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r' });
+    const wif = new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: '1', repositoryOwnerId: '2' });
     expect(grantId('roles/iam.workloadIdentityUser', wif.refPrincipal('refs/heads/main'))).toBe('grant-iam-workloadIdentityUser-wif-ref');
     const unkeyed = { member: new PrincipalSet(wif.pool.name, 'ref', 'refs/heads/main', 'k').member };
     expect(() => grantId('roles/iam.workloadIdentityUser', unkeyed)).toThrow(/holds a reference: give it a key/);
@@ -108,7 +108,7 @@ describe('flat addresses', () => {
     sa.grantActAs(merge);
     new ArtifactRepository(s, 'images', { repositoryId: 'bqx-ml', labels: LABELS }).grantWrite(merge);
     new ProjectIam(s, 'project', { project: 'bqx-ml' }).grant(extract, 'roles/bigquery.jobUser');
-    new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r' });
+    new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: '1', repositoryOwnerId: '2' });
     const tf = synth(s);
     expect(Object.keys(tf.resource.google_service_account)).toEqual(['sa-bqx-ml-extract']);
     expect(tf.resource.google_service_account['sa-bqx-ml-extract']).toEqual({ account_id: 'bqx-ml-extract', display_name: 'bqx-ml-extract', description: 'd' });
