@@ -43,7 +43,7 @@ async function engineOn(endpoint: string): Promise<BigQueryEngine> {
 
 /** `bqx apply` as a separate process; resolves with its exit code and signal. */
 function apply(endpoint: string, failpoints: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const args = [BIN, 'apply', planFile, '--engine', 'bigquery', '--api-endpoint', endpoint, '--approve', plan.planHash, '--reports-dir', path.join(work, 'reports'), '--metrics-file', path.join(work, 'reports', 'metrics.prom')];
+  const args = [BIN, 'apply', planFile, '--engine', 'bigquery', '--env', 'prod', '--api-endpoint', endpoint, '--approve', plan.planHash, '--reports-dir', path.join(work, 'reports'), '--metrics-file', path.join(work, 'reports', 'metrics.prom')];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BQX_FAILPOINTS: failpoints }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
