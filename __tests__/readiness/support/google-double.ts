@@ -17,6 +17,8 @@ export interface GoogleDoubleState {
   buckets: Map<string, { writable: boolean }>;
   /** Cloud Run jobs deployed, as `region/name`. */
   jobs: Set<string>;
+  /** The environment of a deployed job's container, by `region/name` (jobs.get returns it in template.template.containers[0].env). */
+  jobEnv?: Map<string, Record<string, string>>;
 }
 
 export class GoogleApisDouble {
@@ -114,7 +116,12 @@ export class GoogleApisDouble {
     }
     if (req.method === 'GET' && (m = p.match(/^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/))) {
       if (m[1] !== s.project || !s.jobs.has(`${m[2]}/${m[3]}`)) return this.fail(res, 404, 'NOT_FOUND', `job ${m[3]}`);
-      return this.send(res, 200, { name: `projects/${m[1]}/locations/${m[2]}/jobs/${m[3]}`, terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED' } });
+      const env = Object.entries(s.jobEnv?.get(`${m[2]}/${m[3]}`) ?? {}).map(([name, value]) => ({ name, value }));
+      return this.send(res, 200, {
+        name: `projects/${m[1]}/locations/${m[2]}/jobs/${m[3]}`,
+        terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED' },
+        template: { taskCount: 1, template: { containers: [{ image: `us-central1-docker.pkg.dev/${m[1]}/bqx-ml/${m[3]}:latest`, env }] } },
+      });
     }
     return this.fail(res, 404, 'NOT_FOUND', `the double does not serve ${req.method} ${p}`);
   }
