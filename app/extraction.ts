@@ -14,6 +14,7 @@ import type { Plan } from '../core/plan/types';
 import { loadPolicy } from '../core/policy';
 import type { EngineOptions } from '../core/ports/engine';
 import { describeWarehouse, withEngine } from './engine';
+import { apiErrorText, googleApis } from './readiness/google-apis';
 
 export interface ExtractionReport extends ExtractionSets {
   readonly warehouse: string;
@@ -67,6 +68,26 @@ export function manifestOf(r: ExtractionSets, where: { project: string; dataset:
   return { format: MANIFEST_FORMAT, project: where.project, dataset: where.dataset, pair: r.pair, planHash: r.planHash, tables: r.after.tables };
 }
 
+/**
+ * Uploads the manifest to `gs://bucket[/prefix]` at the policy's object path, with the caller's
+ * credentials (the runner's: it holds roles/storage.objectUser on the staging bucket).
+ */
+export async function uploadManifest(target: string, r: ExtractionSets, where: { project: string; dataset: string }, endpoint?: string): Promise<string> {
+  const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(\/.*)?$/.exec(target);
+  if (!m) throw new BqxError('BAD_MANIFEST_TARGET', `--manifest-dir ${target} is not a bucket URL`, 'pass gs://BUCKET (e.g. gs://bqx-ml-staging) or a local directory');
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  const object = prefix ? `${prefix}/${r.manifestPath}` : r.manifestPath;
+  const apis = googleApis({ endpoint: endpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT });
+  const res = await apis.request('storage', 'POST', `/upload/storage/v1/b/${encodeURIComponent(m[1])}/o`, {
+    query: { uploadType: 'media', name: object },
+    media: { contentType: 'application/json', data: `${JSON.stringify(manifestOf(r, where), null, 2)}\n` },
+  });
+  if (res.status !== 200) {
+    throw new BqxError('MANIFEST_UPLOAD_FAILED', `writing gs://${m[1]}/${object} failed: ${apiErrorText(res)}`, 'the runner needs storage.objects.create on the staging bucket (roles/storage.objectUser, data stack)', 'FAILURE');
+  }
+  return `gs://${m[1]}/${object}`;
+}
+
 /** Writes the manifest under `dir` at the policy's object path (the staging bucket's layout). */
 export function writeManifest(dir: string, r: ExtractionSets, where: { project: string; dataset: string }): string {
   const file = path.resolve(dir, r.manifestPath);
@@ -80,8 +101,10 @@ export interface ExtractionInput {
   readonly pair: string;
   readonly planFile?: string;
   readonly policyFile?: string;
-  /** Write the pair's manifest under this directory (same layout as the staging bucket). */
+  /** Write the pair's manifest under this directory (same layout as the staging bucket), or to `gs://BUCKET`. */
   readonly manifestDir?: string;
+  /** One base URL for Cloud Storage (a test double); env BQX_GOOGLE_API_ENDPOINT. */
+  readonly googleApiEndpoint?: string;
 }
 
 export async function runExtraction(input: ExtractionInput): Promise<{ report: ExtractionReport; manifest: string | null }> {
@@ -91,7 +114,8 @@ export async function runExtraction(input: ExtractionInput): Promise<{ report: E
   const plan = input.planFile !== undefined ? planFor(input.planFile, input.engine) : null;
   const tables: TableInfo[] = await withEngine(input.engine, (engine) => engine.listTables());
   const report = extractionReport(extractionSets(rule, tables, plan, pair), describeWarehouse(input.engine));
-  const manifest = input.manifestDir !== undefined ? writeManifest(input.manifestDir, report, input.engine) : null;
+  const dir = input.manifestDir;
+  const manifest = dir === undefined ? null : dir.startsWith('gs://') ? await uploadManifest(dir, report, input.engine, input.googleApiEndpoint) : writeManifest(dir, report, input.engine);
   return { report, manifest };
 }
 
@@ -114,7 +138,9 @@ export function formatExtraction(r: ExtractionReport, manifest: string | null, l
   lines.push(
     '',
     '  the fix in the job: list tables with table_type = \'BASE TABLE\' (INFORMATION_SCHEMA.TABLES), or read the manifest',
-    `  ${manifest ? `written to ${manifest}` : `(bqx extraction --manifest-dir DIR writes ${r.manifestPath})`}; copy it to the staging bucket after apply`,
+    manifest
+      ? `  manifest written to ${manifest}${manifest.startsWith('gs://') ? '' : '; copy it to the staging bucket'}`
+      : `  (bqx extraction --manifest-dir gs://STAGING_BUCKET writes ${r.manifestPath} there after apply)`,
   );
   return lines.join('\n');
 }

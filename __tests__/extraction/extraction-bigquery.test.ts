@@ -22,6 +22,8 @@ import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { scaledClock } from '../../engines/bigquery/limits';
 import { seedWarehouse } from '../../warehouse/seed';
 import { bqx } from './support';
+import { GoogleApisDouble } from '../readiness/support/google-double';
+import { EXIT } from '../../scripts/exit-codes';
 
 let work: string;
 let pristine: string;
@@ -127,3 +129,26 @@ test('during the grace period: the views a name-only discovery reads are found t
     },
   );
 }, 120_000);
+
+test('after apply the runner writes the pair’s manifest to the staging bucket; a bucket it cannot write is a failure, named', async () => {
+  const google = new GoogleApisDouble({ project: PROJECT, enabledApis: new Set(), projectPermissions: new Set(), buckets: new Map([['bqx-ml-staging', { writable: true }]]), jobs: new Set() });
+  const endpoint = await google.start();
+  try {
+    const r = await bqx(['extraction', '--pair', 'eurusd', '--plan', planFile, '--database', applied, '--manifest-dir', 'gs://bqx-ml-staging', '--google-api-endpoint', endpoint]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toContain('manifest written to gs://bqx-ml-staging/manifests/eurusd/extraction.json');
+    const object = google.objects.get('bqx-ml-staging/manifests/eurusd/extraction.json')!;
+    const local = await json<ExtractionReport>(['extraction', '--pair', 'eurusd', '--plan', planFile, '--database', applied]);
+    expect(JSON.parse(object.body!)).toEqual({ format: 'bqx-extraction-manifest/v1', project: PROJECT, dataset: FEATURES_DATASET, pair: 'eurusd', planHash: plan.planHash, tables: local.after.tables });
+
+    google.state.buckets.set('bqx-ml-staging', { writable: false });
+    const refused = await bqx(['extraction', '--pair', 'eurusd', '--plan', planFile, '--database', applied, '--manifest-dir', 'gs://bqx-ml-staging', '--google-api-endpoint', endpoint]);
+    expect(refused.code).toBe(EXIT.FAILURE);
+    expect(refused.err).toMatch(/writing gs:\/\/bqx-ml-staging\/manifests\/eurusd\/extraction\.json failed: HTTP 403 PERMISSION_DENIED/);
+    expect(refused.err).toMatch(/roles\/storage\.objectUser/);
+    const bad = await bqx(['extraction', '--pair', 'eurusd', '--database', applied, '--manifest-dir', 'gs://', '--google-api-endpoint', endpoint]);
+    expect(bad.code).toBe(EXIT.BAD_INPUT);
+  } finally {
+    await google.stop();
+  }
+});

@@ -12,9 +12,10 @@ export function registerExtraction(program: Command, finish: Finish): void {
     )
     .requiredOption('--pair <pair>', 'the pair, e.g. eurusd')
     .option('--plan <file>', 'the plan (without it: the catalogue as it is, views counted as duplicates)')
-    .option('--manifest-dir <dir>', 'also write the pair’s manifest (the tables the job must read) under DIR at the policy’s manifestPath');
+    .option('--manifest-dir <dir>', 'also write the pair’s manifest (the tables the job must read) at the policy’s manifestPath under DIR, a directory or gs://BUCKET (the staging bucket)')
+    .option('--google-api-endpoint <url>', 'Cloud Storage base URL (a test double); env BQX_GOOGLE_API_ENDPOINT');
   withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{pair, before: {tables}, after: {tables}, duplicatesByName, …}').action(async (opts) => {
-    const { report, manifest } = await runExtraction({ engine: engineOptions(opts), pair: opts.pair, planFile: opts.plan, policyFile: opts.policy, manifestDir: opts.manifestDir });
+    const { report, manifest } = await runExtraction({ engine: engineOptions(opts), pair: opts.pair, planFile: opts.plan, policyFile: opts.policy, manifestDir: opts.manifestDir, googleApiEndpoint: opts.googleApiEndpoint });
     emit(Boolean(opts.json), report, () => formatExtraction(report, manifest));
     finish('OK');
   });

@@ -24,7 +24,7 @@ export interface GoogleDoubleState {
 export class GoogleApisDouble {
   readonly state: GoogleDoubleState;
   /** Every object written and whether it was deleted again. */
-  readonly objects = new Map<string, { deleted: boolean }>();
+  readonly objects = new Map<string, { deleted: boolean; body?: string }>();
   readonly requests: string[] = [];
   private server: http.Server | null = null;
   endpoint = '';
@@ -101,11 +101,11 @@ export class GoogleApisDouble {
     if (req.method === 'POST' && (m = p.match(/^\/upload\/storage\/v1\/b\/([^/]+)\/o$/))) {
       const b = s.buckets.get(m[1]);
       const name = url.searchParams.get('name');
-      await this.body(req);
+      const body = await this.body(req);
       if (!b) return this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
       if (url.searchParams.get('uploadType') !== 'media' || !name) return this.fail(res, 400, 'INVALID_ARGUMENT', 'uploadType=media and name are required');
       if (!b.writable) return this.fail(res, 403, 'PERMISSION_DENIED', `caller does not have storage.objects.create access to ${m[1]}`);
-      this.objects.set(`${m[1]}/${name}`, { deleted: false });
+      this.objects.set(`${m[1]}/${name}`, { deleted: false, body });
       return this.send(res, 200, { kind: 'storage#object', bucket: m[1], name });
     }
     if (req.method === 'DELETE' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/))) {

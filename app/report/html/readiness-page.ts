@@ -192,7 +192,7 @@ ${r.plan ? `<tr><td>plan</td><td><code>${esc(r.plan.planHash)}</code>${r.plan.fi
 const pct = (x: { compliant: number; tables: number }) => (x.tables ? `${((100 * x.compliant) / x.tables).toFixed(1)}%` : '–');
 
 function complianceBars(x: { compliant: number; nonCompliant: number; tables: number }, when: string, id: string): string {
-  return `<div class="small">${svgBar([{ value: x.compliant, color: GOOD, label: `compliant ${when}` }, { value: x.nonCompliant, color: BAD, label: `non-compliant ${when}` }], x.tables, 150, 10)} <span class="big" style="font-size:15px" id="${id}">${num(x.compliant)} / ${num(x.tables)}</span> <span class="muted">${esc(when)}</span></div>`;
+  return `<div class="small">${svgBar([{ value: x.compliant, color: GOOD, label: `compliant ${when}` }, { value: x.nonCompliant, color: BAD, label: `non-compliant ${when}` }], x.tables, 100, 10)} <span class="big" style="font-size:15px;white-space:nowrap" id="${id}">${num(x.compliant)} / ${num(x.tables)}</span> <span class="muted">${esc(when)}</span></div>`;
 }
 
 function blockersKpi(r: ReadinessReport): string {
