@@ -62,7 +62,12 @@ const sourceOf = (namesFile: string) => (namesFile === '-' ? 'standard input' : 
 /** The column audit of a warehouse (every base table's columns) or of a list of column names. */
 export async function runColumnAudit(input: { engine: EngineOptions; policyFile?: string; namesFile?: string }): Promise<ColumnAuditOutcome> {
   const policy = loadPolicy(input.policyFile);
-  if (input.namesFile !== undefined) return { result: auditListedColumns(policy, readNameList(input.namesFile)), source: sourceOf(input.namesFile) };
+  if (input.namesFile !== undefined) {
+    const names = readNameList(input.namesFile);
+    // An empty list passing the lint would hide a broken generator or hook.
+    if (names.length === 0) throw new BqxError('NAMES_EMPTY', `--names ${sourceOf(input.namesFile)} holds no column name`, 'pass a file with one column name per line (blank lines and # comments are ignored)');
+    return { result: auditListedColumns(policy, names), source: sourceOf(input.namesFile) };
+  }
   const result = await withEngine(input.engine, async (engine) => auditWarehouseColumns(policy, await engine.listTables()));
   return { result, source: describeWarehouse(input.engine) };
 }

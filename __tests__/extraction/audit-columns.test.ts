@@ -88,6 +88,14 @@ describe('bqx audit --columns --names FILE (pre-commit lint)', () => {
     expect(json.columns.map((c) => c.violation)).toEqual([null, 'WINDOW_VIOLATION', 'PATTERN_VIOLATION']);
   });
 
+  test('an empty list is refused (exit 2): a lint that checks nothing must not pass', async () => {
+    const empty = path.join(work, 'empty.txt');
+    writeFileSync(empty, '# nothing generated\n\n');
+    const r = await bqx(['audit', '--columns', '--names', empty, '--fail-on-violation']);
+    expect(r.code).toBe(EXIT.BAD_INPUT);
+    expect(r.err).toMatch(/--names .*empty\.txt holds no column name/);
+  });
+
   test('an unreadable names file is bad input (exit 2) naming the file', async () => {
     const r = await bqx(['audit', '--columns', '--names', path.join(work, 'absent.txt')]);
     expect(r.code).toBe(EXIT.BAD_INPUT);
