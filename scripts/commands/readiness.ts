@@ -4,18 +4,25 @@ import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import type { Finish } from '../exit-codes';
 import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
 
+/** The CLI's verbs as readiness's tool inventory names them (`warehouse fingerprint` for a subcommand). */
+export function cliVerbs(program: Command): string[] {
+  return program.commands.flatMap((c) => (c.commands.length ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()]));
+}
+
 export function registerReadiness(program: Command, finish: Finish): void {
   const cmd = program
     .command('readiness')
     .description(
       'GO / NO-GO audit, by testing: the policy, the plan against the current catalogue, each operation class rendered and dry-run, ' +
         'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud: credentials, APIs, testIamPermissions, buckets, jobs). ' +
-        'Writes readiness.md, readiness.json and the HTML report. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
+        'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents (tool inventory, Phase 4C readiness, ' +
+        'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
     )
     .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
     .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
     .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
     .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
+    .option('--out-dir <dir>', 'also write the six readiness documents (Markdown) and readiness-audit.json here')
     .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double); env BQX_GOOGLE_API_ENDPOINT');
   withJsonOption(withPolicyOption(withEngineOptions(cmd)), 'the report instead of the Markdown summary').action(async (opts) => {
     const outcome = await runReadiness({
@@ -26,8 +33,14 @@ export function registerReadiness(program: Command, finish: Finish): void {
       reportsDir: opts.reportsDir,
       htmlFile: opts.html,
       googleApiEndpoint: opts.googleApiEndpoint,
+      outDir: opts.outDir,
+      verbs: cliVerbs(program),
     });
-    emit(Boolean(opts.json), outcome.report, () => `${outcome.markdown}\nReports: ${outcome.files?.markdown}, ${outcome.files?.json}, ${outcome.files?.html}`);
+    emit(
+      Boolean(opts.json),
+      outcome.report,
+      () => `${outcome.markdown}\nReports: ${outcome.files?.markdown}, ${outcome.files?.json}, ${outcome.files?.html}${outcome.documents ? `\nReadiness documents: ${outcome.documents.join(', ')}` : ''}`,
+    );
     finish(outcomeOfVerdict(outcome.report.verdict));
   });
 }
