@@ -74,7 +74,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   };
 
   // Gates read these names fresh: a change since the run started must refuse the operation.
-  if (state instanceof TrackedState) await state.refresh([...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
+  if (state instanceof TrackedState && !engine.soleWriter) await state.refresh([...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
 
   // An earlier attempt that changed something is resumed: its gates described the state before it.
   // The warehouse is the evidence, not only the ledger: a write-behind ledger can lose the records

@@ -103,6 +103,12 @@ export interface Engine {
    * BigQuery: high; the engine's own adaptive limiter decides how many jobs really run.
    */
   readonly maxParallelOperations: number;
+  /**
+   * While a run holds the runner's lock, nothing but this engine changes the warehouse (DuckDB:
+   * its file lock keeps every other process out). The executor then trusts the catalogue it read at
+   * the start plus its own steps, instead of re-reading every name before each operation.
+   */
+  readonly soleWriter: boolean;
 
   /** Every table and view of the dataset, read to the last page. */
   listTables(): Promise<TableInfo[]>;

@@ -101,6 +101,8 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     kind: 'bigquery',
     where: { project, dataset, runnerDataset, location },
     maxParallelOperations: deps.maxParallelOperations ?? 64,
+    // Anyone with access can change the dataset while a run holds the runner's lock.
+    soleWriter: false,
     rest,
     jobs,
     catalog,

@@ -39,6 +39,8 @@ class DuckDbEngine implements Engine {
   readonly kind = 'duckdb' as const;
   /** One writer per file: the executor runs one operation at a time. */
   readonly maxParallelOperations = 1;
+  /** DuckDB's file lock keeps other processes out, the runner's lock other runs of this process. */
+  readonly soleWriter = true;
   readonly ledger: DuckDbLedger;
   private catalogPresent: boolean | null = null;
 
@@ -103,9 +105,17 @@ class DuckDbEngine implements Engine {
 
   async listTables(): Promise<TableInfo[]> {
     const tables = await this.readTables(this.where.dataset);
+    // Everything the listing read is kept: later lookups of these names need no query.
     this.db.catalog.set(
       this.where.dataset,
-      new Map(tables.map((t) => [t.name, t.kind === 'VIEW' ? { kind: 'VIEW' as const, viewSql: t.viewQuery ?? '' } : { kind: 'TABLE' as const }])),
+      new Map(
+        tables.map((t): [string, CatalogEntry] => [
+          t.name,
+          t.kind === 'VIEW'
+            ? { kind: 'VIEW', viewSql: t.viewQuery ?? '', columns: [...t.columns] }
+            : { kind: 'TABLE', columns: [...t.columns], options: { partitionBy: t.partitionBy, clusterBy: [...t.clusterBy] }, rowCount: t.rowCount },
+        ]),
+      ),
     );
     return tables;
   }
@@ -179,13 +189,17 @@ class DuckDbEngine implements Engine {
       case 'CONSOLIDATE':
         c.put(ds, step.target, { kind: 'TABLE' });
         break;
-      case 'CREATE_VIEW':
-        c.put(ds, step.name, { kind: 'VIEW', viewSql: viewQuery(stmts.find((s) => /CREATE\s+(OR\s+REPLACE\s+)?VIEW/i.test(s)) ?? '') });
+      case 'CREATE_VIEW': {
+        // The view's columns are the step's, typed as the target's (known here): no catalogue read later.
+        const types = new Map((c.get(ds)?.get(step.target)?.columns ?? []).map((x) => [x.name, x.type]));
+        const columns = step.columns.every((x) => types.has(x.column)) ? step.columns.map((x) => ({ name: x.name, type: types.get(x.column)! })) : undefined;
+        c.put(ds, step.name, { kind: 'VIEW', viewSql: viewQuery(stmts.find((s) => /CREATE\s+(OR\s+REPLACE\s+)?VIEW/i.test(s)) ?? ''), columns });
         break;
+      }
     }
   }
 
-  /** One table's TableInfo with an exact row count, without listing the dataset. */
+  /** One table's TableInfo from the catalogue cache (metadata; a count only the first time), without listing the dataset. */
   private async describe(dataset: string, name: string): Promise<TableInfo | null> {
     const entry = (await this.kinds(dataset)).get(name);
     if (!entry) return null;
@@ -198,8 +212,11 @@ class DuckDbEngine implements Engine {
     if (entry.kind === 'VIEW') {
       return { name, kind: 'VIEW', columns: [...cols], rowCount: 0, bytes: 0, partitionBy: null, clusterBy: [], viewQuery: entry.viewSql ?? '' };
     }
-    const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(dataset, name)}`);
-    const rowCount = num(r.n);
+    if (entry.rowCount === undefined) {
+      const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(dataset, name)}`);
+      entry.rowCount = num(r.n);
+    }
+    const rowCount = entry.rowCount;
     const o = entry.options ?? (await this.tableOptions(dataset, name));
     entry.options = o;
     return { name, kind: 'TABLE', columns: [...cols], rowCount, bytes: rowCount * cols.reduce((s, c) => s + valueBytes(c.type), 0), ...o };
@@ -325,6 +342,11 @@ class DuckDbEngine implements Engine {
     if (step.kind === 'BACKUP_TABLE') {
       const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(this.where.runnerDataset, step.backupName, 'backup')}`);
       rowsAffected = num(r.n);
+    }
+    const created = step.kind === 'CONSOLIDATE' ? [this.where.dataset, step.target] : step.kind === 'RESTORE_TABLE' ? [this.where.dataset, step.name] : step.kind === 'BACKUP_TABLE' ? [this.where.runnerDataset, step.backupName] : null;
+    if (created && rowsAffected !== null) {
+      const entry = this.db.catalog.get(created[0])?.get(created[1]);
+      if (entry) entry.rowCount = rowsAffected;
     }
     await failpoint('engine.after-step');
     await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);

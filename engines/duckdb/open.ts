@@ -91,6 +91,12 @@ export interface CatalogEntry {
   /** Filled on first use; a step that changes the object replaces the entry. */
   columns?: { name: string; type: import('../../core/catalogue').ColumnType }[];
   options?: { partitionBy: string | null; clusterBy: string[] };
+  /**
+   * Rows, from DuckDB's own table statistics (`duckdb_tables().estimated_size`, exact for tables
+   * that are only ever created, renamed and dropped, as here) or counted after this engine's CTAS,
+   * clone or restore. Validation counts rows itself (`rowCount`, `probe`); this serves metadata.
+   */
+  rowCount?: number;
 }
 
 /**
