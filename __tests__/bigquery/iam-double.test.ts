@@ -28,6 +28,11 @@ import { searchIndexesSql } from '../../engines/bigquery/sql';
 import { IamModel, type BigQueryDouble, type IamResource } from '../../testing/bigquery/double';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { main } from '../../scripts/cli';
+import { defaultRunnerServiceAccount } from '../../scripts/commands/readiness';
 import { GoogleApisDouble } from '../readiness/support/google-double';
 import { openHarness, type Harness } from './support/open';
 
@@ -273,6 +278,36 @@ describe('identities: one per bearer token', () => {
       expect(s.h.double.inserts).toEqual([]);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('bqx readiness --impersonate-service-account (the CLI flag, wired through readiness to the engine and the Google APIs)', () => {
+  test('the default is the environment\'s runner; given, every request the double sees is the runner\'s, on a token IAM Credentials issued to the caller', async () => {
+    expect(defaultRunnerServiceAccount()).toBe(RUNNER_EMAIL);
+    const iam = tableIam().addGrant({ member: 'group:bqx-ml-operators@example.com', role: 'roles/iam.serviceAccountTokenCreator', resource: { kind: 'serviceAccount', project: PROJECT, email: RUNNER_EMAIL } });
+    const w = await world(smallSeed, {}, iam);
+    const reports = mkdtempSync(path.join(tmpdir(), 'bqx-impersonate-'));
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    process.env.BQX_BIGQUERY_ACCESS_TOKEN = 'token-operator'; // the caller's own (test) credentials
+    try {
+      const before = w.h.double.inserts.length;
+      const code = await main(['node', 'bqx', 'readiness', '--engine', 'bigquery', '--api-endpoint', w.h.double.endpoint, '--google-api-endpoint', w.g.endpoint, '--impersonate-service-account', RUNNER_EMAIL, '--reports-dir', reports, '--json']);
+      const report = JSON.parse(out.mock.calls.map((c) => String(c[0])).join('')) as { verdict: string; checks: { id: string; detail: string }[]; blockers: { code: string }[] };
+      expect(report.blockers.filter((b) => b.code === 'PERMISSION_MISSING')).toEqual([]);
+      expect(report.checks.find((c) => c.id === 'dependencies.credentials')?.detail).toContain(`for ${RUNNER_EMAIL} by impersonation`);
+      expect(code).not.toBe(2);
+      const seen = w.h.double.inserts.slice(before);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(new Set(seen.map((i) => i.principal))).toEqual(new Set([RUNNER]));
+      expect(seen.every((i) => i.labels['bqx-phase'] === 'm008-4c')).toBe(true); // the app's engine options
+      expect(w.g.impersonations.length).toBeGreaterThan(0);
+      expect(new Set(w.g.impersonations.map((x) => `${x.by} as ${x.as}`))).toEqual(new Set([`user:operator@example.com as ${RUNNER_EMAIL}`]));
+    } finally {
+      delete process.env.BQX_BIGQUERY_ACCESS_TOKEN;
+      out.mockRestore();
+      rmSync(reports, { recursive: true, force: true });
+      await w.close();
     }
   });
 });
