@@ -210,6 +210,18 @@ describe('the double enforces exactly the permission table, per caller', () => {
     }
   });
 
+  test('testPermissions asks on the table it is given, or, when that one is gone (renamed by an earlier run), on the first listed', async () => {
+    const perms = permissionsFor('featureDataset');
+    const given = await w.h.engine.testPermissions('featureDataset', perms, { table: 'b' });
+    expect(given).toMatchObject({ resource: `dataset ${PROJECT}:${FEATURES_DATASET}`, granted: perms, untested: [] });
+    expect(given.how).toContain(`tables.testIamPermissions on ${FEATURES_DATASET}.b`);
+    const gone = await w.h.engine.testPermissions('featureDataset', perms, { table: 'renamed_long_ago' });
+    expect(gone).toMatchObject({ granted: perms, untested: [] });
+    expect(gone.how).toContain(`tables.testIamPermissions on ${FEATURES_DATASET}.a`);
+    const project = await w.h.engine.testPermissions('project', permissionsFor('project'));
+    expect(project).toMatchObject({ resource: `project ${PROJECT}`, granted: permissionsFor('project'), untested: [] });
+  });
+
   test('a dry run is authorized like its statement; a real job the caller may not run is created and fails with accessDenied, changing nothing', async () => {
     const restore = w.iam.snapshot();
     try {

@@ -50,6 +50,7 @@ export type BigQueryEngine = Engine & {
   readonly ledger: BigQueryLedgerStore;
   /** Who the engine acts as (ADC, an impersonated service account, or a test endpoint's token). */
   readonly identity: Identity;
+  testPermissions: NonNullable<Engine['testPermissions']>;
 };
 
 const httpUrl = (flag: string, url: string | undefined): string | undefined => {

@@ -69,6 +69,54 @@ async function projectTest(ctx: PermissionContext, permissions: readonly string[
   return { resource, granted: permissions.filter((p) => said.has(p)), untested: [], how: `Resource Manager projects.testIamPermissions on ${ctx.project} for ${permissions.length} permission(s)` };
 }
 
+/**
+ * tables.testIamPermissions on one existing table of the dataset: the caller's hint, the runner
+ * dataset's ledger table, else (or when the hint no longer exists, e.g. renamed by an earlier run)
+ * the first table listed. `said` null: no table to ask on.
+ */
+async function askOnATable(
+  ctx: PermissionContext,
+  scope: 'featureDataset' | 'runnerDataset',
+  dataset: string,
+  tablePerms: readonly string[],
+  hint: string | undefined,
+): Promise<{ said: Set<string> | null; how: string; listRefused: boolean }> {
+  const tried: string[] = [];
+  let listRefused = false;
+  const listFirst = async (): Promise<string | null> => {
+    try {
+      const page = await ctx.jobs.retrying(() => ctx.rest.call<{ tables?: { tableReference?: { tableId?: string } }[] }>({ method: 'GET', path: `/datasets/${dataset}/tables`, query: { maxResults: 1 } }));
+      return page.tables?.[0]?.tableReference?.tableId ?? null;
+    } catch (e) {
+      const err = toApiError(e);
+      if (err.status !== 403 && err.status !== 404) throw err;
+      listRefused = err.status === 403;
+      tried.push(`tables.list of ${dataset} answered ${err.status} ${err.reason}`);
+      return null;
+    }
+  };
+  const first = hint ?? (scope === 'runnerDataset' ? LEDGER_TABLES.ledger : await listFirst());
+  for (let table = first, round = 0; table !== null && round < 2; round++) {
+    const t = table;
+    const answer = await ctx.jobs.retrying(() =>
+      ctx.rest.call<{ permissions?: string[] }>({ method: 'POST', path: `/datasets/${dataset}/tables/${encodeURIComponent(t)}:testIamPermissions`, body: { permissions: tablePerms } }),
+    );
+    const said = new Set(answer.permissions ?? []);
+    // An empty answer is also what a missing table gets: a tables.get tells the two apart
+    // (404: no such table, nothing was asked; 403: tables.get itself is refused).
+    const missing = said.size === 0 && (await status(() => ctx.jobs.retrying(() => ctx.rest.call({ method: 'GET', path: `/datasets/${dataset}/tables/${encodeURIComponent(t)}` })))) === 404;
+    if (!missing) return { said, how: `tables.testIamPermissions on ${dataset}.${t} for ${tablePerms.length} table permission(s) (a dataset's grants reach its tables)`, listRefused };
+    tried.push(`${dataset}.${t} does not exist${scope === 'runnerDataset' && t === LEDGER_TABLES.ledger ? ' yet' : ''}`);
+    // The runner dataset is asked on its ledger table only: its other tables are backups that expire.
+    table = scope === 'featureDataset' && round === 0 && hint !== undefined ? await listFirst() : null;
+  }
+  const more =
+    scope === 'runnerDataset'
+      ? '; the paper run creates the ledger tables (and stops at its first write refused without them); readiness after the paper run asks on them'
+      : '';
+  return { said: null, how: `${tablePerms.length} table permission(s) not asked: ${tried.join(', ') || `no table in ${dataset}`} (BigQuery has no dataset-level testIamPermissions)${more}`, listRefused };
+}
+
 async function datasetTest(ctx: PermissionContext, scope: 'featureDataset' | 'runnerDataset', permissions: readonly string[], hint: string | undefined): Promise<PermissionTest> {
   const dataset = scope === 'featureDataset' ? ctx.dataset : ctx.runnerDataset;
   const resource = `dataset ${ctx.project}:${dataset}`;
@@ -86,41 +134,13 @@ async function datasetTest(ctx: PermissionContext, scope: 'featureDataset' | 'ru
   }
 
   if (tablePerms.length) {
-    let table: string | null = hint ?? (scope === 'runnerDataset' ? LEDGER_TABLES.ledger : null);
-    if (table === null) {
-      try {
-        const page = await ctx.jobs.retrying(() => ctx.rest.call<{ tables?: { tableReference?: { tableId?: string } }[] }>({ method: 'GET', path: `/datasets/${dataset}/tables`, query: { maxResults: 1 } }));
-        table = page.tables?.[0]?.tableReference?.tableId ?? null;
-      } catch (e) {
-        const err = toApiError(e);
-        if (err.status !== 403 && err.status !== 404) throw err;
-        how.push(`no table to ask on: tables.list of ${dataset} answered ${err.status} ${err.reason}`);
-      }
-    }
-    if (table === null) {
+    const asked = await askOnATable(ctx, scope, dataset, tablePerms, hint);
+    how.push(asked.how);
+    if (asked.said === null) {
       // A refused listing is itself the answer for bigquery.tables.list (asked by use).
-      const listRefused = how.some((x) => x.includes('tables.list of') && x.includes(' 403 '));
-      untested.push(...tablePerms.filter((p) => !(listRefused && p === 'bigquery.tables.list')));
-      how.push(`${tablePerms.length} table permission(s) not asked: no table of ${dataset} to ask on (BigQuery has no dataset-level testIamPermissions)`);
+      untested.push(...tablePerms.filter((p) => !(asked.listRefused && p === 'bigquery.tables.list')));
     } else {
-      const t = table;
-      const answer = await ctx.jobs.retrying(() =>
-        ctx.rest.call<{ permissions?: string[] }>({ method: 'POST', path: `/datasets/${dataset}/tables/${encodeURIComponent(t)}:testIamPermissions`, body: { permissions: tablePerms } }),
-      );
-      const said = new Set(answer.permissions ?? []);
-      // An empty answer is also what a missing table gets: a tables.get tells the two apart
-      // (404: no such table, nothing was asked; 403: tables.get itself is refused).
-      const missingTable = said.size === 0 && (await status(() => ctx.jobs.retrying(() => ctx.rest.call({ method: 'GET', path: `/datasets/${dataset}/tables/${encodeURIComponent(t)}` })))) === 404;
-      if (missingTable) {
-        untested.push(...tablePerms);
-        how.push(
-          `${tablePerms.length} table permission(s) not asked: ${dataset}.${t} does not exist yet (BigQuery has no dataset-level testIamPermissions)` +
-            (scope === 'runnerDataset' ? '; the paper run creates it (and is refused at its first write without them); readiness after the paper run asks on it' : ''),
-        );
-      } else {
-        granted.push(...tablePerms.filter((p) => said.has(p)));
-        how.push(`tables.testIamPermissions on ${dataset}.${t} for ${tablePerms.length} table permission(s) (a dataset's grants reach its tables)`);
-      }
+      granted.push(...tablePerms.filter((p) => asked.said!.has(p)));
     }
   }
   if (rest.length) {
