@@ -1,15 +1,25 @@
 /**
- * Entry point of `cdktf synth` (cdktf.json: `node dist/main.js`). The environment comes from
- * BQX_ENV (default prod), the plan from BQX_PLAN_FILE (default: the environment's views.planFile),
- * the clock from BQX_NOW; `npm run synth -- --env dev` is the faster, flag-driven equivalent.
- * Warnings go to stdout: the cdktf CLI labels every stderr line as an error.
+ * Entry point of `cdktf synth/diff/deploy` (cdktf.json builds first, then runs `node dist/main.js`,
+ * so the CLI never synthesizes stale code). The environment must be named: BQX_ENV=dev|prod; there
+ * is no default, so `cdktf deploy data` with nothing set fails instead of reaching prod. The plan
+ * comes from BQX_PLAN_FILE (default: the environment's views.planFile), the clock from BQX_NOW;
+ * `npm run synth -- --env dev` is the faster, flag-driven equivalent. The first line names the
+ * environment (ENV=… project=… state=…). Output goes to stdout: the cdktf CLI labels every stderr
+ * line as an error.
  */
-import { loadEnvironment } from './config/environments';
+import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
+import { BqxError } from './core/errors';
 import { reportError } from './scripts/exit-codes';
-import { synthesizeEnvironment } from './stacks/synthesize';
+import { synthHeader, synthesizeEnvironment } from './stacks/synthesize';
 
 try {
-  const result = synthesizeEnvironment({ env: loadEnvironment(process.env.BQX_ENV ?? 'prod'), planFile: process.env.BQX_PLAN_FILE || undefined });
+  const name = process.env.BQX_ENV;
+  if (!name) {
+    throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npx cdktf synth`);
+  }
+  const env = loadEnvironment(name);
+  process.stdout.write(`bqx: ${env.name === 'prod' ? 'PRODUCTION ' : ''}${synthHeader(env)}\n`);
+  const result = synthesizeEnvironment({ env, planFile: process.env.BQX_PLAN_FILE || undefined });
   for (const w of result.warnings) process.stdout.write(`${w}\n`);
 } catch (e) {
   process.exitCode = reportError(e, 'bqx synth');

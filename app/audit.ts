@@ -4,6 +4,7 @@ import { BqxError } from '../core/errors';
 import { loadPolicy } from '../core/policy';
 import type { EngineOptions } from '../core/ports/engine';
 import { describeWarehouse, withEngine } from './engine';
+import { auditListedColumns, auditWarehouseColumns, formatColumnAudit, type ColumnAuditResult } from './columns';
 
 /** Names from a file (one per line, `#` comments) or standard input (`-`). */
 export function readNameList(file: string): string[] {
@@ -25,12 +26,33 @@ export interface AuditOutcome {
   readonly source: string;
 }
 
+export interface ColumnAuditOutcome {
+  readonly result: ColumnAuditResult;
+  readonly source: string;
+}
+
+export interface AuditInput {
+  readonly engine: EngineOptions;
+  readonly policyFile?: string;
+  /** A list of names instead of the warehouse (`-`: standard input). */
+  readonly namesFile?: string;
+  /** Judge column names (M008 §1.5–1.6) instead of table names. */
+  readonly columns?: boolean;
+}
+
+/** What `bqx audit` prints and how it ends: tables or columns, JSON or text. */
+export interface AuditVerbOutcome {
+  readonly json: unknown;
+  readonly text: () => string;
+  readonly violations: number;
+}
+
 /** The M008 audit of a warehouse (every table of its listing) or of a list of names (`namesFile`). */
 export async function runAudit(input: { engine: EngineOptions; policyFile?: string; namesFile?: string }): Promise<AuditOutcome> {
   const policy = loadPolicy(input.policyFile);
   if (input.namesFile !== undefined) {
     const names = readNameList(input.namesFile);
-    const source = input.namesFile === '-' ? 'standard input' : input.namesFile;
+    const source = sourceOf(input.namesFile);
     if (names.length === 0) {
       throw new BqxError('NAMES_EMPTY', `--names ${source} holds no table name`, 'pass a file with one table name per line (blank lines and # comments are ignored)');
     }
@@ -38,6 +60,31 @@ export async function runAudit(input: { engine: EngineOptions; policyFile?: stri
   }
   const result = await withEngine({ ...input.engine, readOnly: true }, async (engine) => auditCatalogue(policy, await engine.listTables()));
   return { result, source: describeWarehouse(input.engine) };
+}
+
+const sourceOf = (namesFile: string) => (namesFile === '-' ? 'standard input' : namesFile);
+
+/** The column audit of a warehouse (every base table's columns) or of a list of column names. */
+export async function runColumnAudit(input: { engine: EngineOptions; policyFile?: string; namesFile?: string }): Promise<ColumnAuditOutcome> {
+  const policy = loadPolicy(input.policyFile);
+  if (input.namesFile !== undefined) {
+    const names = readNameList(input.namesFile);
+    // An empty list passing the lint would hide a broken generator or hook.
+    if (names.length === 0) throw new BqxError('NAMES_EMPTY', `--names ${sourceOf(input.namesFile)} holds no column name`, 'pass a file with one column name per line (blank lines and # comments are ignored)');
+    return { result: auditListedColumns(policy, names), source: sourceOf(input.namesFile) };
+  }
+  const result = await withEngine({ ...input.engine, readOnly: true }, async (engine) => auditWarehouseColumns(policy, await engine.listTables()));
+  return { result, source: describeWarehouse(input.engine) };
+}
+
+/** `bqx audit [--columns] [--names FILE]`: one function for the verb, whichever audit it asks for. */
+export async function runAuditVerb(input: AuditInput): Promise<AuditVerbOutcome> {
+  if (input.columns) {
+    const { result, source } = await runColumnAudit(input);
+    return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant };
+  }
+  const { result, source } = await runAudit(input);
+  return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant };
 }
 
 export function formatAudit(result: AuditResult, source: string): string {

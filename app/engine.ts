@@ -20,11 +20,17 @@ export function openAppEngine(options: EngineOptions): Promise<Engine> {
 /** Opens the engine the options name, runs `f` with it and closes it, whatever happens. */
 export async function withEngine<T>(options: EngineOptions, f: (engine: Engine) => Promise<T>): Promise<T> {
   const engine = await openAppEngine(options);
+  let result: T;
   try {
-    return await f(engine);
-  } finally {
-    await engine.close();
+    result = await f(engine);
+  } catch (e) {
+    // The verb's own error says what happened; closing (a last ledger flush) may fail for the same
+    // cause (a full disk) and must not replace it.
+    await engine.close().catch(() => undefined);
+    throw e;
   }
+  await engine.close();
+  return result;
 }
 
 /** `engine:where` as reports and messages name a warehouse. */

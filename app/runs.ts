@@ -10,6 +10,7 @@ import { newRunId } from '../core/execute/ids';
 import { reconcilePlan, type ReconcileResult } from '../core/execute/reconcile';
 import { rollbackPlan } from '../core/execute/rollback';
 import { RunRefused } from '../core/execute/run-common';
+import { summaryOfFailedRun } from '../core/execute/run-shell';
 import { verifyPlan } from '../core/execute/verify';
 import { loadPlanFile } from '../core/plan/load';
 import { loadPolicy } from '../core/policy';
@@ -52,8 +53,11 @@ async function evidenced(evidence: EvidenceOptions, run: () => Promise<RunSummar
     const summary = await run();
     return { summary, files: await evidenceOf(summary, evidence), refusal: null };
   } catch (e) {
-    if (!(e instanceof RunRefused)) throw e;
-    return { summary: e.summary, files: await evidenceOf(e.summary, evidence), refusal: e };
+    if (e instanceof RunRefused) return { summary: e.summary, files: await evidenceOf(e.summary, evidence), refusal: e };
+    // A run that stopped on an error still leaves its report (what it did before it stopped).
+    const failed = summaryOfFailedRun(e);
+    if (failed) await evidenceOf(failed, evidence).catch(() => undefined);
+    throw e;
   }
 }
 

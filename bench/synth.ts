@@ -55,6 +55,7 @@ function main(): void {
     process.stdout.write(report.split('\n').filter((l) => /^\s+(foundation|data|pipeline|views-)/.test(l) || l.startsWith('synthesized') || l.includes('views:')).join('\n') + '\n');
     if (!process.argv.includes('--no-cli')) {
       run('npx cdktf synth (cdktf-cli 0.21)', 'npx', ['cdktf', 'synth', '--output', path.join(tmp, 'cli')], {
+        BQX_ENV: 'prod',
         BQX_PLAN_FILE: file,
         BQX_NOW: NOW,
         CHECKPOINT_DISABLE: '1',

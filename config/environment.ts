@@ -18,16 +18,34 @@ const MEMORY_RE = /^[0-9]+(Mi|Gi)$/;
 const BILLING_RE = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** The platform's identities: one service account per job and role (`serviceAccounts`). */
-export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator'] as const;
+/**
+ * The platform's identities: one service account per job and role (`serviceAccounts`). The CI has
+ * two (a read-only planner, a deployer without any power over project IAM or identities); changes
+ * to identities, federation, project IAM and custom roles are applied by `breakGlass`, which no CI
+ * workflow can impersonate (only the platform admins' group, by token creation).
+ */
+export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator', 'breakGlass'] as const;
 export type IdentityKey = (typeof IDENTITY_KEYS)[number];
 
 /**
  * Symbolic principals of the CI's Workload Identity Federation pool, resolved by the foundation
- * stack (the pool's name is only known to Terraform): every workflow run of `ci.repository`, and
- * runs on `ci.deployRef` only.
+ * stack (the pool's name is only known to Terraform): every workflow run of the repository, and
+ * jobs that run in the GitHub environment `ci.deployEnvironment` only (token subject
+ * `repo:<owner>/<name>:environment:<environment>`, so the environment's protection rules, required
+ * reviewers and branch policy, gate every use of the identity).
  */
-export const WIF_PRINCIPALS = ['wif:repository', 'wif:ref'] as const;
+export const WIF_PRINCIPALS = ['wif:repository', 'wif:deployEnvironment'] as const;
+
+/** A custom role in a binding: `custom:<roleId>` of `iam.customRoles`, resolved to `projects/<project>/roles/<roleId>`. */
+export const CUSTOM_ROLE_PREFIX = 'custom:';
+const ROLE_ID_RE = /^[a-zA-Z0-9_.]{3,64}$/;
+const PERMISSION_RE = /^[a-z][a-zA-Z0-9]*\.[a-zA-Z0-9]+\.[a-zA-Z0-9]+$/;
+
+/** Placeholder values that must be replaced before the stacks they affect are applied. */
+export const PLACEHOLDER_BILLING_ACCOUNT = '000000-000000-000000';
+export const PLACEHOLDER_GITHUB_ID = '0';
+export const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`;
+export const PLACEHOLDER_GROUP_DOMAIN = 'example.com';
 
 const PRIMITIVE_ROLES = ['roles/owner', 'roles/editor', 'roles/viewer'];
 const PUBLIC_PRINCIPALS = ['allUsers', 'allAuthenticatedUsers'];
@@ -48,12 +66,26 @@ export type IamScopeKind = keyof typeof SCOPE_ROLES;
 /**
  * Principal → roles on one scope (the `iam_by_principals` shape of Google's cloud-foundation-fabric
  * modules). A principal is an identity key (`extract`, `ciDeployer`, ...), a symbolic WIF principal
- * (`wif:repository`, `wif:ref`; service-account scopes only) or a full IAM member (`group:...`).
+ * (`wif:repository`, `wif:deployEnvironment`; service-account scopes only) or a full IAM member
+ * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`.
  */
 const iamByPrincipals = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
+const customRoleSchema = z
+  .object({
+    title: z.string().min(1).max(100),
+    description: z.string().min(1).max(300),
+    /** Exactly what the role grants; `permissionsFor(scope)` of config/runner-permissions.ts for the runner's roles. */
+    permissions: z.array(z.string().regex(PERMISSION_RE)).min(1),
+    /** Why no predefined role fits (kept with the role, shown in review). */
+    reason: z.string().min(1),
+  })
+  .strict();
+
 const iamSchema = z
   .object({
+    /** Project-level custom roles by role id, granted as `custom:<roleId>` (the foundation stack declares them). */
+    customRoles: z.record(z.string().regex(ROLE_ID_RE), customRoleSchema).default({}),
     /** Project-level roles: only where no narrower scope exists. */
     project: iamByPrincipals.default({}),
     /** By dataset id. */
@@ -93,15 +125,38 @@ const bucketSchema = z.object({
   forceDestroy: z.boolean().default(false),
 });
 
+/**
+ * An image by digest (`name@sha256:<64 hex>`) or, in this platform's Artifact Registry repository
+ * (whose tags are immutable), by a tag other than `latest`. A full path outside that repository
+ * must be a digest. Never tagless, never `:latest` (both float: the job would run whatever was
+ * pushed last, and a plan would not show the change).
+ */
+export const IMAGE_RE = /^(?<name>[a-z0-9][a-z0-9._/-]*)(?:@(?<digest>sha256:[0-9a-f]{64})|:(?<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))$/;
+
+export function imageProblem(image: string): string | null {
+  const m = IMAGE_RE.exec(image);
+  if (!m?.groups) return `${JSON.stringify(image)} names no digest or tag: use <image>@sha256:<digest> (or an immutable tag of the platform's repository)`;
+  if (m.groups.tag === 'latest') return `${JSON.stringify(image)} uses :latest, which moves: pin the digest the build printed (<image>@sha256:...)`;
+  if (m.groups.tag !== undefined && m.groups.name.includes('/')) return `${JSON.stringify(image)} is outside the platform's repository (immutable tags): pin it by digest`;
+  return null;
+}
+
 const jobSchema = z.object({
   name: z.string().regex(JOB_RE),
   serviceAccount: z.string().regex(ACCOUNT_ID_RE),
-  image: z.string().min(1),
+  /** See IMAGE_RE: a digest, or an immutable tag of the platform's repository. */
+  image: z.string().min(1).superRefine((image, ctx) => {
+    const problem = imageProblem(image);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  }),
   cpu: z.string().regex(/^[0-9]+$/),
   memory: z.string().regex(MEMORY_RE),
   timeoutSeconds: z.number().int().positive().max(168 * 3600),
   maxRetries: z.number().int().min(0).max(10),
   env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()),
+  /** Container entrypoint (`command`) and arguments (`args`). @default the image's */
+  command: z.array(z.string().min(1)).optional(),
+  args: z.array(z.string().min(1)).optional(),
 });
 
 const baseSchema = z.object({
@@ -121,18 +176,35 @@ const baseSchema = z.object({
     ciDeployer: z.string().regex(ACCOUNT_ID_RE),
     /** Runs the Workflows fan-out (executes the jobs with a PAIR override). */
     orchestrator: z.string().regex(ACCOUNT_ID_RE),
+    /** Applies the foundation stack (identities, federation, project IAM, custom roles); people only. */
+    breakGlass: z.string().regex(ACCOUNT_ID_RE),
   }),
   ci: z.object({
     /** `owner/name` of the repository whose GitHub Actions may impersonate the CI identities. */
     repository: z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/),
-    deployRef: z.string().startsWith('refs/'),
+    /**
+     * GitHub's numeric ids of the repository and of its owner (`github.repository_id`,
+     * `github.repository_owner_id`). The provider admits tokens of exactly this repository: a name
+     * can be deleted and registered again by someone else, an id cannot. `0` is the placeholder.
+     */
+    repositoryId: z.string().regex(/^[0-9]+$/),
+    repositoryOwnerId: z.string().regex(/^[0-9]+$/),
+    /** GitHub environment whose jobs may impersonate the deployer (`production`, `development`). */
+    deployEnvironment: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
     poolId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
     providerId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
+  }),
+  /** Google groups of people (e-mail addresses): who operates the runner, who may break glass. */
+  groups: z.object({
+    /** May impersonate the runner and execute its job (RUNBOOK). */
+    operators: z.string().email(),
+    /** May impersonate the break-glass identity to apply the foundation stack. */
+    platformAdmins: z.string().email(),
   }),
   artifactRegistry: z.object({ repositoryId: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/) }),
   datasets: z.array(datasetSchema).min(1),
   buckets: z.object({ staging: bucketSchema, output: bucketSchema, state: bucketSchema }),
-  jobs: z.object({ extract: jobSchema, merge: jobSchema }),
+  jobs: z.object({ extract: jobSchema, merge: jobSchema, runner: jobSchema }),
   /** Pairs the orchestration fans out over, one execution each. */
   pairs: z.array(z.string().regex(/^[a-z]{6}$/)).min(1),
   orchestration: z.object({ workflowName: z.string().regex(JOB_RE), concurrency: z.number().int().min(1).max(20) }),
@@ -144,12 +216,17 @@ const baseSchema = z.object({
     /** Whole dollars (a budget amount's `units`). */
     monthlyUsd: z.number().int().positive(),
     thresholds: z.array(z.number().positive().max(2)).min(1),
+    /** Counts only spend labelled with PHASE_4C_JOB_LABEL (config/job-labels.ts), which the runner puts on its jobs. */
     phase4c: z.object({
       ceilingUsd: z.number().int().positive(),
       start: z.string().regex(DATE_RE),
-      /** Label the runner puts on its BigQuery jobs, so the ceiling counts only Phase 4C spend. */
-      label: z.tuple([z.string().regex(LABEL_KEY_RE), z.string().regex(LABEL_VALUE_RE)]),
     }),
+    /**
+     * Roles on the billing account (not grantable from the project: set by a billing account
+     * administrator, see config/bootstrap.ts): the deployer manages budgets, the planner reads them.
+     */
+    deployerRole: z.literal('roles/billing.costsManager').default('roles/billing.costsManager'),
+    plannerRole: z.literal('roles/billing.viewer').default('roles/billing.viewer'),
   }),
   alerts: z.object({ notificationEmail: z.string().email().optional() }),
   views: z.object({
@@ -186,6 +263,12 @@ export const environmentSchema = baseSchema.superRefine((env, ctx) => {
   if (dup) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['datasets'], message: `dataset ${dup} is declared twice` });
   if (!env.datasets.some((d) => d.role === 'features')) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['datasets'], message: 'no dataset has role "features"' });
+  }
+  const accounts = Object.values(env.serviceAccounts);
+  for (const [key, job] of Object.entries(env.jobs)) {
+    if (!accounts.includes(job.serviceAccount)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jobs', key, 'serviceAccount'], message: `${job.serviceAccount} is not one of serviceAccounts (${accounts.join(', ')})` });
+    }
   }
   validateIam(env, ctx);
 });
@@ -270,8 +353,15 @@ function validateIam(env: EnvShape, ctx: z.RefinementCtx): void {
         issue(p, `unknown identity ${JSON.stringify(principal)} (identities: ${IDENTITY_KEYS.join(', ')}; or a full IAM member such as group:name@example.com)`);
       }
       roles.forEach((role, i) => {
-        if (PRIMITIVE_ROLES.includes(role)) issue([...p, i], `primitive role ${role} is never granted (platform rule): use a predefined role`);
-        else if (!ROLE_RE.test(role)) issue([...p, i], `${JSON.stringify(role)} is not a role (roles/..., projects/<p>/roles/..., organizations/<n>/roles/...)`);
+        if (role.startsWith(CUSTOM_ROLE_PREFIX)) {
+          const id = role.slice(CUSTOM_ROLE_PREFIX.length);
+          const custom = env.iam.customRoles[id];
+          if (!custom) issue([...p, i], `${role}: no custom role ${JSON.stringify(id)} in iam.customRoles (declared: ${Object.keys(env.iam.customRoles).join(', ') || 'none'})`);
+          else if (kind === 'datasets' && custom.permissions.some((perm) => !perm.startsWith('bigquery.'))) {
+            issue([...p, i], `${role} holds non-BigQuery permissions and cannot be granted on a dataset`);
+          }
+        } else if (PRIMITIVE_ROLES.includes(role)) issue([...p, i], `primitive role ${role} is never granted (platform rule): use a predefined role`);
+        else if (!ROLE_RE.test(role)) issue([...p, i], `${JSON.stringify(role)} is not a role (roles/..., custom:<roleId>, projects/<p>/roles/..., organizations/<n>/roles/...)`);
         else if (role.startsWith('roles/') && !role.startsWith(SCOPE_ROLES[kind].prefix)) {
           issue([...p, i], `${role} cannot be granted on ${SCOPE_ROLES[kind].what} (its roles are ${SCOPE_ROLES[kind].prefix}*)`);
         }
@@ -279,6 +369,46 @@ function validateIam(env: EnvShape, ctx: z.RefinementCtx): void {
       });
     }
   }
+}
+
+/** The role name IAM knows for a role of the config: `custom:<id>` → `projects/<project>/roles/<id>`. */
+export function resolveRole(env: Pick<EnvironmentConfig, 'project'>, role: string): string {
+  return role.startsWith(CUSTOM_ROLE_PREFIX) ? `projects/${env.project}/roles/${role.slice(CUSTOM_ROLE_PREFIX.length)}` : role;
+}
+
+/** A value of the config that is a stand-in for the real one, and the stacks that must not be applied with it. */
+export interface Placeholder {
+  readonly path: string;
+  readonly value: string;
+  readonly stacks: readonly string[];
+  readonly hint: string;
+}
+
+/**
+ * Every placeholder value in an environment. Synthesis warns about each; CI refuses to apply a
+ * stack a placeholder affects (cdktf.out/environment.json lists them).
+ */
+export function placeholders(env: EnvironmentConfig): Placeholder[] {
+  const out: Placeholder[] = [];
+  if (env.budget.billingAccount === PLACEHOLDER_BILLING_ACCOUNT) {
+    out.push({ path: 'budget.billingAccount', value: env.budget.billingAccount, stacks: ['pipeline'], hint: 'set BQX_BILLING_ACCOUNT (CI: repository variable)' });
+  }
+  for (const k of ['repositoryId', 'repositoryOwnerId'] as const) {
+    if (env.ci[k] === PLACEHOLDER_GITHUB_ID) {
+      out.push({ path: `ci.${k}`, value: env.ci[k], stacks: ['foundation'], hint: `GitHub's numeric id (gh api repos/${env.ci.repository} --jq .${k === 'repositoryId' ? 'id' : 'owner.id'}), in config/environments.ts` });
+    }
+  }
+  for (const k of ['operators', 'platformAdmins'] as const) {
+    if (env.groups[k].endsWith(`@${PLACEHOLDER_GROUP_DOMAIN}`)) {
+      out.push({ path: `groups.${k}`, value: env.groups[k], stacks: ['foundation', 'pipeline'], hint: 'the Google group of those people, in config/environments.ts' });
+    }
+  }
+  for (const [key, job] of Object.entries(env.jobs)) {
+    if (job.image.endsWith(`@${PLACEHOLDER_DIGEST}`)) {
+      out.push({ path: `jobs.${key}.image`, value: job.image, stacks: ['pipeline'], hint: 'the digest the image build printed (gcloud artifacts docker images describe IMAGE:TAG --format="value(image_summary.digest)")' });
+    }
+  }
+  return out;
 }
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;

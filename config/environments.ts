@@ -1,5 +1,6 @@
 import { BqxError } from '../core/errors';
-import { EnvironmentConfig, EnvironmentInput, parseEnvironment } from './environment';
+import { EnvironmentConfig, EnvironmentInput, PLACEHOLDER_BILLING_ACCOUNT, PLACEHOLDER_DIGEST, PLACEHOLDER_GITHUB_ID, PLACEHOLDER_GROUP_DOMAIN, parseEnvironment } from './environment';
+import { permissionsFor } from './runner-permissions';
 
 /** The 28 pairs, in the policy's order (policy/m008.policy.yaml tokens.pair). */
 export const PAIRS = [
@@ -41,22 +42,68 @@ function datasets(): EnvironmentInput['datasets'] {
   ];
 }
 
+/** The groups of people the config grants to (placeholders until the real groups are named). */
+interface Groups {
+  readonly operators: string;
+  readonly platformAdmins: string;
+}
+
+/**
+ * The runner's custom roles: exactly the permissions of the permission table
+ * (config/runner-permissions.ts) per scope. A test proves the synthesized grants hold the table
+ * and nothing more.
+ */
+function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']> {
+  return {
+    bqxMigrationRunnerProject: {
+      title: 'BQX migration runner (project)',
+      description: 'M008 runner: BigQuery jobs, and table metadata for the region-qualified INFORMATION_SCHEMA.TABLE_STORAGE',
+      permissions: permissionsFor('project'),
+      reason:
+        'roles/bigquery.jobUser also grants Dataform repository and folder creation, and lacks the project-level tables.get/list that ' +
+        'region-qualified INFORMATION_SCHEMA views are authorized with; jobUser + metadataViewer would add routines, models and IAM-policy reads of every dataset',
+    },
+    bqxMigrationRunnerFeatures: {
+      title: 'BQX migration runner (feature dataset)',
+      description: 'M008 runner on the feature dataset: rename, drop, consolidate, views, expiring snapshots as backups, validation reads',
+      permissions: permissionsFor('featureDataset'),
+      reason:
+        'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot, which a snapshot with an expiration needs; roles/bigquery.dataOwner has it ' +
+        'but also datasets.setIamPolicy/update/delete and row-access and data policies (the runner could grant itself or others access)',
+    },
+    bqxMigrationRunnerLedger: {
+      title: 'BQX migration runner (runner dataset)',
+      description: 'M008 runner on its own dataset: ledger, run records and lock (create, append, read), backups (snapshot, restore, expiry)',
+      permissions: permissionsFor('runnerDataset'),
+      reason: 'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot and would add table deletion, routines and models the runner never uses here',
+    },
+  };
+}
+
 /**
  * Every IAM binding of the platform, principal → roles per scope (the `iam_by_principals` shape of
  * cloud-foundation-fabric). Least privilege at the narrowest scope the API allows: dataset, bucket,
  * job or account; project level only where nothing narrower exists. Principals are identity keys
- * (`serviceAccounts`), `wif:repository` / `wif:ref` (the CI's federated identities, resolved by the
- * foundation stack) or full IAM members. The same in every environment (identities, datasets,
- * buckets and jobs have the same keys); the stacks grant nothing that is not here.
+ * (`serviceAccounts`), `wif:repository` / `wif:deployEnvironment` (the CI's federated identities,
+ * resolved by the foundation stack) or full IAM members (the groups). Roles are predefined or
+ * `custom:<roleId>` of `customRoles`. The same in every environment (identities, datasets, buckets
+ * and jobs have the same keys); the stacks grant nothing that is not here.
+ *
+ * Who can change what (RUNBOOK "Identities"): the CI deployer applies data, pipeline and views and
+ * holds no role over project IAM, service accounts, federation or custom roles; those live in the
+ * foundation stack, which only `breakGlass` applies, impersonated by the platform admins' group.
  */
-function iam(): EnvironmentInput['iam'] {
+function iam(groups: Groups): EnvironmentInput['iam'] {
+  const operators = `group:${groups.operators}`;
+  const platformAdmins = `group:${groups.platformAdmins}`;
   return {
+    customRoles: runnerCustomRoles(),
     // Project-level roles, granted only where no narrower scope exists.
     project: {
-      // BigQuery jobs run at project level: every identity that queries needs jobUser there.
+      // BigQuery jobs run at project level: every identity that queries needs jobs.create there.
       extract: ['roles/bigquery.jobUser'],
       merge: ['roles/bigquery.jobUser'],
-      runner: ['roles/bigquery.jobUser'],
+      runner: ['custom:bqxMigrationRunnerProject'],
       orchestrator: ['roles/logging.logWriter'],
       // The planner must read every resource it plans (read-only; state is read with -lock=false).
       ciPlanner: [
@@ -72,55 +119,68 @@ function iam(): EnvironmentInput['iam'] {
         'roles/iam.workloadIdentityPoolViewer',
         'roles/serviceusage.serviceUsageConsumer', // the budget API is called with the project as quota project
       ],
-      // The deployer applies every stack: it creates and changes each kind of resource declared
-      // here, and (projectIamAdmin) the project-level bindings of this section.
+      // The routine deployer applies data, pipeline and views: it creates and changes those
+      // resources and the IAM on them (datasets, buckets, jobs), never project IAM, service
+      // accounts, federation or custom roles (no resourcemanager.projectIamAdmin,
+      // iam.serviceAccountAdmin, iam.workloadIdentityPoolAdmin, iam.roleAdmin).
       ciDeployer: [
-        'roles/bigquery.dataOwner',
-        'roles/storage.admin',
-        'roles/run.admin',
+        'roles/bigquery.dataOwner', // datasets, dataset IAM, compatibility views
+        'roles/storage.admin', // buckets and bucket IAM
+        'roles/run.admin', // Cloud Run jobs and job IAM
         'roles/workflows.admin',
-        'roles/iam.serviceAccountAdmin',
-        'roles/iam.workloadIdentityPoolAdmin',
-        'roles/artifactregistry.admin',
         'roles/monitoring.alertPolicyEditor',
         'roles/monitoring.notificationChannelEditor',
-        'roles/logging.configWriter',
+        'roles/logging.configWriter', // log-based metrics
+        'roles/serviceusage.serviceUsageConsumer', // budgets are called with the project as quota project
+      ],
+      // Foundation only: identities, federation, project IAM, custom roles, APIs, the image
+      // repository. Impersonated by people (platform admins), never by CI.
+      breakGlass: [
+        'roles/resourcemanager.projectIamAdmin',
+        'roles/iam.serviceAccountAdmin',
+        'roles/iam.workloadIdentityPoolAdmin',
+        'roles/iam.roleAdmin',
         'roles/serviceusage.serviceUsageAdmin',
         'roles/serviceusage.serviceUsageConsumer',
-        'roles/resourcemanager.projectIamAdmin',
+        'roles/artifactregistry.admin',
       ],
     },
     datasets: {
       bqx_ml_v3_features_v2: {
         extract: ['roles/bigquery.dataViewer'],
-        runner: ['roles/bigquery.dataEditor'], // renames, dedupes, consolidations and the compatibility views
+        runner: ['custom:bqxMigrationRunnerFeatures'], // renames, drops, consolidations, views, expiring backups
       },
       bqx_ml_v3_analytics_v2: { extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
       bqx_ml_v3_training: { merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
       bqx_ml_v3_temp: { merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
-      bqx_ml_v3_migration: { runner: ['roles/bigquery.dataEditor'] }, // the runner's ledger
+      bqx_ml_v3_migration: { runner: ['custom:bqxMigrationRunnerLedger'] }, // ledger, lock, backups
     },
     buckets: {
       staging: {
         extract: ['roles/storage.objectUser'], // checkpoints/{pair}/..., resume reads existing ones
         merge: ['roles/storage.objectViewer'],
-        runner: ['roles/storage.objectUser'], // backups/
+        // The runner has nothing here: its backups are BigQuery snapshots and its plan is in its image.
       },
       output: { merge: ['roles/storage.objectUser'] },
       state: {
         ciDeployer: ['roles/storage.objectUser'],
+        breakGlass: ['roles/storage.objectUser'], // the foundation stack's state
         ciPlanner: ['roles/storage.objectViewer'], // plans run with -lock=false
       },
     },
     // The deployer attaches the runtime identities to jobs and the workflow (actAs), granted on
     // each account rather than project-wide. CI impersonates its two accounts through WIF: any
-    // workflow of the repository may plan; only its deploy ref may deploy.
+    // workflow of the repository may plan; only jobs in the deploy environment (its required
+    // reviewers) may deploy. People impersonate the runner (operators) and break glass (admins)
+    // by token creation, which Cloud Audit Logs record.
     serviceAccounts: {
       extract: { ciDeployer: ['roles/iam.serviceAccountUser'] },
       merge: { ciDeployer: ['roles/iam.serviceAccountUser'] },
       orchestrator: { ciDeployer: ['roles/iam.serviceAccountUser'] },
+      runner: { ciDeployer: ['roles/iam.serviceAccountUser'], [operators]: ['roles/iam.serviceAccountTokenCreator'] },
       ciPlanner: { 'wif:repository': ['roles/iam.workloadIdentityUser'] },
-      ciDeployer: { 'wif:ref': ['roles/iam.workloadIdentityUser'] },
+      ciDeployer: { 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] },
+      breakGlass: { [platformAdmins]: ['roles/iam.serviceAccountTokenCreator'] },
     },
     artifactRegistry: { ciDeployer: ['roles/artifactregistry.writer'] }, // CI pushes the job images
     jobs: {
@@ -129,9 +189,47 @@ function iam(): EnvironmentInput['iam'] {
       // (https://cloud.google.com/run/docs/execute/jobs, "Required roles").
       extract: { orchestrator: ['roles/run.developer'] },
       merge: { orchestrator: ['roles/run.developer'] },
+      // Operators start the runner with overridden arguments (the real apply takes --approve):
+      // run.jobs.runWithOverrides (https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/run),
+      // which roles/run.jobsExecutorWithOverrides holds with run.jobs.run and run.executions.cancel
+      // only (https://cloud.google.com/iam/docs/roles-permissions/run), not job updates.
+      runner: { [operators]: ['roles/run.jobsExecutorWithOverrides'] },
     },
   };
 }
+
+/** Placeholder image reference: fails no validation, refused by CI until replaced (see `placeholders`). */
+const pinned = (name: string) => `${name}@${PLACEHOLDER_DIGEST}`;
+
+/** The runner as a Cloud Run job: the committed plan is baked into its image; configured as a paper run. */
+function runnerJob(envName: 'dev' | 'prod', project: string, location: string, datasetsOf: { features: string; ledger: string }): EnvironmentInput['jobs']['runner'] {
+  const engine = ['--engine', 'bigquery', '--project', project, '--location', location, '--dataset', datasetsOf.features, '--runner-dataset', datasetsOf.ledger];
+  return {
+    name: 'bqx-ml-runner',
+    serviceAccount: 'bqx-ml-runner',
+    image: pinned('bqx-ml-runner'),
+    cpu: '1',
+    memory: '2Gi',
+    // A whole Phase 4C apply (5,817 tables, paced metadata updates) with room to spare; the
+    // runner resumes where it stopped, so a timeout costs time, not correctness.
+    timeoutSeconds: 24 * 3600,
+    maxRetries: 0,
+    env: {
+      BQX_ENV: envName,
+      GOOGLE_CLOUD_PROJECT: project,
+      BQX_DATASET: datasetsOf.features,
+      BQX_RUNNER_DATASET: datasetsOf.ledger,
+      BQX_PLAN_FILE: 'plans/phase-4c.plan.json',
+      BQX_LOG_JSON: '1',
+    },
+    command: ['node', 'bin/bqx.js'],
+    // As configured, an execution is the paper run; the real apply is an execution with
+    // overridden arguments that add --approve <planHash> and drop --dry-run (RUNBOOK "Apply").
+    args: ['apply', 'plans/phase-4c.plan.json', ...engine, '--dry-run'],
+  };
+}
+
+const PROD_GROUPS: Groups = { operators: `bqx-ml-operators@${PLACEHOLDER_GROUP_DOMAIN}`, platformAdmins: `bqx-ml-platform-admins@${PLACEHOLDER_GROUP_DOMAIN}` };
 
 const prod: EnvironmentInput = {
   name: 'prod',
@@ -148,8 +246,19 @@ const prod: EnvironmentInput = {
     ciPlanner: 'bqx-ml-ci-planner',
     ciDeployer: 'bqx-ml-ci-deployer',
     orchestrator: 'bqx-ml-orchestrator',
+    breakGlass: 'bqx-ml-break-glass',
   },
-  ci: { repository: 'bqx-ml/bqx-platform', deployRef: 'refs/heads/main', poolId: 'github-actions', providerId: 'github' },
+  ci: {
+    repository: 'bqx-ml/bqx-platform',
+    // PLACEHOLDERS: GitHub's numeric ids of bqx-ml/bqx-platform and of bqx-ml (gh api repos/bqx-ml/bqx-platform --jq '.id, .owner.id').
+    repositoryId: process.env.BQX_GITHUB_REPOSITORY_ID ?? PLACEHOLDER_GITHUB_ID,
+    repositoryOwnerId: process.env.BQX_GITHUB_REPOSITORY_OWNER_ID ?? PLACEHOLDER_GITHUB_ID,
+    deployEnvironment: 'production',
+    poolId: 'github-actions',
+    providerId: 'github',
+  },
+  // PLACEHOLDERS: the Google groups of the runner's operators and of the platform admins.
+  groups: PROD_GROUPS,
   artifactRegistry: { repositoryId: 'bqx-ml' },
   datasets: datasets(),
   buckets: {
@@ -161,7 +270,8 @@ const prod: EnvironmentInput = {
     extract: {
       name: 'bqx-ml-extract',
       serviceAccount: 'bqx-ml-extract',
-      image: 'bqx-ml-extract:latest',
+      // PLACEHOLDER digest: the digest the image build printed.
+      image: pinned('bqx-ml-extract'),
       cpu: '4',
       memory: '8Gi',
       timeoutSeconds: 7200,
@@ -171,36 +281,47 @@ const prod: EnvironmentInput = {
     merge: {
       name: 'bqx-ml-merge',
       serviceAccount: 'bqx-ml-merge',
-      image: 'bqx-ml-merge:latest',
+      image: pinned('bqx-ml-merge'),
       cpu: '1',
       memory: '2Gi',
       timeoutSeconds: 1800,
       maxRetries: 0,
       env: { PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', GCS_OUTPUT_BUCKET: 'gs://bqx-ml-output', MERGE_METHOD: 'bigquery', PROJECT_ID: 'bqx-ml' },
     },
+    runner: runnerJob('prod', 'bqx-ml', 'us-central1', { features: 'bqx_ml_v3_features_v2', ledger: 'bqx_ml_v3_migration' }),
   },
   pairs: [...PAIRS],
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 4 },
   deletionProtection: { jobs: true },
-  iam: iam(),
+  iam: iam(PROD_GROUPS),
   budget: {
-    billingAccount: process.env.BQX_BILLING_ACCOUNT ?? '000000-000000-000000',
+    billingAccount: process.env.BQX_BILLING_ACCOUNT ?? PLACEHOLDER_BILLING_ACCOUNT,
     monthlyUsd: 276,
     thresholds: [0.5, 0.9, 1.0],
-    phase4c: { ceilingUsd: 15, start: '2026-11-01', label: ['bqx-phase', 'm008-4c'] },
+    phase4c: { ceilingUsd: 15, start: '2026-11-01' },
   },
   alerts: {},
   views: { planFile: 'plans/phase-4c.plan.json', shards: 10, maxViewsPerShard: 400, warnWithinDays: 3 },
 };
 
+const DEV_GROUPS: Groups = { operators: `bqx-ml-dev-operators@${PLACEHOLDER_GROUP_DOMAIN}`, platformAdmins: `bqx-ml-platform-admins@${PLACEHOLDER_GROUP_DOMAIN}` };
+
+/**
+ * dev: its own project, state bucket, WIF pool and identities; deployed by the same workflow as
+ * prod, in the GitHub environment `development` (no required reviewers: RUNBOOK "Deploy flow").
+ * No views plan is committed for dev (plans/phase-4c.dev.plan.json): synthesis declares no views
+ * stacks and says so, which is the intended state until a dev rehearsal plan is committed.
+ */
 const dev: EnvironmentInput = {
   ...prod,
   name: 'dev',
   project: 'bqx-ml-dev',
   labels: { system: 'bqx-ml', env: 'dev', managed_by: 'cdktf' },
   state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' },
+  ci: { ...prod.ci, deployEnvironment: 'development' },
+  groups: DEV_GROUPS,
   datasets: datasets(),
-  iam: iam(),
+  iam: iam(DEV_GROUPS),
   buckets: {
     staging: { name: 'bqx-ml-dev-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 7 }, { prefix: 'backups/', days: 14 }], forceDestroy: true },
     output: { name: 'bqx-ml-dev-output', expireByPrefix: [{ prefix: 'training_', days: 14 }], forceDestroy: true },
@@ -212,6 +333,7 @@ const dev: EnvironmentInput = {
       ...prod.jobs.merge,
       env: { ...prod.jobs.merge.env, GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-dev-staging', GCS_OUTPUT_BUCKET: 'gs://bqx-ml-dev-output', PROJECT_ID: 'bqx-ml-dev' },
     },
+    runner: runnerJob('dev', 'bqx-ml-dev', 'us-central1', { features: 'bqx_ml_v3_features_v2', ledger: 'bqx_ml_v3_migration' }),
   },
   pairs: ['eurusd', 'gbpusd', 'usdjpy', 'usdchf', 'audcad'],
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 2 },

@@ -426,3 +426,15 @@ export function scopeTargets(env: { readonly project: string; readonly datasets:
   };
   return { project: env.project, featureDataset: byRole('features'), runnerDataset: byRole('ledger') };
 }
+
+/**
+ * Permissions the runner may hold beyond the table, per scope, each with its reason (a predefined
+ * role granted for convenience would list its extra permissions here). Empty: the runner's roles
+ * are custom roles made of exactly the table. A test fails, printing the extra set, when the
+ * synthesized grants give the runner anything not in the table and not here.
+ */
+export const RUNNER_EXTRA_PERMISSIONS: Readonly<Record<PermissionScope, Readonly<Record<string, string>>>> = {
+  project: {},
+  featureDataset: {},
+  runnerDataset: {},
+};

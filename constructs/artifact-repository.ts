@@ -13,6 +13,12 @@ export interface ArtifactRepositoryProps {
   readonly format?: string;
   /** @default none */
   readonly description?: string;
+  /**
+   * Tags cannot be moved or deleted once pushed (docker_config.immutable_tags), so an image
+   * referenced by tag is as fixed as one referenced by digest.
+   * @default true
+   */
+  readonly immutableTags?: boolean;
   readonly labels?: Labels;
 }
 
@@ -36,6 +42,7 @@ export class ArtifactRepository extends Construct implements IGrantTarget {
         location: this.location,
         format: props.format ?? 'DOCKER',
         description: props.description,
+        dockerConfig: (props.format ?? 'DOCKER') === 'DOCKER' ? { immutableTags: props.immutableTags ?? true } : undefined,
         labels: mergeLabels(props.labels),
       }),
       id,

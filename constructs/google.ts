@@ -5,6 +5,7 @@
 export { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 export { ProjectService } from '@cdktf/provider-google/lib/project-service';
 export { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
+export { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role';
 export { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 export { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 export { IamWorkloadIdentityPool } from '@cdktf/provider-google/lib/iam-workload-identity-pool';

@@ -26,6 +26,10 @@ export interface PipelineJobProps {
   readonly maxRetries?: number;
   /** Container environment (the scripts read env, not args). @default {} */
   readonly env?: Readonly<Record<string, string>>;
+  /** Entrypoint. @default the image's */
+  readonly command?: readonly string[];
+  /** Arguments. @default the image's */
+  readonly args?: readonly string[];
   /**
    * Identity the job runs as. @default a new service account `<jobName>` owned by this construct.
    * Pass one to use an identity declared elsewhere (the foundation stack).
@@ -78,6 +82,8 @@ export class PipelineJob extends Construct implements IGrantTarget {
           containers: [
             {
               image: props.image,
+              command: props.command ? [...props.command] : undefined,
+              args: props.args ? [...props.args] : undefined,
               env,
               resources: { limits: { cpu: props.cpu ?? '1', memory: props.memory ?? '512Mi' } },
             },

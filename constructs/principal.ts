@@ -37,6 +37,18 @@ export class PrincipalSet implements IPrincipal {
   }
 }
 
+/**
+ * One identity of a Workload Identity Federation pool, by its mapped `google.subject`
+ * (`principal://iam.googleapis.com/<pool>/subject/<subject>`). For GitHub Actions the subject of a
+ * job that runs in an environment is `repo:<owner>/<name>:environment:<environment>`.
+ */
+export class SubjectPrincipal implements IPrincipal {
+  readonly member: string;
+  constructor(poolName: string, subject: string, readonly key: string) {
+    this.member = `principal://iam.googleapis.com/${poolName}/subject/${subject}`;
+  }
+}
+
 /** The principal's part of a construct id. */
 export function principalKey(principal: IPrincipal): string {
   if (principal.key !== undefined) return principal.key.replace(/[^A-Za-z0-9]+/g, '-');
@@ -49,8 +61,15 @@ export function principalKey(principal: IPrincipal): string {
     .replace(/[^A-Za-z0-9]+/g, '-');
 }
 
-/** The role's part of a construct id: `roles/bigquery.dataViewer` → `bigquery-dataViewer`. */
-export const roleKey = (role: string): string => role.replace(/^roles\//, '').replace(/[^A-Za-z0-9]+/g, '-');
+/**
+ * The role's part of a construct id: `roles/bigquery.dataViewer` → `bigquery-dataViewer`, a custom
+ * role `projects/<p>/roles/bqxRunner` → `custom-bqxRunner` (the same id in every project).
+ */
+export const roleKey = (role: string): string =>
+  role
+    .replace(/^roles\//, '')
+    .replace(/^(projects\/[^/]+|organizations\/[0-9]+)\/roles\//, 'custom-')
+    .replace(/[^A-Za-z0-9]+/g, '-');
 
 /**
  * A stable construct id for a grant: `grant-<role>-<principal>`. Ids are API (they become the

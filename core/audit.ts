@@ -1,6 +1,9 @@
 import type { Policy } from './policy';
 import { judgeName, VIOLATION_CLASSES, type NameVerdict, type ViolationClass } from './naming/grammar';
 
+/** Column audits (M008 §1.5–1.6) live with the column grammar; re-exported beside the table audit. */
+export { auditCatalogueColumns, auditColumnNames, type ColumnAuditResult, type ColumnAuditSummary } from './naming/columns';
+
 export interface AuditEntry {
   readonly name: string;
   readonly compliant: boolean;

@@ -5,6 +5,10 @@
  *
  *   BQX_FAILPOINTS="engine.after-step=kill@5;ledger.flush=throw(ENOSPC)"
  *
+ * Points: `engine.after-step` and `engine.after.<step-kind>` (e.g. `engine.after.drop-table`) right
+ * after a step succeeded; `engine.step` inside a DuckDB step's transaction, before its statements;
+ * `ledger.flush` before the ledger writes its pending records (BigQuery: before the INSERT job).
+ *
  * Actions: `kill` (SIGKILL this process), `throw(CODE)` (an Error with that errno code, e.g.
  * ENOSPC, EACCES), `delay(MS)`, `signal(SIGTERM)` (this process sends itself the signal, then goes
  * on). `@N` fires only at the N-th hit of that point (1-based, counted per process); without it,

@@ -17,6 +17,48 @@ const formText = z
   .string()
   .regex(/^([a-z0-9]+|\{(type|variant|pair|ccy|etf)\})(_([a-z0-9]+|\{(type|variant|pair|ccy|etf)\}))*$/, 'a form is `_`-joined literals or {type|variant|pair|ccy|etf}');
 
+/** A regular expression given as text in the policy: it must compile. */
+const regexText = z.string().min(1).superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid regular expression: ${(e as Error).message}` });
+  }
+});
+
+const columnName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'column names are lowercase letters, digits and "_"');
+
+const columnsSchema = z
+  .object({
+    featurePattern: regexText,
+    windowSuffix: regexText,
+    targetPattern: regexText,
+    horizons: z.array(z.number().int().positive()).min(1),
+    exempt: z.array(columnName),
+    reserved: z.array(columnName),
+    windowlessExceptions: z.array(z.object({ reason: z.string().min(1), names: z.array(columnName).min(1) }).strict()),
+  })
+  .strict();
+
+const extractionGroupSchema = z
+  .object({
+    name: token,
+    /** The table name contains this text (`{pair}` stands for the pair). */
+    contains: z.string().min(1).optional(),
+    prefix: z.string().min(1).optional(),
+    excludeSuffix: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((g) => (g.contains === undefined) !== (g.prefix === undefined), { message: 'a discovery group has exactly one of contains or prefix' });
+
+const extractionSchema = z
+  .object({
+    groups: z.array(extractionGroupSchema).min(1),
+    excludeColumns: z.array(columnName),
+    manifestPath: z.string().regex(/^[a-z0-9_./-]*\{pair\}[a-z0-9_./-]*$/, 'an object path with {pair}, e.g. manifests/{pair}/extraction.json'),
+  })
+  .strict();
+
 const familySchema = z
   .object({
     forms: z.array(formText).min(1),
@@ -62,6 +104,8 @@ const policySchema = z
       })
       .strict(),
     compatibilityViews: z.object({ graceDays: z.number().int().positive(), warnWithinDays: z.number().int().nonnegative() }).strict(),
+    columns: columnsSchema,
+    extraction: extractionSchema,
     execution: z
       .object({
         batchSize: z.number().int().positive(),
@@ -82,6 +126,17 @@ const policySchema = z
     if (p.variantDetection.bqxBelow >= p.variantDetection.idxAbove) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variantDetection'], message: 'bqxBelow must be below idxAbove' });
     }
+    const exceptions = p.columns.windowlessExceptions.flatMap((e) => e.names);
+    const dup = exceptions.filter((n, i) => exceptions.indexOf(n) !== i);
+    if (dup.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['columns', 'windowlessExceptions'], message: `listed more than once: ${[...new Set(dup)].join(', ')}` });
+    let windowSuffix: RegExp | null = null;
+    try {
+      windowSuffix = new RegExp(p.columns.windowSuffix);
+    } catch {
+      // reported on the field itself
+    }
+    const notWindowless = windowSuffix ? exceptions.filter((n) => (windowSuffix as RegExp).test(n)) : [];
+    if (notWindowless.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['columns', 'windowlessExceptions'], message: `these end in a window and need no exception: ${notWindowless.join(', ')}` });
     for (const [name, fam] of Object.entries(p.families)) {
       for (const form of fam.forms) {
         if (form.includes('{type}') && !fam.types?.length) {

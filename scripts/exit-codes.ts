@@ -54,6 +54,7 @@ export function reportError(e: unknown, prefix: string, stderr: NodeJS.WritableS
   if (isBqxError(e)) {
     stderr.write(`${prefix}: ${e.message}\n`);
     if (e.hint) stderr.write(`  what to do: ${e.hint}\n`);
+    if (process.env.BQX_DEBUG === '1') stderr.write(`${e.stack ?? ''}\n`);
     return exitCodeOf(e.kind);
   }
   stderr.write(`${prefix}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -11,11 +11,15 @@ import { DEFAULT_METRICS_FILE, DEFAULT_REPORTS_DIR } from '../app/report/evidenc
 import type { EvidenceOptions } from '../app/runs';
 
 export const DEFAULT_DATABASE = '.bqx/warehouse.duckdb';
-/** The environment whose names the CLI defaults to (the local warehouse reproduces it). */
-export const DEFAULT_ENVIRONMENT = 'prod';
+/**
+ * The local warehouse reproduces production's catalogue, so the embedded engine takes prod's
+ * names. Nothing defaults to production on BigQuery: there the environment (or the project) must
+ * be named.
+ */
+export const LOCAL_ENVIRONMENT = 'prod';
 
 /** Project, location and dataset names of an environment: what the engine options default to. */
-export function environmentDefaults(name: string = DEFAULT_ENVIRONMENT): Pick<EngineOptions, 'project' | 'location' | 'dataset' | 'runnerDataset'> {
+export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Pick<EngineOptions, 'project' | 'location' | 'dataset' | 'runnerDataset'> {
   const env = loadEnvironment(name);
   return {
     project: env.project,
@@ -27,14 +31,16 @@ export function environmentDefaults(name: string = DEFAULT_ENVIRONMENT): Pick<En
 
 /** The warehouse: which engine, where, and which datasets. */
 export function withEngineOptions(cmd: Command): Command {
-  const d = environmentDefaults();
   return cmd
     .addOption(new Option('--engine <engine>', 'warehouse engine').choices(['duckdb', 'bigquery']).default('duckdb'))
     .option('--database <path>', 'DuckDB file of the local warehouse (duckdb engine)', DEFAULT_DATABASE)
-    .option('--project <id>', 'Google Cloud project (bigquery engine)', d.project)
-    .option('--location <region>', 'BigQuery location (bigquery engine)', d.location)
-    .option('--dataset <name>', 'dataset to audit and remediate', d.dataset)
-    .option('--runner-dataset <name>', 'dataset holding the ledger, lock and backups', d.runnerDataset)
+    .addOption(
+      new Option('--env <name>', "environment whose project and dataset names are the defaults (env BQX_ENV); with --engine bigquery name it (or --project): nothing targets production by default").choices(['dev', 'prod']),
+    )
+    .option('--project <id>', "Google Cloud project (default: the environment's)")
+    .option('--location <region>', "BigQuery location (default: the environment's)")
+    .option('--dataset <name>', "dataset to audit and remediate (default: the environment's features dataset)")
+    .option('--runner-dataset <name>', "dataset holding the ledger, lock and backups (default: the environment's ledger dataset)")
     .option('--api-endpoint <url>', 'BigQuery API endpoint (emulator or test double); env BQX_BIGQUERY_API_ENDPOINT');
 }
 
@@ -61,7 +67,11 @@ export function engineOptions(opts: Record<string, unknown>): EngineOptions {
   if (engine !== 'duckdb' && engine !== 'bigquery') {
     throw new BqxError('BAD_OPTION', `--engine ${String(engine)} is not supported`, 'use --engine duckdb or --engine bigquery');
   }
-  const d = environmentDefaults();
+  const envName = (opts.env as string | undefined) ?? (process.env.BQX_ENV || undefined) ?? (engine === 'duckdb' ? LOCAL_ENVIRONMENT : undefined);
+  if (envName === undefined && opts.project === undefined) {
+    throw new BqxError('ENVIRONMENT_REQUIRED', '--engine bigquery needs an environment: nothing targets production by default', 'pass --env dev or --env prod (or set BQX_ENV), or an explicit --project');
+  }
+  const d = environmentDefaults(envName ?? 'dev');
   return {
     engine,
     database: String(opts.database ?? DEFAULT_DATABASE),

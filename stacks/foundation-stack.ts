@@ -1,8 +1,10 @@
 import { Construct } from 'constructs';
+import { dependable } from 'cdktf';
 import type { EnvironmentConfig, IdentityKey } from '../config/environment';
 import { IDENTITY_KEYS } from '../config/environment';
 import { ProjectService } from '../constructs/google';
 import { ProjectIam } from '../constructs/project-iam';
+import { CustomRole } from '../constructs/custom-role';
 import { ServiceAccountIdentity } from '../constructs/service-account-identity';
 import { GithubWorkloadIdentity } from '../constructs/github-workload-identity';
 import { ArtifactRepository } from '../constructs/artifact-repository';
@@ -14,9 +16,10 @@ const DESCRIPTIONS: Record<IdentityKey, string> = {
   extract: 'Cloud Run job bqx-ml-extract: reads features and analytics, writes checkpoints',
   merge: 'Cloud Run job bqx-ml-merge: writes temp/training datasets and the output bucket',
   runner: 'M008 migration runner: alters tables in the feature dataset, writes its ledger',
-  ciPlanner: 'CI (pull requests): read-only terraform plan',
-  ciDeployer: 'CI (main): terraform apply',
+  ciPlanner: 'CI (pull requests, deploy and drift plans): read-only terraform plan',
+  ciDeployer: 'CI (GitHub environment of the deploy): terraform apply of data, pipeline, views; no project IAM',
   orchestrator: 'Workflows fan-out: executes the pipeline jobs per pair',
+  breakGlass: 'People only (platform admins): terraform apply of the foundation stack',
 };
 
 /**
@@ -31,24 +34,27 @@ const PINNED_ADDRESSES: Readonly<Record<string, string>> = {
   'sa-bqx-ml-merge/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-merge',
   'sa-bqx-ml-orchestrator/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-orchestrator',
   'sa-bqx-ml-ci-planner/grant-iam-workloadIdentityUser-wif-repository': 'wif-ci-planner',
-  'sa-bqx-ml-ci-deployer/grant-iam-workloadIdentityUser-wif-ref': 'wif-ci-deployer',
+  // The member changed (ref → environment subject), so this binding is replaced once; the address stays.
+  'sa-bqx-ml-ci-deployer/grant-iam-workloadIdentityUser-wif-environment': 'wif-ci-deployer',
   'images/grant-artifactregistry-writer-bqx-ml-ci-deployer': 'images-writer-ci-deployer',
 };
 
 /**
  * Foundation: required APIs, one service account per job and role, Workload Identity Federation
- * for the repository's GitHub Actions (no keys), the Artifact Registry repository for the images,
- * and the project-, account- and repository-level bindings of the `iam` config.
+ * for the repository's GitHub Actions (no keys), the custom roles, the Artifact Registry repository
+ * for the images, and the project-, account- and repository-level bindings of the `iam` config.
  *
- * Bootstrap: the deployer's own identity and the state bucket cannot deploy themselves; the first
- * apply of this stack (and of the state bucket, then imported into the data stack) is done once by
- * a project owner from a workstation.
+ * Who applies it: never CI. Everything here can grant roles or mint identities, so it is applied by
+ * a platform admin impersonating the break-glass identity (RUNBOOK "Bootstrap and break glass"),
+ * from the saved plan CI made. The first apply, which creates that identity, is done once by a
+ * project owner.
  */
 export class FoundationStack extends BqxStack {
   readonly serviceAccounts: Readonly<Record<IdentityKey, ServiceAccountIdentity>>;
   readonly workloadIdentity: GithubWorkloadIdentity;
   readonly repository: ArtifactRepository;
   readonly projectIam: ProjectIam;
+  readonly customRoles: Readonly<Record<string, CustomRole>>;
   /** Entries of PINNED_ADDRESSES that matched no binding. */
   readonly unusedPins: readonly string[];
 
@@ -74,20 +80,32 @@ export class FoundationStack extends BqxStack {
       poolId: env.ci.poolId,
       providerId: env.ci.providerId,
       repository: env.ci.repository,
+      repositoryId: env.ci.repositoryId,
+      repositoryOwnerId: env.ci.repositoryOwnerId,
     });
     this.repository = new ArtifactRepository(this, 'images', {
       repositoryId: env.artifactRegistry.repositoryId,
       location: env.region,
-      description: 'Pipeline images (extract, merge); replaces gcr.io/bqx-ml',
+      description: 'Job images (extract, merge, runner), tags immutable; replaces gcr.io/bqx-ml',
       labels: this.labels,
     });
     this.projectIam = new ProjectIam(this, 'project', { project: env.project });
 
+    const roles: Record<string, CustomRole> = {};
+    for (const [roleId, r] of Object.entries(env.iam.customRoles)) {
+      roles[roleId] = new CustomRole(this, `role-${roleId}`, { roleId, title: r.title, description: r.description, permissions: r.permissions });
+    }
+    this.customRoles = roles;
+
     const principals = new Principals(env, {
       'wif:repository': this.workloadIdentity.repositoryPrincipal(env.ci.repository),
-      'wif:ref': this.workloadIdentity.refPrincipal(env.ci.deployRef),
+      'wif:deployEnvironment': this.workloadIdentity.environmentPrincipal(env.ci.repository, env.ci.deployEnvironment),
     });
-    grantAll(this.projectIam, env.iam.project, principals);
+    // A binding of a custom role waits for the role (same stack, a literal name: no reference).
+    for (const g of grantAll(this.projectIam, env.iam.project, principals)) {
+      const role = Object.values(roles).find((r) => g.role === principals.role(`custom:${r.roleId}`));
+      if (role) g.resource.dependsOn = [...(g.resource.dependsOn ?? []), dependable(role.resource)];
+    }
     for (const key of IDENTITY_KEYS) grantAll(accounts[key], env.iam.serviceAccounts[key], principals);
     grantAll(this.repository, env.iam.artifactRegistry, principals);
     this.unusedPins = pinAddresses(this, PINNED_ADDRESSES);

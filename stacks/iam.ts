@@ -1,5 +1,5 @@
 import type { EnvironmentConfig, IdentityKey } from '../config/environment';
-import { IDENTITY_KEYS, serviceAccountEmail } from '../config/environment';
+import { IDENTITY_KEYS, resolveRole, serviceAccountEmail } from '../config/environment';
 import { Grant, IGrantTarget } from '../constructs/grants';
 import { IPrincipal, MemberPrincipal, ServiceAccountPrincipal } from '../constructs/principal';
 
@@ -24,6 +24,11 @@ export class Principals {
     return new ServiceAccountPrincipal(serviceAccountEmail(this.env, accountId));
   }
 
+  /** The role name IAM knows: `custom:<id>` of the config → `projects/<project>/roles/<id>`. */
+  role(role: string): string {
+    return resolveRole(this.env, role);
+  }
+
   resolve(name: string): IPrincipal {
     if ((IDENTITY_KEYS as readonly string[]).includes(name)) return this.identity(name as IdentityKey);
     const symbolic = this.symbolic[name];
@@ -33,10 +38,14 @@ export class Principals {
   }
 }
 
-/** Grants every role of one config scope (principal → roles) through the target's grant method. */
+/**
+ * Grants every role of one config scope (principal → roles) through the target's grant method;
+ * custom roles (`custom:<id>`) by their IAM name, a literal (the role is declared in the foundation
+ * stack, which every other stack depends on).
+ */
 export function grantAll(target: IGrantTarget, byPrincipals: Readonly<Record<string, readonly string[]>> | undefined, principals: Principals): Grant[] {
   return Object.entries(byPrincipals ?? {}).flatMap(([name, roles]) => {
     const principal = principals.resolve(name);
-    return roles.map((role) => target.grant(principal, role));
+    return roles.map((role) => target.grant(principal, principals.role(role)));
   });
 }

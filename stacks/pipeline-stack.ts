@@ -5,6 +5,7 @@ import { DataGoogleProject, WorkflowsWorkflow } from '../constructs/google';
 import { PipelineJob } from '../constructs/pipeline-job';
 import { AlertCondition, AlertPolicy, EmailNotificationChannel, LogMetric } from '../constructs/monitoring';
 import { Budget } from '../constructs/budget';
+import { PHASE_4C_JOB_LABEL } from '../config/job-labels';
 import { terraformLiteral } from '../constructs/terraform-literal';
 import { BqxStack } from './bqx-stack';
 import { Principals, grantAll } from './iam';
@@ -27,13 +28,23 @@ export const NO_CHECKPOINTS_FILTER = (jobName: string) =>
 export const RUNNER_HALT_FILTER = 'jsonPayload.component="bqx-runner" AND jsonPayload.event="halted"';
 
 /**
- * Pipeline: the extract and merge jobs with their IAM from the `iam` config, the Workflows fan-out
- * over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts) and the
- * budgets.
+ * The "runner halted" alert: a halt logged by the runner's Cloud Run job (its stderr JSON lines
+ * become jsonPayload entries of resource type `cloud_run_job`, labelled with the job name:
+ * https://cloud.google.com/run/docs/logging#job-logs).
+ */
+export const RUNNER_HALT_ALERT_FILTER = (jobName: string) =>
+  `resource.type="cloud_run_job" AND resource.labels.job_name="${jobName}" AND ${RUNNER_HALT_FILTER}`;
+
+/**
+ * Pipeline: the extract, merge and runner jobs with their IAM from the `iam` config, the Workflows
+ * fan-out over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts)
+ * and the budgets.
  */
 export class PipelineStack extends BqxStack {
   readonly extract: PipelineJob;
   readonly merge: PipelineJob;
+  /** The M008 runner (its image carries the committed plan; configured as the paper run). */
+  readonly runner: PipelineJob;
   readonly workflow: WorkflowsWorkflow;
   readonly alerts: readonly AlertPolicy[];
   readonly budgets: readonly Budget[];
@@ -43,7 +54,7 @@ export class PipelineStack extends BqxStack {
     const principals = new Principals(env);
     const orchestrator = principals.identity('orchestrator');
 
-    const job = (key: 'extract' | 'merge') => {
+    const job = (key: 'extract' | 'merge' | 'runner') => {
       const c = env.jobs[key];
       const pipelineJob = new PipelineJob(this, c.name, {
         jobName: c.name,
@@ -54,6 +65,8 @@ export class PipelineStack extends BqxStack {
         timeoutSeconds: c.timeoutSeconds,
         maxRetries: c.maxRetries,
         env: c.env,
+        command: c.command,
+        args: c.args,
         serviceAccount: principals.serviceAccount(c.serviceAccount),
         deletionProtection: env.deletionProtection.jobs,
         labels: { ...this.labels, job: key },
@@ -64,6 +77,7 @@ export class PipelineStack extends BqxStack {
     const merge = job('merge');
     this.extract = extract.pipelineJob;
     this.merge = merge.pipelineJob;
+    this.runner = job('runner').pipelineJob;
 
     this.workflow = new WorkflowsWorkflow(this, 'fan-out', {
       name: env.orchestration.workflowName,
@@ -114,7 +128,7 @@ export class PipelineStack extends BqxStack {
         severity: 'CRITICAL',
         documentation: 'The M008 runner halted on a validation failure. See the ledger (bqx_ml_v3_migration) and the run report before resuming.',
         alertStrategy: { notificationRateLimit: { period: '300s' }, autoClose: '86400s' },
-        conditions: [AlertCondition.logMatch({ displayName: 'runner halt logged', filter: RUNNER_HALT_FILTER })],
+        conditions: [AlertCondition.logMatch({ displayName: 'runner halt logged', filter: RUNNER_HALT_ALERT_FILTER(env.jobs.runner.name) })],
       }),
     ];
 
@@ -128,7 +142,7 @@ export class PipelineStack extends BqxStack {
         displayName: `bqx-ml ${env.name} M008 Phase 4C ceiling`,
         amountUsd: env.budget.phase4c.ceilingUsd,
         startDate: env.budget.phase4c.start,
-        label: env.budget.phase4c.label,
+        label: [PHASE_4C_JOB_LABEL.key, PHASE_4C_JOB_LABEL.value],
       }),
     ];
   }

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { App, Aspects, TerraformResource, TerraformStack } from 'cdktf';
-import type { EnvironmentConfig } from '../config/environment';
+import type { EnvironmentConfig, IdentityKey } from '../config/environment';
+import { placeholders } from '../config/environment';
 import { BqxError } from '../core/errors';
 import { PlatformPolicy, PlatformPolicyProps } from '../constructs/policy';
 import type { ExpiringView } from '../constructs/compatibility-view-set';
@@ -11,6 +12,15 @@ import { ViewsStack } from './views-stack';
 import { ViewPlan, readViewPlan } from './view-plan';
 import { assignShards, shardId } from './sharding';
 import { resolveNow } from './clock';
+
+/**
+ * Who applies each stack (RUNBOOK "Identities"): the foundation can grant roles and mint
+ * identities, so only break glass applies it; everything else is the CI deployer's, behind the
+ * GitHub environment of the deploy.
+ */
+export function stackApplier(stackId: string): Extract<IdentityKey, 'breakGlass' | 'ciDeployer'> {
+  return stackId === 'foundation' ? 'breakGlass' : 'ciDeployer';
+}
 
 /** Per-view warning lines printed at most; the rest are counted in one line and listed in a file. */
 const MAX_EXPIRY_LINES = 20;
@@ -51,8 +61,8 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
   pipeline.addDependency(data);
   const stacks: TerraformStack[] = [foundation, data, pipeline];
 
-  if (env.budget.billingAccount === '000000-000000-000000') {
-    warnings.push('warning: budget.billingAccount is the placeholder 000000-000000-000000: set BQX_BILLING_ACCOUNT before deploying the pipeline stack');
+  for (const p of placeholders(env)) {
+    warnings.push(`warning: ${p.path} is the placeholder ${p.value}: ${p.hint} before applying ${p.stacks.join(', ')} (CI refuses to apply those stacks)`);
   }
 
   const planFile = options.planFile ?? env.views.planFile;

@@ -296,7 +296,9 @@ describe('identities: one per bearer token', () => {
 
 describe('bqx readiness --impersonate-service-account (the CLI flag, wired through readiness to the engine and the Google APIs)', () => {
   test('the default is the environment\'s runner; given, every request the double sees is the runner\'s, on a token IAM Credentials issued to the caller', async () => {
-    expect(defaultRunnerServiceAccount()).toBe(RUNNER_EMAIL);
+    expect(defaultRunnerServiceAccount('prod')).toBe(RUNNER_EMAIL);
+    expect(defaultRunnerServiceAccount('prod', 'other-project')).toBe('bqx-ml-runner@other-project.iam.gserviceaccount.com');
+    expect(defaultRunnerServiceAccount(undefined)).toBeNull();
     const iam = tableIam().addGrant({ member: 'group:bqx-ml-operators@example.com', role: 'roles/iam.serviceAccountTokenCreator', resource: { kind: 'serviceAccount', project: PROJECT, email: RUNNER_EMAIL } });
     const w = await world(smallSeed, {}, iam);
     const reports = mkdtempSync(path.join(tmpdir(), 'bqx-impersonate-'));
@@ -304,7 +306,7 @@ describe('bqx readiness --impersonate-service-account (the CLI flag, wired throu
     process.env.BQX_BIGQUERY_ACCESS_TOKEN = 'token-operator'; // the caller's own (test) credentials
     try {
       const before = w.h.double.inserts.length;
-      const code = await main(['node', 'bqx', 'readiness', '--engine', 'bigquery', '--api-endpoint', w.h.double.endpoint, '--google-api-endpoint', w.g.endpoint, '--impersonate-service-account', RUNNER_EMAIL, '--reports-dir', reports, '--json']);
+      const code = await main(['node', 'bqx', 'readiness', '--engine', 'bigquery', '--env', 'prod', '--api-endpoint', w.h.double.endpoint, '--google-api-endpoint', w.g.endpoint, '--impersonate-service-account', RUNNER_EMAIL, '--reports-dir', reports, '--json']);
       const report = JSON.parse(out.mock.calls.map((c) => String(c[0])).join('')) as { verdict: string; checks: { id: string; detail: string }[]; blockers: { code: string }[] };
       expect(report.blockers.filter((b) => b.code === 'PERMISSION_MISSING')).toEqual([]);
       expect(report.checks.find((c) => c.id === 'dependencies.credentials')?.detail).toContain(`for ${RUNNER_EMAIL} by impersonation`);

@@ -26,6 +26,7 @@ import { rolePermissions } from '../../config/predefined-roles';
 import { PERMISSION_SCOPES, requiredRunnerPermissions, scopeTargets, type PermissionScope } from '../../config/runner-permissions';
 import { appEngineOptions, runnerRequiredPermissions, stepsNeeding } from '../../app/engine';
 import { runReadiness, type ReadinessOutcome } from '../../app/readiness/run';
+import { readDeclaredStacks } from '../../app/readiness/stacks';
 import { makeSnapshot } from '../../core/catalogue';
 import { applyPlan, RunRefused } from '../../core/execute/apply';
 import { reconcilePlan } from '../../core/execute/reconcile';
@@ -71,7 +72,18 @@ interface World {
 /** The small catalogue on the BigQuery double, the Google APIs double, one IAM model, an engine acting as `token`. */
 async function world(token: string = TOKENS.runner, engine: Partial<EngineOptions> = {}): Promise<World> {
   const iam = iamModel();
-  const g = new GoogleApisDouble({ project: PROJECT, enabledApis: new Set(['bigquery.googleapis.com']), projectPermissions: new Set(), buckets: new Map(), jobs: new Set(), iam });
+  // The platform as the stacks declare it, deployed: APIs, buckets, Cloud Run jobs (the extract job
+  // reading base tables only, as readiness requires before the first apply).
+  const declared = readDeclaredStacks(stacksDir)!;
+  const g = new GoogleApisDouble({
+    project: PROJECT,
+    enabledApis: new Set([...declared.apis, 'bigquery.googleapis.com']),
+    projectPermissions: new Set(),
+    buckets: new Map(declared.buckets.map((b) => [b.name, { writable: true }])),
+    jobs: new Set(declared.jobs.map((j) => `us-central1/${j.name}`)),
+    jobEnv: new Map([['us-central1/bqx-ml-extract', { PAIR: 'eurusd', EXTRACTION_DISCOVERY: 'base-tables' }]]),
+    iam,
+  });
   await g.start();
   const h = await openHarness(
     (d) => {

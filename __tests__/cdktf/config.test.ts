@@ -1,5 +1,5 @@
 import { environmentInput, loadEnvironment } from '../../config/environments';
-import { parseEnvironment } from '../../config/environment';
+import { parseEnvironment, placeholders, resolveRole } from '../../config/environment';
 import { resolveNow } from '../../stacks/clock';
 
 describe('environment configuration', () => {
@@ -33,6 +33,49 @@ describe('environment configuration', () => {
     expect(() => parseEnvironment({ ...input, budget: { ...input.budget, monthlyUsd: 27.5 } }, 'dev')).toThrow(/budget\.monthlyUsd: Expected integer/);
   });
 
+  it('pins images: by digest, or by an immutable tag of the platform repository; never :latest or tagless', () => {
+    const input = environmentInput('dev');
+    const withImage = (image: string) => () => parseEnvironment({ ...input, jobs: { ...input.jobs, extract: { ...input.jobs.extract, image } } }, 'dev');
+    expect(withImage('bqx-ml-extract:latest')).toThrow(/jobs\.extract\.image: "bqx-ml-extract:latest" uses :latest, which moves/);
+    expect(withImage('bqx-ml-extract')).toThrow(/jobs\.extract\.image: "bqx-ml-extract" names no digest or tag/);
+    expect(withImage('gcr.io/bqx-ml/extract:v3')).toThrow(/is outside the platform's repository \(immutable tags\): pin it by digest/);
+    expect(withImage('bqx-ml-extract@sha256:abc')).toThrow(/names no digest or tag/);
+    expect(withImage(`bqx-ml-extract@sha256:${'a'.repeat(64)}`)().jobs.extract.image).toBe(`bqx-ml-extract@sha256:${'a'.repeat(64)}`);
+    expect(withImage('bqx-ml-extract:git-0123abc')().jobs.extract.image).toBe('bqx-ml-extract:git-0123abc');
+    expect(withImage(`us-docker.pkg.dev/other/repo/x@sha256:${'b'.repeat(64)}`)).not.toThrow();
+    // A job runs as one of the declared identities.
+    expect(() => parseEnvironment({ ...input, jobs: { ...input.jobs, runner: { ...input.jobs.runner, serviceAccount: 'bqx-ml-runnr' } } }, 'dev')).toThrow(
+      /jobs\.runner\.serviceAccount: bqx-ml-runnr is not one of serviceAccounts/,
+    );
+  });
+
+  it('lists every placeholder with the stacks it blocks', () => {
+    const input = environmentInput('prod');
+    const env = parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '000000-000000-000000' }, ci: { ...input.ci, repositoryId: '0', repositoryOwnerId: '0' } }, 'prod');
+    const found = Object.fromEntries(placeholders(env).map((p) => [p.path, p.stacks]));
+    expect(found).toEqual({
+      'budget.billingAccount': ['pipeline'],
+      'ci.repositoryId': ['foundation'],
+      'ci.repositoryOwnerId': ['foundation'],
+      'groups.operators': ['foundation', 'pipeline'],
+      'groups.platformAdmins': ['foundation', 'pipeline'],
+      'jobs.extract.image': ['pipeline'],
+      'jobs.merge.image': ['pipeline'],
+      'jobs.runner.image': ['pipeline'],
+    });
+    const real = parseEnvironment(
+      {
+        ...input,
+        budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' },
+        ci: { ...input.ci, repositoryId: '812345678', repositoryOwnerId: '91234567' },
+        groups: { operators: 'ops@bqx.example.org', platformAdmins: 'admins@bqx.example.org' },
+        jobs: Object.fromEntries(Object.entries(input.jobs).map(([k, j]) => [k, { ...j, image: `${j.name}@sha256:${'c'.repeat(64)}` }])) as typeof input.jobs,
+      },
+      'prod',
+    );
+    expect(placeholders(real)).toEqual([]);
+  });
+
   describe('the iam section', () => {
     /** prod with `edit` applied to a copy of its iam section. */
     const withIam = (edit: (iam: NonNullable<ReturnType<typeof environmentInput>['iam']>) => void) => {
@@ -41,11 +84,18 @@ describe('environment configuration', () => {
       return () => parseEnvironment(input, 'prod');
     };
 
-    it('holds every binding of today, and accepts full IAM members', () => {
+    it('holds the split identities and the runner\'s custom roles, and accepts full IAM members', () => {
       const prod = loadEnvironment('prod');
-      expect(prod.iam.project.ciDeployer).toContain('roles/resourcemanager.projectIamAdmin');
-      expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ extract: ['roles/bigquery.dataViewer'], runner: ['roles/bigquery.dataEditor'] });
-      expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:ref': ['roles/iam.workloadIdentityUser'] });
+      // The routine deployer cannot grant project roles, mint identities or change federation; break glass can.
+      for (const role of ['roles/resourcemanager.projectIamAdmin', 'roles/iam.serviceAccountAdmin', 'roles/iam.workloadIdentityPoolAdmin', 'roles/iam.roleAdmin']) {
+        expect(prod.iam.project.ciDeployer).not.toContain(role);
+        expect(prod.iam.project.breakGlass).toContain(role);
+      }
+      expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ extract: ['roles/bigquery.dataViewer'], runner: ['custom:bqxMigrationRunnerFeatures'] });
+      expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] });
+      // No workflow can impersonate break glass: only the platform admins' group, by token creation.
+      expect(prod.iam.serviceAccounts.breakGlass).toEqual({ [`group:${prod.groups.platformAdmins}`]: ['roles/iam.serviceAccountTokenCreator'] });
+      expect(prod.iam.buckets.staging.runner).toBeUndefined();
       expect(withIam((iam) => (iam.buckets!.output = { 'group:data-eng@example.com': ['roles/storage.objectViewer'] }))().iam.buckets.output).toEqual({
         'group:data-eng@example.com': ['roles/storage.objectViewer'],
       });
@@ -53,7 +103,7 @@ describe('environment configuration', () => {
 
     it('refuses an unknown identity, naming the path', () => {
       expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extractor: ['roles/bigquery.dataViewer'] }))).toThrow(
-        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator; or a full IAM member/,
+        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator, breakGlass; or a full IAM member/,
       );
     });
 
@@ -67,7 +117,7 @@ describe('environment configuration', () => {
 
     it('refuses primitive roles', () => {
       for (const role of ['roles/owner', 'roles/editor', 'roles/viewer']) {
-        expect(withIam((iam) => iam.project!.ciDeployer.push(role))).toThrow(new RegExp(`iam\\.project\\.ciDeployer\\.13: primitive role ${role.replace('/', '\\/')} is never granted`));
+        expect(withIam((iam) => iam.project!.ciDeployer.push(role))).toThrow(new RegExp(`iam\\.project\\.ciDeployer\\.8: primitive role ${role.replace('/', '\\/')} is never granted`));
       }
     });
 
@@ -79,7 +129,10 @@ describe('environment configuration', () => {
     });
 
     it('refuses WIF principals outside service accounts, roles outside their scope, bad members, duplicates', () => {
-      expect(withIam((iam) => (iam.project!['wif:ref'] = ['roles/run.viewer']))).toThrow(/iam\.project\.wif:ref: wif:ref may only impersonate a service account/);
+      expect(withIam((iam) => (iam.project!['wif:deployEnvironment'] = ['roles/run.viewer']))).toThrow(
+        /iam\.project\.wif:deployEnvironment: wif:deployEnvironment may only impersonate a service account/,
+      );
+      expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:ref': ['roles/iam.workloadIdentityUser'] }))).toThrow(/unknown WIF principal "wif:ref" \(use wif:repository or wif:deployEnvironment\)/);
       expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:branch': ['roles/iam.workloadIdentityUser'] }))).toThrow(/iam\.serviceAccounts\.runner\.wif:branch: unknown WIF principal "wif:branch"/);
       expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extract: ['roles/storage.objectViewer'] }))).toThrow(
         /iam\.datasets\.bqx_ml_v3_models\.extract\.0: roles\/storage\.objectViewer cannot be granted on a dataset \(its roles are roles\/bigquery\.\*\)/,
@@ -92,12 +145,27 @@ describe('environment configuration', () => {
       expect(withIam((iam) => (iam.jobs!.extract = { orchestrator: ['run.developer'] }))).toThrow(/"run\.developer" is not a role/);
     });
 
+    it('resolves custom roles by id, refuses unknown ones and non-BigQuery custom roles on datasets', () => {
+      expect(resolveRole(loadEnvironment('dev'), 'custom:bqxMigrationRunnerLedger')).toBe('projects/bqx-ml-dev/roles/bqxMigrationRunnerLedger');
+      expect(resolveRole(loadEnvironment('dev'), 'roles/bigquery.jobUser')).toBe('roles/bigquery.jobUser');
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { runner: ['custom:bqxNope'] }))).toThrow(
+        /iam\.datasets\.bqx_ml_v3_models\.runner\.0: custom:bqxNope: no custom role "bqxNope" in iam\.customRoles \(declared: bqxMigrationRunnerProject, /,
+      );
+      expect(
+        withIam((iam) => {
+          iam.customRoles!.mixed = { title: 'm', description: 'm', reason: 'r', permissions: ['bigquery.tables.get', 'storage.objects.get'] };
+          iam.datasets!.bqx_ml_v3_models = { runner: ['custom:mixed'] };
+        }),
+      ).toThrow(/custom:mixed holds non-BigQuery permissions and cannot be granted on a dataset/);
+      expect(withIam((iam) => (iam.customRoles!.x = { title: 't', description: 'd', reason: 'r', permissions: ['bigquery tables'] }))).toThrow(/iam\.customRoles\.x\.permissions\.0/);
+    });
+
     it('reports every problem at once', () => {
       const run = withIam((iam) => {
         iam.project!.ciDeployer.push('roles/owner');
         iam.buckets!.output = { allUsers: ['roles/storage.objectViewer'] };
       });
-      expect(run).toThrow(/iam\.project\.ciDeployer\.13: primitive role roles\/owner.*; iam\.buckets\.output\.allUsers: allUsers/);
+      expect(run).toThrow(/iam\.project\.ciDeployer\.8: primitive role roles\/owner.*; iam\.buckets\.output\.allUsers: allUsers/);
     });
   });
 

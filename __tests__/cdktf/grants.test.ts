@@ -11,6 +11,7 @@ import { ArtifactRepository } from '../../constructs/artifact-repository';
 import { GithubWorkloadIdentity } from '../../constructs/github-workload-identity';
 import { AlertCondition, AlertPolicy, LogMetric } from '../../constructs/monitoring';
 import { Budget } from '../../constructs/budget';
+import { CustomRole } from '../../constructs/custom-role';
 import { GoogleProvider, StorageBucket, WorkflowsWorkflow } from '../../constructs/google';
 import { IPrincipal, MemberPrincipal, PrincipalSet, ServiceAccountPrincipal, grantId } from '../../constructs/principal';
 import { LABELS, Tf, resourcesOf } from './helpers';
@@ -94,7 +95,7 @@ describe('principals and construct ids', () => {
     expect(grantId('roles/bigquery.dataViewer', extract)).toBe('grant-bigquery-dataViewer-bqx-ml-extract');
     expect(grantId('roles/storage.objectViewer', new MemberPrincipal('group:data-eng@example.com'))).toBe('grant-storage-objectViewer-group-data-eng');
     const s = stack();
-    const wif = new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r' });
+    const wif = new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: '1', repositoryOwnerId: '2' });
     expect(grantId('roles/iam.workloadIdentityUser', wif.refPrincipal('refs/heads/main'))).toBe('grant-iam-workloadIdentityUser-wif-ref');
     const unkeyed = { member: new PrincipalSet(wif.pool.name, 'ref', 'refs/heads/main', 'k').member };
     expect(() => grantId('roles/iam.workloadIdentityUser', unkeyed)).toThrow(/holds a reference: give it a key/);
@@ -108,7 +109,7 @@ describe('flat addresses', () => {
     sa.grantActAs(merge);
     new ArtifactRepository(s, 'images', { repositoryId: 'bqx-ml', labels: LABELS }).grantWrite(merge);
     new ProjectIam(s, 'project', { project: 'bqx-ml' }).grant(extract, 'roles/bigquery.jobUser');
-    new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r' });
+    new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: '1', repositoryOwnerId: '2' });
     const tf = synth(s);
     expect(Object.keys(tf.resource.google_service_account)).toEqual(['sa-bqx-ml-extract']);
     expect(tf.resource.google_service_account['sa-bqx-ml-extract']).toEqual({ account_id: 'bqx-ml-extract', display_name: 'bqx-ml-extract', description: 'd' });
@@ -186,5 +187,33 @@ describe('monitoring and budget constructs', () => {
     expect(phase.all_updates_rule).toEqual({ monitoring_notification_channels: ['ch'] });
     expect(() => new Budget(s, 'bad-amount', { billingAccount: 'x', displayName: 'x', amountUsd: 27.5, projectNumbers: [] })).toThrow(/not a positive whole number/);
     expect(() => new Budget(s, 'bad-date', { billingAccount: 'x', displayName: 'x', amountUsd: 1, projectNumbers: [], startDate: '1 Nov' })).toThrow(/startDate "1 Nov" is not YYYY-MM-DD/);
+  });
+});
+
+describe('custom roles and the GitHub provider by repository id', () => {
+  it('a custom role: flat address, sorted permissions, GA; refuses bad ids, duplicates and empty roles', () => {
+    const s = stack();
+    new CustomRole(s, 'role-bqxRunner', { roleId: 'bqxRunner', title: 't', description: 'd', permissions: ['bigquery.tables.get', 'bigquery.jobs.create'] });
+    const tf = synth(s);
+    expect(tf.resource.google_project_iam_custom_role['role-bqxRunner']).toEqual({ role_id: 'bqxRunner', title: 't', description: 'd', permissions: ['bigquery.jobs.create', 'bigquery.tables.get'], stage: 'GA' });
+    expect(() => new CustomRole(s, 'a', { roleId: 'no-dashes', title: 't', description: 'd', permissions: ['a.b.c'] })).toThrow(/role id "no-dashes" is not 3–64 letters/);
+    expect(() => new CustomRole(s, 'b', { roleId: 'dup', title: 't', description: 'd', permissions: ['a.b.c', 'a.b.c'] })).toThrow(/listed twice/);
+    expect(() => new CustomRole(s, 'c', { roleId: 'none', title: 't', description: 'd', permissions: [] })).toThrow(/at least one permission/);
+    // A custom role's grants are named by its id, the same in every project.
+    expect(grantId('projects/bqx-ml-dev/roles/bqxRunner', extract)).toBe('grant-custom-bqxRunner-bqx-ml-extract');
+  });
+
+  it('the provider condition names the repository and owner by numeric id; environments are subjects', () => {
+    const s = stack();
+    const wif = new GithubWorkloadIdentity(s, 'wif', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: '123', repositoryOwnerId: '456' });
+    const principal = wif.environmentPrincipal('o/r', 'production');
+    expect(principal.key).toBe('wif-environment');
+    new ServiceAccountIdentity(s, 'sa', { accountId: 'bqx-ml-x' }).grantWorkloadIdentityUser(principal);
+    const tf = synth(s);
+    expect(tf.resource.google_iam_workload_identity_pool_provider['wif-provider'].attribute_condition).toBe("assertion.repository_id == '123' && assertion.repository_owner_id == '456'");
+    expect(resourcesOf(tf, 'google_service_account_iam_member')[0].member).toBe(
+      'principal://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/subject/repo:o/r:environment:production',
+    );
+    expect(() => new GithubWorkloadIdentity(stack(), 'w', { poolId: 'github-actions', providerId: 'github', repository: 'o/r', repositoryId: 'o/r', repositoryOwnerId: '456' })).toThrow(/repositoryId "o\/r" is not GitHub's numeric id/);
   });
 });

@@ -74,11 +74,12 @@ function configBindings(env: EnvironmentConfig): string[] {
   const member = (p: string): string => {
     if ((IDENTITY_KEYS as readonly string[]).includes(p)) return `serviceAccount:${env.serviceAccounts[p as keyof EnvironmentConfig['serviceAccounts']]}@${env.project}.iam.gserviceaccount.com`;
     if (p === 'wif:repository') return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${env.ci.repository}`;
-    if (p === 'wif:ref') return `principalSet://iam.googleapis.com/${pool}/attribute.ref/${env.ci.deployRef}`;
+    if (p === 'wif:deployEnvironment') return `principal://iam.googleapis.com/${pool}/subject/repo:${env.ci.repository}:environment:${env.ci.deployEnvironment}`;
     return p;
   };
+  const role = (r: string) => (r.startsWith('custom:') ? `projects/${env.project}/roles/${r.slice('custom:'.length)}` : r);
   return iamBindings(env.iam)
-    .map((b) => `${b.key === null ? b.kind : `${b.kind}.${b.key}`} ${member(b.principal)} ${b.role}`)
+    .map((b) => `${b.key === null ? b.kind : `${b.kind}.${b.key}`} ${member(b.principal)} ${role(b.role)}`)
     .sort();
 }
 
@@ -95,8 +96,8 @@ function random(seed: number): () => number {
 }
 
 const ROLES = {
-  project: ['roles/bigquery.jobUser', 'roles/logging.logWriter', 'roles/run.viewer', 'roles/monitoring.viewer'],
-  datasets: ['roles/bigquery.dataViewer', 'roles/bigquery.dataEditor', 'roles/bigquery.metadataViewer'],
+  project: ['roles/bigquery.jobUser', 'roles/logging.logWriter', 'roles/run.viewer', 'roles/monitoring.viewer', 'custom:bqxMigrationRunnerProject'],
+  datasets: ['roles/bigquery.dataViewer', 'roles/bigquery.dataEditor', 'roles/bigquery.metadataViewer', 'custom:bqxMigrationRunnerLedger'],
   buckets: ['roles/storage.objectViewer', 'roles/storage.objectUser', 'roles/storage.objectCreator'],
   serviceAccounts: ['roles/iam.serviceAccountUser', 'roles/iam.workloadIdentityUser', 'roles/iam.serviceAccountTokenCreator'],
   artifactRegistry: ['roles/artifactregistry.reader', 'roles/artifactregistry.writer'],
@@ -109,7 +110,7 @@ function randomIam(env: EnvironmentConfig, seed: number): EnvironmentInput['iam'
   const rnd = random(seed);
   const some = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => rnd() < p);
   const byPrincipals = (kind: keyof typeof ROLES): Record<string, string[]> => {
-    const principals = some(kind === 'serviceAccounts' ? [...MEMBERS, 'wif:repository', 'wif:ref'] : MEMBERS, 0.3);
+    const principals = some(kind === 'serviceAccounts' ? [...MEMBERS, 'wif:repository', 'wif:deployEnvironment'] : MEMBERS, 0.3);
     const out: Record<string, string[]> = {};
     for (const p of principals) {
       const roles = some(ROLES[kind], 0.5);
@@ -120,6 +121,7 @@ function randomIam(env: EnvironmentConfig, seed: number): EnvironmentInput['iam'
   const keyed = (kind: 'datasets' | 'buckets' | 'serviceAccounts' | 'jobs', keys: readonly string[]) =>
     Object.fromEntries(some(keys, 0.6).map((k) => [k, byPrincipals(kind)]));
   return {
+    customRoles: environmentInput('prod').iam.customRoles,
     project: byPrincipals('project'),
     datasets: keyed('datasets', env.datasets.map((d) => d.id)),
     buckets: keyed('buckets', Object.keys(env.buckets)),
@@ -135,7 +137,10 @@ describe('IAM comes from the config and only from it', () => {
     const { stacks, foundation } = build(env);
     const synthesized = synthesizedBindings(env, stacks);
     expect(synthesized).toEqual(configBindings(env));
-    expect(synthesized).toHaveLength(48); // as many IAM member resources as before the iam section existed
+    // 48 before issue 11; now: the deployer lost 5 project roles, break glass holds 7 and state-bucket
+    // access, the runner lost staging-bucket access and gained actAs (deployer), token creation and
+    // job execution (operators), break glass is impersonable by the admins: 48 - 5 + 7 + 1 - 1 + 3 + 1.
+    expect(synthesized).toHaveLength(54);
     // Every pinned (pre-existing) address still matches a binding of the committed config.
     expect(foundation.unusedPins).toEqual([]);
   });

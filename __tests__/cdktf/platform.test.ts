@@ -5,6 +5,7 @@ import { parseEnvironment } from '../../config/environment';
 import { buildPlatform, PlatformResult, resourceCount } from '../../stacks/platform';
 import { disableTokenStackTraces } from '../../stacks/token-stack-traces';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
+import { PHASE_4C_JOB_LABEL, phase4cJobLabels } from '../../config/job-labels';
 import { PINNED_NOW, Tf, countResources, resourcesOf } from './helpers';
 
 disableTokenStackTraces();
@@ -12,7 +13,10 @@ disableTokenStackTraces();
 /** The environment as committed, with the one value read from the process environment pinned. */
 function pinnedEnv(name: 'prod' | 'dev') {
   const input = environmentInput(name);
-  return parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } }, name);
+  return parseEnvironment(
+    { ...input, ci: { ...input.ci, repositoryId: '812345678', repositoryOwnerId: '91234567' }, budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } },
+    name,
+  );
 }
 
 function build(envName: 'prod' | 'dev', plan: Parameters<typeof buildPlatform>[1]['plan'], now = PINNED_NOW): { app: App; result: PlatformResult; tf: (id: string) => Tf } {
@@ -37,28 +41,42 @@ describe('prod environment (no plan committed)', () => {
     expect(result.warnings.some((w) => w.includes('plan file plans/phase-4c.plan.json not found: no views stacks synthesized'))).toBe(true);
   });
 
-  it('foundation: required APIs, six identities, WIF restricted to the repository, no keys', () => {
+  it('foundation: required APIs, seven identities, WIF restricted to the repository by id, deploys gated by the environment, no keys', () => {
     const f = tf('foundation');
     const apis = resourcesOf(f, 'google_project_service').map((r) => r.service).sort();
     for (const api of ['bigquery', 'storage', 'run', 'workflows', 'artifactregistry', 'iam', 'iamcredentials', 'sts', 'monitoring', 'logging', 'cloudbilling', 'billingbudgets', 'cloudresourcemanager']) {
       expect(apis).toContain(`${api}.googleapis.com`);
     }
     expect(resourcesOf(f, 'google_service_account').map((r) => r.account_id).sort()).toEqual(
-      ['bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
+      ['bqx-ml-break-glass', 'bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
     );
     const provider = resourcesOf(f, 'google_iam_workload_identity_pool_provider')[0];
-    expect(provider.attribute_condition).toBe("assertion.repository == 'bqx-ml/bqx-platform'");
+    expect(provider.attribute_condition).toBe("assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'");
+    expect(provider.attribute_condition).not.toContain('assertion.repository ==');
     expect(provider.oidc.issuer_uri).toBe('https://token.actions.githubusercontent.com');
     const wif = resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.role === 'roles/iam.workloadIdentityUser');
-    expect(wif.map((r) => r.member).sort()).toEqual([
-      'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.ref/refs/heads/main',
-      'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.repository/bqx-ml/bqx-platform',
-    ]);
+    expect(Object.fromEntries(wif.map((r) => [r.service_account_id, r.member]))).toEqual({
+      '${google_service_account.sa-bqx-ml-ci-deployer.name}':
+        'principal://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/subject/repo:bqx-ml/bqx-platform:environment:production',
+      '${google_service_account.sa-bqx-ml-ci-planner.name}': 'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.repository/bqx-ml/bqx-platform',
+    });
+    // Nothing federated can reach break glass; only the admins' group, by token creation.
+    const onBreakGlass = resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.service_account_id === '${google_service_account.sa-bqx-ml-break-glass.name}');
+    expect(onBreakGlass.map((r) => `${r.role} ${r.member}`)).toEqual(['roles/iam.serviceAccountTokenCreator group:bqx-ml-platform-admins@example.com']);
+    // The deployer holds no project role that administers IAM, identities or federation.
+    const deployerRoles = resourcesOf(f, 'google_project_iam_member').filter((r) => r.member.startsWith('serviceAccount:bqx-ml-ci-deployer@')).map((r) => r.role);
+    expect(deployerRoles.filter((r) => /^roles\/(resourcemanager\.|iam\.|owner|editor)/.test(r))).toEqual([]);
+    expect(deployerRoles.length).toBeGreaterThan(0);
+    // Custom roles exist before the bindings that name them.
+    const runnerProject = resourcesOf(f, 'google_project_iam_member').find((r) => r.member.startsWith('serviceAccount:bqx-ml-runner@'))!;
+    expect(runnerProject.role).toBe('projects/bqx-ml/roles/bqxMigrationRunnerProject');
+    expect(runnerProject.depends_on).toEqual(['google_project_iam_custom_role.role-bqxMigrationRunnerProject']);
+    expect(f.resource.google_project_iam_custom_role['role-bqxMigrationRunnerProject']).toMatchObject({ role_id: 'bqxMigrationRunnerProject', stage: 'GA' });
     expect(f.resource.google_service_account_key).toBeUndefined();
     const roles = resourcesOf(f, 'google_project_iam_member').map((r) => r.role);
     expect(roles).not.toEqual(expect.arrayContaining(['roles/owner']));
     expect(roles.filter((r) => ['roles/owner', 'roles/editor', 'roles/viewer'].includes(r))).toEqual([]);
-    expect(resourcesOf(f, 'google_artifact_registry_repository')[0]).toMatchObject({ repository_id: 'bqx-ml', format: 'DOCKER', location: 'us-central1' });
+    expect(resourcesOf(f, 'google_artifact_registry_repository')[0]).toMatchObject({ repository_id: 'bqx-ml', format: 'DOCKER', location: 'us-central1', docker_config: { immutable_tags: true } });
   });
 
   it('data: nine datasets, expiration only on staging/temp, IAM as member resources, hardened buckets', () => {
@@ -73,7 +91,12 @@ describe('prod environment (no plan committed)', () => {
     expect(datasets.every((r) => r.access === undefined && r.location === 'us-central1')).toBe(true);
     const members = resourcesOf(d, 'google_bigquery_dataset_iam_member').map((r) => `${r.role} ${r.member.replace(/@.*/, '')} ${r.dataset_id}`);
     expect(members).toContain('roles/bigquery.dataViewer serviceAccount:bqx-ml-extract ${google_bigquery_dataset.bqx_ml_v3_features_v2_dataset_76ECD930.dataset_id}');
-    expect(members.filter((m) => m.includes('bqx-ml-runner') && m.includes('dataEditor'))).toHaveLength(2); // features + ledger
+    // The runner: a custom role on each of its two datasets, nothing on any other dataset or bucket.
+    expect(members.filter((m) => m.includes('bqx-ml-runner')).map((m) => m.split(' ')[0]).sort()).toEqual([
+      'projects/bqx-ml/roles/bqxMigrationRunnerFeatures',
+      'projects/bqx-ml/roles/bqxMigrationRunnerLedger',
+    ]);
+    expect(resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member.includes('bqx-ml-runner'))).toEqual([]);
     const buckets = resourcesOf(d, 'google_storage_bucket');
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
@@ -81,7 +104,7 @@ describe('prod environment (no plan committed)', () => {
     expect(countResources(d)).toBe(24);
   });
 
-  it('pipeline: jobs as specified, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {
+  it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {
     const p = tf('pipeline');
     const jobs = Object.fromEntries(resourcesOf(p, 'google_cloud_run_v2_job').map((j) => [j.name, j]));
     const spec = (name: string) => {
@@ -92,10 +115,23 @@ describe('prod environment (no plan committed)', () => {
     expect(spec('bqx-ml-extract')).toEqual({
       cpu: '4', memory: '8Gi', timeout: '7200s', retries: 0,
       env: { PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25', PROJECT_ID: 'bqx-ml', PYTHONUNBUFFERED: '1' },
-      image: 'us-central1-docker.pkg.dev/bqx-ml/bqx-ml/bqx-ml-extract:latest',
+      image: `us-central1-docker.pkg.dev/bqx-ml/bqx-ml/bqx-ml-extract@sha256:${'0'.repeat(64)}`,
     });
     expect(spec('bqx-ml-merge')).toMatchObject({ cpu: '1', memory: '2Gi', timeout: '1800s', retries: 0 });
     expect(spec('bqx-ml-merge').env).toMatchObject({ GCS_OUTPUT_BUCKET: 'gs://bqx-ml-output', MERGE_METHOD: 'bigquery' });
+    for (const j of Object.values(jobs) as { template: { template: { containers: { image: string }[] } } }[]) expect(j.template.template.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
+
+    // The runner: its own job and identity, no retries, a long timeout, the plan baked into the image,
+    // configured as the paper run (the real apply overrides the arguments).
+    expect(Object.keys(jobs).sort()).toEqual(['bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-runner']);
+    const runner = jobs['bqx-ml-runner'];
+    expect(runner.template.template).toMatchObject({ service_account: 'bqx-ml-runner@bqx-ml.iam.gserviceaccount.com', max_retries: 0, timeout: '86400s' });
+    const rc = runner.template.template.containers[0];
+    expect(rc.command).toEqual(['node', 'bin/bqx.js']);
+    expect(rc.args).toEqual(['apply', 'plans/phase-4c.plan.json', '--engine', 'bigquery', '--project', 'bqx-ml', '--location', 'us-central1', '--dataset', 'bqx_ml_v3_features_v2', '--runner-dataset', 'bqx_ml_v3_migration', '--dry-run']);
+    expect(spec('bqx-ml-runner').env).toMatchObject({ GOOGLE_CLOUD_PROJECT: 'bqx-ml', BQX_DATASET: 'bqx_ml_v3_features_v2', BQX_RUNNER_DATASET: 'bqx_ml_v3_migration', BQX_ENV: 'prod' });
+    const runnerIam = resourcesOf(p, 'google_cloud_run_v2_job_iam_member').filter((r) => /^\$\{google_cloud_run_v2_job\.bqx-ml-runner_job_[0-9A-F]{8}\.name\}$/.test(r.name));
+    expect(runnerIam.map((r) => `${r.role} ${r.member}`)).toEqual(['roles/run.jobsExecutorWithOverrides group:bqx-ml-operators@example.com']);
 
     const wf = resourcesOf(p, 'google_workflows_workflow')[0];
     const src: string = wf.source_contents;
@@ -108,11 +144,20 @@ describe('prod environment (no plan committed)', () => {
     const alerts = resourcesOf(p, 'google_monitoring_alert_policy').map((a) => a.display_name).sort();
     expect(alerts).toEqual(['BQX extract wrote no checkpoints', 'BQX migration runner halted', 'BQX pipeline job execution failed']);
     expect(resourcesOf(p, 'google_logging_metric')[0].filter).toContain('jsonPayload.checkpoints=0');
+    // The halt alert matches the runner job's own log entries (resource type and job name label).
+    const halted = resourcesOf(p, 'google_monitoring_alert_policy').find((a) => a.display_name === 'BQX migration runner halted')!;
+    expect(halted.conditions[0].condition_matched_log.filter).toBe(
+      `resource.type="cloud_run_job" AND resource.labels.job_name="${runner.name}" AND jsonPayload.component="bqx-runner" AND jsonPayload.event="halted"`,
+    );
 
     const budgets = resourcesOf(p, 'google_billing_budget');
     expect(budgets.map((b) => b.amount.specified_amount.units).sort()).toEqual(['15', '276']);
     const monthly = budgets.find((b) => b.amount.specified_amount.units === '276')!;
     expect(monthly.threshold_rules.map((t: { threshold_percent: number }) => t.threshold_percent)).toEqual([0.5, 0.9, 1, 1]);
+    // The Phase 4C ceiling counts exactly the label the runner's jobs carry (one constant).
+    const phase = budgets.find((b) => b.amount.specified_amount.units === '15')!;
+    expect(phase.budget_filter.labels).toEqual({ [PHASE_4C_JOB_LABEL.key]: PHASE_4C_JOB_LABEL.value });
+    expect(phase.budget_filter.labels).toEqual(phase4cJobLabels());
   });
 });
 

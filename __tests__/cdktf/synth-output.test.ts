@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { environmentInput } from '../../config/environments';
 import { parseEnvironment } from '../../config/environment';
-import { synthesizeEnvironment } from '../../stacks/synthesize';
+import { ENVIRONMENT_MANIFEST, TERRAFORM_CANDIDATES, synthesizeEnvironment } from '../../stacks/synthesize';
 import { main } from '../../scripts/cli';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
 import { PINNED_NOW, tmpDir } from './helpers';
@@ -38,6 +38,43 @@ describe('synthesis to disk', () => {
     expect(fs.readdirSync(path.join(out, 'stacks')).sort()).toEqual(['data', 'foundation', 'pipeline']);
   });
 
+  it('writes environment.json: the environment, its identities, who applies each stack, what blocks it', () => {
+    const out = tmpDir('bqx-synth-envjson-');
+    const r = synthesizeEnvironment({ env: devEnv(), outdir: out, plan: devPlan(), now: PINNED_NOW });
+    expect(r.header).toBe('ENV=dev project=bqx-ml-dev state=gs://bqx-ml-dev-tfstate/platform/dev');
+    const m = JSON.parse(fs.readFileSync(path.join(out, ENVIRONMENT_MANIFEST), 'utf8'));
+    expect(m).toMatchObject({ env: 'dev', project: 'bqx-ml-dev', githubEnvironment: 'development', state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' } });
+    expect(m.identities).toEqual({
+      planner: 'bqx-ml-ci-planner@bqx-ml-dev.iam.gserviceaccount.com',
+      deployer: 'bqx-ml-ci-deployer@bqx-ml-dev.iam.gserviceaccount.com',
+      breakGlass: 'bqx-ml-break-glass@bqx-ml-dev.iam.gserviceaccount.com',
+      runner: 'bqx-ml-runner@bqx-ml-dev.iam.gserviceaccount.com',
+    });
+    expect(Object.keys(m.stacks)).toEqual(Object.keys(r.resources));
+    expect(m.stacks.foundation).toMatchObject({ appliedBy: 'breakGlass', statePrefix: 'platform/dev/foundation' });
+    for (const id of ['data', 'pipeline', 'views-00']) expect(m.stacks[id].appliedBy).toBe('ciDeployer');
+    // The committed config still holds placeholders: each names the stacks CI must not apply.
+    expect(m.stacks.pipeline.blockedBy).toEqual(expect.arrayContaining(['jobs.runner.image', 'groups.operators']));
+    expect(m.stacks['views-00'].blockedBy).toEqual([]);
+  });
+
+  it('every stack of each environment is bound to that environment: state bucket, prefix, provider project', () => {
+    for (const name of ['dev', 'prod'] as const) {
+      const input = environmentInput(name);
+      const env = parseEnvironment(input, name);
+      const out = tmpDir(`bqx-synth-bound-${name}-`);
+      const r = synthesizeEnvironment({ env, outdir: out, plan: null, now: PINNED_NOW });
+      for (const id of Object.keys(r.resources)) {
+        const tf = JSON.parse(fs.readFileSync(path.join(out, 'stacks', id, 'cdk.tf.json'), 'utf8'));
+        expect({ id, backend: tf.terraform.backend.gcs, project: tf.provider.google[0].project }).toEqual({
+          id,
+          backend: { bucket: `bqx-ml${name === 'dev' ? '-dev' : ''}-tfstate`, prefix: `platform/${name}/${id}` },
+          project: name === 'dev' ? 'bqx-ml-dev' : 'bqx-ml',
+        });
+      }
+    }
+  });
+
   it('--hcl writes cdk.tf files that read as plain Terraform', () => {
     const out = tmpDir('bqx-synth-hcl-');
     synthesizeEnvironment({ env: devEnv(), outdir: out, plan: devPlan(), now: PINNED_NOW, hcl: true });
@@ -52,18 +89,30 @@ describe('synthesis to disk', () => {
     const pipeline = fs.readFileSync(path.join(out, 'stacks', 'pipeline', 'cdk.tf'), 'utf8');
     expect(pipeline).toContain('in: $${pairs}');
     expect(pipeline).toMatch(/^resource "google_workflows_workflow" "fan-out" \{/m);
-    // Terraform's own parser, where a terraform binary exists (this machine: 1.11, no providers
-    // needed for fmt). It caught two cdktf HCL rendering bugs: unescaped backslashes, and quotes in
-    // a string that also holds a reference.
-    const terraform = ['/usr/local/bin/terraform', '/usr/bin/terraform'].find((p) => fs.existsSync(p));
+    // Terraform's own parser and formatter, where a terraform binary exists (this machine: 1.11, no
+    // providers needed for fmt). It caught two cdktf HCL rendering bugs: unescaped backslashes, and
+    // quotes in a string that also holds a reference. Synthesis formats the HCL, so `terraform fmt
+    // -check` (what a reviewer's pre-commit or CI runs on the exit) passes on every stack.
+    const terraform = TERRAFORM_CANDIDATES.find((p) => fs.existsSync(p));
     if (terraform) {
       for (const id of fs.readdirSync(path.join(out, 'stacks'))) {
-        const r = spawnSync(terraform, ['fmt', '-write=false', '-list=false', path.join(out, 'stacks', id, 'cdk.tf')], { encoding: 'utf8' });
-        expect({ id, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ id, status: 0, stderr: '' });
+        const r = spawnSync(terraform, ['fmt', '-check', '-diff', path.join(out, 'stacks', id, 'cdk.tf')], { encoding: 'utf8', env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } });
+        expect({ id, status: r.status, diff: r.status === 0 ? '' : `${r.stdout}${r.stderr}`.slice(0, 3000) }).toEqual({ id, status: 0, diff: '' });
       }
+    } else {
+      console.warn(`no terraform binary at ${TERRAFORM_CANDIDATES.join(' or ')}: the HCL was neither formatted nor parsed by Terraform in this run`);
     }
     // The environment switch is restored: a later JSON synth writes JSON again.
     expect(process.env.SYNTH_HCL_OUTPUT).toBeUndefined();
+  });
+
+  it('without a terraform binary, leaves the HCL unformatted and says so', () => {
+    const out = tmpDir('bqx-synth-hcl-nofmt-');
+    const r = synthesizeEnvironment({ env: devEnv(), outdir: out, plan: null, now: PINNED_NOW, hcl: true, terraform: null });
+    expect(r.hclFormatted).toBe(false);
+    expect(r.warnings).toContain('warning: no terraform binary: cdk.tf is left as cdktf rendered it (run terraform fmt -recursive on it)');
+    // cdktf's own rendering is not indented (what `terraform fmt -check` used to fail on).
+    expect(fs.readFileSync(path.join(out, 'stacks', 'data', 'cdk.tf'), 'utf8')).toMatch(/^terraform \{\nrequired_providers \{/);
   });
 
   it('fails with the construct path and the rule when a stack breaks policy', () => {
@@ -123,6 +172,14 @@ describe('bqx synth (npm run synth) arguments', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--env.*staging.*(dev, prod|choices)/s);
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('without --env synthesizes dev, never prod', async () => {
+    const out = tmpDir('bqx-synth-default-');
+    const r = await synth(['--out', out, '--plan', path.join(out, 'none.json')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^synthesized dev: 3 stacks/m);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml-dev');
   });
 
   it('synthesizes an environment with a pinned clock and reports every stack', async () => {

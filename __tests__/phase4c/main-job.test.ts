@@ -11,6 +11,9 @@ interface MainResult {
   planHash: string;
   steps: { name: string; seconds: number; line: string }[];
   violations: { before: number; after: number; review: number };
+  columns: { before: { names: number; nonCompliant: number; windowViolations: number; patternViolations: number }; after: { names: number; nonCompliant: number; windowViolations: number } };
+  extraction: { pair: string; before: number; after: number; duplicatesDuringGrace: number; remap: { RENAMED: number; MERGED: number; UNCHANGED: number } } | null;
+  documents: string[];
   views: number;
   readiness: string;
   html: string;
@@ -31,8 +34,27 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   const first = main();
   expect(first.stderr).toBe('');
   expect(first.code).toBe(0);
-  expect(first.result.steps.map((s) => s.name)).toEqual(['seed', 'audit', 'plan', 'synth', 'readiness', 'paper run', 'apply', 'verify', 'reconcile', 'audit']);
+  expect(first.result.steps.map((s) => s.name)).toEqual(['seed', 'audit', 'columns', 'plan', 'synth', 'readiness', 'extraction', 'paper run', 'apply', 'verify', 'reconcile', 'audit', 'columns']);
   expect(first.result.violations).toEqual({ before: 166, after: 3, review: 3 });
+  // The column audit reports (nothing is renamed); consolidation suffixes the window-less regime columns it joins.
+  expect(first.result.columns.before).toMatchObject({ names: 359, nonCompliant: 40, windowViolations: 32, patternViolations: 8 });
+  expect(first.result.columns.after.windowViolations).toBeLessThan(first.result.columns.before.windowViolations);
+  // What the extract job reads for EURUSD, and the remap of its training columns.
+  expect(first.result.extraction).toMatchObject({ pair: 'eurusd', before: 211, after: 207, duplicatesDuringGrace: 73 });
+  expect(first.result.extraction!.remap.RENAMED).toBeGreaterThan(0);
+  expect(first.result.extraction!.remap.MERGED).toBeGreaterThan(0);
+  expect(first.result.steps.find((s) => s.name === 'extraction')?.line).toMatch(/^EURUSD: 211 tables before, 207 after, each feature once; a name-only discovery reads 73 views twice/);
+  expect(first.result.documents.map((d) => path.basename(d))).toEqual([
+    'EXECUTIVE_SUMMARY.md',
+    'TOOL_INVENTORY.md',
+    'PHASE_4C_READINESS.md',
+    'INFRASTRUCTURE_READINESS.md',
+    'DEPENDENCY_ANALYSIS.md',
+    'EXECUTION_BLOCKERS.md',
+    'readiness-audit.json',
+  ]);
+  for (const d of first.result.documents) expect(existsSync(d)).toBe(true);
+  expect(JSON.parse(readFileSync(path.join(dir, 'reports', 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(207);
   expect(first.result.readiness).toBe('GO');
   expect(first.result.views).toBe(163);
   expect(existsSync(first.result.html)).toBe(true);

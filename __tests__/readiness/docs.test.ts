@@ -70,7 +70,7 @@ describe('operating documents', () => {
   });
 
   test('the RUNBOOK exit codes are those of scripts/exit-codes.ts', () => {
-    const section = read('RUNBOOK.md').split(/^## Exit codes$/m)[1].split(/^## /m)[0];
+    const section = read('RUNBOOK.md').split(/^## Exit codes, and what to do after each$/m)[1].split(/^## /m)[0];
     const rows = [...section.matchAll(/^\|\s*(\d+)\s*\|/gm)].map((m) => Number(m[1]));
     expect(rows.sort((a, b) => a - b)).toEqual([...new Set(Object.values(EXIT))].sort((a, b) => a - b));
     const text = (code: number) => section.split('\n').find((l) => new RegExp(`^\\|\\s*${code}\\s*\\|`).test(l)) ?? '';
@@ -78,5 +78,11 @@ describe('operating documents', () => {
     expect(text(EXIT.CONDITIONAL_GO)).toMatch(/CONDITIONAL GO/);
     expect(text(EXIT.HALTED)).toMatch(/halted/);
     expect(text(EXIT.REFUSED)).toMatch(/refused/);
+    expect(text(EXIT.INCOMPLETE)).toMatch(/partial progress/);
+    expect(text(EXIT.INTERRUPTED)).toMatch(/signal/);
+    expect(text(EXIT.DRIFT)).toMatch(/does not match the plan/);
+    expect(text(EXIT.UNAVAILABLE)).toMatch(/disk full/);
+    // Every row says what a person does next (a third column that is not empty).
+    for (const code of new Set(Object.values(EXIT))) expect(text(code).split('|').filter((c) => c.trim()).length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { makeSnapshot } from '../../core/catalogue';
 import { backupNameFor } from '../../core/execute/ids';
 import { EXIT, exitCodeOf } from '../../scripts/exit-codes';
-import { outcomeOfVerdict } from '../../app/readiness/verdict';
+import { outcomeOfVerdict, verdictOf } from '../../app/readiness/verdict';
 import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
@@ -49,6 +49,8 @@ function googleDouble(): GoogleApisDouble {
     projectPermissions: new Set(permissionsFor('project')),
     buckets: new Map(stacks.buckets.map((b) => [b.name, { writable: true }])),
     jobs: new Set(stacks.jobs.map((j) => `us-central1/${j.name}`)),
+    // A healthy pipeline: the extract job reads base tables only (one feature once during the grace period).
+    jobEnv: new Map([['us-central1/bqx-ml-extract', { PAIR: 'eurusd', EXTRACTION_DISCOVERY: 'base-tables' }]]),
   });
 }
 
@@ -144,6 +146,33 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
   test('an expiration on the runner dataset is P0 too (ledger and backups would expire)', async () => {
     const out = await readiness((h) => h.double.addDataset(RUNNER_DATASET, { defaultTableExpirationMs: 86_400_000 }));
     expect(out.report.blockers.find((x) => x.code === 'RUNNER_DATASET_EXPIRATION')?.priority).toBe('P0');
+  });
+
+  test('an extract job that still discovers by name is P1 EXTRACT_DUPLICATES → CONDITIONAL GO, counted per pair from the deployed job', async () => {
+    const out = await readiness((_h, g) => g.state.jobEnv!.set('us-central1/bqx-ml-extract', { PAIR: 'eurusd' }));
+    // On its own, this finding makes the verdict CONDITIONAL GO (exit 11).
+    const own = out.report.blockers.filter((x) => x.check === 'dependencies.extract-job');
+    expect(verdictOf(own)).toBe('CONDITIONAL GO');
+    expect(exitCodeOf(outcomeOfVerdict(verdictOf(own)))).toBe(EXIT.CONDITIONAL_GO);
+    expect(out.report.verdict).not.toBe('GO');
+    const b = out.report.blockers.find((x) => x.code === 'EXTRACT_DUPLICATES')!;
+    expect(b).toMatchObject({ priority: 'P1', check: 'dependencies.extract-job' });
+    const x = out.report.extraction!;
+    expect(x.jobDiscovery).toEqual({ mode: 'name-only', source: 'the deployed job bqx-ml-extract', fixed: false });
+    // Per pair: the compatibility views of the plan whose old names the pair's discovery matches.
+    const eurusd = x.pairs.find((p) => p.pair === 'eurusd')!;
+    const views = plan.views.filter((v) => v.name.includes('eurusd') || /^(tri|var|csi)_/.test(v.name) || (v.name.startsWith('mkt_') && !v.name.endsWith('_summary')));
+    expect(eurusd.duplicatesDuringGrace).toBe(views.length);
+    expect(b.title).toContain(`EURUSD ${eurusd.duplicatesDuringGrace}`);
+    expect(x.duplicatesDuringGrace).toBe(x.pairs.reduce((n, p) => n + p.duplicatesDuringGrace, 0));
+    expect(b.mitigation).toMatch(/table_type = 'BASE TABLE'/);
+    expect(b.mitigation).toContain('gs://bqx-ml-staging/manifests/{pair}/extraction.json');
+    expect(out.report.conditions.join('\n')).toMatch(/extract job/);
+
+    const manifest = await readiness((_h, g) => g.state.jobEnv!.set('us-central1/bqx-ml-extract', { EXTRACTION_DISCOVERY: 'manifest', EXTRACTION_MANIFEST: 'gs://bqx-ml-staging/manifests/{pair}/extraction.json' }));
+    expect(manifest.report.blockers.filter((x) => x.check === 'dependencies.extract-job')).toEqual([]);
+    expect(manifest.report.checks.find((c) => c.id === 'dependencies.extract-job')?.status).toBe('pass');
+    expect(manifest.report.extraction!.jobDiscovery).toMatchObject({ mode: 'manifest', fixed: true });
   });
 
   test('BigQuery API disabled is P0; a pipeline job not deployed and an unwritable bucket are P2 only', async () => {

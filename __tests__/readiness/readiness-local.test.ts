@@ -2,7 +2,7 @@
  * `bqx readiness` on the local engine: a freshly seeded small DuckDB warehouse and its plan, the
  * platform's stacks synthesized for real, and problems planted one at a time.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -13,6 +13,7 @@ import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
 import { runReadiness, type ReadinessOptions, type ReadinessOutcome } from '../../app/readiness/run';
+import { runMainJob } from '../../app/main-job';
 import { checkLockfile } from '../../app/readiness/checks/dependencies';
 import { Findings } from '../../app/readiness/findings';
 import { backupNameFor } from '../../core/execute/ids';
@@ -77,6 +78,21 @@ async function readiness(database: string, extra: Partial<ReadinessOptions> = {}
 }
 
 const blocker = (o: ReadinessOutcome, code: string) => o.report.blockers.find((b) => b.code === code);
+
+/** The text a person sees: the DOM without style, tags and entities. */
+function visible(html: string): string {
+  return html
+    .replace(/<style[\s\S]*?<\/style>/g, ' ')
+    .replace(/<title>[\s\S]*?<\/title>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'bqx-readiness-local-'));
@@ -250,6 +266,16 @@ describe('bqx readiness on the local warehouse', () => {
     expect(text('compliance-after')).toBe(`${fmt(r.compliance!.after!.compliant)} / ${fmt(r.compliance!.after!.tables)}`);
     const usd = r.cost!.estimatedCostUsd;
     expect(text('kpi-cost-estimate')).toBe(usd === 0 ? '$0.00' : usd < 0.01 ? '&lt; $0.01' : `$${usd.toFixed(2)}`);
+    // One compliance card with the headline numbers (the family table does not repeat them).
+    expect(dom.match(/id="compliance-before"/g)).toHaveLength(1);
+    expect(dom.match(/>M008 compliance</g)).toHaveLength(1);
+    // The estimate is a tiny share of the budget: said in words, never drawn as an empty bar.
+    const share = dom.match(/id="kpi-cost-share"[^>]*>([\s\S]*?)<\/div>/)![1];
+    expect(visible(share)).toMatch(/^< 0\.0001% of the \$15\.00 budget: too small to draw$|^\d[\d.]*% of the \$15\.00 budget: too small to draw$/);
+    expect(share).not.toContain('<svg');
+    // What the readiness found about columns and the extract job is on the page too.
+    expect(visible(dom)).toContain(`${r.extraction!.duplicatesDuringGrace} duplicate feature tables across 5 pairs`);
+    expect(visible(dom)).toMatch(/Column audit \(reports only\)/i);
     // The summary (verdict, blockers, compliance, operations, cost) comes before any details table.
     const order = ['id="verdict"', 'id="kpi-blockers"', 'id="kpi-compliance"', 'id="kpi-operations"', 'id="kpi-cost"', 'class="details"'].map((s) => dom.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
@@ -262,5 +288,92 @@ describe('bqx readiness on the local warehouse', () => {
     const bytes = readFileSync(png);
     expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(bytes.length).toBeGreaterThan(10_000);
+  });
+
+  const progressLabels: string[] = [];
+  test('after `bqx main` the HTML report shows what the run did, opened in headless Chromium', async () => {
+    const reason = chromiumMissingReason();
+    if (reason) {
+      console.warn(`skipped: ${reason}`);
+      return;
+    }
+    const db = freshCopy();
+    const reportsDir = path.join(work, 'main-reports');
+    const progress = { update: (done: number, total: number, label: string) => void progressLabels.push(`${done}/${total} ${label}`), done: () => void progressLabels.push('done') };
+    const result = await runMainJob({
+      progress,
+      engine: optionsFor(db),
+      scale: 'small',
+      reportsDir,
+      stacksDir: path.join(work, 'main-stacks'),
+      planOut: path.join(work, 'main-plan.json'),
+      graceStart: '2026-11-21',
+    });
+    expect(result.outcome).toBe('OK');
+    const applied = JSON.parse(readFileSync(path.join(reportsDir, 'run-apply.json'), 'utf8'));
+    const verified = JSON.parse(readFileSync(path.join(reportsDir, 'run-verify.json'), 'utf8'));
+    const reconciled = JSON.parse(readFileSync(path.join(reportsDir, 'run-reconcile.json'), 'utf8'));
+    const readinessJson = JSON.parse(readFileSync(path.join(reportsDir, 'readiness.json'), 'utf8'));
+
+    const dom = await dumpDom(result.html);
+    const text = (id: string) => visible(dom.match(new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</(span|div|b)>`))?.[1] ?? '');
+    const seen = visible(dom);
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    // What the run did, from the run's own reports, not the plan's projection.
+    expect(text('run-status')).toBe('RUN OK');
+    expect(text('verdict')).toBe('GO');
+    expect(text('run-applied')).toBe(fmt(applied.byOutcome.APPLIED));
+    expect(text('run-skipped')).toBe(fmt(applied.byOutcome.SKIPPED));
+    expect(text('run-failed')).toBe('0');
+    expect(text('validation-passed')).toBe(`${fmt(applied.validation.passed + verified.validation.passed)} / ${fmt(applied.validation.checks + verified.validation.checks)}`);
+    expect(visible(dom.match(/id="reconcile"[^>]*>([\s\S]*?)<\/div>/)![1])).toBe(`MATCHED ${fmt(reconciled.counts.MATCHED)} · DRIFT 0 · MISSING 0 · UNMANAGED 0`);
+    // Compliance measured by real audits before and after the run.
+    const tablesBefore = readinessJson.compliance.before.tables;
+    const tablesAfter = readinessJson.compliance.after.tables; // the plan's projection, which the run must meet
+    expect(text('compliance-before')).toBe(`${fmt(tablesBefore - result.violations.before)} / ${fmt(tablesBefore)}`);
+    expect(text('compliance-after')).toBe(`${fmt(tablesAfter - result.violations.after)} / ${fmt(tablesAfter)}`);
+    expect(result.violations.after).toBe(3);
+    expect(dom.match(/id="compliance-before"/g)).toHaveLength(1);
+    // By action and outcome.
+    const byAction = (action: string, outcome: string) => applied.results.filter((x: { action: string; outcome: string }) => x.action === action && x.outcome === outcome).length;
+    expect(seen).toMatch(new RegExp(`RENAME ${byAction('RENAME', 'APPLIED')} – ${byAction('RENAME', 'APPLIED')}`));
+    expect(seen).toMatch(new RegExp(`CONSOLIDATE ${byAction('CONSOLIDATE', 'APPLIED')} – ${byAction('CONSOLIDATE', 'APPLIED')}`));
+    // Bytes and dollars: the share of the budget in words, no empty bar.
+    expect(text('run-cost')).toBe(applied.bytesProcessed === 0 ? '$0.00' : '< $0.01');
+    expect(dom.match(/id="run-cost-share"[^>]*>([\s\S]*?)<\/div>/)![1]).not.toContain('<svg');
+    // The column audit before and after, and the extract job per pair, as the job measured them.
+    expect(seen).toContain(`WINDOW_VIOLATION ${result.columns.before.windowViolations} ${result.columns.after.windowViolations}`);
+    expect(seen).toContain(`PATTERN_VIOLATION ${result.columns.before.patternViolations} ${result.columns.after.patternViolations}`);
+    const eurusd = readinessJson.extraction.pairs.find((p: { pair: string }) => p.pair === 'eurusd');
+    expect(seen).toContain(`EURUSD ${eurusd.before} ${eurusd.after} ${eurusd.duplicatesDuringGrace} ${eurusd.duplicatesBefore} ${fmt(eurusd.remap.RENAMED)} ${fmt(eurusd.remap.MERGED)} ${fmt(eurusd.remap.UNCHANGED)}`);
+    expect(seen).toContain("table_type = 'BASE TABLE'");
+    // Every run-*.md is linked, and every link resolves to a file next to the page.
+    const links = [...dom.matchAll(/<a href="([^"]+)"/g)].map((m) => decodeURI(m[1]));
+    const runReports = readdirSync(reportsDir).filter((f) => /^run-.+\.md$/.test(f));
+    expect(runReports.sort()).toEqual(['run-apply.md', 'run-paper.md', 'run-reconcile.md', 'run-verify.md']);
+    for (const f of runReports) expect(links).toContain(f);
+    expect(links).toEqual(expect.arrayContaining(['readiness-audit/EXECUTIVE_SUMMARY.md', 'readiness-audit/EXECUTION_BLOCKERS.md']));
+    for (const l of links) expect(existsSync(path.join(path.dirname(result.html), l))).toBe(true);
+    // The manifests the runner leaves for the job.
+    expect(JSON.parse(readFileSync(path.join(reportsDir, 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(eurusd.after);
+    // No duplicate ids, nothing external.
+    const ids = [...dom.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.filter((x, i) => ids.indexOf(x) !== i)).toEqual([]);
+    expect(dom).not.toMatch(/<(script|link|img)\b[^>]*(src|href)=/i);
+
+    const png = path.join(process.env.BQX_SCREENSHOT_DIR ?? work, 'run-report.png');
+    await screenshot(result.html, png, 1280, 1800);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(bytes.length).toBeGreaterThan(20_000);
+  }, 180_000);
+
+  test('the main job reports progress during its long steps (plan, paper run and apply count; the others show their elapsed time)', () => {
+    if (chromiumMissingReason()) return; // the run above did not happen
+    const labels = progressLabels.join('\n');
+    expect(labels).toMatch(/^\d+\/\d+ plan: /m);
+    expect(progressLabels.filter((l) => /^\d+\/\d+ /.test(l) && !/^0\/0 /.test(l) && !/plan: /.test(l)).length).toBeGreaterThan(2); // batches of the paper run and the apply
+    for (const step of ['synth', 'readiness', 'verify', 'reconcile']) expect(labels).toMatch(new RegExp(`^0/0 ${step} … \\d+ s$`, 'm'));
+    expect(progressLabels.filter((l) => l === 'done').length).toBeGreaterThanOrEqual(8);
   });
 });

@@ -8,6 +8,12 @@ import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions,
 import type { BigQueryEngine } from '../../engines/bigquery/engine';
 import { renameLossFindings } from '../../engines/bigquery/rename-loss';
 import { checkDependencies, checkLockfile } from './checks/dependencies';
+import { checkColumnAudit } from './checks/columns';
+import { checkExtractJob, extractJobSource } from './checks/extraction';
+import type { DeployedJobs } from './checks/cloud';
+import { writeReadinessDocuments } from './documents';
+import { withEffort } from './effort';
+import { toolInventory } from './inventory';
 import { checkBudget, checkRunnerDataset, checkStacks, checkTargetDataset, costOf } from './checks/infrastructure';
 import { checkPhases } from './checks/phases';
 import { checkCatalogue, checkPlan, checkPolicy } from './checks/tools';
@@ -48,12 +54,25 @@ export interface ReadinessOptions {
    */
   readonly impersonateServiceAccount?: string;
   readonly now?: () => Date;
+  /** The CLI's verbs (`warehouse fingerprint` for subcommands), for the tool inventory; null: not asked. */
+  readonly verbs?: readonly string[];
+  /** Also write the directive's six documents (Markdown) and one JSON here. */
+  readonly outDir?: string;
 }
 
 export interface ReadinessOutcome {
   readonly report: ReadinessReport;
   readonly markdown: string;
   readonly files: { readonly markdown: string; readonly json: string; readonly html: string } | null;
+  /** The six documents and the JSON, when `outDir` was given. */
+  readonly documents: readonly string[] | null;
+}
+
+/** Reports in `dir` the HTML page links to (relative links only). */
+export function reportLinks(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /^run-.+\.(md|json)$|^readiness\.(md|json)$|^metrics\.prom$/.test(f))
+    .sort();
 }
 
 /**
@@ -83,6 +102,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     const policy = await checkPolicy(findings, opts.policyFile);
     const tables: TableInfo[] | null = await checkCatalogue(findings, engine);
     const plan = await checkPlan(findings, { planFile: opts.planFile, plan: opts.plan, engine, tables, policy });
+    const columns = await checkColumnAudit(findings, policy, tables);
 
     // Phases: every operation class of the plan, rendered by the engine, executor present.
     const phases = await checkPhases(findings, engine, plan, policy);
@@ -98,6 +118,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     // Dependencies (and, on Google Cloud, credentials, APIs, IAM, buckets, jobs).
     await checkDependencies(findings, engine.kind);
     await checkLockfile(findings);
+    let deployed: DeployedJobs | null = null;
     if (engine.kind === 'bigquery') {
       // The Google APIs act as the engine does (the runner, impersonated), so every answer is the runner's.
       const apis = googleApis({ endpoint: googleApiEndpoint, identity: (engine as BigQueryEngine).identity });
@@ -112,13 +133,24 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
           null;
         await checkPermissions(findings, engine, sample);
         await checkBuckets(findings, apis, targets, now());
-        await checkJobs(findings, apis, targets);
+        deployed = await checkJobs(findings, apis, targets);
         const bq = engine as BigQueryEngine;
         await checkRenameLoss(findings, (tables) => renameLossFindings(bq.jobs, bq.catalog, { project: bq.where.project, dataset: bq.where.dataset, runnerDataset: bq.where.runnerDataset }, tables), plan);
       }
     }
 
-    const blockers = sortBlockers(findings.blockers);
+    // The extract job: duplicate features a name-only discovery reads during the grace period.
+    const declared = stacks as DeclaredStacks | null;
+    const extraction = await checkExtractJob(findings, {
+      engineKind: engine.kind,
+      policy,
+      tables,
+      plan,
+      job: extractJobSource(engine.kind, declared, deployed),
+      stagingBucket: declared?.buckets.find((b) => b.role === 'staging')?.name ?? declared?.buckets.find((b) => /staging/.test(b.name))?.name ?? null,
+    });
+
+    const blockers = sortBlockers(findings.blockers).map(withEffort);
     const verdict = verdictOf(blockers);
     const policyOk = policy !== null;
     report = {
@@ -143,6 +175,9 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
         : null,
       cost,
       compliance: tables && policyOk ? complianceBeforeAfter(policy, tables, plan) : null,
+      columns,
+      extraction,
+      inventory: toolInventory(findings.checks, opts.verbs ?? null),
       checks: findings.checks,
       blockers,
       counts: { ...countByPriority(blockers), checks: findings.checks.length, failed: findings.checks.filter((c) => c.status === 'fail').length },
@@ -163,8 +198,9 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     writeFileSync(files.markdown, markdown);
     writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
     // Run reports of apply/verify/rollback written to the same folder are linked (relative links only).
-    const links = path.dirname(html) === dir ? readdirSync(dir).filter((f) => /^run-.+\.(md|json)$|^readiness\.(md|json)$|^metrics\.prom$/.test(f)).sort() : [];
+    const links = path.dirname(html) === dir ? reportLinks(dir) : [];
     writeFileSync(files.html, renderReadinessHtml(report, { links }));
   }
-  return { report, markdown, files };
+  const documents = opts.outDir !== undefined ? writeReadinessDocuments(opts.outDir, report) : null;
+  return { report, markdown, files, documents };
 }

@@ -17,10 +17,27 @@ export interface DeclaredStacks {
   readonly datasets: readonly DeclaredDataset[];
   /** `role` is the bucket's `bucket_role` label (staging, output, state) when it has one. */
   readonly buckets: readonly { readonly stack: string; readonly name: string; readonly role: string | null }[];
-  readonly jobs: readonly { readonly stack: string; readonly name: string; readonly location: string | null }[];
+  /** `role` is the job's `job` label (extract, merge); `env` its container's literal environment. */
+  readonly jobs: readonly DeclaredJob[];
   readonly alertPolicies: readonly { readonly stack: string; readonly displayName: string }[];
   readonly apis: readonly string[];
   readonly views: number;
+}
+
+export interface DeclaredJob {
+  readonly stack: string;
+  readonly name: string;
+  readonly location: string | null;
+  readonly role: string | null;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The literal environment of a Cloud Run v2 job's first container (synthesized JSON or the Admin API's answer). */
+export function jobEnvironment(job: unknown): Record<string, string> {
+  const template = (job as { template?: { template?: { containers?: { env?: { name?: unknown; value?: unknown }[] }[] } } } | null)?.template?.template;
+  const env: Record<string, string> = {};
+  for (const e of template?.containers?.[0]?.env ?? []) if (typeof e.name === 'string' && typeof e.value === 'string' && !e.value.includes('${')) env[e.name] = e.value;
+  return env;
 }
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
@@ -54,7 +71,7 @@ export function readDeclaredStacks(dir: string): DeclaredStacks | null {
   if (names.length === 0) return null;
   const datasets: DeclaredDataset[] = [];
   const buckets: { stack: string; name: string; role: string | null }[] = [];
-  const jobs: { stack: string; name: string; location: string | null }[] = [];
+  const jobs: DeclaredJob[] = [];
   const alertPolicies: { stack: string; displayName: string }[] = [];
   const apis = new Set<string>();
   let views = 0;
@@ -79,7 +96,7 @@ export function readDeclaredStacks(dir: string): DeclaredStacks | null {
     }
     for (const j of Object.values(r.google_cloud_run_v2_job ?? {})) {
       const name = literal(j.name);
-      if (name) jobs.push({ stack, name, location: literal(j.location) });
+      if (name) jobs.push({ stack, name, location: literal(j.location), role: literal((j.labels as Record<string, unknown> | undefined)?.job), env: jobEnvironment(j) });
     }
     for (const a of Object.values(r.google_monitoring_alert_policy ?? {})) {
       const displayName = literal(a.display_name);

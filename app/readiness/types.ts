@@ -1,5 +1,6 @@
 import type { EngineLocation } from '../../core/ports/engine';
 import type { Action } from '../../core/plan/types';
+import type { ColumnAuditSummary } from '../../core/naming/columns';
 
 /** P0 prevents execution, P1 high risk, P2 slows or raises cost, P3 minor. */
 export const PRIORITIES = ['P0', 'P1', 'P2', 'P3'] as const;
@@ -20,6 +21,10 @@ export interface Blocker {
   readonly mitigation: string;
   /** Id of the check that found it. */
   readonly check: string;
+  /** How long fixing it delays the start (the report fills it from app/readiness/effort.ts when a check does not). */
+  readonly delay?: string;
+  /** What can be done instead of the fix, if anything. */
+  readonly workaround?: string;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -71,6 +76,40 @@ export interface PlanOverview {
   readonly views: number;
 }
 
+/** One pair of the extract job: tables it reads, duplicates a name-only discovery makes, training columns remapped. */
+export interface PairExtraction {
+  readonly pair: string;
+  readonly before: number;
+  readonly after: number;
+  readonly nameOnlyBefore: number;
+  readonly nameOnlyGrace: number;
+  readonly duplicatesBefore: number;
+  readonly duplicatesDuringGrace: number;
+  readonly remap: { readonly RENAMED: number; readonly MERGED: number; readonly UNCHANGED: number; readonly added: number } | null;
+}
+
+export interface ExtractionReadiness {
+  /** How the extract job finds its tables (its EXTRACTION_DISCOVERY), and where that was read. */
+  readonly jobDiscovery: { readonly mode: string; readonly source: string; readonly fixed: boolean };
+  readonly manifestPath: string;
+  /** The changes in the job that make it read each feature once. */
+  readonly fixes: readonly string[];
+  readonly duplicatesDuringGrace: number;
+  readonly duplicatesBefore: number;
+  readonly pairs: readonly PairExtraction[];
+}
+
+/** One tool the directive's inventory asks for: the verb that is it, whether the CLI has it, and the check that proves it ready. */
+export interface ToolEntry {
+  readonly need: string;
+  readonly verb: string;
+  readonly present: boolean | null;
+  /** Ids of the checks that exercise it; `ready` is their worst status. */
+  readonly checks: readonly string[];
+  readonly ready: CheckStatus | 'not checked';
+  readonly detail: string;
+}
+
 export const READINESS_FORMAT = 'bqx-readiness/v1';
 
 export interface ReadinessReport {
@@ -84,6 +123,12 @@ export interface ReadinessReport {
   readonly plan: PlanOverview | null;
   readonly cost: CostEstimate | null;
   readonly compliance: { readonly before: ComplianceSide; readonly after: ComplianceSide | null } | null;
+  /** The column audit of the catalogue (reports only: column renames are not part of Phase 4C). */
+  readonly columns: ColumnAuditSummary | null;
+  /** What the extract job reads per pair, and the duplicates a name-only discovery makes during the grace period. */
+  readonly extraction: ExtractionReadiness | null;
+  /** The directive's tool inventory: each tool Phase 4C needs, present in the CLI, proven by a check. */
+  readonly inventory: readonly ToolEntry[];
   readonly checks: readonly CheckResult[];
   readonly blockers: readonly Blocker[];
   readonly counts: Readonly<Record<Priority, number>> & { readonly checks: number; readonly failed: number };

@@ -49,7 +49,6 @@ function precondition(ctx: RunContext, op: PlanOperation): OperationResult | nul
  * lost reuses its number.
  */
 export async function findRecordlessBackup(engine: Engine, op: PlanOperation, table: string, attempt: number, source: TableInfo | null): Promise<string | null> {
-  if (!engine.getBackup) return null;
   for (let a = attempt; a >= 1; a--) {
     const name = backupNameFor(op.id, table, a);
     const b = await engine.getBackup(name);

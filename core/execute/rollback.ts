@@ -51,7 +51,7 @@ export function backupFinder(engine: Engine, runnerTables: readonly string[]): B
         .filter((c) => Number.isInteger(c.attempt) && c.name === backupNameFor(op.id, table, c.attempt))
         .sort((a, b) => b.attempt - a.attempt);
       for (const c of candidates) {
-        const b = engine.getBackup ? await engine.getBackup(c.name) : null;
+        const b = await engine.getBackup(c.name);
         if (b && tableStateHash({ name: table, kind: 'TABLE', columns: b.columns, rowCount: b.rowCount }) === op.sourceState[table]) return c.name;
       }
       return null;

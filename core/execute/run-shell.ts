@@ -134,13 +134,22 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   } catch (e) {
     if (!ended && !(e instanceof RunRefused)) {
       summary.status = 'FAILED';
+      summary.warnings.push(`the run stopped: ${(e as Error)?.message ?? String(e)}`);
       finishSummary(summary, clock());
       await engine.ledger.appendRun(record('END', 'FAILED', compactSummary(summary))).catch(() => undefined);
+      if (typeof e === 'object' && e !== null) failedRuns.set(e, summary);
     }
     throw e;
   } finally {
     await lock?.release().catch(() => undefined);
   }
+}
+
+const failedRuns = new WeakMap<object, RunSummary>();
+
+/** The summary of the run an error ended (status FAILED), so its report can still be written. */
+export function summaryOfFailedRun(e: unknown): RunSummary | null {
+  return typeof e === 'object' && e !== null ? (failedRuns.get(e) ?? null) : null;
 }
 
 /** Thrown by a body that finds its lock lost mid-run. */

@@ -211,10 +211,11 @@ export interface Engine {
   probe(name: string): Promise<{ columns: Column[]; rows: number }>;
 
   /**
-   * Optional: a backup table of the runner dataset, or null. With it the executor recognises a
-   * backup taken just before a crash (whose ledger record was lost) instead of taking another.
+   * A backup table of the runner dataset, or null. The executor recognises a backup taken just
+   * before a crash (whose ledger record was lost) by it instead of taking another, and rollback
+   * restores from it when the ledger is short.
    */
-  getBackup?(backupName: string): Promise<TableInfo | null>;
+  getBackup(backupName: string): Promise<TableInfo | null>;
   /**
    * Optional: asks, changing nothing, which of `permissions` the engine's identity holds on a
    * scope (BigQuery: testIamPermissions; the answer may fail open, so the paper run stays the

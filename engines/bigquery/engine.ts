@@ -13,7 +13,7 @@ import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../../core/ports/engine';
-import { CatalogReader, columnType } from './catalog';
+import { CatalogReader, columnType, tableInfoFromRest } from './catalog';
 import { checkCredentials, resolveIdentity, type Identity } from './credentials';
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { assertLabels, mergeLabels } from './labels';
@@ -132,6 +132,10 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
         permissions,
         o,
       ),
+    async getBackup(backupName) {
+      const t = await catalog.getRestTable(backupName, runnerDataset);
+      return t ? tableInfoFromRest(backupName, t) : null;
+    },
     async listRunnerTables() {
       if (!(await catalog.datasetInfo(runnerDataset)).exists) return [];
       return (await catalog.listTableItems(runnerDataset)).map((t) => t.tableReference?.tableId ?? '').filter(Boolean).sort();
@@ -191,6 +195,7 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
         jobId = out.jobId;
       }
       await failpoint('engine.after-step');
+      await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
       return { jobId, bytesProcessed: bytes, rowsAffected: rows };
     },
 

@@ -128,6 +128,7 @@ export class JobFailedError extends BqxError {
         : reason === 'notFound'
           ? 'the table or dataset named in the message does not exist: re-plan against the current catalogue'
           : 'this error is permanent: fix the cause the message names and run again',
+      reason === 'accessDenied' || reason === 'authError' || reason === 'quotaExceeded' ? 'UNAVAILABLE' : 'FAILURE',
     );
   }
 }
@@ -371,7 +372,7 @@ export class JobRunner {
         await this.backoff(attempt);
       }
     }
-    throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery kept failing: ${last?.reason}: ${last?.message}`, 'wait and run again');
+    throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery kept failing: ${last?.reason}: ${last?.message}`, 'BigQuery (or the network to it) kept failing: wait and run the same command again; finished work is recognised', 'UNAVAILABLE');
   }
 
   private backoff(attempt: number): Promise<void> {

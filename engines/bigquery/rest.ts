@@ -7,6 +7,7 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import type { AuthClient } from 'google-auth-library';
+import { BqxError } from '../../core/errors';
 
 export interface RestRequest {
   readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
@@ -21,14 +22,28 @@ export interface RestTransport {
   call<T>(req: RestRequest): Promise<T>;
 }
 
-/** What went wrong on one REST call: HTTP status (0 = no response) and BigQuery's error reason. */
-export class BigQueryApiError extends Error {
+/**
+ * What went wrong on one REST call: HTTP status (0 = no response) and BigQuery's error reason. A
+ * BqxError too, so one that reaches the CLI says what kind of outcome it is: a denied permission or
+ * unusable credentials mean the warehouse cannot be reached (exit 9), not a bug.
+ */
+export class BigQueryApiError extends BqxError {
   constructor(
     readonly status: number,
     readonly reason: string,
     message: string,
   ) {
-    super(message);
+    const denied = status === 401 || reason === 'authError' || (status === 403 && (reason === 'accessDenied' || reason === 'forbidden'));
+    super(
+      `BIGQUERY_${reason.replace(/[^A-Za-z]/g, '_').toUpperCase()}`,
+      message,
+      reason === 'authError'
+        ? 'the Google credentials cannot be used: run `gcloud auth application-default login --impersonate-service-account=<runner SA>` or point GOOGLE_APPLICATION_CREDENTIALS at a valid file'
+        : denied
+          ? 'this identity lacks a permission BigQuery names above: grant it (see RUNBOOK, identities), then run again'
+          : undefined,
+      denied ? 'UNAVAILABLE' : 'FAILURE',
+    );
     this.name = 'BigQueryApiError';
   }
 
@@ -45,9 +60,14 @@ interface ClientError {
   response?: { statusCode?: number };
 }
 
+/** google-auth-library's errors before any request was sent: unusable credentials, never worth a retry. */
+const AUTH_FAILURE_RE = /credential|client_email|private_key|Could not load the default credentials|invalid_grant|unauthorized_client|Could not refresh access token|Getting metadata from plugin failed/i;
+
 export function toApiError(e: unknown): BigQueryApiError {
   if (e instanceof BigQueryApiError) return e;
   const err = (e ?? {}) as ClientError;
+  const noResponse = typeof err.code !== 'number' && err.response?.statusCode === undefined;
+  if (noResponse && AUTH_FAILURE_RE.test(err.message ?? String(e))) return new BigQueryApiError(401, 'authError', err.message ?? String(e));
   const status = typeof err.code === 'number' ? err.code : (err.response?.statusCode ?? 0);
   const reason = err.errors?.find((x) => x.reason)?.reason ?? (status === 0 ? 'networkError' : status >= 500 ? 'backendError' : 'unknown');
   return new BigQueryApiError(status, reason, err.message ?? String(e));

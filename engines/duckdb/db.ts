@@ -92,13 +92,25 @@ export interface Queries {
   exec(sql: string, params?: DuckDBValue[]): Promise<void>;
 }
 
+/** What a DuckDB failure means for the person running the command. */
+function classify(duckdbMessage: string): { code: string; hint: string; kind: 'FAILURE' | 'UNAVAILABLE' } {
+  if (/No space left on device|ENOSPC/i.test(duckdbMessage)) {
+    return { code: 'DISK_FULL', hint: 'the disk holding the warehouse (and its .wal file) is full: free space, then re-run the same command; the failed statement changed nothing', kind: 'UNAVAILABLE' };
+  }
+  if (/Permission denied|EACCES|read-only|Cannot open database .* in read-only mode/i.test(duckdbMessage)) {
+    return { code: 'WAREHOUSE_PERMISSION_DENIED', hint: 'this user may not write the warehouse file or its directory: fix the permissions, then re-run', kind: 'UNAVAILABLE' };
+  }
+  return { code: 'DUCKDB_ERROR', hint: 'see the statement and DuckDB message above; the warehouse was not changed by the failed statement', kind: 'FAILURE' };
+}
+
 export class DuckDbQueryError extends BqxError {
   constructor(
     message: string,
     readonly sql: string,
     readonly duckdbMessage: string,
   ) {
-    super('DUCKDB_ERROR', message, 'see the statement and DuckDB message above; the warehouse was not changed by the failed statement', 'FAILURE');
+    const c = classify(duckdbMessage);
+    super(c.code, message, c.hint, c.kind);
   }
 }
 

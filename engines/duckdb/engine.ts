@@ -327,6 +327,7 @@ class DuckDbEngine implements Engine {
       rowsAffected = num(r.n);
     }
     await failpoint('engine.after-step');
+    await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
     return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatAudit, runAudit } from '../../app/audit';
+import { runAuditVerb } from '../../app/audit';
 import type { Finish } from '../exit-codes';
 import { EXIT } from '../exit-codes';
 import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
@@ -7,12 +7,16 @@ import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOptio
 export function registerAudit(program: Command, finish: Finish): void {
   const cmd = program
     .command('audit')
-    .description('Audit table names against M008: the warehouse catalogue (every page), or a list of names (--names).')
+    .description(
+      'Audit names against M008: table names of the warehouse catalogue (every page), or with --columns every column of every table ' +
+        '(per table and per distinct name; reports only, renames nothing); --names audits a list instead of the warehouse.',
+    )
+    .option('--columns', 'judge column names ({feature_type}_{metric}_{window}, reserved columns, targets, the policy’s documented exceptions)')
     .option('--names <file>', 'audit the names in FILE (one per line, - for stdin) instead of a warehouse; a pre-commit lint')
     .option('--fail-on-violation', `exit ${EXIT.VIOLATIONS} when any name violates M008`);
-  withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{summary, tables}').action(async (opts) => {
-    const { result, source } = await runAudit({ engine: engineOptions(opts), policyFile: opts.policy, namesFile: opts.names });
-    emit(Boolean(opts.json), result, () => formatAudit(result, source));
-    finish(opts.failOnViolation && result.summary.nonCompliant > 0 ? 'VIOLATIONS' : 'OK');
+  withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{summary, tables}, or with --columns {columns, names, summary}').action(async (opts) => {
+    const r = await runAuditVerb({ engine: engineOptions(opts), policyFile: opts.policy, namesFile: opts.names, columns: Boolean(opts.columns) });
+    emit(Boolean(opts.json), r.json, r.text);
+    finish(opts.failOnViolation && r.violations > 0 ? 'VIOLATIONS' : 'OK');
   });
 }

@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { runMainJob } from '../../app/main-job';
+import { terminalProgress } from '../../app/report/terminal-progress';
 import type { Scale } from '../../warehouse/catalogue';
 import type { Finish } from '../exit-codes';
 import { DEFAULT_DATABASE, localEngineOptions, withPolicyOption } from '../options';
+import { cliVerbs } from './readiness';
 
 export function registerMain(program: Command, finish: Finish): void {
   const cmd = program
     .command('main')
-    .description('The local end-to-end job (what `npm start` runs): seed if absent, audit, plan, readiness, paper run, apply, verify, reconcile, reports.')
+    .description(
+      'The local end-to-end job (what `npm start` runs): seed if absent, audit (tables and columns), plan, readiness (and its six documents), ' +
+        'what the extract job reads, paper run, apply, verify, reconcile, extraction manifests, reports. Progress on stderr when it is a terminal.',
+    )
     .option('--database <path>', 'DuckDB file of the local warehouse', DEFAULT_DATABASE)
     .addOption(new Option('--scale <scale>', 'catalogue to seed when the warehouse is absent').choices(['full', 'small']).default('full'))
     .option('--reports-dir <dir>', 'where the reports go', 'reports')
@@ -27,6 +32,8 @@ export function registerMain(program: Command, finish: Finish): void {
         planOut: opts.planOut,
         graceStart: opts.graceStart,
         policyFile: opts.policy,
+        progress: terminalProgress(),
+        verbs: cliVerbs(program),
       },
       (line) => {
         if (!json) process.stdout.write(line);

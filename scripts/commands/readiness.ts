@@ -4,12 +4,22 @@ import { loadEnvironment } from '../../config/environments';
 import { runReadiness } from '../../app/readiness/run';
 import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import type { Finish } from '../exit-codes';
-import { DEFAULT_ENVIRONMENT, emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
+import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
 
-/** The environment's runner service account: who readiness acts as on Google Cloud by default. */
-export function defaultRunnerServiceAccount(environment: string = DEFAULT_ENVIRONMENT): string {
+/**
+ * Who readiness acts as on Google Cloud by default: the environment's runner service account, in
+ * the project being checked (`--project` may name another). Null without an environment (nothing
+ * to derive it from: readiness then answers for the caller's own credentials).
+ */
+export function defaultRunnerServiceAccount(environment: string | undefined, project?: string): string | null {
+  if (!environment) return null;
   const env = loadEnvironment(environment);
-  return serviceAccountEmail(env, env.serviceAccounts.runner);
+  return serviceAccountEmail({ project: project ?? env.project }, env.serviceAccounts.runner);
+}
+
+/** The CLI's verbs as readiness's tool inventory names them (`warehouse fingerprint` for a subcommand). */
+export function cliVerbs(program: Command): string[] {
+  return program.commands.flatMap((c) => (c.commands.length ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()]));
 }
 
 export function registerReadiness(program: Command, finish: Finish): void {
@@ -19,24 +29,28 @@ export function registerReadiness(program: Command, finish: Finish): void {
       'GO / NO-GO audit, by testing: the policy, the plan against the current catalogue, each operation class rendered and dry-run, ' +
         'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud, as the runner: credentials, APIs, every permission ' +
         'of the runner permission table by testIamPermissions, buckets, jobs). ' +
-        'Writes readiness.md, readiness.json and the HTML report. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
+        'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents (tool inventory, Phase 4C readiness, ' +
+        'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
     )
     .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
     .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
     .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
     .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
+    .option('--out-dir <dir>', 'also write the six readiness documents (Markdown) and readiness-audit.json here')
     .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager, Service Usage and IAM Credentials (a test double); env BQX_GOOGLE_API_ENDPOINT')
     .option(
       '--impersonate-service-account <email>',
       'bigquery engine: run as this service account (your credentials need roles/iam.serviceAccountTokenCreator on it), so testIamPermissions answers for it; ' +
-        `default the environment's runner (${defaultRunnerServiceAccount()}) on Google's endpoints; "none": your own credentials as they are`,
+        `default on Google's endpoints: the runner of --env (prod: ${defaultRunnerServiceAccount('prod')}); "none": your own credentials as they are`,
     );
   withJsonOption(withPolicyOption(withEngineOptions(cmd)), 'the report instead of the Markdown summary').action(async (opts) => {
     const engine = engineOptions(opts);
     const asked = opts.impersonateServiceAccount as string | undefined;
     // On Google's endpoints readiness acts as the runner unless told otherwise; against a test
     // endpoint only when asked (a test double needs its own IAM Credentials endpoint for it).
-    const impersonate = asked === 'none' ? undefined : (asked ?? (engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount() : undefined));
+    const envName = (opts.env as string | undefined) ?? (process.env.BQX_ENV || undefined);
+    const runner = engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount(envName, engine.project) : null;
+    const impersonate = asked === 'none' ? undefined : (asked ?? runner ?? undefined);
     const outcome = await runReadiness({
       engineOptions: engine,
       planFile: opts.plan,
@@ -46,8 +60,14 @@ export function registerReadiness(program: Command, finish: Finish): void {
       htmlFile: opts.html,
       googleApiEndpoint: opts.googleApiEndpoint,
       impersonateServiceAccount: impersonate,
+      outDir: opts.outDir,
+      verbs: cliVerbs(program),
     });
-    emit(Boolean(opts.json), outcome.report, () => `${outcome.markdown}\nReports: ${outcome.files?.markdown}, ${outcome.files?.json}, ${outcome.files?.html}`);
+    emit(
+      Boolean(opts.json),
+      outcome.report,
+      () => `${outcome.markdown}\nReports: ${outcome.files?.markdown}, ${outcome.files?.json}, ${outcome.files?.html}${outcome.documents ? `\nReadiness documents: ${outcome.documents.join(', ')}` : ''}`,
+    );
     finish(outcomeOfVerdict(outcome.report.verdict));
   });
 }

@@ -4,7 +4,6 @@ import { Option } from 'commander';
 import { synthesize } from '../../app/synth';
 import { BqxError } from '../../core/errors';
 import type { Finish } from '../exit-codes';
-import { DEFAULT_ENVIRONMENT } from '../options';
 
 function parseNow(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
@@ -22,7 +21,7 @@ export function registerSynth(program: Command, finish: Finish): void {
   program
     .command('synth')
     .description('Synthesize every CDKTF stack of an environment (views from the committed plan, or --plan) into <out>/stacks/<stack>/.')
-    .addOption(new Option('--env <name>', 'environment').choices(['dev', 'prod']).default(DEFAULT_ENVIRONMENT))
+    .addOption(new Option('--env <name>', 'environment (no implicit prod: default dev)').choices(['dev', 'prod']).default('dev'))
     .option('--hcl', 'write cdk.tf (plain Terraform) instead of cdk.tf.json')
     .option('--out <dir>', 'output directory (default cdktf.out)')
     .option('--plan <file>', 'plan file for the views stacks (default: the environment’s views.planFile; env BQX_PLAN_FILE)')

@@ -27,12 +27,14 @@ export interface GoogleDoubleState {
   jobs: Set<string>;
   /** Per-caller IAM shared with the BigQuery double (then `projectPermissions` is not used). */
   iam?: IamModel;
+  /** The environment of a deployed job's container, by `region/name` (jobs.get returns it in template.template.containers[0].env). */
+  jobEnv?: Map<string, Record<string, string>>;
 }
 
 export class GoogleApisDouble {
   readonly state: GoogleDoubleState;
   /** Every object written and whether it was deleted again. */
-  readonly objects = new Map<string, { deleted: boolean }>();
+  readonly objects = new Map<string, { deleted: boolean; body?: string }>();
   readonly requests: string[] = [];
   /** Every token issued by generateAccessToken: who asked, for which service account. */
   readonly impersonations: { by: string; as: string; scope: string[] }[] = [];
@@ -127,11 +129,11 @@ export class GoogleApisDouble {
     if (req.method === 'POST' && (m = p.match(/^\/upload\/storage\/v1\/b\/([^/]+)\/o$/))) {
       const b = s.buckets.get(m[1]);
       const name = url.searchParams.get('name');
-      await this.body(req);
+      const body = await this.body(req);
       if (!b) return this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
       if (url.searchParams.get('uploadType') !== 'media' || !name) return this.fail(res, 400, 'INVALID_ARGUMENT', 'uploadType=media and name are required');
       if (!b.writable) return this.fail(res, 403, 'PERMISSION_DENIED', `caller does not have storage.objects.create access to ${m[1]}`);
-      this.objects.set(`${m[1]}/${name}`, { deleted: false });
+      this.objects.set(`${m[1]}/${name}`, { deleted: false, body });
       return this.send(res, 200, { kind: 'storage#object', bucket: m[1], name });
     }
     if (req.method === 'DELETE' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/))) {
@@ -142,7 +144,12 @@ export class GoogleApisDouble {
     }
     if (req.method === 'GET' && (m = p.match(/^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/))) {
       if (m[1] !== s.project || !s.jobs.has(`${m[2]}/${m[3]}`)) return this.fail(res, 404, 'NOT_FOUND', `job ${m[3]}`);
-      return this.send(res, 200, { name: `projects/${m[1]}/locations/${m[2]}/jobs/${m[3]}`, terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED' } });
+      const env = Object.entries(s.jobEnv?.get(`${m[2]}/${m[3]}`) ?? {}).map(([name, value]) => ({ name, value }));
+      return this.send(res, 200, {
+        name: `projects/${m[1]}/locations/${m[2]}/jobs/${m[3]}`,
+        terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED' },
+        template: { taskCount: 1, template: { containers: [{ image: `us-central1-docker.pkg.dev/${m[1]}/bqx-ml/${m[3]}:latest`, env }] } },
+      });
     }
     return this.fail(res, 404, 'NOT_FOUND', `the double does not serve ${req.method} ${p}`);
   }

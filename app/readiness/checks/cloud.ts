@@ -228,7 +228,11 @@ export async function checkBuckets(findings: Findings, apis: GoogleApis, t: Clou
   });
 }
 
-export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTargets): Promise<void> {
+/** What the Cloud Run Admin API answered for each deployed job (jobs.get), by job name. */
+export type DeployedJobs = ReadonlyMap<string, unknown>;
+
+export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTargets): Promise<DeployedJobs> {
+  const deployed = new Map<string, unknown>();
   await findings.run({ id: 'infrastructure.jobs', section: 'infrastructure', title: 'Cloud Run jobs deployed' }, async (scope) => {
     if (t.jobs.length === 0) {
       scope.skip();
@@ -250,10 +254,14 @@ export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTa
           mitigation: 'deploy the pipeline stack (cdktf deploy pipeline)',
         });
         facts.push(`${job}: ${r.status}`);
-      } else facts.push(`${job}: deployed${r.body.terminalCondition?.state ? ` (${r.body.terminalCondition.state})` : ''}`);
+      } else {
+        deployed.set(job, r.body);
+        facts.push(`${job}: deployed${r.body.terminalCondition?.state ? ` (${r.body.terminalCondition.state})` : ''}`);
+      }
     }
     return facts.join('; ');
   });
+  return deployed;
 }
 
 /**

@@ -1,0 +1,179 @@
+/**
+ * `bqx readiness --out-dir DIR`: the readiness directive's six documents and one JSON, written from
+ * the same report the verdict comes from; the six questions answered in the executive summary; the
+ * extract-job check on the embedded warehouse.
+ */
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { answersOf, DOCUMENTS, QUESTIONS, riskOf } from '../../app/readiness/documents';
+import { toolInventory } from '../../app/readiness/inventory';
+import { runReadiness, type ReadinessOutcome } from '../../app/readiness/run';
+import type { ReadinessReport } from '../../app/readiness/types';
+import { EXIT } from '../../scripts/exit-codes';
+import { localEngineOptions } from '../../scripts/options';
+import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { seedWarehouse } from '../../warehouse/seed';
+import { bqx } from '../extraction/support';
+import { PINNED_NOW, synthesizedStacks } from './support/stacks';
+
+let work: string;
+let pristine: string;
+let planFile: string;
+let copies = 0;
+
+function freshCopy(): string {
+  const db = path.join(work, `copy-${++copies}.duckdb`);
+  copyFileSync(pristine, db);
+  if (existsSync(`${pristine}.wal`)) copyFileSync(`${pristine}.wal`, `${db}.wal`);
+  return db;
+}
+
+async function readiness(db: string, extra: { stacksDir?: string } = {}): Promise<ReadinessOutcome & { dir: string }> {
+  const dir = path.join(work, `audit-${++copies}`);
+  const out = await runReadiness({
+    engineOptions: localEngineOptions(db),
+    planFile,
+    stacksDir: extra.stacksDir ?? synthesizedStacks().dir,
+    reportsDir: path.join(work, `reports-${copies}`),
+    outDir: dir,
+    verbs: ['audit', 'plan', 'apply', 'verify', 'reconcile', 'rollback', 'unlock', 'readiness', 'synth', 'extraction', 'remap', 'warehouse fingerprint'],
+    now: () => PINNED_NOW,
+  });
+  return { ...out, dir };
+}
+
+const read = (dir: string, f: string) => readFileSync(path.join(dir, f), 'utf8');
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'bqx-readiness-docs-'));
+  pristine = path.join(work, 'pristine.duckdb');
+  await seedWarehouse({ database: pristine, scale: 'small' });
+  planFile = path.join(work, 'plan.json');
+  expect((await bqx(['plan', '--database', pristine, '--out', planFile, '--grace-start', '2026-11-21'])).code).toBe(0);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the six readiness documents', () => {
+  let go: Awaited<ReturnType<typeof readiness>>;
+  beforeAll(async () => {
+    go = await readiness(freshCopy());
+  });
+
+  test('six Markdown documents and one JSON, the JSON holding the very report and its answers', () => {
+    expect(go.documents).toEqual(Object.values(DOCUMENTS).map((f) => path.join(go.dir, f)));
+    expect(readdirSync(go.dir).sort()).toEqual(Object.values(DOCUMENTS).sort());
+    const json = JSON.parse(read(go.dir, DOCUMENTS.json));
+    expect(json.format).toBe('bqx-readiness-audit/v1');
+    expect(json.report).toEqual(JSON.parse(JSON.stringify(go.report)));
+    expect(json.answers).toEqual(JSON.parse(JSON.stringify(answersOf(go.report))));
+  });
+
+  test('the executive summary answers the six questions explicitly, in at most three pages', () => {
+    const md = read(go.dir, DOCUMENTS.summary);
+    expect(md.split('\n').length).toBeLessThanOrEqual(165);
+    QUESTIONS.forEach((q, i) => {
+      const section = md.split(`## ${i + 1}. ${q}\n`)[1]?.split(/^## /m)[0];
+      expect(section).toBeDefined();
+      expect(section!.trim().split('\n')[0]).toMatch(/^\*\*.+\*\*$/);
+    });
+    const a = answersOf(go.report);
+    expect(go.report.verdict).toBe('GO');
+    expect(md).toContain(`**Verdict: GO. Risk: ${riskOf(go.report.blockers)}.**`);
+    expect(md).toContain(`**${a.answers[0].answer}**`);
+    expect(a.answers[0].answer).toMatch(/^Yes: readiness is GO/);
+    expect(a.answers[4].answer).toMatch(/^LOW/);
+    // The dependency answer names the extract job's duplicates, with the number from the report.
+    expect(md).toContain(`${go.report.extraction!.duplicatesDuringGrace} duplicate feature table(s)`);
+  });
+
+  test('each document carries the report’s own values', () => {
+    const r = go.report;
+    const inventory = read(go.dir, DOCUMENTS.inventory);
+    for (const t of r.inventory) expect(inventory).toContain(`| \`${t.verb}\` | yes | ${t.ready === 'not checked' ? 'not checked' : t.ready.toUpperCase()} |`);
+    expect(r.inventory.length).toBeGreaterThanOrEqual(16);
+    const phase = read(go.dir, DOCUMENTS.phase);
+    expect(phase).toContain(`| RENAME | ${r.plan!.byAction.RENAME} | \`bqx apply\` | PASS | LOW |`);
+    expect(phase).toContain(`| CONSOLIDATE | ${r.plan!.byAction.CONSOLIDATE} |`);
+    expect(phase).toContain(`| VIEWS | ${r.plan!.views} |`);
+    const deps = read(go.dir, DOCUMENTS.dependencies);
+    for (const p of r.extraction!.pairs) expect(deps).toContain(`| ${p.pair.toUpperCase()} | ${p.before} | ${p.after} | ${p.nameOnlyGrace} | ${p.duplicatesDuringGrace} | ${p.duplicatesBefore} |`);
+    expect(deps).toMatch(/table_type = 'BASE TABLE'/);
+    const blockers = read(go.dir, DOCUMENTS.blockers);
+    for (const b of r.blockers) {
+      expect(blockers).toContain(b.title.slice(0, 60));
+      expect(b.delay).toBeTruthy();
+      expect(b.workaround).toBeTruthy();
+    }
+    expect(read(go.dir, DOCUMENTS.infrastructure)).toContain('budget room');
+  });
+
+  test('on the embedded warehouse the extract job’s duplicates are reported, P3 (no job reads it), per pair', () => {
+    const b = go.report.blockers.find((x) => x.code === 'EXTRACT_DUPLICATES')!;
+    expect(b).toMatchObject({ priority: 'P3', check: 'dependencies.extract-job' });
+    const x = go.report.extraction!;
+    expect(x.jobDiscovery).toMatchObject({ mode: 'name-only', fixed: false });
+    expect(x.pairs.map((p) => p.pair).sort()).toEqual(['audcad', 'audchf', 'eurusd', 'gbpusd', 'nzdusd']);
+    expect(x.pairs.every((p) => p.duplicatesDuringGrace > 0 && p.remap !== null)).toBe(true);
+    expect(b.title).toContain(`${x.duplicatesDuringGrace} duplicate feature tables`);
+  });
+});
+
+test('a P0 makes the summary say no, HIGH, and the blockers document give its delay and workaround', async () => {
+  const db = freshCopy();
+  const instance = await DuckDBInstance.create(db);
+  const conn = await instance.connect();
+  await conn.run(`UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 86400000 WHERE dataset = '${FEATURES_DATASET}'`);
+  conn.closeSync();
+  instance.closeSync();
+  const out = await readiness(db);
+  expect(out.report.verdict).toBe('NO-GO');
+  const md = read(out.dir, DOCUMENTS.summary);
+  expect(md).toContain('**Verdict: NO-GO. Risk: HIGH.**');
+  expect(md).toMatch(/## 1\. Can we start now, with zero delays\?\n\n\*\*No: NO-GO, 1 P0 blocker\(s\) prevent execution\.\*\*/);
+  expect(md).toMatch(/## 3\. Are there infrastructure blockers\?\n\n\*\*1 blocking/);
+  expect(md).toContain('default table expiration of 1 day(s)');
+  const blockers = read(out.dir, DOCUMENTS.blockers);
+  expect(blockers).toMatch(/## P0 \(1\)[\s\S]*default table expiration[\s\S]*minutes \(one bq update\)[\s\S]*none: renamed tables could be deleted at once/);
+});
+
+test('the stacks declaring EXTRACTION_DISCOVERY=base-tables on the extract job clear the finding', async () => {
+  const { dir } = synthesizedStacks();
+  const stacks = path.join(work, 'stacks-fixed');
+  for (const s of readdirSync(path.join(dir, 'stacks')).filter((s) => !s.startsWith('views'))) cpSync(path.join(dir, 'stacks', s), path.join(stacks, 'stacks', s), { recursive: true });
+  const file = path.join(stacks, 'stacks', 'pipeline', 'cdk.tf.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  const job = Object.values(json.resource.google_cloud_run_v2_job as Record<string, { labels: Record<string, string>; template: { template: { containers: { env: { name: string; value: string }[] }[] } } }>).find((j) => j.labels.job === 'extract')!;
+  job.template.template.containers[0].env.push({ name: 'EXTRACTION_DISCOVERY', value: 'base-tables' });
+  writeFileSync(file, JSON.stringify(json));
+  const out = await readiness(freshCopy(), { stacksDir: stacks });
+  expect(out.report.blockers.find((b) => b.code === 'EXTRACT_DUPLICATES')).toBeUndefined();
+  expect(out.report.extraction!.jobDiscovery).toMatchObject({ mode: 'base-tables', fixed: true });
+  expect(out.report.checks.find((c) => c.id === 'dependencies.extract-job')?.status).toBe('pass');
+});
+
+test('a tool missing from the CLI is "no" in the inventory and named in answer 2', () => {
+  const checks = [{ id: 'dependencies.extract-job', section: 'dependencies' as const, title: 't', status: 'pass' as const, detail: '', durationMs: 1 }];
+  const inv = toolInventory(checks, ['audit', 'plan', 'apply', 'verify', 'reconcile', 'rollback', 'unlock', 'readiness', 'synth', 'extraction', 'warehouse fingerprint']);
+  expect(inv.find((t) => t.verb === 'bqx remap')).toMatchObject({ present: false, ready: 'pass' });
+  expect(inv.find((t) => t.verb === 'bqx extraction')).toMatchObject({ present: true, ready: 'pass' });
+  expect(inv.find((t) => t.verb === 'bqx verify')).toMatchObject({ present: true, ready: 'not checked' });
+  expect(inv.filter((t) => t.present === false).map((t) => t.verb)).toEqual(['bqx remap']);
+  const report = { verdict: 'GO', blockers: [], inventory: inv, checks, counts: { P0: 0, P1: 0, P2: 0, P3: 0, checks: 1, failed: 0 }, extraction: null, cost: null } as unknown as ReadinessReport;
+  const a = answersOf(report);
+  expect(a.answers[1].answer).toMatch(/^1 tool\(s\) of the inventory are missing/);
+  expect(a.answers[1].points.join('\n')).toContain('bqx remap is not in the CLI');
+});
+
+test('bqx readiness --out-dir writes them through the CLI and names them', async () => {
+  const dir = path.join(work, 'cli-audit');
+  mkdirSync(dir, { recursive: true });
+  const r = await bqx(['readiness', '--database', freshCopy(), '--plan', planFile, '--stacks', synthesizedStacks().dir, '--reports-dir', path.join(work, 'cli-reports'), '--out-dir', dir]);
+  expect(r.code).toBe(EXIT.OK);
+  expect(r.out).toContain(`Readiness documents: ${path.join(dir, DOCUMENTS.summary)}`);
+  const json = JSON.parse(read(dir, DOCUMENTS.json));
+  // Through the CLI the inventory knows the CLI's own verbs.
+  expect(json.report.inventory.every((t: { present: boolean }) => t.present === true)).toBe(true);
+  expect(read(dir, DOCUMENTS.inventory)).not.toContain('not asked');
+});

@@ -1,0 +1,222 @@
+/**
+ * Training-column remap (facts §6.1): training files name each column `{prefix}_{column}` with the
+ * prefix taken from the table name, so every RENAME, DEDUPE and CONSOLIDATE changes names that
+ * feature-selection lists and ledgers are keyed on. The plan's compatibility views say exactly
+ * where each old column went (old name → target column), so the remap is read from them: no second
+ * description of what the plan does.
+ */
+import { BqxError } from '../errors';
+import type { Plan, PlanOperation } from '../plan/types';
+import { extractionBasis, extractionSetsOf, trainingColumn, trainingPrefix, type DiscoveryRule, type ExtractionBasis, type ListedTable } from './discovery';
+
+export const REMAP_KINDS = ['RENAMED', 'MERGED', 'UNCHANGED'] as const;
+export type RemapKind = (typeof REMAP_KINDS)[number];
+
+export interface RemapMapping {
+  readonly old: string;
+  readonly new: string;
+  readonly kind: RemapKind;
+}
+
+export interface RemapResult {
+  readonly pair: string;
+  readonly planHash: string;
+  /** Every training column of the old extraction set (what the job read by name before the plan). */
+  readonly mappings: RemapMapping[];
+  /** New training columns no old column becomes (consolidations' window-presence markers). */
+  readonly added: string[];
+  readonly counts: Readonly<Record<RemapKind, number>> & { readonly old: number; readonly new: number; readonly added: number };
+  /** Old tables read by name before the plan, and base tables read after it. */
+  readonly tables: { readonly old: number; readonly new: number };
+}
+
+interface Move {
+  /** Old table name → the table its columns land in, with the column mapping (old → new column). */
+  readonly target: string;
+  readonly columns: ReadonlyMap<string, string> | null;
+}
+
+/** Where each old table's columns go, from the plan's operations and views. */
+function movesOf(plan: Plan): Map<string, Move> {
+  const views = new Map(plan.views.map((v) => [v.name, v]));
+  const moves = new Map<string, Move>();
+  const viaView = (name: string, fallbackTarget: string): Move => {
+    const v = views.get(name);
+    return v ? { target: v.target, columns: new Map(v.columns.map((c) => [c.name, c.column])) } : { target: fallbackTarget, columns: null };
+  };
+  for (const op of plan.operations as PlanOperation[]) {
+    if (op.action === 'KEEP' || op.action === 'REVIEW') {
+      for (const s of op.sources) moves.set(s, { target: s, columns: null });
+    } else {
+      for (const s of op.sources) moves.set(s, viaView(s, op.target as string));
+      for (const w of op.consolidation?.windows ?? []) for (const c of w.copies) moves.set(c, viaView(c, op.target as string));
+    }
+  }
+  return moves;
+}
+
+/** Columns of a table in the end state (KEEP/REVIEW: as listed; RENAME: the source's; CONSOLIDATE: the spec's). */
+function newTableColumns(plan: Plan, listed: ReadonlyMap<string, ListedTable>): Map<string, string[]> {
+  const views = new Map(plan.views.map((v) => [v.name, v]));
+  const out = new Map<string, string[]>();
+  for (const op of plan.operations) {
+    if (op.action === 'KEEP' || op.action === 'REVIEW') {
+      for (const s of op.sources) out.set(s, (listed.get(s)?.columns ?? []).map((c) => c.name));
+    } else if (op.action === 'RENAME' && op.target) {
+      const v = views.get(op.sources[0]);
+      out.set(op.target, v ? v.columns.map((c) => c.column) : (listed.get(op.target) ?? listed.get(op.sources[0]))?.columns.map((c) => c.name) ?? []);
+    } else if (op.action === 'CONSOLIDATE' && op.target && op.consolidation) {
+      out.set(op.target, [...op.consolidation.columns.map((c) => c.name), ...op.consolidation.windows.map((w) => w.presenceColumn)]);
+    }
+  }
+  return out;
+}
+
+/** What the remap derives from a listing and a plan once, for any number of pairs. */
+export interface RemapBasis {
+  readonly extraction: ExtractionBasis;
+  readonly plan: Plan;
+  readonly listed: ReadonlyMap<string, ListedTable>;
+  readonly viewColumns: ReadonlyMap<string, readonly string[]>;
+  readonly moves: ReadonlyMap<string, Move>;
+  readonly endColumns: ReadonlyMap<string, readonly string[]>;
+}
+
+export function remapBasis(rule: DiscoveryRule, listing: readonly ListedTable[], plan: Plan): RemapBasis {
+  const listed = new Map(listing.map((t) => [t.name, t]));
+  return {
+    extraction: extractionBasis(rule, listing, plan),
+    plan,
+    listed,
+    viewColumns: new Map(plan.views.map((v) => [v.name, v.columns.map((c) => c.name)])),
+    moves: movesOf(plan),
+    endColumns: newTableColumns(plan, listed),
+  };
+}
+
+/**
+ * Maps every training column the job read for `pair` before the plan to its name after it.
+ * `listing` supplies the columns of tables the plan keeps (and of old tables without a view).
+ */
+export function remapTrainingColumns(rule: DiscoveryRule, listing: readonly ListedTable[], plan: Plan, pair: string): RemapResult {
+  return remapPair(remapBasis(rule, listing, plan), pair);
+}
+
+export function remapPair(basis: RemapBasis, pair: string): RemapResult {
+  const { plan, listed, moves } = basis;
+  const rule = basis.extraction.rule;
+  const sets = extractionSetsOf(basis.extraction, pair);
+  const oldTables = [...sets.before.tables, ...sets.duplicatesByName.filter((d) => d.when === 'before').map((d) => d.name)].sort();
+  const keep = (c: string) => !rule.excludeColumns.has(c);
+
+  const olds: string[] = [];
+  const news: string[] = [];
+  const missing: string[] = [];
+  for (const table of oldTables) {
+    const move = moves.get(table) ?? { target: table, columns: null };
+    // A view under the old name returns exactly the old columns, in order; else the listing has them.
+    const columns = basis.viewColumns.get(table) ?? listed.get(table)?.columns.map((c) => c.name);
+    if (!columns) {
+      missing.push(table);
+      continue;
+    }
+    const from = trainingPrefix(table, pair);
+    const to = trainingPrefix(move.target, pair);
+    for (const c of columns) {
+      if (!keep(c)) continue;
+      olds.push(`${from}_${c}`);
+      news.push(`${to}_${move.columns?.get(c) ?? c}`);
+    }
+  }
+  if (missing.length) {
+    throw new BqxError(
+      'REMAP_CATALOGUE_MISMATCH',
+      `${missing.length} table(s) of plan ${plan.planHash.slice(0, 12)}… are neither in the catalogue nor covered by a view of the plan: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`,
+      'run bqx reconcile PLAN to see what changed since the plan, or make a new plan',
+    );
+  }
+
+  const sources = new Map<string, number>();
+  for (const n of news) sources.set(n, (sources.get(n) ?? 0) + 1);
+  const mappings: RemapMapping[] = olds.map((old, i) => {
+    const n = news[i];
+    return { old, new: n, kind: (sources.get(n) as number) > 1 ? 'MERGED' : old === n ? 'UNCHANGED' : 'RENAMED' };
+  });
+  mappings.sort((a, b) => (a.old < b.old ? -1 : a.old > b.old ? 1 : 0));
+
+  const endColumns = basis.endColumns;
+  const reached = new Set(news);
+  const added = new Set<string>();
+  for (const table of sets.after.tables) {
+    for (const c of (endColumns.get(table) ?? listed.get(table)?.columns.map((x) => x.name) ?? []).filter(keep)) {
+      const name = trainingColumn(table, pair, c);
+      if (!reached.has(name)) added.add(name);
+    }
+  }
+  const counts = { RENAMED: 0, MERGED: 0, UNCHANGED: 0 };
+  for (const m of mappings) counts[m.kind]++;
+  return {
+    pair,
+    planHash: plan.planHash,
+    mappings,
+    added: [...added].sort(),
+    counts: { ...counts, old: mappings.length, new: reached.size, added: added.size },
+    tables: { old: oldTables.length, new: sets.after.tables.length },
+  };
+}
+
+export interface FeatureRewrite {
+  /** The rewritten list, in the input's order; a name two inputs merge into appears once. */
+  readonly lines: string[];
+  readonly features: { readonly old: string; readonly new: string; readonly kind: RemapKind | 'NOT_A_FEATURE' }[];
+  /** New names that two or more listed names merge into. */
+  readonly merged: { readonly new: string; readonly old: string[] }[];
+  readonly unknown: string[];
+}
+
+/**
+ * Rewrites a selected-features list (one name a line; blank lines and `#` comments kept). A name
+ * is known when it is an old training column, already a new one, or not a feature column at all
+ * (`interval_time`, targets matched by `isPassThrough`).
+ */
+export function rewriteFeatureList(remap: RemapResult, text: string, isPassThrough: (name: string) => boolean): FeatureRewrite {
+  const byOld = new Map(remap.mappings.map((m) => [m.old, m]));
+  const newNames = new Set([...remap.mappings.map((m) => m.new), ...remap.added]);
+  const lines: string[] = [];
+  const features: FeatureRewrite['features'][number][] = [];
+  const unknown: string[] = [];
+  const seen = new Map<string, string[]>();
+  const input = text.split(/\r?\n/);
+  if (input.length && input[input.length - 1] === '') input.pop();
+  for (const raw of input) {
+    const name = raw.trim();
+    if (name === '' || name.startsWith('#')) {
+      lines.push(raw);
+      continue;
+    }
+    const m = byOld.get(name);
+    let to: string;
+    if (m) {
+      to = m.new;
+      features.push({ old: name, new: to, kind: m.kind });
+    } else if (newNames.has(name)) {
+      to = name;
+      features.push({ old: name, new: name, kind: 'UNCHANGED' });
+    } else if (isPassThrough(name)) {
+      to = name;
+      features.push({ old: name, new: name, kind: 'NOT_A_FEATURE' });
+    } else {
+      unknown.push(name);
+      continue;
+    }
+    const olds = seen.get(to);
+    if (olds) {
+      olds.push(name);
+      continue;
+    }
+    seen.set(to, [name]);
+    lines.push(to);
+  }
+  const merged = [...seen.entries()].filter(([, olds]) => olds.length > 1).map(([n, olds]) => ({ new: n, old: olds }));
+  return { lines, features, merged, unknown };
+}
