@@ -298,6 +298,8 @@ describe('bqx readiness --impersonate-service-account (the CLI flag, wired throu
   test('the default is the environment\'s runner; given, every request the double sees is the runner\'s, on a token IAM Credentials issued to the caller', async () => {
     expect(defaultRunnerServiceAccount('prod')).toBe(RUNNER_EMAIL);
     expect(defaultRunnerServiceAccount('prod', 'other-project')).toBe('bqx-ml-runner@other-project.iam.gserviceaccount.com');
+    expect(defaultRunnerServiceAccount(undefined, 'bqx-ml')).toBe(RUNNER_EMAIL); // --project alone: the environment of that project
+    expect(defaultRunnerServiceAccount(undefined, 'someone-elses-project')).toBeNull();
     expect(defaultRunnerServiceAccount(undefined)).toBeNull();
     const iam = tableIam().addGrant({ member: 'group:bqx-ml-operators@example.com', role: 'roles/iam.serviceAccountTokenCreator', resource: { kind: 'serviceAccount', project: PROJECT, email: RUNNER_EMAIL } });
     const w = await world(smallSeed, {}, iam);

@@ -1,19 +1,20 @@
 import type { Command } from 'commander';
 import { serviceAccountEmail } from '../../config/environment';
-import { loadEnvironment } from '../../config/environments';
+import { ENVIRONMENT_NAMES, loadEnvironment } from '../../config/environments';
 import { runReadiness } from '../../app/readiness/run';
 import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import type { Finish } from '../exit-codes';
 import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
 
 /**
- * Who readiness acts as on Google Cloud by default: the environment's runner service account, in
- * the project being checked (`--project` may name another). Null without an environment (nothing
- * to derive it from: readiness then answers for the caller's own credentials).
+ * Who readiness acts as on Google Cloud by default: the runner service account of the environment
+ * (--env, BQX_ENV, else the environment whose project is --project), in the project being checked.
+ * Null when no environment fits (readiness then answers for the caller's own credentials).
  */
 export function defaultRunnerServiceAccount(environment: string | undefined, project?: string): string | null {
-  if (!environment) return null;
-  const env = loadEnvironment(environment);
+  const name = environment ?? ENVIRONMENT_NAMES.find((n) => project !== undefined && loadEnvironment(n).project === project);
+  if (!name) return null;
+  const env = loadEnvironment(name);
   return serviceAccountEmail({ project: project ?? env.project }, env.serviceAccounts.runner);
 }
 
