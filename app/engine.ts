@@ -1,9 +1,25 @@
+import { phase4cJobLabels } from '../config/job-labels';
+import { actionsNeeding, grantedActions, PERMISSION_SCOPES, permissionsFor, type PermissionScope, type RunnerActionKey } from '../config/runner-permissions';
 import { openEngine } from '../engines';
-import type { Engine, EngineOptions } from '../core/ports/engine';
+import type { Engine, EngineOptions, RequiredPermission } from '../core/ports/engine';
+
+/**
+ * The engine options as the app opens them: every BigQuery job the engine submits carries the
+ * Phase 4C label (config/job-labels.ts), which the pipeline stack's budget filters on. This is the
+ * one place the app opens an engine (withEngine and readiness).
+ */
+export function appEngineOptions(options: EngineOptions): EngineOptions {
+  return { ...options, jobLabels: { ...phase4cJobLabels(), ...options.jobLabels } };
+}
+
+/** Opens the engine the options name, with the app's job labels. */
+export function openAppEngine(options: EngineOptions): Promise<Engine> {
+  return openEngine(appEngineOptions(options));
+}
 
 /** Opens the engine the options name, runs `f` with it and closes it, whatever happens. */
 export async function withEngine<T>(options: EngineOptions, f: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await openEngine(options);
+  const engine = await openAppEngine(options);
   let result: T;
   try {
     result = await f(engine);
@@ -20,4 +36,19 @@ export async function withEngine<T>(options: EngineOptions, f: (engine: Engine) 
 /** `engine:where` as reports and messages name a warehouse. */
 export function describeWarehouse(o: EngineOptions): string {
   return `${o.engine}:${o.engine === 'duckdb' ? o.database : o.project}/${o.dataset}`;
+}
+
+/** The granted steps and actions of the runner's table that need `permission` on `scope` (for messages). */
+export function stepsNeeding(permission: string, scope: PermissionScope): RunnerActionKey[] {
+  const granted = new Set(grantedActions());
+  return actionsNeeding(permission, scope).filter((a) => granted.has(a));
+}
+
+/**
+ * Every permission of the runner's table (config/runner-permissions.ts), scope by scope, with the
+ * steps and actions needing it: what apply asks before its first write and readiness asks of the
+ * runner identity (core stays config-free: it gets this as data).
+ */
+export function runnerRequiredPermissions(): RequiredPermission[] {
+  return PERMISSION_SCOPES.flatMap((scope) => permissionsFor(scope).map((permission) => ({ scope, permission, neededBy: stepsNeeding(permission, scope) })));
 }

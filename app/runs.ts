@@ -17,7 +17,7 @@ import { loadPolicy } from '../core/policy';
 import type { EngineOptions } from '../core/ports/engine';
 import type { Progress } from '../core/report/progress';
 import type { RunSummary } from '../core/report/summary';
-import { withEngine } from './engine';
+import { runnerRequiredPermissions, withEngine } from './engine';
 import { writeEvidence, type EvidenceFiles } from './report/evidence';
 import { writeReconcileReports } from './report/render';
 import { logRunEnd } from './report/runner-log';
@@ -97,7 +97,16 @@ export async function runApply(input: ApplyInput): Promise<RunVerbResult> {
   return withEngine(input.engine, (engine) =>
     evidenced(input.evidence, () =>
       interruptible(input.mode === 'paper' ? 'the paper run' : 'the apply', async (signal) => {
-        const opts = { mode: input.mode, approve: input.approve, budgetUsd: input.budgetUsd, maxOperations: input.maxOperations, planSource: input.planFile, progress: input.progress, signal };
+        const opts = {
+          mode: input.mode,
+          approve: input.approve,
+          budgetUsd: input.budgetUsd,
+          maxOperations: input.maxOperations,
+          planSource: input.planFile,
+          progress: input.progress,
+          signal,
+          requiredPermissions: runnerRequiredPermissions(),
+        };
         return noteResume((await applyPlan(engine, plan, policy, opts)).summary, input.resumeCommand);
       }),
     ),

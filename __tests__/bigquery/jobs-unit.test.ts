@@ -3,6 +3,9 @@ import { MAX_JOB_ID_LENGTH, sanitizeJobId } from '../../engines/bigquery/jobs';
 import { AdaptiveLimiter, backoffMs, Clock, KeyedRateLimiter } from '../../engines/bigquery/limits';
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
 import { makeClient } from '../../engines/bigquery/rest';
+import { resolveIdentity } from '../../engines/bigquery/credentials';
+import { labelProblem } from '../../engines/bigquery/labels';
+import { stepJobLabels } from '../../core/ports/engine';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = 0;
@@ -102,10 +105,39 @@ describe('engine options', () => {
     expect(e.maxParallelOperations).toBe(64);
   });
 
-  test('the dummy token replaces Application Default Credentials only when an endpoint is given', async () => {
+  test('a fixed test token replaces Application Default Credentials only when an endpoint is given, and is never sent to Google', async () => {
     const cloud = makeClient({ project: 'bqx-ml', location: 'us-central1' }) as unknown as { authClient: { cachedCredential: unknown } };
-    const local = makeClient({ project: 'bqx-ml', location: 'us-central1', apiEndpoint: 'http://127.0.0.1:9' }) as unknown as { authClient: { cachedCredential: { getRequestHeaders(): Promise<Headers> } } };
     expect(cloud.authClient.cachedCredential ?? null).toBeNull();
-    expect((await local.authClient.cachedCredential.getRequestHeaders()).get('authorization')).toBe('Bearer offline-endpoint');
+    type Local = { authClient: { cachedCredential: { getRequestHeaders(): Promise<Headers> } } };
+    const headerOf = async (token?: string) => {
+      const id = await resolveIdentity({ testEndpoint: true, accessToken: token });
+      const local = makeClient({ project: 'bqx-ml', location: 'us-central1', apiEndpoint: 'http://127.0.0.1:9', authClient: id.authClient }) as unknown as Local;
+      return (await local.authClient.cachedCredential.getRequestHeaders()).get('authorization');
+    };
+    expect(await headerOf()).toBe('Bearer offline-endpoint');
+    expect(await headerOf('runner-token')).toBe('Bearer runner-token');
+    process.env.BQX_BIGQUERY_ACCESS_TOKEN = 'from-env';
+    try {
+      expect(await headerOf()).toBe('Bearer from-env');
+    } finally {
+      delete process.env.BQX_BIGQUERY_ACCESS_TOKEN;
+    }
+    // A test endpoint without its identity, a fixed token for Google, impersonation on a test endpoint
+    // without a test IAM Credentials endpoint: all refused before any request.
+    expect(() => makeClient({ project: 'bqx-ml', location: 'us-central1', apiEndpoint: 'http://127.0.0.1:9' })).toThrow(/needs its auth client/);
+    await expect(resolveIdentity({ testEndpoint: false, accessToken: 'runner-token' })).rejects.toThrow(/only for a test endpoint/);
+    await expect(resolveIdentity({ testEndpoint: true, impersonate: 'bqx-ml-runner@bqx-ml.iam.gserviceaccount.com' })).rejects.toThrow(/needs a test IAM Credentials endpoint/);
+    await expect(resolveIdentity({ testEndpoint: true, impersonate: 'someone@example.com', iamEndpoint: 'http://127.0.0.1:9' })).rejects.toThrow(/not a service account e-mail/);
+    await expect(openBigQueryEngine({ ...base, accessToken: 'runner-token' })).rejects.toThrow(/only for a test endpoint/);
+  });
+
+  test('job labels: the static ones ride on every job, invalid ones are refused before any submit', async () => {
+    await expect(openBigQueryEngine({ ...base, apiEndpoint: 'http://127.0.0.1:9', jobLabels: { 'BQX-Phase': 'x' } })).rejects.toThrow(/label key "BQX-Phase"/);
+    await expect(openBigQueryEngine({ ...base, apiEndpoint: 'http://127.0.0.1:9', jobLabels: { 'bqx-phase': 'M008' } })).rejects.toThrow(/bqx-phase="M008"/);
+    expect(labelProblem({ 'bqx-run': 'run_20261201t000000z_0a1b2c3d', 'bqx-plan': '0123456789ab', 'bqx-phase': 'm008-4c' })).toBeNull();
+    expect(labelProblem({ 'bqx-run': 'run_20261201T000000Z_0a1b2c3d' })).toMatch(/value/);
+    expect(labelProblem({ ['k'.repeat(64)]: 'v' })).toMatch(/key/);
+    expect(labelProblem(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])))).toMatch(/65 labels/);
+    expect(stepJobLabels({ planHash: 'ABCDEF0123456789', runId: 'run_20261201T000000Z_0A1B2C3D' })).toEqual({ 'bqx-plan': 'abcdef012345', 'bqx-run': 'run_20261201t000000z_0a1b2c3d' });
   });
 });

@@ -19,6 +19,7 @@ import { runReadiness, type ReadinessOutcome } from '../../app/readiness/run';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness, type Harness } from '../bigquery/support/open';
 import { PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
+import { permissionsFor } from '../../config/runner-permissions';
 import { GoogleApisDouble } from './support/google-double';
 import { PINNED_NOW, synthesizedStacks } from './support/stacks';
 
@@ -27,13 +28,17 @@ let work: string;
 let planFile: string;
 let plan: Plan;
 
-async function seededHarness(): Promise<Harness> {
+async function seededHarness(googleApiEndpoint?: string): Promise<Harness> {
   const { stacks } = synthesizedStacks();
-  return openHarness((d) => {
-    seedDouble(d, 'small', { withRunnerDataset: true });
-    // The other declared datasets, with the settings the stacks declare.
-    for (const ds of stacks.datasets) if (!d.datasets.has(ds.datasetId)) d.addDataset(ds.datasetId, { defaultTableExpirationMs: ds.defaultTableExpirationMs });
-  });
+  return openHarness(
+    (d) => {
+      seedDouble(d, 'small', { withRunnerDataset: true });
+      // The other declared datasets, with the settings the stacks declare.
+      for (const ds of stacks.datasets) if (!d.datasets.has(ds.datasetId)) d.addDataset(ds.datasetId, { defaultTableExpirationMs: ds.defaultTableExpirationMs });
+    },
+    // The engine asks Resource Manager (projects.testIamPermissions) at the Google APIs double.
+    { engine: googleApiEndpoint ? { googleApiEndpoint } : {} },
+  );
 }
 
 function googleDouble(): GoogleApisDouble {
@@ -41,7 +46,7 @@ function googleDouble(): GoogleApisDouble {
   return new GoogleApisDouble({
     project: PROJECT,
     enabledApis: new Set([...stacks.apis, 'bigquery.googleapis.com']),
-    projectPermissions: new Set(['bigquery.jobs.create']),
+    projectPermissions: new Set(permissionsFor('project')),
     buckets: new Map(stacks.buckets.map((b) => [b.name, { writable: true }])),
     jobs: new Set(stacks.jobs.map((j) => `us-central1/${j.name}`)),
     // A healthy pipeline: the extract job reads base tables only (one feature once during the grace period).
@@ -51,9 +56,9 @@ function googleDouble(): GoogleApisDouble {
 
 /** One readiness run on fresh doubles; `plant` puts the problem in before the run. */
 async function readiness(plant?: (h: Harness, g: GoogleApisDouble) => void): Promise<ReadinessOutcome & { google: GoogleApisDouble }> {
-  const h = await seededHarness();
   const g = googleDouble();
   await g.start();
+  const h = await seededHarness(g.endpoint);
   try {
     plant?.(h, g);
     const out = await runReadiness({
@@ -62,7 +67,6 @@ async function readiness(plant?: (h: Harness, g: GoogleApisDouble) => void): Pro
       stacksDir: synthesizedStacks().dir,
       reportsDir: path.join(work, `reports-${Math.random().toString(36).slice(2)}`),
       googleApiEndpoint: g.endpoint,
-      bigqueryApiEndpoint: h.double.endpoint,
       now: () => PINNED_NOW,
     });
     return { ...out, google: g };
@@ -113,16 +117,22 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
     const out = await readiness((h) => h.double.permissions.set(`${FEATURES_DATASET}.${table}`, ['bigquery.tables.get', 'bigquery.tables.getData', 'bigquery.tables.delete']));
     expect(out.report.verdict).toBe('NO-GO');
     expect(exitCodeOf(outcomeOfVerdict(out.report.verdict))).toBe(EXIT.NO_GO);
-    const b = out.report.blockers.find((x) => x.code === 'PERMISSION_MISSING');
-    expect(b).toMatchObject({ priority: 'P0', check: 'infrastructure.iam.dataset' });
-    expect(b!.title).toContain('bigquery.tables.update');
-    expect(b!.title).not.toContain('bigquery.tables.delete');
+    const missing = out.report.blockers.filter((x) => x.code === 'PERMISSION_MISSING');
+    for (const b of missing) expect(b).toMatchObject({ priority: 'P0', check: 'infrastructure.iam.dataset' });
+    // One P0 per permission the table lacks, naming it and the steps that need it; none for what it holds.
+    const update = missing.find((b) => b.title.includes('bigquery.tables.update '));
+    expect(update?.title).toMatch(/needed by RENAME_TABLE, CREATE_VIEW$/);
+    expect(missing.some((b) => b.title.includes('bigquery.tables.delete '))).toBe(false);
+    expect(missing.some((b) => b.title.includes('bigquery.tables.getData '))).toBe(false);
   });
 
   test('a missing project permission (bigquery.jobs.create) is P0', async () => {
-    const out = await readiness((_h, g) => g.state.projectPermissions.clear());
+    const out = await readiness((_h, g) => g.state.projectPermissions.delete('bigquery.jobs.create'));
     expect(out.report.verdict).toBe('NO-GO');
-    expect(out.report.blockers.find((x) => x.check === 'infrastructure.iam.project')).toMatchObject({ code: 'PERMISSION_MISSING', priority: 'P0' });
+    const project = out.report.blockers.filter((x) => x.check === 'infrastructure.iam.project');
+    expect(project).toHaveLength(1);
+    expect(project[0]).toMatchObject({ code: 'PERMISSION_MISSING', priority: 'P0' });
+    expect(project[0].title).toContain('bigquery.jobs.create on project bqx-ml');
   });
 
   test('a default table expiration on the dataset the plan renames in is P0 DATASET_EXPIRATION → NO-GO', async () => {

@@ -1,10 +1,12 @@
 /**
  * The Google Cloud APIs readiness asks beyond BigQuery (Cloud Storage, Cloud Run Admin, Resource
- * Manager, Service Usage), over REST with a token from google-auth-library (Application Default
- * Credentials). With a test endpoint every service is served from that one base URL and a fixed
- * dummy token is sent, so no credential is ever looked up for a local double.
+ * Manager, Service Usage), over REST with a token from google-auth-library: the identity the
+ * BigQuery engine acts as (the runner, impersonated), or Application Default Credentials. With a
+ * test endpoint every service is served from that one base URL and only a test identity's token (a
+ * fixed token, or one the test IAM Credentials endpoint issued) is sent, never real credentials.
  */
 import { GoogleAuth } from 'google-auth-library';
+import { DEFAULT_TEST_TOKEN, type Identity } from '../../engines/bigquery/credentials';
 
 export type GoogleService = 'storage' | 'run' | 'resourcemanager' | 'serviceusage';
 
@@ -23,6 +25,8 @@ export interface ApiResponse<T> {
 export interface GoogleApis {
   /** Whether requests go to a test endpoint (no credentials involved). */
   readonly offline: boolean;
+  /** The service account the requests act as by impersonation, if any. */
+  readonly impersonating: string | null;
   request<T = Record<string, unknown>>(
     service: GoogleService,
     method: 'GET' | 'POST' | 'DELETE',
@@ -39,22 +43,31 @@ export interface GoogleApisOptions {
   /** One base URL for every service (a local test double); production endpoints otherwise. */
   readonly endpoint?: string;
   readonly timeoutMs?: number;
+  /**
+   * Act as this identity (the BigQuery engine's: the runner, impersonated). Used only when it
+   * matches the endpoint: a test identity with a test endpoint, a real one with Google's.
+   */
+  readonly identity?: Identity;
 }
 
 export function googleApis(opts: GoogleApisOptions = {}): GoogleApis {
   const offline = Boolean(opts.endpoint);
+  const id = opts.identity && opts.identity.test === offline ? opts.identity : null;
   let auth: GoogleAuth | null = null;
   const getAuth = () => (auth ??= new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }));
   const token = async (): Promise<string> => {
-    if (offline) return 'offline-endpoint';
+    if (id) return id.token();
+    if (offline) return DEFAULT_TEST_TOKEN;
     const t = await getAuth().getAccessToken();
     if (!t) throw new Error('Application Default Credentials returned no access token');
     return t;
   };
   return {
     offline,
+    impersonating: id?.impersonating ?? null,
     token,
     async identity() {
+      if (id) return id.principal();
       if (offline) return null;
       try {
         const c = await getAuth().getCredentials();

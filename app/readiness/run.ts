@@ -3,9 +3,8 @@ import * as path from 'path';
 import { catalogueFingerprint, type TableInfo } from '../../core/catalogue';
 import type { Plan } from '../../core/plan/types';
 import type { Engine, EngineOptions } from '../../core/ports/engine';
-import { openEngine } from '../../engines';
-import { clientTransport, makeClient } from '../../engines/bigquery/rest';
-import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, checkRenameLoss, cloudTargets, type BigQueryCall } from './checks/cloud';
+import { openAppEngine } from '../engine';
+import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, checkRenameLoss, cloudTargets } from './checks/cloud';
 import type { BigQueryEngine } from '../../engines/bigquery/engine';
 import { renameLossFindings } from '../../engines/bigquery/rename-loss';
 import { checkDependencies, checkLockfile } from './checks/dependencies';
@@ -42,10 +41,18 @@ export interface ReadinessOptions {
   readonly reportsDir?: string | null;
   /** The HTML page. Default `<reportsDir>/index.html`. */
   readonly htmlFile?: string;
-  /** BigQuery API endpoint for the testIamPermissions call when `engine` is given (default: engineOptions.apiEndpoint, env BQX_BIGQUERY_API_ENDPOINT). */
-  readonly bigqueryApiEndpoint?: string;
-  /** One base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double). Env BQX_GOOGLE_API_ENDPOINT. */
+  /**
+   * One base URL for Storage, Cloud Run, Resource Manager, Service Usage and IAM Credentials (a test
+   * double). Env BQX_GOOGLE_API_ENDPOINT. An engine readiness opens gets it too (its project
+   * permissions and impersonation); an engine given already opened keeps its own.
+   */
   readonly googleApiEndpoint?: string;
+  /**
+   * Run as this service account (the runner): the engine readiness opens and the Google APIs act
+   * as it by impersonation, so testIamPermissions answers for the runner. An engine given already
+   * opened keeps its own identity, which the Google APIs then share.
+   */
+  readonly impersonateServiceAccount?: string;
   readonly now?: () => Date;
   /** The CLI's verbs (`warehouse fingerprint` for subcommands), for the tool inventory; null: not asked. */
   readonly verbs?: readonly string[];
@@ -68,13 +75,6 @@ export function reportLinks(dir: string): string[] {
     .sort();
 }
 
-function bigQueryCall(engine: Engine, apiEndpoint: string | undefined): BigQueryCall {
-  // The BigQuery client the engine itself is built on (same auth, same endpoint override).
-  const client = makeClient({ project: engine.where.project, location: engine.where.location, apiEndpoint });
-  const transport = clientTransport(client, engine.where.project);
-  return (req) => transport.call(req);
-}
-
 /**
  * The readiness audit: tests every tool, phase, piece of infrastructure and dependency the plan
  * needs, lists blockers by priority and answers GO / CONDITIONAL GO / NO-GO. Writes
@@ -83,7 +83,16 @@ function bigQueryCall(engine: Engine, apiEndpoint: string | undefined): BigQuery
 export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOutcome> {
   const now = opts.now ?? (() => new Date());
   const started = Date.now();
-  const engine = opts.engine ?? (opts.engineOptions ? await openEngine(opts.engineOptions) : null);
+  const googleApiEndpoint = opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT;
+  const engine =
+    opts.engine ??
+    (opts.engineOptions
+      ? await openAppEngine({
+          ...opts.engineOptions,
+          googleApiEndpoint: opts.engineOptions.googleApiEndpoint ?? googleApiEndpoint,
+          impersonateServiceAccount: opts.impersonateServiceAccount ?? opts.engineOptions.impersonateServiceAccount,
+        })
+      : null);
   if (!engine) throw new Error('runReadiness needs engineOptions or an open engine');
   const stacksDir = opts.stacksDir ?? 'cdktf.out';
   const findings = new Findings();
@@ -111,7 +120,8 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     await checkLockfile(findings);
     let deployed: DeployedJobs | null = null;
     if (engine.kind === 'bigquery') {
-      const apis = googleApis({ endpoint: opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT });
+      // The Google APIs act as the engine does (the runner, impersonated), so every answer is the runner's.
+      const apis = googleApis({ endpoint: googleApiEndpoint, identity: (engine as BigQueryEngine).identity });
       const region = engine.where.location.includes('-') ? engine.where.location : 'us-central1';
       const targets = cloudTargets(engine.where.project, region, plan?.dataset ?? engine.where.dataset, stacks);
       if (await checkCredentials(findings, apis)) {
@@ -121,8 +131,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
           plan?.operations.find((o) => o.action !== 'KEEP' && o.action !== 'REVIEW')?.sources[0] ??
           tables?.find((t) => t.kind === 'TABLE')?.name ??
           null;
-        const apiEndpoint = opts.bigqueryApiEndpoint ?? opts.engineOptions?.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT;
-        await checkPermissions(findings, apis, bigQueryCall(engine, apiEndpoint), targets, plan, sample);
+        await checkPermissions(findings, engine, sample);
         await checkBuckets(findings, apis, targets, now());
         deployed = await checkJobs(findings, apis, targets);
         const bq = engine as BigQueryEngine;

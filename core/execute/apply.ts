@@ -1,10 +1,11 @@
+import { BqxError } from '../errors';
 import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import type { StatementPreview } from '../report/summary';
-import type { Engine } from '../ports/engine';
+import type { Engine, PermissionScope, RequiredPermission } from '../ports/engine';
 import { batchesOf, executeBatch, runBatch, validateBatch } from './batch';
-import type { ApplyOptions, RunContext } from './context';
+import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
 import { historyOf, readHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
 import { checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps, type Finding } from './preflight';
@@ -13,10 +14,40 @@ import { summaryEnd, withRun } from './run-shell';
 import { stepsFor, viewsByOperation } from './steps';
 import { SimulatedState, TrackedState } from './warehouse-state';
 
-export type { ApplyOptions } from './context';
 export { LedgerUnwritable, RunRefused } from './run-common';
 
+export interface ApplyOptions extends BaseApplyOptions {
+  /**
+   * What the runner must hold (app/ fills it from config/runner-permissions.ts): asked of the engine
+   * (`testPermissions`, read-only) before anything else, and a real run is refused with
+   * PERMISSION_MISSING when one is missing. Engines that cannot ask (DuckDB) are not asked.
+   */
+  readonly requiredPermissions?: readonly RequiredPermission[];
+}
+
 export type ApplyResult = RunResult;
+
+/**
+ * The permissions the engine's identity lacks (asked read-only, scope by scope), and those it could
+ * not ask; null when nothing is required or the engine cannot ask.
+ */
+async function permissionGaps(engine: Engine, required: readonly RequiredPermission[] | undefined, plan: Plan): Promise<{ missing: string[]; untested: string[] } | null> {
+  if (!required?.length || !engine.testPermissions) return null;
+  const table = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => isActionable(o.action))?.sources[0];
+  const missing: string[] = [];
+  const untested: string[] = [];
+  for (const scope of ['project', 'featureDataset', 'runnerDataset'] as PermissionScope[]) {
+    const wanted = required.filter((r) => r.scope === scope);
+    if (!wanted.length) continue;
+    const t = await engine.testPermissions(scope, wanted.map((r) => r.permission), { table });
+    for (const r of wanted) {
+      if (t.untested.includes(r.permission)) untested.push(`${r.permission} on ${t.resource}`);
+      else if (!t.granted.includes(r.permission)) missing.push(`${r.permission} on ${t.resource} (${scope}; needed by ${r.neededBy.join(', ')})`);
+    }
+    if (t.untested.length) untested.push(`(${t.resource}: ${t.how})`);
+  }
+  return { missing, untested };
+}
 
 /**
  * Carries out a plan: paper (a simulated catalogue, nothing changes) or real (lock, preflight
@@ -30,6 +61,15 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
     // Everything a refusal rests on is read before the run writes anything.
     preflight: async (pre) => {
       const { plan, planSource, summary } = pre;
+      // First, before any other read: every permission the run needs, asked without changing anything.
+      const gaps = await permissionGaps(engine, opts.requiredPermissions, plan);
+      if (gaps?.missing.length) {
+        const message = `the runner lacks ${gaps.missing.length} permission(s) the run needs: ${gaps.missing.join('; ')}`;
+        const hint = 'grant exactly the permissions of config/runner-permissions.ts (the stacks grant them: deploy the foundation and data stacks), then run again; `bqx readiness --engine bigquery` names every missing one';
+        if (!paper) throw new BqxError('PERMISSION_MISSING', message, hint, 'REFUSED');
+        summary.warnings.push(`preflight (PERMISSION_MISSING): ${message}`);
+      }
+      if (gaps?.untested.length) summary.warnings.push(`preflight: permissions not asked before the run (the first batch finds them): ${gaps.untested.join('; ')}`);
       const history = await readHistory(engine.ledger, plan.planHash);
       const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
       const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);

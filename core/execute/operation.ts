@@ -2,7 +2,7 @@ import type { TableInfo } from '../catalogue';
 import type { LedgerRecord, TerminalOutcome } from '../ledger/types';
 import type { PlanOperation } from '../plan/types';
 import type { OperationResult } from '../report/summary';
-import type { Engine, Step } from '../ports/engine';
+import { stepJobLabels, type Engine, type Step } from '../ports/engine';
 import type { RunContext } from './context';
 import { evaluateGates, firstFailure, type GateVerdict } from './gates';
 import { historyOf } from './history';
@@ -176,7 +176,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
     if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
     let res;
     try {
-      res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt) });
+      res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt), labels: stepJobLabels({ planHash: plan.planHash, runId: ctx.runId }) });
     } catch (e) {
       return fail('STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`, spent);
     }

@@ -3,7 +3,7 @@ import { BqxError } from '../errors';
 import type { LedgerRecord } from '../ledger/types';
 import { isActionable, type CompatibilityView, type Plan, type PlanOperation } from '../plan/types';
 import type { Policy } from '../policy';
-import type { Engine, Step } from '../ports/engine';
+import { stepJobLabels, type Engine, type Step } from '../ports/engine';
 import { silentProgress, type Progress } from '../report/progress';
 import { recordResult, type OperationResult } from '../report/summary';
 import { historyOf, readHistory, type OperationHistory } from './history';
@@ -166,7 +166,7 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
             try {
               // A consolidated table is dropped only once the restores it relies on are recorded.
               if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
-              const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts) });
+              const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) });
               await state.afterStep(s);
               const k = stepKey(s);
               await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));

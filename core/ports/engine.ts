@@ -72,6 +72,31 @@ export interface EngineOptions {
   readonly apiEndpoint?: string;
   /** Only reads will be asked of it (audit, plan, fingerprint): DuckDB opens the file read-only. */
   readonly readOnly?: boolean;
+  /**
+   * Labels every BigQuery job the engine submits carries (steps, reads, dry runs, ledger, lock,
+   * catalogue): the app fills them from config/job-labels.ts so budgets and cost reports see the
+   * runner's spend. Keys and values follow BigQuery's label rules (the engine refuses others).
+   */
+  readonly jobLabels?: Readonly<Record<string, string>>;
+  /**
+   * Act as this service account (its e-mail): the engine's client obtains short-lived tokens for it
+   * with the caller's credentials (IAM Credentials generateAccessToken). Readiness runs this way so
+   * testIamPermissions answers for the runner, not for the person at the keyboard.
+   */
+  readonly impersonateServiceAccount?: string;
+  /**
+   * Test endpoints only (with `apiEndpoint`): the bearer token sent, so a test can act as a given
+   * identity of the double (default `offline-endpoint`; env BQX_BIGQUERY_ACCESS_TOKEN). Refused
+   * without `apiEndpoint`: a fixed token is never sent to Google.
+   */
+  readonly accessToken?: string;
+  /**
+   * One base URL for the Google APIs besides BigQuery the engine calls (Resource Manager
+   * projects.testIamPermissions, IAM Credentials for impersonation): a test double. Default
+   * Google's; env BQX_GOOGLE_API_ENDPOINT. With a test `apiEndpoint` and no such endpoint, the
+   * project's permissions are reported as not asked rather than asked of Google with a test token.
+   */
+  readonly googleApiEndpoint?: string;
 }
 
 /** Where engine work happens, for messages and for fully qualified names. */
@@ -93,6 +118,41 @@ export interface Rehearsal {
 export interface RunOptions {
   /** Deterministic id for the job: a retried submit of the same id never runs twice. */
   readonly jobId: string;
+  /**
+   * Labels for the step's jobs, besides the engine's own and its static `jobLabels` (the executor
+   * passes `stepJobLabels`: the plan and the run the step belongs to).
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The labels every step job of a run carries: `bqx-plan` (first 12 hex digits of the plan hash)
+ * and `bqx-run` (the run id, lowercased: label values are lowercase). Job labels only; the run id
+ * never becomes a metric label.
+ */
+export function stepJobLabels(run: { readonly planHash: string; readonly runId: string }): Record<string, string> {
+  return { 'bqx-plan': run.planHash.slice(0, 12).toLowerCase(), 'bqx-run': run.runId.toLowerCase() };
+}
+
+/** Where the runner's permissions are asked: the project, the dataset it remediates, its own dataset. */
+export type PermissionScope = 'project' | 'featureDataset' | 'runnerDataset';
+
+/** What an engine found when asked, changing nothing, whether it holds some permissions. */
+export interface PermissionTest {
+  /** The resource asked about, for messages (`project p`, `dataset p:d`). */
+  readonly resource: string;
+  readonly granted: readonly string[];
+  /** Permissions that could not be asked here (no API answers them, or nothing to ask on yet). */
+  readonly untested: readonly string[];
+  /** How each was asked, and why some could not be. */
+  readonly how: string;
+}
+
+/** A permission a run needs, where, and which steps or actions need it (for messages). */
+export interface RequiredPermission {
+  readonly scope: PermissionScope;
+  readonly permission: string;
+  readonly neededBy: readonly string[];
 }
 
 export interface Engine {
@@ -162,6 +222,13 @@ export interface Engine {
    * restores from it when the ledger is short.
    */
   getBackup(backupName: string): Promise<TableInfo | null>;
+  /**
+   * Optional: asks, changing nothing, which of `permissions` the engine's identity holds on a
+   * scope (BigQuery: testIamPermissions; the answer may fail open, so the paper run stays the
+   * second line of defence). `table` names a table of the feature dataset to ask on. Engines
+   * without permissions (DuckDB) do not implement it.
+   */
+  testPermissions?(scope: PermissionScope, permissions: readonly string[], opts?: { readonly table?: string }): Promise<PermissionTest>;
   /**
    * Names of the tables in the runner dataset (backups among them); empty when it does not exist.
    * Rollback finds backups by their deterministic names when the ledger is short.

@@ -2,9 +2,11 @@
  * The BigQuery engine: the Engine interface on @google-cloud/bigquery (REST v2).
  *
  * Package choice: @google-cloud/bigquery ^8.3.1, because 9.x declares Node >= 22 and this project
- * runs on Node 20.20 (8.x declares Node >= 18). Authentication is Application Default Credentials;
- * `--api-endpoint` (or env BQX_BIGQUERY_API_ENDPOINT) points the client at an emulator or the test
- * double and only then replaces ADC with a dummy token (see rest.ts).
+ * runs on Node 20.20 (8.x declares Node >= 18). Authentication is Application Default Credentials,
+ * or an impersonated service account (`impersonateServiceAccount`); `--api-endpoint` (or env
+ * BQX_BIGQUERY_API_ENDPOINT) points the client at an emulator or the test double and only then
+ * replaces ADC with a fixed test token (`accessToken`, env BQX_BIGQUERY_ACCESS_TOKEN; see
+ * credentials.ts `resolveIdentity`). Every job carries the options' `jobLabels` (labels.ts).
  */
 import { assertDistinctDatasets, BqxError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
@@ -12,10 +14,12 @@ import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType, tableInfoFromRest } from './catalog';
-import { checkCredentials } from './credentials';
+import { checkCredentials, resolveIdentity, type Identity } from './credentials';
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
+import { assertLabels, mergeLabels } from './labels';
 import { BigQueryLedgerStore } from './ledger';
 import { Clock, realClock } from './limits';
+import { RESOURCE_MANAGER, testPermissions } from './permissions';
 import { clientTransport, makeClient, RestTransport, toApiError } from './rest';
 import { QueryParameter } from './rows';
 import * as sql from './sql';
@@ -44,6 +48,14 @@ export type BigQueryEngine = Engine & {
   readonly jobs: JobRunner;
   readonly catalog: CatalogReader;
   readonly ledger: BigQueryLedgerStore;
+  /** Who the engine acts as (ADC, an impersonated service account, or a test endpoint's token). */
+  readonly identity: Identity;
+  testPermissions: NonNullable<Engine['testPermissions']>;
+};
+
+const httpUrl = (flag: string, url: string | undefined): string | undefined => {
+  if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new BqxError('BAD_OPTION', `${flag} ${url} is not an http(s) URL`, `e.g. ${flag} http://127.0.0.1:9050`);
+  return url;
 };
 
 export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
@@ -51,17 +63,22 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
   const dataset = assertDatasetName(opts.dataset, '--dataset');
   const runnerDataset = assertDatasetName(opts.runnerDataset, '--runner-dataset');
   assertDistinctDatasets({ dataset, runnerDataset });
-  const apiEndpoint = opts.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined;
-  if (apiEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(apiEndpoint)) {
-    throw new BqxError('BAD_OPTION', `--api-endpoint ${apiEndpoint} is not an http(s) URL`, 'e.g. --api-endpoint http://127.0.0.1:9050');
+  const apiEndpoint = httpUrl('--api-endpoint', opts.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined);
+  // The other Google APIs (Resource Manager, IAM Credentials) go to a test endpoint only together
+  // with a test BigQuery endpoint: real credentials never go to a test URL, nor test tokens to Google.
+  const googleApiEndpoint = apiEndpoint === undefined ? undefined : httpUrl('--google-api-endpoint', opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT ?? undefined);
+  const jobLabels = assertLabels(opts.jobLabels ?? {}, 'engine job labels', 'BAD_OPTION');
+  if (apiEndpoint === undefined && opts.accessToken !== undefined) {
+    throw new BqxError('BAD_OPTION', 'a fixed access token is only for a test endpoint', 'pass --api-endpoint for a test double, or drop the token to use Application Default Credentials');
   }
   if (apiEndpoint === undefined) await checkCredentials();
+  const identity = await resolveIdentity({ testEndpoint: apiEndpoint !== undefined, accessToken: opts.accessToken, impersonate: opts.impersonateServiceAccount, iamEndpoint: googleApiEndpoint });
   const location = opts.location;
   const clock = deps.clock ?? realClock;
   const now = deps.now ?? (() => new Date());
-  const client = makeClient({ project, location, apiEndpoint });
+  const client = makeClient({ project, location, apiEndpoint, authClient: identity.authClient });
   const rest = clientTransport(client, project);
-  const jobs = new JobRunner(rest, { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock });
+  const jobs = new JobRunner(rest, { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels });
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
   const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);
   const loc: sql.SqlLocation = { project, dataset, runnerDataset };
@@ -107,8 +124,16 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     jobs,
     catalog,
     ledger,
+    identity,
 
     listTables: () => catalog.listTables(),
+    testPermissions: (scope, permissions, o) =>
+      testPermissions(
+        { project, dataset, runnerDataset, rest, jobs, identity, resourceManager: apiEndpoint === undefined ? RESOURCE_MANAGER : (googleApiEndpoint ?? null) },
+        scope,
+        permissions,
+        o,
+      ),
     async getBackup(backupName) {
       const t = await catalog.getRestTable(backupName, runnerDataset);
       return t ? tableInfoFromRest(backupName, t) : null;
@@ -155,6 +180,7 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
 
     async run(step: Step, runOpts: RunOptions): Promise<StepResult> {
       if (!runOpts.jobId) throw new BqxError('BAD_INPUT', `run ${step.kind}: no job id`, 'the executor derives job ids from operation ids');
+      const stepLabels = assertLabels(runOpts.labels ?? {}, `run ${step.kind}: step labels`);
       const statements = sql.renderStep(loc, step, renderOpts);
       let bytes = 0;
       let rows: number | null = null;
@@ -163,7 +189,7 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
         const out = await jobs.run({
           jobId: statements.length === 1 ? runOpts.jobId : `${runOpts.jobId}_s${i}`,
           query: statements[i],
-          labels: { bqx_kind: 'step', bqx_step: step.kind.toLowerCase() },
+          labels: mergeLabels({ bqx_kind: 'step', bqx_step: step.kind.toLowerCase() }, stepLabels),
           metadataKeys: sql.metadataKeys(loc, step),
         });
         bytes += out.bytesProcessed;

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import { BqxError } from '../../core/errors';
+import { assertLabels, mergeLabels } from './labels';
 import { AdaptiveLimiter, backoffMs, Clock, KeyedRateLimiter } from './limits';
 import { BigQueryApiError, RestTransport, toApiError } from './rest';
 import { decodeRow, FieldSchema, QueryParameter, RestRow, Row } from './rows';
@@ -74,6 +75,8 @@ export interface JobRunnerOptions {
   readonly pollTimeoutMs: number;
   readonly pageSize: number;
   readonly random?: () => number;
+  /** Labels every job carries, dry runs included (engine options `jobLabels`: the Phase 4C label). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_JOB_RUNNER_OPTIONS: Omit<JobRunnerOptions, 'location' | 'clock'> = {
@@ -156,6 +159,7 @@ export class JobRunner {
 
   /** Runs one statement as a job, exactly once, and returns its outcome (and rows if asked). */
   async run(spec: JobSpec): Promise<JobOutcome> {
+    this.labelsOf(spec); // refused here, before any submit, when BigQuery would refuse them
     // Pacing happens before a concurrency slot is taken, so a table waiting on its metadata quota
     // never holds a slot other tables could use.
     const releases: (() => void)[] = [];
@@ -237,20 +241,27 @@ export class JobRunner {
   }
 
   /** Dry run: bytes the statement would read and its result schema. Side-effect free, so plain retries. */
-  async dryRun(query: string, params: readonly QueryParameter[] = []): Promise<DryRunOutcome> {
-    const job = await this.retrying(() =>
-      this.rest.call<RestJob>({ method: 'POST', path: '/jobs', body: this.jobBody(null, { jobId: '', query, params }, true) }),
-    );
+  async dryRun(query: string, params: readonly QueryParameter[] = [], labels: Readonly<Record<string, string>> = { bqx_kind: 'dry_run' }): Promise<DryRunOutcome> {
+    const body = this.jobBody(null, { jobId: '', query, params, labels }, true);
+    const job = await this.retrying(() => this.rest.call<RestJob>({ method: 'POST', path: '/jobs', body }));
     const bytes = Number(job.statistics?.query?.totalBytesProcessed ?? job.statistics?.totalBytesProcessed ?? 0);
     return { bytes, schema: job.statistics?.query?.schema?.fields ?? [] };
   }
 
+  /** A job's labels: the spec's, then the runner's static ones; refused before submit if BigQuery would refuse them. */
+  labelsOf(spec: Pick<JobSpec, 'labels'>): Record<string, string> {
+    const labels = mergeLabels(spec.labels, this.opts.labels);
+    assertLabels(labels, 'job labels');
+    return labels;
+  }
+
   private jobBody(jobId: string | null, spec: Omit<JobSpec, 'jobId'> & { jobId: string }, dryRun: boolean): unknown {
+    const labels = this.labelsOf(spec);
     return {
       ...(jobId ? { jobReference: { projectId: this.rest.project, jobId, location: this.opts.location } } : {}),
       configuration: {
         dryRun,
-        ...(spec.labels ? { labels: spec.labels } : {}),
+        ...(Object.keys(labels).length ? { labels } : {}),
         query: {
           query: spec.query,
           useLegacySql: false,

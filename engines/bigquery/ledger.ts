@@ -198,7 +198,9 @@ export class BigQueryLedgerStore implements LedgerStore {
 
   private async tablesPresent(): Promise<boolean> {
     if (this.present) return true;
-    const tables = await Promise.all(Object.values(LEDGER_TABLES).map((t) => this.catalog.getRestTable(t, this.loc.runnerDataset).catch(() => null)));
+    // A missing table is null (404); anything else, a refused tables.get above all, is thrown: a
+    // ledger the runner may not read must not look empty (the run would redo applied work).
+    const tables = await Promise.all(Object.values(LEDGER_TABLES).map((t) => this.catalog.getRestTable(t, this.loc.runnerDataset)));
     this.present = tables.every((t) => t !== null);
     return this.present;
   }

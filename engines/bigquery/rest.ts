@@ -6,6 +6,7 @@
  * Node 20.20; 8.x declares Node >= 18 and speaks the same REST v2 API.
  */
 import { BigQuery } from '@google-cloud/bigquery';
+import type { AuthClient } from 'google-auth-library';
 import { BqxError } from '../../core/errors';
 
 export interface RestRequest {
@@ -75,31 +76,30 @@ export function toApiError(e: unknown): BigQueryApiError {
 export interface ClientOptions {
   readonly project: string;
   readonly location: string;
-  /** An emulator or test double; when set, requests carry a fixed dummy token instead of ADC. */
+  /** An emulator or test double (then `authClient` must be given: no credential is looked up for it). */
   readonly apiEndpoint?: string;
+  /**
+   * Who the client acts as (credentials.ts `resolveIdentity`): a fixed token for a test endpoint,
+   * an impersonated service account, or undefined for Application Default Credentials.
+   */
+  readonly authClient?: AuthClient;
 }
 
 /**
- * Real endpoint: Application Default Credentials. Endpoint override: a stand-in auth client that
- * adds a dummy bearer token, so no credentials are looked up for a local double or emulator. The
- * stand-in is only installed when an endpoint is given, never for googleapis.com.
+ * Real endpoint: Application Default Credentials unless an auth client is given (impersonation).
+ * Endpoint override: the given auth client (credentials.ts: a fixed test token, or an
+ * impersonation through a test IAM Credentials endpoint); ADC is never looked up for an endpoint
+ * and a test token is never sent to googleapis.com (resolveIdentity refuses it).
  */
 export function makeClient(opts: ClientOptions): BigQuery {
-  const offlineAuth = opts.apiEndpoint
-    ? {
-        authClient: {
-          getRequestHeaders: async () => new Headers({ authorization: 'Bearer offline-endpoint' }),
-          getProjectId: async () => opts.project,
-        } as never,
-      }
-    : {};
+  if (opts.apiEndpoint && !opts.authClient) throw new Error('makeClient: a test endpoint needs its auth client (credentials.ts resolveIdentity)');
   return new BigQuery({
     projectId: opts.project,
     location: opts.location,
     apiEndpoint: opts.apiEndpoint,
     autoRetry: false,
     maxRetries: 0,
-    ...offlineAuth,
+    ...(opts.authClient ? { authClient: opts.authClient as never } : {}),
   });
 }
 

@@ -1,8 +1,22 @@
 import type { Command } from 'commander';
+import { serviceAccountEmail } from '../../config/environment';
+import { ENVIRONMENT_NAMES, loadEnvironment } from '../../config/environments';
 import { runReadiness } from '../../app/readiness/run';
 import { outcomeOfVerdict } from '../../app/readiness/verdict';
 import type { Finish } from '../exit-codes';
 import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
+
+/**
+ * Who readiness acts as on Google Cloud by default: the runner service account of the environment
+ * (--env, BQX_ENV, else the environment whose project is --project), in the project being checked.
+ * Null when no environment fits (readiness then answers for the caller's own credentials).
+ */
+export function defaultRunnerServiceAccount(environment: string | undefined, project?: string): string | null {
+  const name = environment ?? ENVIRONMENT_NAMES.find((n) => project !== undefined && loadEnvironment(n).project === project);
+  if (!name) return null;
+  const env = loadEnvironment(name);
+  return serviceAccountEmail({ project: project ?? env.project }, env.serviceAccounts.runner);
+}
 
 /** The CLI's verbs as readiness's tool inventory names them (`warehouse fingerprint` for a subcommand). */
 export function cliVerbs(program: Command): string[] {
@@ -14,7 +28,8 @@ export function registerReadiness(program: Command, finish: Finish): void {
     .command('readiness')
     .description(
       'GO / NO-GO audit, by testing: the policy, the plan against the current catalogue, each operation class rendered and dry-run, ' +
-        'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud: credentials, APIs, testIamPermissions, buckets, jobs). ' +
+        'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud, as the runner: credentials, APIs, every permission ' +
+        'of the runner permission table by testIamPermissions, buckets, jobs). ' +
         'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents (tool inventory, Phase 4C readiness, ' +
         'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
     )
@@ -23,16 +38,29 @@ export function registerReadiness(program: Command, finish: Finish): void {
     .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
     .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
     .option('--out-dir <dir>', 'also write the six readiness documents (Markdown) and readiness-audit.json here')
-    .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager and Service Usage (a test double); env BQX_GOOGLE_API_ENDPOINT');
+    .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager, Service Usage and IAM Credentials (a test double); env BQX_GOOGLE_API_ENDPOINT')
+    .option(
+      '--impersonate-service-account <email>',
+      'bigquery engine: run as this service account (your credentials need roles/iam.serviceAccountTokenCreator on it), so testIamPermissions answers for it; ' +
+        `default on Google's endpoints: the runner of --env (prod: ${defaultRunnerServiceAccount('prod')}); "none": your own credentials as they are`,
+    );
   withJsonOption(withPolicyOption(withEngineOptions(cmd)), 'the report instead of the Markdown summary').action(async (opts) => {
+    const engine = engineOptions(opts);
+    const asked = opts.impersonateServiceAccount as string | undefined;
+    // On Google's endpoints readiness acts as the runner unless told otherwise; against a test
+    // endpoint only when asked (a test double needs its own IAM Credentials endpoint for it).
+    const envName = (opts.env as string | undefined) ?? (process.env.BQX_ENV || undefined);
+    const runner = engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount(envName, engine.project) : null;
+    const impersonate = asked === 'none' ? undefined : (asked ?? runner ?? undefined);
     const outcome = await runReadiness({
-      engineOptions: engineOptions(opts),
+      engineOptions: engine,
       planFile: opts.plan,
       policyFile: opts.policy,
       stacksDir: opts.stacks,
       reportsDir: opts.reportsDir,
       htmlFile: opts.html,
       googleApiEndpoint: opts.googleApiEndpoint,
+      impersonateServiceAccount: impersonate,
       outDir: opts.outDir,
       verbs: cliVerbs(program),
     });

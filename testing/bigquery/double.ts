@@ -8,14 +8,23 @@
  * It is not BigQuery: statements it does not recognise fail with `invalidQuery`, so an engine
  * change that emits something new is noticed rather than silently accepted.
  *
+ * With an IAM model (`double.iam`, double/iam.ts: grants loaded from the synthesized stacks) it is
+ * also a per-caller authorizer: each bearer token is an identity, every request needs what the
+ * runner's permission table (config/runner-permissions.ts) says the statement or call needs
+ * (double/authorize.ts), and a denial answers like BigQuery's (403 accessDenied naming the
+ * permission). Without one it is permissive. Every jobs.insert is recorded with its labels and
+ * caller (`inserts`).
+ *
  * This is the one entry point; the parts live in double/: types.ts (shared shapes), sql.ts (the
- * interpreter), model.ts (catalogue, jobs, limits, faults, counters), routing.ts (the REST surface).
+ * interpreter), model.ts (catalogue, jobs, limits, faults, counters), routing.ts (the REST surface),
+ * iam.ts (identities and grants), authorize.ts (what each request needs).
  */
 import { DoubleModel } from './double/model';
 import { RestServer } from './double/routing';
 
-export type { DoubleColumn, DoubleOptions, DoubleTable, Fault, FaultKind, LatencyModel } from './double/types';
+export type { DoubleColumn, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, LatencyModel } from './double/types';
 export { mulberry32 } from './double/model';
+export { IamModel, describeResource, type IamGrant, type IamResource } from './double/iam';
 
 export class BigQueryDouble extends DoubleModel {
   private readonly rest = new RestServer(this);

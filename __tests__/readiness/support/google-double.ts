@@ -1,12 +1,20 @@
 /**
  * A local stand-in for the Google Cloud APIs readiness asks beyond BigQuery, all on one base URL
  * (127.0.0.1): Service Usage (enabled services, paginated), Resource Manager
- * (projects.testIamPermissions), Cloud Storage (buckets.get, media upload, object delete) and the
- * Cloud Run Admin API v2 (jobs.get). Paths and bodies follow the REST references; unknown paths
- * answer 404 so a client change is noticed. BigQuery itself is the double in __tests__/bigquery.
+ * (projects.testIamPermissions), Cloud Storage (buckets.get, media upload, object delete), the
+ * Cloud Run Admin API v2 (jobs.get) and IAM Credentials (generateAccessToken: impersonation). Paths
+ * and bodies follow the REST references; unknown paths answer 404 so a client change is noticed.
+ * BigQuery itself is testing/bigquery/double.ts.
+ *
+ * With `iam` (the IAM model the BigQuery double enforces, testing/bigquery/double/iam.ts) Resource
+ * Manager answers testIamPermissions for the calling token's identity from the same grants, and
+ * generateAccessToken issues a token for the service account when the caller holds
+ * iam.serviceAccounts.getAccessToken on it (roles/iam.serviceAccountTokenCreator). Without it,
+ * `projectPermissions` answers for everyone and impersonation is refused.
  */
 import * as http from 'http';
 import { closeServer, listenOnLoopback } from '../../../testing/loopback';
+import { serviceAccountProject, type IamModel } from '../../../testing/bigquery/double/iam';
 
 export interface GoogleDoubleState {
   project: string;
@@ -17,6 +25,8 @@ export interface GoogleDoubleState {
   buckets: Map<string, { writable: boolean }>;
   /** Cloud Run jobs deployed, as `region/name`. */
   jobs: Set<string>;
+  /** Per-caller IAM shared with the BigQuery double (then `projectPermissions` is not used). */
+  iam?: IamModel;
   /** The environment of a deployed job's container, by `region/name` (jobs.get returns it in template.template.containers[0].env). */
   jobEnv?: Map<string, Record<string, string>>;
 }
@@ -26,6 +36,8 @@ export class GoogleApisDouble {
   /** Every object written and whether it was deleted again. */
   readonly objects = new Map<string, { deleted: boolean; body?: string }>();
   readonly requests: string[] = [];
+  /** Every token issued by generateAccessToken: who asked, for which service account. */
+  readonly impersonations: { by: string; as: string; scope: string[] }[] = [];
   private server: http.Server | null = null;
   endpoint = '';
 
@@ -71,10 +83,26 @@ export class GoogleApisDouble {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://double');
     this.requests.push(`${req.method} ${url.pathname}`);
-    if (!/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) return this.fail(res, 401, 'UNAUTHENTICATED', 'no bearer token');
+    const bearer = String(req.headers.authorization ?? '').match(/^Bearer (\S+)$/);
+    if (!bearer) return this.fail(res, 401, 'UNAUTHENTICATED', 'no bearer token');
     const p = decodeURIComponent(url.pathname);
     const s = this.state;
+    const caller = s.iam ? s.iam.membersOf(bearer[1]) : null;
+    if (s.iam && !caller) return this.fail(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     let m: RegExpMatchArray | null;
+
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/))) {
+      const body = JSON.parse((await this.body(req)) || '{}') as { scope?: string[]; lifetime?: string };
+      const email = m[1];
+      const resource = { kind: 'serviceAccount' as const, project: serviceAccountProject(email), email };
+      if (!s.iam || !caller || !s.iam.has(caller, 'iam.serviceAccounts.getAccessToken', resource)) {
+        return this.fail(res, 403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`);
+      }
+      if (!body.scope?.length) return this.fail(res, 400, 'INVALID_ARGUMENT', 'scope is required');
+      const accessToken = s.iam.issueToken(`serviceAccount:${email}`);
+      this.impersonations.push({ by: caller[0], as: email, scope: body.scope });
+      return this.send(res, 200, { accessToken, expireTime: new Date(Date.now() + 3_600_000).toISOString() });
+    }
 
     if (req.method === 'GET' && (m = p.match(/^\/v1\/projects\/([^/]+)\/services$/))) {
       if (m[1] !== s.project) return this.fail(res, 403, 'PERMISSION_DENIED', `project ${m[1]}`);
@@ -92,7 +120,7 @@ export class GoogleApisDouble {
     if (req.method === 'POST' && (m = p.match(/^\/v1\/projects\/([^/:]+):testIamPermissions$/))) {
       const asked: string[] = JSON.parse((await this.body(req)) || '{}').permissions ?? [];
       if (m[1] !== s.project) return this.send(res, 200, {});
-      const granted = asked.filter((x) => s.projectPermissions.has(x));
+      const granted = s.iam && caller ? s.iam.test(caller, { kind: 'project', project: m[1] }, asked) : asked.filter((x) => s.projectPermissions.has(x));
       return this.send(res, 200, granted.length ? { permissions: granted } : {});
     }
     if (req.method === 'GET' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)$/))) {

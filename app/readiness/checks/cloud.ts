@@ -1,16 +1,19 @@
 /**
  * Google Cloud checks (bigquery engine only), asked of the APIs rather than read from configs:
- * credentials, enabled APIs, the caller's permissions (testIamPermissions), buckets writable, jobs
- * deployed. Run readiness as the runner's identity: testIamPermissions answers for the caller.
+ * credentials, enabled APIs, the runner's permissions (the permission table of
+ * config/runner-permissions.ts, asked with testIamPermissions), buckets writable, jobs deployed.
+ * Readiness runs as the runner's identity (`--impersonate-service-account`, default the
+ * environment's runner): testIamPermissions answers for the caller.
  */
+import { PERMISSION_SCOPES, permissionsFor, testablePermissions, type PermissionScope } from '../../../config/runner-permissions';
 import type { Plan } from '../../../core/plan/types';
+import type { Engine } from '../../../core/ports/engine';
+import type { BigQueryEngine } from '../../../engines/bigquery/engine';
 import type { RenameLossFinding } from '../../../engines/bigquery/rename-loss';
+import { stepsNeeding } from '../../engine';
 import type { Findings } from '../findings';
 import { apiErrorText, type GoogleApis } from '../google-apis';
 import type { DeclaredStacks } from '../stacks';
-
-/** The BigQuery REST call readiness needs, through the engine's own client and transport. */
-export type BigQueryCall = <T>(req: { method: 'GET' | 'POST'; path: string; body?: unknown }) => Promise<T>;
 
 export interface CloudTargets {
   readonly project: string;
@@ -23,20 +26,6 @@ export interface CloudTargets {
 
 /** APIs without which the runner cannot work at all; the others serve the pipeline. */
 export const RUNNER_APIS = ['bigquery.googleapis.com'] as const;
-
-export const PROJECT_PERMISSIONS = ['bigquery.jobs.create'] as const;
-
-/** Table-level permissions each action needs on the tables it touches. */
-export function tablePermissionsFor(plan: Plan | null): string[] {
-  const actions = new Set(plan?.operations.map((o) => o.action) ?? ['RENAME', 'DEDUPE', 'CONSOLIDATE']);
-  const out = new Set<string>(['bigquery.tables.get']);
-  if (actions.has('RENAME')) out.add('bigquery.tables.update');
-  if (actions.has('DEDUPE') || actions.has('CONSOLIDATE')) {
-    out.add('bigquery.tables.getData');
-    out.add('bigquery.tables.delete');
-  }
-  return [...out].sort();
-}
 
 /** Targets from the synthesized stacks, or the runner's minimum when none were synthesized. */
 export function cloudTargets(project: string, region: string, dataset: string, stacks: DeclaredStacks | null): CloudTargets {
@@ -68,7 +57,7 @@ export async function checkCredentials(findings: Findings, apis: GoogleApis): Pr
       }),
     },
     async (scope) => {
-      if (apis.offline) {
+      if (apis.offline && !apis.impersonating) {
         ok = true;
         scope.skip();
         return 'test endpoint: no credentials looked up';
@@ -76,7 +65,8 @@ export async function checkCredentials(findings: Findings, apis: GoogleApis): Pr
       await apis.token();
       ok = true;
       const who = await apis.identity();
-      return `access token obtained${who ? ` for ${who}` : ' (user credentials: run as the runner service account for a faithful permission check)'}`;
+      const how = apis.impersonating ? ` by impersonation (IAM Credentials generateAccessToken${apis.offline ? ' of the test endpoint' : ''})` : '';
+      return `access token obtained${who ? ` for ${who}${how}` : ' (user credentials: run as the runner service account for a faithful permission check)'}`;
     },
   );
   return ok;
@@ -125,50 +115,69 @@ export async function checkApis(findings: Findings, apis: GoogleApis, t: CloudTa
   });
 }
 
-export async function checkPermissions(findings: Findings, apis: GoogleApis, bigquery: BigQueryCall, t: CloudTargets, plan: Plan | null, sampleTable: string | null): Promise<void> {
-  await findings.run({ id: 'infrastructure.iam.project', section: 'infrastructure', title: 'runner permissions on the project' }, async (scope) => {
-    const r = await apis.request<{ permissions?: string[] }>('resourcemanager', 'POST', `/v1/projects/${encodeURIComponent(t.project)}:testIamPermissions`, {
-      json: { permissions: [...PROJECT_PERMISSIONS] },
-    });
-    if (r.status !== 200) throw new Error(`Resource Manager testIamPermissions: ${apiErrorText(r)}`);
-    const granted = new Set(r.body.permissions ?? []);
-    const missing = PROJECT_PERMISSIONS.filter((p) => !granted.has(p));
-    if (missing.length) {
-      scope.block({
-        code: 'PERMISSION_MISSING',
-        priority: 'P0',
-        title: `the runner lacks ${missing.join(', ')} on project ${t.project}`,
-        impact: 'no BigQuery job (DDL, CTAS, validation query) can start',
-        mitigation: `grant roles/bigquery.jobUser on ${t.project} to the runner (foundation stack)`,
-      });
-    }
-    return `testIamPermissions granted ${[...granted].sort().join(', ') || 'nothing'} of ${PROJECT_PERMISSIONS.join(', ')}`;
-  });
+const SCOPE_CHECKS: Record<PermissionScope, { id: string; what: (e: Engine) => string }> = {
+  project: { id: 'infrastructure.iam.project', what: (e) => `project ${e.where.project}` },
+  featureDataset: { id: 'infrastructure.iam.dataset', what: (e) => `feature dataset ${e.where.dataset}` },
+  runnerDataset: { id: 'infrastructure.iam.runner-dataset', what: (e) => `runner dataset ${e.where.runnerDataset}` },
+};
 
-  const wanted = tablePermissionsFor(plan);
-  await findings.run({ id: 'infrastructure.iam.dataset', section: 'infrastructure', title: `runner permissions on ${t.dataset}` }, async (scope) => {
-    if (!sampleTable) {
-      scope.skip();
-      return 'no table to ask about';
-    }
-    const r = await bigquery<{ permissions?: string[] }>({
-      method: 'POST',
-      path: `/datasets/${encodeURIComponent(t.dataset)}/tables/${encodeURIComponent(sampleTable)}:testIamPermissions`,
-      body: { permissions: wanted },
+/**
+ * The runner's permission table (config/runner-permissions.ts), asked scope by scope of the
+ * identity readiness runs as (the runner: `--impersonate-service-account`), through the engine's
+ * own read-only `testPermissions` (the same call the apply's preflight makes):
+ *  - project: Resource Manager projects.testIamPermissions for every permission of the scope;
+ *  - each dataset: BigQuery has no dataset-level testIamPermissions, so the table permissions
+ *    (`testablePermissions(scope)`) are asked with tables.testIamPermissions on one existing table
+ *    (the plan's sample table; the runner dataset's ledger table), `bigquery.datasets.get` by a
+ *    datasets.get. What cannot be asked (no table yet) is a P2 naming what covers it.
+ * A missing permission is a P0 PERMISSION_MISSING naming the permission and the steps needing it.
+ * testIamPermissions may fail open: the paper run's first batch stays the second line of defence.
+ */
+export async function checkPermissions(findings: Findings, engine: Engine, sampleTable: string | null): Promise<void> {
+  if (!engine.testPermissions) return;
+  for (const scope of PERMISSION_SCOPES) {
+    const { id, what } = SCOPE_CHECKS[scope];
+    await findings.run({ id, section: 'infrastructure', title: `runner permissions on ${what(engine)}` }, async (check) => {
+      const wanted = permissionsFor(scope);
+      const testable = testablePermissions(scope);
+      const t = await engine.testPermissions!(scope, wanted, { table: sampleTable ?? undefined });
+      const missing = wanted.filter((p) => !t.granted.includes(p) && !t.untested.includes(p));
+      for (const p of missing) {
+        const steps = stepsNeeding(p, scope);
+        check.block({
+          code: 'PERMISSION_MISSING',
+          priority: 'P0',
+          title: `the runner lacks ${p} on ${t.resource} (${scope}), needed by ${steps.join(', ')}`,
+          impact: `${steps.join(', ')} would fail with accessDenied; bqx apply refuses before its first write (PERMISSION_MISSING)`,
+          mitigation: `grant ${p} on the ${scope} through the runner's roles (config/runner-permissions.ts is what the stacks grant: deploy the foundation and data stacks), then run readiness again`,
+        });
+      }
+      if (t.untested.length) {
+        check.block({
+          code: 'PERMISSION_UNTESTED',
+          priority: 'P2',
+          title: `${t.untested.length} permission(s) on ${t.resource} could not be asked: ${t.untested.join(', ')}`,
+          impact: 'a grant missing among them is not seen here: the paper run stops at its first write refused (its first batch is the second line of defence), the apply at its first step refused',
+          mitigation:
+            scope === 'runnerDataset'
+              ? 'run the paper run (it creates the ledger tables with these permissions), then readiness again: it asks on the ledger table'
+              : 'run readiness against the real endpoints as the runner',
+        });
+      }
+      const asked = scope === 'project' ? `${wanted.length} permission(s)` : `${testable.length} table permission(s) by testIamPermissions and ${wanted.length - testable.length} by use`;
+      return (
+        `${asked}, as ${(await identityOf(engine)) ?? 'the engine identity'}: ${t.how}. ` +
+        `Granted ${t.granted.length}/${wanted.length}${missing.length ? `; MISSING ${missing.join(', ')}` : ''}${t.untested.length ? `; not asked ${t.untested.join(', ')}` : ''}. ` +
+        "testIamPermissions may fail open: the paper run's first batch is the second line of defence"
+      );
     });
-    const granted = new Set(r.permissions ?? []);
-    const missing = wanted.filter((p) => !granted.has(p));
-    if (missing.length) {
-      scope.block({
-        code: 'PERMISSION_MISSING',
-        priority: 'P0',
-        title: `the runner lacks ${missing.join(', ')} on ${t.dataset}`,
-        impact: 'the operations that need them fail (rename needs update; dedupe and consolidation need getData and delete)',
-        mitigation: `grant roles/bigquery.dataEditor on dataset ${t.dataset} to the runner (data stack), then run readiness again`,
-      });
-    }
-    return `testIamPermissions on ${t.dataset}.${sampleTable} granted ${[...granted].sort().join(', ') || 'nothing'} of ${wanted.join(', ')}`;
-  });
+  }
+}
+
+/** Who the engine acts as, when it knows (the impersonated service account, the ADC identity). */
+async function identityOf(engine: Engine): Promise<string | null> {
+  const id = (engine as Partial<BigQueryEngine>).identity;
+  return id ? id.principal().catch(() => null) : null;
 }
 
 export async function checkBuckets(findings: Findings, apis: GoogleApis, t: CloudTargets, now: Date): Promise<void> {

@@ -1,6 +1,7 @@
 /** The simulated BigQuery behind the REST surface: catalogue state, jobs and their latency, limits, injected faults and counters. */
 import { DoubleError, key } from './types';
-import type { DoubleColumn, DoubleDataset, DoubleOptions, DoubleTable, Fault, FaultKind, JobRecord, NewTable, RestParam } from './types';
+import type { DoubleColumn, DoubleDataset, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, JobRecord, NewTable, RestParam } from './types';
+import type { IamModel } from './iam';
 import { Interpreter } from './sql';
 import type { Catalogue, CatalogueChange } from './sql';
 
@@ -27,8 +28,18 @@ export class DoubleModel implements Catalogue {
   /** Simulated times of metadata updates per table. */
   readonly metadataUpdates = new Map<string, number[]>();
   readonly faults: Fault[] = [];
-  /** Permissions granted per `dataset.table` (default: all asked for). */
+  /**
+   * Permissions tables.testIamPermissions grants per `dataset.table`, on top of IAM (default: all
+   * asked for, or with `iam` what the caller holds).
+   */
   readonly permissions = new Map<string, string[]>();
+  /**
+   * Per-caller IAM (iam.ts): each bearer token is an identity, every request is authorized against
+   * the grants (loaded from the synthesized stacks). Null: permissive, any bearer token does anything.
+   */
+  iam: IamModel | null = null;
+  /** Every jobs.insert received, dry runs and refused ones included, with its labels and caller. */
+  readonly inserts: InsertRecord[] = [];
   readonly counters = { inserts: 0, dryRuns: 0, rejectedRateLimit: 0, rejectedJobRate: 0, serverErrors: 0, metadataLimitHits: 0, listPages: 0, maxRunning: 0 };
   /** [simulated ms, jobs running] at every change. */
   readonly runningHistory: [number, number][] = [];
@@ -97,7 +108,13 @@ export class DoubleModel implements Catalogue {
    * (invalid or duplicate id, rate limits, injected faults). `dropConnection`: the job was created
    * but the answer is to be lost.
    */
-  insertJob(id: string | undefined, sql: string, params: RestParam[], labels: Record<string, string>): { job: JobRecord; dropConnection: boolean } {
+  insertJob(
+    id: string | undefined,
+    sql: string,
+    params: RestParam[],
+    labels: Record<string, string>,
+    auth: { readonly caller?: readonly string[] | null; readonly denied?: DoubleError | null } = {},
+  ): { job: JobRecord; dropConnection: boolean } {
     this.counters.inserts++;
     if (!id || !/^[A-Za-z0-9_-]{1,1024}$/.test(id)) throw new DoubleError(400, 'invalid', `Invalid job ID "${id}"`);
     if (this.jobs.has(id)) throw new DoubleError(409, 'duplicate', `Already Exists: Job ${this.opts.project}:${this.opts.location}.${id}`);
@@ -119,7 +136,7 @@ export class DoubleModel implements Catalogue {
       throw new DoubleError(503, 'backendError', 'The service is currently unavailable.');
     }
     if (fault === 'permanent') throw new DoubleError(400, 'invalidQuery', 'Syntax error: injected permanent failure');
-    const job = this.createJob(id, sql, params, labels, fault === 'jobBackendError');
+    const job = this.createJob(id, sql, params, labels, fault === 'jobBackendError', auth.caller ?? null, auth.denied ?? null);
     if (fault === 'unknownOutcome') {
       this.counters.serverErrors++;
       throw new DoubleError(503, 'backendError', 'The service is currently unavailable.');
@@ -143,9 +160,9 @@ export class DoubleModel implements Catalogue {
     return null;
   }
 
-  private createJob(id: string, sql: string, params: RestParam[], labels: Record<string, string>, failBackend: boolean): JobRecord {
-    const job = { id, sql, labels, params, state: 'PENDING', bytes: 0, schema: [], rows: [], createdAt: this.opts.clock.now() } as unknown as JobRecord;
-    job.done = this.execute(job, failBackend);
+  private createJob(id: string, sql: string, params: RestParam[], labels: Record<string, string>, failBackend: boolean, caller: readonly string[] | null, denied: DoubleError | null): JobRecord {
+    const job = { id, sql, labels, params, caller, state: 'PENDING', bytes: 0, schema: [], rows: [], createdAt: this.opts.clock.now() } as unknown as JobRecord;
+    job.done = this.execute(job, failBackend, denied);
     this.jobs.set(id, job);
     return job;
   }
@@ -164,7 +181,7 @@ export class DoubleModel implements Catalogue {
     this.waiting.shift()?.();
   }
 
-  private async execute(job: JobRecord, failBackend: boolean): Promise<void> {
+  private async execute(job: JobRecord, failBackend: boolean, denied: DoubleError | null): Promise<void> {
     await Promise.resolve();
     await this.acquireSlot();
     job.state = 'RUNNING';
@@ -175,6 +192,8 @@ export class DoubleModel implements Catalogue {
       if (ms > 0) await this.opts.clock.sleep(ms);
       this.runsByJobId.set(job.id, (this.runsByJobId.get(job.id) ?? 0) + 1);
       if (failBackend) throw new DoubleError(500, 'backendError', 'Backend error. Job aborted.');
+      // A query job the caller may not run is created and fails with accessDenied; nothing is applied.
+      if (denied) throw denied;
       const change = this.sql.interpret(job);
       if (change) this.apply(job, change);
     } catch (e) {

@@ -1,9 +1,24 @@
 /** The double's REST v2 surface: HTTP server on 127.0.0.1, URL/method routing, resource shapes and error answers. */
 import * as http from 'http';
 import { closeServer, listenOnLoopback } from '../../loopback';
+import { LABEL_KEY_RE, LABEL_VALUE_RE, MAX_LABELS } from '../../../engines/bigquery/labels';
+import { accessDenied, classifyStatement, projectNeed, restNeed, statementNeeds, type Need } from './authorize';
 import { DoubleError, datasetNotFound, key } from './types';
-import type { DoubleColumn, DoubleOptions, DoubleTable, JobRecord, RestParam } from './types';
+import type { DoubleColumn, DoubleOptions, DoubleTable, InsertRecord, JobRecord, RestParam } from './types';
 import type { DoubleModel } from './model';
+
+/** The members of the caller: null when the double enforces no IAM. */
+type Caller = readonly string[] | null;
+
+/** BigQuery refuses a job whose labels break its rules (400 invalid). */
+function checkLabels(labels: Record<string, string>): void {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) throw new DoubleError(400, 'invalid', `Too many labels: ${entries.length}`);
+  for (const [k, v] of entries) {
+    if (!LABEL_KEY_RE.test(k)) throw new DoubleError(400, 'invalid', `Invalid label key: ${k}`);
+    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) throw new DoubleError(400, 'invalid', `Invalid label value: ${k}=${String(v)}`);
+  }
+}
 
 /** The parts of a jobs.insert body the double reads. */
 interface JobsInsertBody {
@@ -67,31 +82,71 @@ export class RestServer {
     const url = new URL(req.url ?? '/', 'http://double');
     const prefix = `/bigquery/v2/projects/${this.opts.project}`;
     if (!url.pathname.startsWith(prefix)) return this.error(res, new DoubleError(404, 'notFound', `unknown path ${url.pathname}`));
-    if (!/^Bearer /.test(String(req.headers.authorization ?? ''))) return this.error(res, new DoubleError(401, 'unauthorized', 'no bearer token'));
+    const bearer = String(req.headers.authorization ?? '').match(/^Bearer (\S+)$/);
+    if (!bearer) return this.error(res, new DoubleError(401, 'unauthorized', 'no bearer token'));
+    const iam = this.model.iam;
+    const caller: Caller = iam ? iam.membersOf(bearer[1]) : null;
+    if (iam && !caller) return this.error(res, new DoubleError(401, 'unauthorized', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
     const path = decodeURIComponent(url.pathname.slice(prefix.length));
     const q = url.searchParams;
+    const project = this.opts.project;
     try {
       let m: RegExpMatchArray | null;
       if (req.method === 'POST' && path === '/jobs') {
         const body = (await this.body(req)) as JobsInsertBody;
-        return await this.jobsInsert(body, req, res);
+        return await this.jobsInsert(body, caller, req, res);
       }
-      if (req.method === 'GET' && (m = path.match(/^\/jobs\/([^/]+)$/))) return this.send(res, 200, this.jobResource(this.model.mustJob(m[1])));
-      if (req.method === 'GET' && (m = path.match(/^\/queries\/([^/]+)$/))) return this.send(res, 200, await this.queryResults(m[1], q));
-      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)$/))) return this.send(res, 200, this.datasetResource(m[1]));
-      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables$/))) return this.send(res, 200, this.tablesList(m[1], q));
-      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+)$/))) return this.send(res, 200, this.tableResource(m[1], m[2]));
+      if (req.method === 'GET' && (m = path.match(/^\/jobs\/([^/]+)$/))) {
+        const job = this.model.mustJob(m[1]);
+        this.authorize(caller, [this.jobNeed(caller, job)]);
+        return this.send(res, 200, this.jobResource(job));
+      }
+      if (req.method === 'GET' && (m = path.match(/^\/queries\/([^/]+)$/))) {
+        this.authorize(caller, [this.jobNeed(caller, this.model.mustJob(m[1]))]);
+        return this.send(res, 200, await this.queryResults(m[1], q));
+      }
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)$/))) {
+        this.authorize(caller, [restNeed('datasets.get', project, m[1])]);
+        return this.send(res, 200, this.datasetResource(m[1]));
+      }
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables$/))) {
+        this.authorize(caller, [restNeed('tables.list', project, m[1])]);
+        return this.send(res, 200, this.tablesList(m[1], q));
+      }
+      if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+)$/))) {
+        this.authorize(caller, [restNeed('tables.get', project, m[1], m[2])]);
+        return this.send(res, 200, this.tableResource(m[1], m[2]));
+      }
       if (req.method === 'POST' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+):testIamPermissions$/))) {
+        // Needs no permission: it answers which of the asked ones the caller holds on the table
+        // (its dataset's grants and the project's reach it), nothing for a table that does not exist.
         const body = (await this.body(req)) as { permissions?: string[] };
         const asked: string[] = body.permissions ?? [];
-        const granted = this.model.permissions.get(key(m[1], m[2])) ?? asked;
-        return this.send(res, 200, { permissions: asked.filter((p) => granted.includes(p)) });
+        if (!this.model.tables.has(key(m[1], m[2]))) return this.send(res, 200, {});
+        const held = iam && caller ? iam.test(caller, { kind: 'dataset', project, dataset: m[1] }, asked) : asked;
+        const override = this.model.permissions.get(key(m[1], m[2])) ?? asked;
+        const granted = held.filter((p) => override.includes(p));
+        return this.send(res, 200, granted.length ? { permissions: granted } : {});
       }
       throw new DoubleError(404, 'notFound', `the double does not serve ${req.method} ${path}`);
     } catch (e) {
       if (e instanceof DoubleError) return this.error(res, e);
       throw e;
     }
+  }
+
+  /** Throws BigQuery's accessDenied for the first need the caller does not hold (no IAM: allows all). */
+  private authorize(caller: Caller, needs: readonly Need[]): void {
+    const iam = this.model.iam;
+    if (!iam || !caller) return;
+    const missing = needs.find((n) => !iam.has(caller, n.permission, n.resource));
+    if (missing) throw accessDenied(missing);
+  }
+
+  /** A job is read by its creator with bigquery.jobs.create, by anyone else with bigquery.jobs.get. */
+  private jobNeed(caller: Caller, job: JobRecord): Need {
+    const own = caller === null || job.caller === null || job.caller[0] === caller[0];
+    return projectNeed(own ? 'bigquery.jobs.create' : 'bigquery.jobs.get', this.opts.project);
   }
 
   // ---- datasets and tables -----------------------------------------------------------------
@@ -150,24 +205,46 @@ export class RestServer {
 
   // ---- jobs --------------------------------------------------------------------------------
 
-  private async jobsInsert(body: JobsInsertBody, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async jobsInsert(body: JobsInsertBody, caller: Caller, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const sql = body.configuration?.query?.query ?? '';
     const params = body.configuration?.query?.queryParameters ?? [];
-    if (body.configuration?.dryRun) {
-      const { bytes, schema } = this.model.dryRun(sql);
-      return this.send(res, 200, {
-        kind: 'bigquery#job',
-        status: { state: 'DONE' },
-        configuration: { dryRun: true, query: { query: sql } },
-        statistics: { totalBytesProcessed: String(bytes), query: { totalBytesProcessed: String(bytes), schema: { fields: restFields(schema) } } },
-      });
+    const labels = body.configuration?.labels ?? {};
+    const dryRun = body.configuration?.dryRun === true;
+    const record: InsertRecord = { jobId: body.jobReference?.jobId ?? null, sql, labels, dryRun, principal: caller?.[0] ?? null, outcome: 'accepted' };
+    this.model.inserts.push(record);
+    try {
+      checkLabels(labels);
+      // jobs.create on the project first: without it no job is created at all.
+      this.authorize(caller, [projectNeed('bigquery.jobs.create', this.opts.project)]);
+      let denied: DoubleError | null = null;
+      if (this.model.iam && caller) {
+        const c = classifyStatement(sql, this.model.tables);
+        if (!c) throw new DoubleError(400, 'invalidQuery', `the double cannot authorize (not a statement the runner emits): ${sql.slice(0, 120)}`);
+        const missing = statementNeeds(c, this.opts.project, dryRun).find((n) => !this.model.iam!.has(caller, n.permission, n.resource));
+        denied = missing ? accessDenied(missing) : null;
+      }
+      if (dryRun) {
+        // A dry run is authorized like the statement itself and answers the denial at once.
+        if (denied) throw denied;
+        const { bytes, schema } = this.model.dryRun(sql);
+        return this.send(res, 200, {
+          kind: 'bigquery#job',
+          status: { state: 'DONE' },
+          configuration: { dryRun: true, labels, query: { query: sql } },
+          statistics: { totalBytesProcessed: String(bytes), query: { totalBytesProcessed: String(bytes), schema: { fields: restFields(schema) } } },
+        });
+      }
+      const { job, dropConnection } = this.model.insertJob(body.jobReference?.jobId, sql, params, labels, { caller, denied });
+      if (denied) record.outcome = denied.reason;
+      if (dropConnection) {
+        req.socket.destroy();
+        return;
+      }
+      this.send(res, 200, this.jobResource(job));
+    } catch (e) {
+      if (e instanceof DoubleError) record.outcome = e.reason;
+      throw e;
     }
-    const { job, dropConnection } = this.model.insertJob(body.jobReference?.jobId, sql, params, body.configuration?.labels ?? {});
-    if (dropConnection) {
-      req.socket.destroy();
-      return;
-    }
-    this.send(res, 200, this.jobResource(job));
   }
 
   private jobResource(job: JobRecord) {
@@ -201,7 +278,7 @@ export class RestServer {
       await Promise.race([job.done, this.opts.clock.sleep(timeoutMs)]);
     }
     if (job.state !== 'DONE') return { kind: 'bigquery#getQueryResultsResponse', jobReference: { jobId: id }, jobComplete: false };
-    if (job.error) throw new DoubleError(job.error.reason === 'backendError' ? 500 : 400, job.error.reason, job.error.message);
+    if (job.error) throw new DoubleError(job.error.reason === 'backendError' ? 500 : job.error.reason === 'accessDenied' ? 403 : 400, job.error.reason, job.error.message);
     const max = q.get('maxResults') !== null ? Number(q.get('maxResults')) : 1000;
     const offset = q.get('pageToken') ? Number(q.get('pageToken')) : 0;
     const page = job.rows.slice(offset, offset + max);

@@ -89,6 +89,8 @@ export interface JobRecord {
   id: string;
   sql: string;
   labels: Record<string, string>;
+  /** The members of the identity that created it (null: the double enforces no IAM). */
+  caller: readonly string[] | null;
   params: RestParam[];
   state: 'PENDING' | 'RUNNING' | 'DONE';
   error?: { reason: string; message: string };
@@ -118,3 +120,15 @@ export const datasetNotFound = (project: string, dataset: string): DoubleError =
 
 /** The catalogue's key of a table. */
 export const key = (dataset: string, name: string) => `${dataset}.${name}`;
+
+/** One jobs.insert the double received (dry runs and refused ones included), for tests. */
+export interface InsertRecord {
+  readonly jobId: string | null;
+  readonly sql: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly dryRun: boolean;
+  /** The caller's first member (its principal); null without IAM. */
+  readonly principal: string | null;
+  /** `accepted` (dry run answered, or job created), else the error reason answered or the job failed with. */
+  outcome: string;
+}
