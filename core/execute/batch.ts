@@ -4,10 +4,12 @@ import type { Plan, PlanOperation } from '../plan/types';
 import type { Progress } from '../report/progress';
 import { recordChecks, recordResult, type OperationResult, type RunSummary } from '../report/summary';
 import type { RunContext } from './context';
+import { historyOf } from './history';
 import { record, runOperation } from './operation';
+import { TrackedState } from './warehouse-state';
 import { paperChecks } from './paper-validate';
 import { guarded } from './run-common';
-import { scoreChecks, validateOperation, type ValidationCheck } from './validate';
+import { prefetched, scoreChecks, validateOperation, validationReads, type ValidationCheck } from './validate';
 
 export function batchesOf(plan: Plan): [number, PlanOperation[]][] {
   const m = new Map<number, PlanOperation[]>();
@@ -49,6 +51,12 @@ export async function executeBatch(
 ): Promise<ExecutedBatch> {
   const { engine } = ctx;
   const concurrency = ctx.paper ? 1 : Math.max(1, engine.maxParallelOperations);
+  // DEDUPE gates compare two fingerprints each: read them for the whole batch in one go where
+  // nothing else can change the warehouse before the gates run.
+  if (!ctx.paper && engine.soleWriter && engine.readMany && ctx.state instanceof TrackedState) {
+    const names = ops.filter((o) => o.action === 'DEDUPE' && ctx.selected.has(o.id) && !historyOf(ctx.history, o.id).applied).flatMap((o) => [o.sources[0], o.target as string]);
+    if (names.length) ctx.state.prime((await engine.readMany({ rowCounts: [], fingerprints: names, probes: [] })).fingerprints);
+  }
   const queue = new PQueue({ concurrency });
   const running = new Map<string, Promise<unknown>>();
   const results: OperationResult[] = [];
@@ -91,12 +99,14 @@ export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, su
   // Reads only, so they run as wide as the operations did; checks keep the operations' order.
   const views = ctx.viewsOf;
   const validation = new PQueue({ concurrency });
+  const applied = results.filter((r) => r.outcome === 'APPLIED').map((r) => byId.get(r.operationId)!);
+  const reader = await prefetched(engine, applied.map((op) => validationReads(op, views.get(op.id) ?? [])));
   const perOperation = await Promise.all(
     results.map((r) =>
       validation.add(async () => {
         await ctx.lock?.renewIfDue();
         const op = byId.get(r.operationId)!;
-        if (r.outcome === 'APPLIED') return validateOperation(engine, op, views.get(op.id) ?? [], ctx.before);
+        if (r.outcome === 'APPLIED') return validateOperation(reader, op, views.get(op.id) ?? [], ctx.before);
         if (ctx.paper && r.reason === 'WOULD_APPLY') return paperChecks(ctx.state, op, views.get(op.id) ?? [], ctx.before);
         return [];
       }),

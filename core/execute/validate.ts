@@ -1,6 +1,6 @@
 import { tableStateHash, type TableInfo } from '../catalogue';
 import type { CompatibilityView, PlanOperation } from '../plan/types';
-import type { Engine } from '../ports/engine';
+import type { Engine, ReadRequest, ReadResults } from '../ports/engine';
 import { consolidatedTables, sameColumns } from './steps';
 
 /** One scored check. `kind` decides whether a failure halts on its own. */
@@ -155,4 +155,53 @@ export function scoreChecks(batch: number, checks: readonly ValidationCheck[], l
     lostRows: checks.some((c) => !c.ok && lostRows(c)),
     schemaChanged: checks.some((c) => !c.ok && c.kind === 'schema'),
   };
+}
+
+/** The reads `validateOperation` makes that an engine can answer in bulk (row counts, fingerprints, view probes). */
+export function validationReads(op: PlanOperation, views: readonly CompatibilityView[]): ReadRequest {
+  const target = op.target as string;
+  return {
+    rowCounts: op.action === 'RENAME' ? [target] : [],
+    fingerprints: op.action === 'DEDUPE' ? [target] : [],
+    probes: views.map((v) => v.name),
+  };
+}
+
+export function mergeReads(reads: readonly ReadRequest[]): ReadRequest {
+  const uniq = (xs: string[]) => [...new Set(xs)];
+  return {
+    rowCounts: uniq(reads.flatMap((r) => r.rowCounts)),
+    fingerprints: uniq(reads.flatMap((r) => r.fingerprints)),
+    probes: uniq(reads.flatMap((r) => r.probes)),
+  };
+}
+
+/**
+ * The engine with some reads already answered (by `readMany`): a validation that asks for one of
+ * them gets that answer (or its error); anything else goes to the engine as before. The checks
+ * are the same; only the number of statements that feed them changes.
+ */
+export function withReads(engine: Engine, results: ReadResults): Engine {
+  const answer = <T>(m: ReadonlyMap<string, T | Error>, name: string, read: () => Promise<T>): Promise<T> => {
+    const r = m.get(name);
+    if (r === undefined) return read();
+    return r instanceof Error ? Promise.reject(r) : Promise.resolve(r);
+  };
+  return new Proxy(engine, {
+    get(target, prop, receiver) {
+      if (prop === 'rowCount') return (n: string) => answer(results.rowCounts, n, () => target.rowCount(n));
+      if (prop === 'contentFingerprint') return (n: string) => answer(results.fingerprints, n, () => target.contentFingerprint(n));
+      if (prop === 'probe') return (n: string) => answer(results.probes, n, () => target.probe(n));
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The engine to validate these operations with: prefetched in bulk where it can, itself otherwise. */
+export async function prefetched(engine: Engine, reads: readonly ReadRequest[]): Promise<Engine> {
+  if (!engine.readMany) return engine;
+  const req = mergeReads(reads);
+  if (!req.rowCounts.length && !req.fingerprints.length && !req.probes.length) return engine;
+  return withReads(engine, await engine.readMany(req));
 }

@@ -8,7 +8,10 @@ import { compareWithPlan, describeMismatch } from './reconcile';
 import type { RunResult } from './run-common';
 import { summaryEnd, withRun } from './run-shell';
 import { viewsByOperation } from './steps';
-import { scoreChecks, validateOperation, type ValidationCheck } from './validate';
+import { prefetched, scoreChecks, validateOperation, validationReads, type ValidationCheck } from './validate';
+
+/** Operations whose reads are fetched together. */
+const VERIFY_CHUNK = 200;
 
 export interface VerifyOptions {
   readonly planSource?: string;
@@ -32,7 +35,13 @@ export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts
       const applied = plan.operations.filter((o) => isActionable(o.action) && historyOf(history, o.id).applied).sort((a, b) => a.seq - b.seq);
       // Reads only: as wide as the engine allows, checks kept in the operations' order per batch.
       const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? engine.maxParallelOperations) });
-      const perOperation = await Promise.all(applied.map((op) => queue.add(() => validateOperation(engine, op, views.get(op.id) ?? [], none))));
+      const perOperation: ValidationCheck[][] = [];
+      // In chunks: an engine that answers reads in bulk gets them a chunk at a time.
+      for (let i = 0; i < applied.length; i += VERIFY_CHUNK) {
+        const chunk = applied.slice(i, i + VERIFY_CHUNK);
+        const reader = await prefetched(engine, chunk.map((op) => validationReads(op, views.get(op.id) ?? [])));
+        perOperation.push(...((await Promise.all(chunk.map((op) => queue.add(() => validateOperation(reader, op, views.get(op.id) ?? [], none))))) as ValidationCheck[][]));
+      }
       const byBatch = new Map<number, ValidationCheck[]>();
       applied.forEach((op, i) => byBatch.set(op.batch, [...(byBatch.get(op.batch) ?? []), ...((perOperation[i] ?? []) as ValidationCheck[])]));
       for (const [batch, checks] of [...byBatch.entries()].sort((a, b) => a[0] - b[0])) {

@@ -164,8 +164,21 @@ export class TrackedState implements WarehouseState {
     return this.sim.get(name);
   }
 
+  private readonly primed = new Map<string, ContentFingerprint | Error>();
+
+  /**
+   * Fingerprints read in bulk just before a batch runs (the sole writer's warehouse cannot change
+   * in between); each answers one gate, then the next read goes to the warehouse again.
+   */
+  prime(fingerprints: ReadonlyMap<string, ContentFingerprint | Error>): void {
+    for (const [n, f] of fingerprints) this.primed.set(n, f);
+  }
+
   contentFingerprint(name: string): Promise<ContentFingerprint> {
-    return this.engine.contentFingerprint(name);
+    const p = this.primed.get(name);
+    if (p === undefined) return this.engine.contentFingerprint(name);
+    this.primed.delete(name);
+    return p instanceof Error ? Promise.reject(p) : Promise.resolve(p);
   }
 
   async refresh(names: readonly string[]): Promise<void> {

@@ -99,6 +99,19 @@ export interface EngineOptions {
   readonly googleApiEndpoint?: string;
 }
 
+/** Validation reads asked of `readMany`, by kind. */
+export interface ReadRequest {
+  readonly rowCounts: readonly string[];
+  readonly fingerprints: readonly string[];
+  readonly probes: readonly string[];
+}
+
+export interface ReadResults {
+  readonly rowCounts: ReadonlyMap<string, number | Error>;
+  readonly fingerprints: ReadonlyMap<string, ContentFingerprint | Error>;
+  readonly probes: ReadonlyMap<string, { columns: Column[]; rows: number } | Error>;
+}
+
 /** Where engine work happens, for messages and for fully qualified names. */
 export interface EngineLocation {
   readonly project: string;
@@ -215,6 +228,11 @@ export interface Engine {
   ): Promise<number>;
   /** Reads the view (or table) and reports its columns; throws when it does not resolve. */
   probe(name: string): Promise<{ columns: Column[]; rows: number }>;
+  /**
+   * Optional: many validation reads in a few statements (DuckDB: one UNION ALL per kind and chunk),
+   * each answer exactly what the single read would return, or the Error it would throw.
+   */
+  readMany?(req: ReadRequest): Promise<ReadResults>;
 
   /**
    * A backup table of the runner dataset, or null. The executor recognises a backup taken just

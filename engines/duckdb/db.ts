@@ -4,6 +4,8 @@ import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './ope
 
 export type Row = Record<string, unknown>;
 
+const CHECKPOINT_THRESHOLD = '512MB';
+
 /**
  * One connection, used by one operation at a time: DuckDB transactions are per connection, so
  * interleaved async callers (a lock renewal during a step) must not share an open transaction.
@@ -24,7 +26,12 @@ export class Db {
   static async open(database: string, readOnly = false): Promise<Db> {
     const file = await acquireDuckDbFile(database, readOnly);
     try {
-      return new Db(database, file, await file.instance.connect());
+      const conn = await file.instance.connect();
+      // DuckDB checkpoints whenever the WAL passes 16 MB, and a checkpoint rewrites the catalogue of
+      // every table (thousands here): a run of thousands of small transactions paid for several.
+      // The WAL is as durable as the file; it is checkpointed when the last engine closes.
+      if (!readOnly) await conn.run(`SET checkpoint_threshold = '${CHECKPOINT_THRESHOLD}'`);
+      return new Db(database, file, conn);
     } catch (e) {
       file.release();
       throw e;
@@ -73,6 +80,27 @@ export class Db {
         throw queryError(this.database, sql, e);
       }
     },
+    append: async (schema, tableName, types, rows) => {
+      const what = `append to ${schema}.${tableName}`;
+      try {
+        const appender = await this.conn.createAppender(tableName, schema);
+        try {
+          for (const row of rows) {
+            row.forEach((v, i) => {
+              if (v === null) appender.appendNull();
+              else if (types[i] === 'BIGINT') appender.appendBigInt(BigInt(v));
+              else appender.appendVarchar(String(v));
+            });
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      } catch (e) {
+        throw queryError(this.database, what, e);
+      }
+    },
   };
 
   private closed = false;
@@ -90,6 +118,11 @@ export class Db {
 export interface Queries {
   all(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
   exec(sql: string, params?: DuckDBValue[]): Promise<void>;
+  /**
+   * Appends rows through DuckDB's appender, inside the connection's open transaction (a rollback
+   * removes them): several times cheaper than an INSERT whose values are parsed or bound.
+   */
+  append(schema: string, table: string, types: readonly ('VARCHAR' | 'BIGINT')[], rows: readonly (readonly (string | number | null)[])[]): Promise<void>;
 }
 
 /** What a DuckDB failure means for the person running the command. */

@@ -4,7 +4,7 @@ import { assertDistinctDatasets, BqxError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
-import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
+import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
@@ -258,14 +258,69 @@ class DuckDbEngine implements Engine {
     return rows.map((r) => Number(r.v));
   }
 
-  async contentFingerprint(tableName: string): Promise<ContentFingerprint> {
+  /** `count(*)` and the order-independent row hash of a table, as a SELECT that names it in column `n`. */
+  private async fingerprintSelect(tableName: string): Promise<{ sql: string; signature: string }> {
     const cols = await this.columnsOf(tableName);
     const values = cols.map((c) => column(c.name)).join(', ');
     // Sum of per-row hashes: a multiset hash, so physical order does not matter but every row does.
-    const [r] = await this.db.all(`SELECT count(*) AS n, COALESCE(sum(hash(${values})::HUGEINT), 0)::VARCHAR AS s FROM ${this.t(tableName)}`);
-    const signature = cols.map((c) => `${c.name}:${c.type}`).join(',');
-    const hash = createHash('sha256').update(`${signature}\n${num(r.n)}\n${String(r.s)}`).digest('hex').slice(0, 32);
-    return { rows: num(r.n), hash };
+    return {
+      sql: `SELECT ${literal(tableName)} AS n, count(*) AS c, COALESCE(sum(hash(${values})::HUGEINT), 0)::VARCHAR AS s FROM ${this.t(tableName)}`,
+      signature: cols.map((c) => `${c.name}:${c.type}`).join(','),
+    };
+  }
+
+  private fingerprintOf(signature: string, rows: unknown, sum: unknown): ContentFingerprint {
+    const hash = createHash('sha256').update(`${signature}\n${num(rows)}\n${String(sum)}`).digest('hex').slice(0, 32);
+    return { rows: num(rows), hash };
+  }
+
+  async contentFingerprint(tableName: string): Promise<ContentFingerprint> {
+    const { sql, signature } = await this.fingerprintSelect(tableName);
+    const [r] = await this.db.all(sql);
+    return this.fingerprintOf(signature, r.c, r.s);
+  }
+
+  /**
+   * Validation reads in bulk: one UNION ALL per kind and chunk instead of a statement per table.
+   * A chunk that fails (a table or view that does not resolve) is read again item by item, so
+   * every answer, or error, is exactly the single read's.
+   */
+  async readMany(req: ReadRequest): Promise<ReadResults> {
+    const CHUNK = 200;
+    const chunks = <T>(xs: readonly T[]) => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
+    const settle = async <T>(f: () => Promise<T>): Promise<T | Error> => f().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    const rowCounts = new Map<string, number | Error>();
+    for (const names of chunks(req.rowCounts)) {
+      const rows = await settle(() => this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c FROM ${this.t(n)}`).join(' UNION ALL ')));
+      if (rows instanceof Error) for (const n of names) rowCounts.set(n, await settle(() => this.rowCount(n)));
+      else for (const r of rows) rowCounts.set(String(r.n), num(r.c));
+    }
+    const fingerprints = new Map<string, ContentFingerprint | Error>();
+    for (const names of chunks(req.fingerprints)) {
+      const selects = await settle(() => Promise.all(names.map((n) => this.fingerprintSelect(n))));
+      const rows = selects instanceof Error ? selects : await settle(() => this.db.all(selects.map((x) => x.sql).join(' UNION ALL ')));
+      if (selects instanceof Error || rows instanceof Error) {
+        for (const n of names) fingerprints.set(n, await settle(() => this.contentFingerprint(n)));
+      } else {
+        const signature = new Map(names.map((n, i) => [n, selects[i].signature]));
+        for (const r of rows) fingerprints.set(String(r.n), this.fingerprintOf(signature.get(String(r.n)) ?? '', r.c, r.s));
+      }
+    }
+    // A view probe is its row count (which proves it resolves) and its columns as DuckDB binds them.
+    const probes = new Map<string, { columns: Column[]; rows: number } | Error>();
+    for (const names of chunks(req.probes)) {
+      const counts = await settle(() => this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c FROM ${this.t(n, 'probed table or view')}`).join(' UNION ALL ')));
+      if (counts instanceof Error) {
+        for (const n of names) probes.set(n, await settle(() => this.probe(n)));
+        continue;
+      }
+      const rows = new Map(counts.map((r) => [String(r.n), num(r.c)]));
+      for (const n of names) {
+        const cols = await settle(() => this.db.all(`DESCRIBE SELECT * FROM ${this.t(n, 'probed table or view')}`));
+        probes.set(n, cols instanceof Error ? await settle(() => this.probe(n)) : { columns: cols.map((c) => ({ name: String(c.column_name), type: googleSqlType(String(c.column_type)) })), rows: rows.get(n) ?? 0 });
+      }
+    }
+    return { rowCounts, fingerprints, probes };
   }
 
   async keyStats(tableName: string, key: string): Promise<KeyStats> {
