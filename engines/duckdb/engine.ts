@@ -376,7 +376,9 @@ class DuckDbEngine implements Engine {
     // One transaction: the ledger records appended since the last step, then the step itself. If
     // the step fails, its transaction takes the records down with it: they are queued again and
     // written on their own, so a failing step never loses the records of the steps before it.
-    const records = this.ledger.takePending();
+    // Inside an operation's transaction (`atomically`) the records wait for its commit.
+    const inOperation = this.db.inTransaction;
+    const records = inOperation ? [] : this.ledger.takePending();
     try {
       await this.db.transaction(async (q) => {
         await this.ledger.insertInto(q, records);
@@ -387,7 +389,7 @@ class DuckDbEngine implements Engine {
       this.ledger.requeue(records);
       this.db.catalog.invalidate();
       // Best effort here; if the ledger cannot be written either, the next append or flush says so.
-      await this.ledger.flush().catch(() => undefined);
+      if (!inOperation) await this.ledger.flush().catch(() => undefined);
       throw e;
     }
     this.noteStep(step, stmts);
@@ -406,6 +408,23 @@ class DuckDbEngine implements Engine {
     await failpoint('engine.after-step');
     await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
     return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
+  }
+
+  /**
+   * One operation as one transaction: its steps, its reads and its ledger records commit together
+   * (the records just before COMMIT), or, on any throw, none of it does: the warehouse and the
+   * ledger are as before the operation, and the records appended before it are kept.
+   */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.ledger.takePending();
+    try {
+      return await this.db.atomically(fn, (q) => this.ledger.insertInto(q, [...before, ...this.ledger.takePending()]));
+    } catch (e) {
+      this.ledger.takePending(); // the operation's own records: void with it
+      this.ledger.requeue(before);
+      this.db.catalog.invalidate();
+      throw e;
+    }
   }
 
   async rehearse(steps: readonly Step[]): Promise<Rehearsal> {

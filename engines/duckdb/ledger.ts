@@ -81,7 +81,8 @@ export class DuckDbLedger implements LedgerStore {
   async append(records: readonly LedgerRecord[]): Promise<void> {
     if (records.length === 0) return;
     this.pending.push(...records);
-    if (this.pending.length >= DuckDbLedger.MAX_PENDING) await this.flush();
+    // Inside an operation's transaction the records are written at its commit, never earlier.
+    if (this.pending.length >= DuckDbLedger.MAX_PENDING && !this.db.inTransaction) await this.flush();
   }
 
   /** Takes the pending records to write inside the caller's transaction (`requeue` them if it rolls back). */
@@ -119,7 +120,8 @@ export class DuckDbLedger implements LedgerStore {
   }
 
   async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
+    // Inside an operation's transaction, pending records commit with it (DuckDbEngine.atomically).
+    if (this.pending.length === 0 || this.db.inTransaction) return;
     await failpoint('ledger.flush');
     const batch = this.takePending();
     try {
