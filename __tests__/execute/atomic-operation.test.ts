@@ -1,5 +1,6 @@
 import { applyPlan } from '../../core/execute/apply';
-import { stepsFor, viewsByOperation } from '../../core/execute/steps';
+import { rollbackPlan } from '../../core/execute/rollback';
+import { consolidatedTables, stepsFor, viewsByOperation } from '../../core/execute/steps';
 import { FAILPOINTS_ENV } from '../../core/failpoints';
 import { isActionable } from '../../core/plan/types';
 import type { Engine } from '../../core/ports/engine';
@@ -7,6 +8,7 @@ import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs } 
 
 // DuckDB commits an operation (its steps, reads and ledger records) as one transaction. A step that
 // fails half way rolls back the steps before it too: nothing of the attempt stays but its FAILED record.
+// Rollback undoes an operation the same way.
 
 afterAll(() => {
   delete process.env[FAILPOINTS_ENV];
@@ -64,5 +66,34 @@ test('a step failing inside an operation rolls the whole operation back; the nex
     expect(again.summary.results.find((x) => x.operationId === victim.id)).toMatchObject({ outcome: 'APPLIED', reason: 'OK' });
     expect(again.summary.byReason['APPLIED/RESUMED']).toBeUndefined();
     expect(await fingerprintWarehouse(engine)).toEqual(expected);
+  });
+});
+
+test('a rollback step failing half way leaves that operation applied, as it was; the next rollback restores everything', async () => {
+  const { database, plan } = await freshWarehouse();
+  const views = viewsByOperation(plan);
+  // Rollback undoes the newest operation first: its views are dropped, then its tables come back.
+  const first = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => b.seq - a.seq)[0];
+  const undoSteps = (views.get(first.id) ?? []).length + (first.action === 'CONSOLIDATE' ? consolidatedTables(first).length + 1 : 1);
+  expect(undoSteps).toBeGreaterThan(1);
+
+  await withEngine(database, async (engine) => {
+    const before = await fingerprintWarehouse(engine);
+    await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
+    const applied = await fingerprintWarehouse(engine);
+    process.env[FAILPOINTS_ENV] = `engine.step=throw(EIO)@${undoSteps}`; // its last step
+    const rb = await rollbackPlan(engine, plan, policy, { approve: plan.planHash }).finally(() => delete process.env[FAILPOINTS_ENV]);
+    expect(rb.summary.status).toBe('INCOMPLETE');
+    expect(rb.summary.results.filter((x) => x.outcome === 'FAILED').map((x) => [x.operationId, x.reason])).toEqual([[first.id, 'STEP_FAILED']]);
+    const now = await fingerprintWarehouse(engine);
+    // What its undo had done before the failing step is undone: the operation is whole.
+    for (const name of [...consolidatedTables(first), ...first.sources, first.target!, ...(views.get(first.id) ?? []).map((v) => v.name)]) expect({ name, content: now.content[name] }).toEqual({ name, content: applied.content[name] });
+    const records = (await engine.ledger.records(plan.planHash)).filter((x) => x.operationId === first.id && x.runId === rb.summary.runId);
+    expect(records.map((x) => [x.state, x.reason])).toEqual([['FAILED', 'STEP_FAILED']]);
+
+    const again = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
+    expect(again.summary.status).toBe('OK');
+    expect(again.restoredExactly).toBe(true);
+    expect(await fingerprintWarehouse(engine)).toEqual(before);
   });
 });

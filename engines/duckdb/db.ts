@@ -187,3 +187,18 @@ function queryError(database: string, sql: string, e: unknown): Error {
 
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/**
+ * Whether a statement binds: false when DuckDB reports a missing catalog entry (a table or schema
+ * that does not exist), any other failure thrown. A statement like `SELECT 1 FROM t LIMIT 0` asks
+ * whether `t` exists by a catalog lookup instead of listing the whole catalog.
+ */
+export async function bindsOrMissing(db: Db, sql: string): Promise<boolean> {
+  try {
+    await db.all(sql);
+    return true;
+  } catch (e) {
+    if (e instanceof DuckDbQueryError && /Catalog Error/i.test(e.duckdbMessage)) return false;
+    throw e;
+  }
+}

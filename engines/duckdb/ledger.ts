@@ -4,7 +4,7 @@
  */
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
 import type { EngineLocation } from '../../core/ports/engine';
-import { Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
+import { bindsOrMissing, Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
 import { ensureRunnerDataset } from './render';
 import { CATALOG_DDL, ident, table } from './sql';
 import { failpoint } from '../../core/failpoints';
@@ -42,11 +42,8 @@ export class DuckDbLedger implements LedgerStore {
 
   private async tablesPresent(): Promise<boolean> {
     if (this.present) return true;
-    const rows = await this.db.all(
-      `SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name IN (?, ?, ?)`,
-      [this.where.runnerDataset, LEDGER, RUNS, LOCKS],
-    );
-    this.present = num(rows[0]?.n) === 3;
+    // Binding a statement on the three tables is a catalog lookup; duckdb_tables() would list every table.
+    this.present = await bindsOrMissing(this.db, `SELECT 1 FROM ${this.ledger}, ${this.runsTable}, ${this.locks} LIMIT 0`);
     return this.present;
   }
 
