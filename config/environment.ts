@@ -64,12 +64,60 @@ const SCOPE_ROLES = {
 export type IamScopeKind = keyof typeof SCOPE_ROLES;
 
 /**
+ * The scope kinds whose bindings may carry an IAM condition, and why only these: a condition is
+ * rendered as the `condition` block of the scope's IAM member resource, and the platform renders it
+ * on bucket bindings only (google_storage_bucket_iam_member; Cloud Storage takes conditions on
+ * buckets with uniform bucket-level access, which every bucket of the platform enforces). Anywhere
+ * else a condition in the config is an error, never silently dropped.
+ */
+export const CONDITION_SCOPES: readonly IamScopeKind[] = ['buckets'];
+
+/**
+ * An IAM condition (Google's `Expr`: title, description, CEL expression), as the provider's
+ * `condition` block takes it. For an object prefix of a bucket use `objectPrefixCondition`.
+ */
+const iamConditionSchema = z
+  .object({
+    title: z.string().min(1).max(100),
+    description: z.string().min(1).max(256).optional(),
+    expression: z.string().min(1),
+  })
+  .strict();
+export type IamCondition = z.output<typeof iamConditionSchema>;
+
+/** A role as a binding names it: `roles/...` / `custom:<id>`, or that role under a condition. */
+const roleEntrySchema = z.union([z.string().min(1), z.object({ role: z.string().min(1), condition: iamConditionSchema }).strict()]);
+export type IamRoleEntry = z.output<typeof roleEntrySchema>;
+
+/** The role of an entry, and its condition (null: unconditional). */
+export const roleOfEntry = (entry: IamRoleEntry): { role: string; condition: IamCondition | null } =>
+  typeof entry === 'string' ? { role: entry, condition: null } : { role: entry.role, condition: entry.condition };
+
+/**
+ * The condition that limits a bucket binding to the objects under `prefix`, in the resource-name
+ * form of Cloud Storage (`projects/_/buckets/BUCKET/objects/OBJECT`):
+ * https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name, and Cloud
+ * Storage's sample of a `startsWith` condition on a bucket binding:
+ * https://cloud.google.com/storage/docs/samples/storage-add-bucket-conditional-iam-binding.
+ * The bucket itself (`projects/_/buckets/BUCKET`) does not match, so bucket-level permissions
+ * (objects.list, buckets.get) are never granted through it.
+ */
+export function objectPrefixCondition(bucket: string, prefix: string, what: string): IamCondition {
+  return {
+    title: `${what} (${prefix} only)`,
+    description: `objects gs://${bucket}/${prefix}* only; nothing else in the bucket`,
+    expression: `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefix}")`,
+  };
+}
+
+/**
  * Principal → roles on one scope (the `iam_by_principals` shape of Google's cloud-foundation-fabric
  * modules). A principal is an identity key (`extract`, `ciDeployer`, ...), a symbolic WIF principal
  * (`wif:repository`, `wif:deployEnvironment`; service-account scopes only) or a full IAM member
- * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`.
+ * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`, or
+ * `{ role, condition }` for a conditional binding (on CONDITION_SCOPES only).
  */
-const iamByPrincipals = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
+const iamByPrincipals = z.record(z.string().min(1), z.array(roleEntrySchema).min(1));
 
 const customRoleSchema = z
   .object({
@@ -282,15 +330,16 @@ export interface IamScope {
   /** Dataset id, bucket/job/identity key; null for `project` and `artifactRegistry`. */
   readonly key: string | null;
   /** Principal → roles. */
-  readonly byPrincipals: Readonly<Record<string, readonly string[]>>;
+  readonly byPrincipals: Readonly<Record<string, readonly IamRoleEntry[]>>;
 }
 
-/** One binding: a role granted to a principal (as written in the config) on a scope. */
+/** One binding: a role granted to a principal (as written in the config) on a scope, maybe under a condition. */
 export interface IamBinding {
   readonly kind: IamScopeKind;
   readonly key: string | null;
   readonly principal: string;
   readonly role: string;
+  readonly condition: IamCondition | null;
 }
 
 /** The scopes of the `iam` section, in config order. */
@@ -309,7 +358,7 @@ export function iamScopes(iam: IamConfig): IamScope[] {
 
 /** Every binding of one scope, in config order. */
 export const scopeBindings = (scope: IamScope): IamBinding[] =>
-  Object.entries(scope.byPrincipals).flatMap(([principal, roles]) => roles.map((role) => ({ kind: scope.kind, key: scope.key, principal, role })));
+  Object.entries(scope.byPrincipals).flatMap(([principal, roles]) => roles.map((entry) => ({ kind: scope.kind, key: scope.key, principal, ...roleOfEntry(entry) })));
 
 /** Every binding of the `iam` section, in config order. */
 export const iamBindings = (iam: IamConfig): IamBinding[] => iamScopes(iam).flatMap(scopeBindings);
@@ -352,23 +401,60 @@ function validateIam(env: EnvShape, ctx: z.RefinementCtx): void {
       } else if (!(IDENTITY_KEYS as readonly string[]).includes(principal)) {
         issue(p, `unknown identity ${JSON.stringify(principal)} (identities: ${IDENTITY_KEYS.join(', ')}; or a full IAM member such as group:name@example.com)`);
       }
-      roles.forEach((role, i) => {
+      const entries = roles.map(roleOfEntry);
+      entries.forEach(({ role, condition }, i) => {
         if (role.startsWith(CUSTOM_ROLE_PREFIX)) {
           const id = role.slice(CUSTOM_ROLE_PREFIX.length);
           const custom = env.iam.customRoles[id];
+          const service = CUSTOM_ROLE_SERVICE[kind];
           if (!custom) issue([...p, i], `${role}: no custom role ${JSON.stringify(id)} in iam.customRoles (declared: ${Object.keys(env.iam.customRoles).join(', ') || 'none'})`);
-          else if (kind === 'datasets' && custom.permissions.some((perm) => !perm.startsWith('bigquery.'))) {
-            issue([...p, i], `${role} holds non-BigQuery permissions and cannot be granted on a dataset`);
+          else if (service && custom.permissions.some((perm) => !perm.startsWith(`${service.prefix}.`))) {
+            issue([...p, i], `${role} holds non-${service.name} permissions and cannot be granted on ${SCOPE_ROLES[kind].what}`);
           }
         } else if (PRIMITIVE_ROLES.includes(role)) issue([...p, i], `primitive role ${role} is never granted (platform rule): use a predefined role`);
         else if (!ROLE_RE.test(role)) issue([...p, i], `${JSON.stringify(role)} is not a role (roles/..., custom:<roleId>, projects/<p>/roles/..., organizations/<n>/roles/...)`);
         else if (role.startsWith('roles/') && !role.startsWith(SCOPE_ROLES[kind].prefix)) {
           issue([...p, i], `${role} cannot be granted on ${SCOPE_ROLES[kind].what} (its roles are ${SCOPE_ROLES[kind].prefix}*)`);
         }
-        if (roles.indexOf(role) !== i) issue([...p, i], `${role} is listed twice`);
+        if (entries.findIndex((e) => e.role === role && e.condition?.expression === condition?.expression) !== i) issue([...p, i], `${role} is listed twice`);
+        if (condition) {
+          const problem = conditionProblem(env, kind, key, condition);
+          if (problem) issue([...p, i, 'condition'], problem);
+          else if (entries.some((e) => e.role === role && e.condition === null)) {
+            issue([...p, i, 'condition'], `${role} is also granted to ${principal} without a condition there, which makes the condition moot: grant it one way`);
+          }
+        }
       });
     }
   }
+}
+
+/** The service whose permissions alone a custom role granted on a scope kind may hold (kinds whose resources are one service's). */
+const CUSTOM_ROLE_SERVICE: Partial<Record<IamScopeKind, { readonly prefix: string; readonly name: string }>> = {
+  datasets: { prefix: 'bigquery', name: 'BigQuery' },
+  buckets: { prefix: 'storage', name: 'Cloud Storage' },
+  jobs: { prefix: 'run', name: 'Cloud Run' },
+};
+
+const BUCKET_IN_CONDITION = /projects\/_\/buckets\/([^/"'\s]+)/g;
+
+/**
+ * What is wrong with a condition on a binding of `kind`/`key`, or null. Conditions are taken only
+ * where the platform renders them (CONDITION_SCOPES); a bucket binding's condition must name that
+ * bucket and no other (a condition copied from another bucket's binding would grant nothing, or not
+ * what was meant).
+ */
+function conditionProblem(env: EnvShape, kind: IamScopeKind, key: string | null, condition: IamCondition): string | null {
+  if (!CONDITION_SCOPES.includes(kind)) {
+    return `a condition cannot be set on a binding on ${SCOPE_ROLES[kind].what}: the platform renders IAM conditions only on bindings on ${CONDITION_SCOPES.map((k) => `${SCOPE_ROLES[k].what} (iam.${k})`).join(', ')}`;
+  }
+  if (kind === 'buckets' && key !== null && key in env.buckets) {
+    const name = env.buckets[key as keyof EnvShape['buckets']].name;
+    const named = [...condition.expression.matchAll(BUCKET_IN_CONDITION)].map((m) => m[1]);
+    const other = named.filter((b) => b !== name);
+    if (other.length) return `the condition names bucket ${other.join(', ')}, but the binding is on bucket ${key} (${name})`;
+  }
+  return null;
 }
 
 /** The role name IAM knows for a role of the config: `custom:<id>` → `projects/<project>/roles/<id>`. */

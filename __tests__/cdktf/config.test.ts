@@ -1,5 +1,5 @@
 import { environmentInput, loadEnvironment } from '../../config/environments';
-import { parseEnvironment, placeholders, resolveRole } from '../../config/environment';
+import { objectPrefixCondition, parseEnvironment, placeholders, resolveRole } from '../../config/environment';
 import { resolveNow } from '../../stacks/clock';
 
 describe('environment configuration', () => {
@@ -158,6 +158,39 @@ describe('environment configuration', () => {
         }),
       ).toThrow(/custom:mixed holds non-BigQuery permissions and cannot be granted on a dataset/);
       expect(withIam((iam) => (iam.customRoles!.x = { title: 't', description: 'd', reason: 'r', permissions: ['bigquery tables'] }))).toThrow(/iam\.customRoles\.x\.permissions\.0/);
+    });
+
+    it('takes a condition on a bucket binding only, naming that bucket, never beside the same role unconditioned', () => {
+      const prefixed = objectPrefixCondition('bqx-ml-output', 'reports/', 'reports');
+      expect(prefixed.expression).toBe('resource.name.startsWith("projects/_/buckets/bqx-ml-output/objects/reports/")');
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }] }))().iam.buckets.output).toEqual({
+        merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }],
+      });
+      // A scope kind whose bindings render no condition: refused, naming the path and where conditions go.
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { merge: [{ role: 'roles/bigquery.dataViewer', condition: prefixed }] }))).toThrow(
+        /iam\.datasets\.bqx_ml_v3_models\.merge\.0\.condition: a condition cannot be set on a binding on a dataset: the platform renders IAM conditions only on bindings on a bucket \(iam\.buckets\)/,
+      );
+      expect(withIam((iam) => (iam.jobs!.extract = { orchestrator: [{ role: 'roles/run.developer', condition: prefixed }] }))).toThrow(/iam\.jobs\.extract\.orchestrator\.0\.condition: a condition cannot be set on a binding on a Cloud Run job/);
+      expect(withIam((iam) => (iam.project!.merge = [{ role: 'roles/bigquery.jobUser', condition: prefixed }]))).toThrow(/iam\.project\.merge\.0\.condition: a condition cannot be set on a binding on the project/);
+      // A condition copied from another bucket's binding.
+      expect(withIam((iam) => (iam.buckets!.staging = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.staging\.merge\.0\.condition: the condition names bucket bqx-ml-output, but the binding is on bucket staging \(bqx-ml-staging\)/,
+      );
+      // The same role without the condition makes it moot; the same conditional grant twice is a duplicate.
+      expect(withIam((iam) => (iam.buckets!.output = { merge: ['roles/storage.objectViewer', { role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.output\.merge\.1\.condition: roles\/storage\.objectViewer is also granted to merge without a condition there/,
+      );
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }, { role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.output\.merge\.1: roles\/storage\.objectViewer is listed twice/,
+      );
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: { ...prefixed, colour: 'red' } as never }] }))).toThrow(/iam\.buckets\.output\.merge\.0/);
+    });
+
+    it('refuses a custom role of another service on a bucket or a job', () => {
+      const mixed = (iam: NonNullable<ReturnType<typeof environmentInput>['iam']>) =>
+        (iam.customRoles!.mixed = { title: 'm', description: 'm', reason: 'r', permissions: ['storage.objects.create', 'bigquery.tables.get'] });
+      expect(withIam((iam) => (mixed(iam), (iam.buckets!.output = { merge: ['custom:mixed'] })))).toThrow(/iam\.buckets\.output\.merge\.0: custom:mixed holds non-Cloud Storage permissions and cannot be granted on a bucket/);
+      expect(withIam((iam) => (mixed(iam), (iam.jobs!.merge = { merge: ['custom:mixed'] })))).toThrow(/iam\.jobs\.merge\.merge\.0: custom:mixed holds non-Cloud Run permissions and cannot be granted on a Cloud Run job/);
     });
 
     it('reports every problem at once', () => {
