@@ -95,7 +95,13 @@ describe('environment configuration', () => {
       expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] });
       // No workflow can impersonate break glass: only the platform admins' group, by token creation.
       expect(prod.iam.serviceAccounts.breakGlass).toEqual({ [`group:${prod.groups.platformAdmins}`]: ['roles/iam.serviceAccountTokenCreator'] });
-      expect(prod.iam.buckets.staging.runner).toBeUndefined();
+      // The runner on staging: its manifests role under the manifests/ condition, nothing unconditioned.
+      expect(prod.iam.buckets.staging.runner).toEqual([
+        { role: 'custom:bqxMigrationRunnerManifests', condition: objectPrefixCondition('bqx-ml-staging', 'manifests/', 'Extraction manifests') },
+      ]);
+      expect(prod.iam.customRoles.bqxMigrationRunnerManifests.permissions).toEqual(['storage.objects.create', 'storage.objects.delete']);
+      expect(prod.iam.jobs.extract.runner).toEqual(['roles/run.viewer']);
+      expect(prod.iam.project.runner).toEqual(['custom:bqxMigrationRunnerProject']);
       expect(withIam((iam) => (iam.buckets!.output = { 'group:data-eng@example.com': ['roles/storage.objectViewer'] }))().iam.buckets.output).toEqual({
         'group:data-eng@example.com': ['roles/storage.objectViewer'],
       });

@@ -91,17 +91,31 @@ describe('prod environment (no plan committed)', () => {
     expect(datasets.every((r) => r.access === undefined && r.location === 'us-central1')).toBe(true);
     const members = resourcesOf(d, 'google_bigquery_dataset_iam_member').map((r) => `${r.role} ${r.member.replace(/@.*/, '')} ${r.dataset_id}`);
     expect(members).toContain('roles/bigquery.dataViewer serviceAccount:bqx-ml-extract ${google_bigquery_dataset.bqx_ml_v3_features_v2_dataset_76ECD930.dataset_id}');
-    // The runner: a custom role on each of its two datasets, nothing on any other dataset or bucket.
+    // The runner: a custom role on each of its two datasets, nothing on any other dataset.
     expect(members.filter((m) => m.includes('bqx-ml-runner')).map((m) => m.split(' ')[0]).sort()).toEqual([
       'projects/bqx-ml/roles/bqxMigrationRunnerFeatures',
       'projects/bqx-ml/roles/bqxMigrationRunnerLedger',
     ]);
-    expect(resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member.includes('bqx-ml-runner'))).toEqual([]);
+    // On buckets: one binding, on staging, under the manifests/ condition; no unconditioned storage role anywhere.
+    const runnerOnBuckets = resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member === 'serviceAccount:bqx-ml-runner@bqx-ml.iam.gserviceaccount.com');
+    expect(runnerOnBuckets).toEqual([
+      {
+        bucket: '${google_storage_bucket.bucket-staging_bucket_A360C189.name}',
+        member: 'serviceAccount:bqx-ml-runner@bqx-ml.iam.gserviceaccount.com',
+        role: 'projects/bqx-ml/roles/bqxMigrationRunnerManifests',
+        condition: {
+          title: 'Extraction manifests (manifests/ only)',
+          description: 'objects gs://bqx-ml-staging/manifests/* only; nothing else in the bucket',
+          expression: 'resource.name.startsWith("projects/_/buckets/bqx-ml-staging/objects/manifests/")',
+        },
+      },
+    ]);
+    expect(resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member.includes('bqx-ml-runner') && r.condition === undefined)).toEqual([]);
     const buckets = resourcesOf(d, 'google_storage_bucket');
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
     expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
-    expect(countResources(d)).toBe(24);
+    expect(countResources(d)).toBe(25);
   });
 
   it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {

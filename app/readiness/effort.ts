@@ -38,8 +38,9 @@ const EFFORT: Readonly<Record<string, { delay: string; workaround: string }>> = 
   API_DISABLED: { delay: 'minutes (enable it, or deploy the foundation stack)', workaround: 'none for BigQuery; the other APIs serve the pipeline only' },
   PERMISSION_MISSING: { delay: 'under an hour (grant through the stacks, review, deploy)', workaround: 'none' },
   BUCKET_MISSING: { delay: 'minutes (deploy the data stack)', workaround: 'none needed for Phase 4C itself' },
-  BUCKET_NOT_WRITABLE: { delay: 'under an hour (grant through the stacks)', workaround: 'write manifests and backups elsewhere and copy them' },
+  BUCKET_NOT_WRITABLE: { delay: 'under an hour (deploy the data stack, which grants the manifests/ write)', workaround: 'write the manifests to a local directory (--manifest-dir DIR) and copy them as someone who may' },
   JOB_NOT_DEPLOYED: { delay: 'under an hour (deploy the pipeline stack)', workaround: 'none needed for Phase 4C itself' },
+  JOB_NOT_READABLE: { delay: 'under an hour (deploy the pipeline stack, which grants the runner run.viewer on the extract job)', workaround: 'read EXTRACTION_DISCOVERY with gcloud run jobs describe as someone who may' },
   SEARCH_INDEX_DROPPED: { delay: 'none before the run; re-create after it', workaround: 'SEARCH() scans until the index is back' },
   POLICY_TAGS_DROPPED: { delay: 'none before the run; re-apply after it', workaround: 'restrict the dataset until the tags are back' },
   EXTRACT_DUPLICATES: {
