@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BqxError } from '../core/errors';
+import { DISCOVERY_ENV, DISCOVERY_MODES, MANIFEST_ENV, type DiscoveryMode } from '../core/extraction/discovery';
+import { STAGING_MANIFEST_PREFIX } from './runner-permissions';
 
 /**
  * Everything that differs between environments lives here and only here: project, region, names,
@@ -207,6 +209,20 @@ const jobSchema = z.object({
   args: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * Where the runner writes each pair's extraction manifest in the staging bucket: the policy's
+ * `extraction.manifestPath` (a test keeps them equal), under the only prefix the runner may write.
+ */
+export const EXTRACTION_MANIFEST_OBJECT = `${STAGING_MANIFEST_PREFIX}{pair}/extraction.json`;
+
+/**
+ * The extract job: a job, and how it finds its tables (`discovery`, rendered into its environment
+ * by `extractJobEnv`). Default `name-only`: the job as deployed before the setting existed (nothing
+ * rendered, no change to the job). Switch only once the deployed image honours the mode: setting it
+ * on an image that ignores it would make readiness report a fix that is not there (RUNBOOK 3).
+ */
+const extractJobSchema = jobSchema.extend({ discovery: z.enum(DISCOVERY_MODES).default('name-only') });
+
 const baseSchema = z.object({
   name: z.enum(['dev', 'prod']),
   project: z.string().regex(PROJECT_RE),
@@ -252,7 +268,7 @@ const baseSchema = z.object({
   artifactRegistry: z.object({ repositoryId: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/) }),
   datasets: z.array(datasetSchema).min(1),
   buckets: z.object({ staging: bucketSchema, output: bucketSchema, state: bucketSchema }),
-  jobs: z.object({ extract: jobSchema, merge: jobSchema, runner: jobSchema }),
+  jobs: z.object({ extract: extractJobSchema, merge: jobSchema, runner: jobSchema }),
   /** Pairs the orchestration fans out over, one execution each. */
   pairs: z.array(z.string().regex(/^[a-z]{6}$/)).min(1),
   orchestration: z.object({ workflowName: z.string().regex(JOB_RE), concurrency: z.number().int().min(1).max(20) }),
@@ -316,6 +332,10 @@ export const environmentSchema = baseSchema.superRefine((env, ctx) => {
   for (const [key, job] of Object.entries(env.jobs)) {
     if (!accounts.includes(job.serviceAccount)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jobs', key, 'serviceAccount'], message: `${job.serviceAccount} is not one of serviceAccounts (${accounts.join(', ')})` });
+    }
+    // The discovery settings have one home, jobs.extract.discovery: a literal env value would bypass it.
+    for (const name of [DISCOVERY_ENV, MANIFEST_ENV].filter((n) => n in job.env)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jobs', key, 'env', name], message: `${name} is rendered from jobs.extract.discovery ('${DISCOVERY_MODES.join("' | '")}'): set that instead` });
     }
   }
   validateIam(env, ctx);
@@ -501,7 +521,17 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type DatasetConfig = EnvironmentConfig['datasets'][number];
 export type BucketConfig = EnvironmentConfig['buckets']['staging'];
-export type JobConfig = EnvironmentConfig['jobs']['extract'];
+export type JobConfig = EnvironmentConfig['jobs']['merge'];
+
+/** The discovery settings of the extract job as environment variables (none for `name-only`). */
+export function discoveryEnv(mode: DiscoveryMode, stagingBucket: string): Record<string, string> {
+  if (mode === 'name-only') return {};
+  if (mode === 'base-tables') return { [DISCOVERY_ENV]: mode };
+  return { [DISCOVERY_ENV]: mode, [MANIFEST_ENV]: `gs://${stagingBucket}/${EXTRACTION_MANIFEST_OBJECT}` };
+}
+
+/** The extract job's environment: its own variables and its discovery settings (jobs.extract.discovery). */
+export const extractJobEnv = (env: EnvironmentConfig): Record<string, string> => ({ ...env.jobs.extract.env, ...discoveryEnv(env.jobs.extract.discovery, env.buckets.staging.name) });
 
 /** Validates an environment; the error names the environment and every failing path. */
 export function parseEnvironment(input: unknown, source: string): EnvironmentConfig {

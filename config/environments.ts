@@ -293,6 +293,12 @@ const prod: EnvironmentInput = {
       timeoutSeconds: 7200,
       maxRetries: 0,
       env: { PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25', PROJECT_ID: 'bqx-ml', PYTHONUNBUFFERED: '1' },
+      // How the job finds its tables (rendered as EXTRACTION_DISCOVERY / EXTRACTION_MANIFEST). Stays
+      // 'name-only', what the deployed image does, until an image that honours the setting is
+      // deployed: then 'base-tables' before the first apply, and 'manifest' once every pair's
+      // manifest is written after it (RUNBOOK 3 and 6, DEPLOYMENT_CHECKLIST). Readiness reports
+      // P1 EXTRACT_DUPLICATES until then, which is true.
+      discovery: 'name-only',
     },
     merge: {
       name: 'bqx-ml-merge',

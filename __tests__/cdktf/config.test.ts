@@ -49,6 +49,19 @@ describe('environment configuration', () => {
     );
   });
 
+  it("the extract job's discovery: one of the modes, set only through jobs.extract.discovery", () => {
+    const input = environmentInput('prod');
+    const withExtract = (extract: Partial<typeof input.jobs.extract>) => () => parseEnvironment({ ...input, jobs: { ...input.jobs, extract: { ...input.jobs.extract, ...extract } } }, 'prod');
+    expect(withExtract({ discovery: 'manifest' })().jobs.extract.discovery).toBe('manifest');
+    const { discovery: _omitted, ...withoutDiscovery } = input.jobs.extract;
+    expect(parseEnvironment({ ...input, jobs: { ...input.jobs, extract: withoutDiscovery } }, 'prod').jobs.extract.discovery).toBe('name-only');
+    expect(withExtract({ discovery: 'views' as never })).toThrow(/jobs\.extract\.discovery: Invalid enum value\. Expected 'name-only' \| 'base-tables' \| 'manifest'/);
+    expect(withExtract({ env: { ...input.jobs.extract.env, EXTRACTION_DISCOVERY: 'base-tables' } })).toThrow(
+      /jobs\.extract\.env\.EXTRACTION_DISCOVERY: EXTRACTION_DISCOVERY is rendered from jobs\.extract\.discovery \('name-only' \| 'base-tables' \| 'manifest'\): set that instead/,
+    );
+    expect(() => parseEnvironment({ ...input, jobs: { ...input.jobs, merge: { ...input.jobs.merge, env: { EXTRACTION_MANIFEST: 'gs://x/y' } } } }, 'prod')).toThrow(/jobs\.merge\.env\.EXTRACTION_MANIFEST: EXTRACTION_MANIFEST is rendered from jobs\.extract\.discovery/);
+  });
+
   it('lists every placeholder with the stacks it blocks', () => {
     const input = environmentInput('prod');
     const env = parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '000000-000000-000000' }, ci: { ...input.ci, repositoryId: '0', repositoryOwnerId: '0' } }, 'prod');

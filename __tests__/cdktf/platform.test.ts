@@ -1,7 +1,10 @@
 import { App, Aspects, Testing, TerraformStack } from 'cdktf';
 import { PlatformPolicy } from '../../constructs/policy';
 import { environmentInput } from '../../config/environments';
-import { parseEnvironment } from '../../config/environment';
+import { EXTRACTION_MANIFEST_OBJECT, parseEnvironment } from '../../config/environment';
+import { cloudScopeTargets } from '../../config/runner-permissions';
+import { discoveryRule } from '../../core/extraction/discovery';
+import { loadPolicy } from '../../core/policy';
 import { buildPlatform, PlatformResult, resourceCount } from '../../stacks/platform';
 import { disableTokenStackTraces } from '../../stacks/token-stack-traces';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
@@ -172,6 +175,38 @@ describe('prod environment (no plan committed)', () => {
     const phase = budgets.find((b) => b.amount.specified_amount.units === '15')!;
     expect(phase.budget_filter.labels).toEqual({ [PHASE_4C_JOB_LABEL.key]: PHASE_4C_JOB_LABEL.value });
     expect(phase.budget_filter.labels).toEqual(phase4cJobLabels());
+  });
+});
+
+describe("the extract job's discovery (jobs.extract.discovery)", () => {
+  /** The extract job's environment as synthesized for `mode`. */
+  const extractEnv = (name: 'prod' | 'dev', mode?: 'name-only' | 'base-tables' | 'manifest') => {
+    const input = environmentInput(name);
+    if (mode) input.jobs.extract.discovery = mode;
+    const env = parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } }, name);
+    const pipeline = buildPlatform(Testing.app(), { env, plan: null, now: PINNED_NOW }).stacks.find((s) => s.node.id === 'pipeline') as TerraformStack;
+    const job = resourcesOf(JSON.parse(Testing.synth(pipeline)) as Tf, 'google_cloud_run_v2_job').find((j) => j.labels.job === 'extract');
+    return Object.fromEntries(job.template.template.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value])) as Record<string, string>;
+  };
+  const discovery = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k]) => k.startsWith('EXTRACTION_') && k !== 'EXTRACTION_WORKERS'));
+
+  it('committed: name-only in prod and dev, which renders nothing (the job as deployed today)', () => {
+    expect(environmentInput('prod').jobs.extract.discovery).toBe('name-only');
+    expect(discovery(extractEnv('prod'))).toEqual({});
+    expect(discovery(extractEnv('dev'))).toEqual({});
+  });
+
+  it('base-tables and manifest render EXTRACTION_DISCOVERY, manifest also where the runner writes the manifests', () => {
+    expect(discovery(extractEnv('prod', 'base-tables'))).toEqual({ EXTRACTION_DISCOVERY: 'base-tables' });
+    expect(discovery(extractEnv('prod', 'manifest'))).toEqual({ EXTRACTION_DISCOVERY: 'manifest', EXTRACTION_MANIFEST: 'gs://bqx-ml-staging/manifests/{pair}/extraction.json' });
+    expect(discovery(extractEnv('dev', 'manifest'))).toEqual({ EXTRACTION_DISCOVERY: 'manifest', EXTRACTION_MANIFEST: 'gs://bqx-ml-dev-staging/manifests/{pair}/extraction.json' });
+    // The job's other variables stay as configured.
+    expect(extractEnv('prod', 'manifest')).toMatchObject({ PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25' });
+  });
+
+  it('the manifest path is the policy\'s, under the prefix the runner may write', () => {
+    expect(EXTRACTION_MANIFEST_OBJECT).toBe(discoveryRule(loadPolicy()).manifestPath);
+    expect(EXTRACTION_MANIFEST_OBJECT.startsWith(cloudScopeTargets(pinnedEnv('prod')).stagingManifests.prefix)).toBe(true);
   });
 });
 

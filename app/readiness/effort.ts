@@ -44,7 +44,7 @@ const EFFORT: Readonly<Record<string, { delay: string; workaround: string }>> = 
   SEARCH_INDEX_DROPPED: { delay: 'none before the run; re-create after it', workaround: 'SEARCH() scans until the index is back' },
   POLICY_TAGS_DROPPED: { delay: 'none before the run; re-apply after it', workaround: 'restrict the dataset until the tags are back' },
   EXTRACT_DUPLICATES: {
-    delay: 'about a day: change the job’s discovery, rebuild and redeploy its image, set EXTRACTION_DISCOVERY in the pipeline stack',
+    delay: 'about a day: change the job’s discovery, rebuild and redeploy its image, set jobs.extract.discovery (config/environments.ts) and deploy the pipeline stack',
     workaround: 'do not run extractions during the grace period, or drop the duplicate columns from the training files after the merge',
   },
   CHECK_FAILED: { delay: 'unknown until the cause is known', workaround: 'none: this part is not assessed' },
