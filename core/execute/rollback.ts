@@ -108,6 +108,39 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
   return { steps };
 }
 
+interface UndoContext {
+  readonly engine: Engine;
+  readonly state: TrackedState;
+  readonly rec: (s: LedgerRecord['state'], reason: string, extra?: Partial<LedgerRecord>) => LedgerRecord;
+  readonly res: (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null) => OperationResult;
+  readonly jobId: (step: number) => string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Runs an operation's undo steps and records them; `atomic`: inside a transaction, a failure throws to roll it back. */
+async function undoOperation(u: UndoContext, steps: readonly Step[], atomic: boolean): Promise<OperationResult> {
+  const { engine, state, rec, res } = u;
+  for (const [j, s] of steps.entries()) {
+    try {
+      // A consolidated table is dropped only once the restores it relies on are recorded.
+      if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
+      const out = await engine.run(s, { jobId: u.jobId(j), labels: u.labels });
+      await state.afterStep(s);
+      const k = stepKey(s);
+      await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
+    } catch (e) {
+      if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
+      const failed = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
+      if (atomic) throw new UndoAborted(failed);
+      await guarded(() => engine.ledger.append([rec(failed.outcome, failed.reason, { detail: failed.detail })]));
+      return failed;
+    }
+  }
+  const done = res('ROLLED_BACK', 'ROLLBACK_OK', steps.map(describeStep).join('; ') || 'nothing left to undo');
+  await guarded(() => engine.ledger.append([rec(done.outcome, done.reason, { detail: done.detail })]));
+  return done;
+}
+
 /** Thrown inside an operation's transaction to undo its rollback steps; recorded FAILED after. */
 class UndoAborted extends Error {
   constructor(readonly result: OperationResult) {
@@ -171,31 +204,11 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
           r = res('FAILED', 'ROLLBACK_BLOCKED', undo.blocked);
           await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
         } else {
-          const carryOut = async (atomic: boolean): Promise<OperationResult> => {
-            for (const [j, s] of undo.steps.entries()) {
-              try {
-                // A consolidated table is dropped only once the restores it relies on are recorded.
-                if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
-                const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) });
-                await state.afterStep(s);
-                const k = stepKey(s);
-                await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
-              } catch (e) {
-                if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
-                const failedStep = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
-                if (atomic) throw new UndoAborted(failedStep);
-                await guarded(() => engine.ledger.append([rec(failedStep.outcome, failedStep.reason, { detail: failedStep.detail })]));
-                return failedStep;
-              }
-            }
-            const done = res('ROLLED_BACK', 'ROLLBACK_OK', undo.steps.map(describeStep).join('; ') || 'nothing left to undo');
-            await guarded(() => engine.ledger.append([rec(done.outcome, done.reason, { detail: done.detail })]));
-            return done;
-          };
+          const u: UndoContext = { engine, state, rec, res, jobId: (j) => jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) };
           // DuckDB undoes an operation as one transaction: a failing step leaves the operation applied, as it was.
           if (engine.atomically) {
             try {
-              r = await engine.atomically(() => carryOut(true));
+              r = await engine.atomically(() => undoOperation(u, undo.steps, true));
             } catch (e) {
               if (!(e instanceof UndoAborted)) throw e;
               await state.refresh(names);
@@ -203,7 +216,7 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
               await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: `${r.detail} (rolled back: the operation is still applied)` })]));
             }
           } else {
-            r = await carryOut(false);
+            r = await undoOperation(u, undo.steps, false);
           }
         }
         if (r.outcome === 'FAILED') failed += 1;
