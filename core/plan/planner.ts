@@ -89,6 +89,8 @@ interface Read {
   readonly key: string;
   readonly costBytes: number;
   readonly run: () => Promise<void>;
+  /** A content fingerprint of this table: read with the others at once where the source can. */
+  readonly fingerprintOf?: string;
 }
 
 async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy, reads: Read[], stage: string, progress?: PlanProgress): Promise<void> {
@@ -102,10 +104,20 @@ async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy
     facts.bytesRead += r.costBytes;
     allowed.push(r);
   }
-  const queue = new PQueue({ concurrency: Math.max(1, source.maxParallelOperations) });
   let done = 0;
+  const bulk = new Set(source.readMany ? allowed.filter((r) => r.fingerprintOf !== undefined) : []);
+  if (bulk.size) {
+    const read = await source.readMany!({ rowCounts: [], fingerprints: [...bulk].map((r) => r.fingerprintOf!), probes: [] });
+    for (const r of bulk) {
+      const name = r.fingerprintOf!;
+      const v = read.fingerprints.get(name);
+      facts.fingerprints.set(name, v === undefined ? { error: `no answer for ${name}` } : v instanceof Error ? { error: errorText(v) } : v);
+      progress?.(stage, ++done, allowed.length);
+    }
+  }
+  const queue = new PQueue({ concurrency: Math.max(1, source.maxParallelOperations) });
   await Promise.all(
-    allowed.map((r) =>
+    allowed.filter((r) => !bulk.has(r)).map((r) =>
       queue.add(async () => {
         await r.run();
         progress?.(stage, ++done, allowed.length);
@@ -181,6 +193,7 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
       ...[...fingerprintWanted].map((name) => ({
         key: `fingerprint|${name}`,
         costBytes: byName.get(name)?.bytes ?? 0,
+        fingerprintOf: name,
         run: async () => {
           try {
             facts.fingerprints.set(name, await source.contentFingerprint(name));
