@@ -11,6 +11,7 @@ const BENCHES: readonly [string, string[]][] = [
   ['BigQuery engine against the local double with a latency model', ['bigquery.js']],
   ['the same through the full executor (gates, ledger, validation per batch)', ['bigquery.js', '--executor']],
   ['CDKTF synthesis of the prod environment', ['synth.js']],
+  ['linearity over catalogue size: audit, plan, paper run, synth at 1x, 2x, 5x, 10x (seeds cached in $TMPDIR/bqx-bench-scale)', ['scale.js']],
 ];
 
 let failed = 0;

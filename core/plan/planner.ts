@@ -2,7 +2,6 @@
  * The planner: reads facts (never writes), then decides every table's action as a pure function
  * of (catalogue snapshot, policy, facts, grace start). Same input, byte-identical plan.
  */
-import PQueue from 'p-queue';
 import type { CatalogueSnapshot, TableInfo } from '../catalogue';
 import { bytesToUsd, usdToBytes } from '../cost';
 import { tableStateHash } from '../catalogue';
@@ -115,14 +114,21 @@ async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy
       progress?.(stage, ++done, allowed.length);
     }
   }
-  const queue = new PQueue({ concurrency: Math.max(1, source.maxParallelOperations) });
+  const rest = allowed.filter((r) => !bulk.has(r));
+  // A fixed pool of workers taking the reads in order, as many at once as the source allows. Not
+  // p-queue: it queued every read up front and took each from the head of one array
+  // (Array.prototype.shift), quadratic in the reads: 3 ms of the plan at 5,817 tables, 440 ms at
+  // 58,170 (bench/scale.ts, node --cpu-prof). Same order of starts, same concurrency.
+  const workers = Math.min(rest.length, Math.max(1, source.maxParallelOperations));
+  let next = 0;
   await Promise.all(
-    allowed.filter((r) => !bulk.has(r)).map((r) =>
-      queue.add(async () => {
+    Array.from({ length: workers }, async () => {
+      while (next < rest.length) {
+        const r = rest[next++];
         await r.run();
         progress?.(stage, ++done, allowed.length);
-      }),
-    ),
+      }
+    }),
   );
 }
 
