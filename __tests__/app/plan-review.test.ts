@@ -115,3 +115,8 @@ describe('bqx plan writes the review file beside the plan', () => {
     await expect(runPlan({ engine: engineOptions(database), out, review: out, graceStart: '2026-11-21' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
   });
 });
+
+test('the committed plan has its review file committed beside it, and it is that plan\'s review', () => {
+  const committed = repoPath('plans', 'phase-4c.plan.json');
+  expect(readFileSync(reviewFileFor(committed), 'utf8')).toBe(planReview(JSON.parse(readFileSync(committed, 'utf8')) as Plan));
+});
