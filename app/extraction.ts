@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import type { TableInfo } from '../core/catalogue';
+import { STAGING_MANIFEST_PREFIX } from '../config/runner-permissions';
 import { BqxError } from '../core/errors';
 import { discoveryRule, extractionSets, pairProblem, type DiscoveryRule, type ExtractionSets } from '../core/extraction/discovery';
 import { loadPlanFile } from '../core/plan/load';
@@ -70,7 +71,9 @@ export function manifestOf(r: ExtractionSets, where: { project: string; dataset:
 
 /**
  * Uploads the manifest to `gs://bucket[/prefix]` at the policy's object path, with the caller's
- * credentials (the runner's: it holds roles/storage.objectUser on the staging bucket).
+ * credentials. The runner may create and overwrite objects under `manifests/` of the staging bucket
+ * and nothing else there (custom role bqxMigrationRunnerManifests, bound by the data stack under a
+ * condition on the object name; config/runner-permissions.ts, stagingManifests).
  */
 export async function uploadManifest(target: string, r: ExtractionSets, where: { project: string; dataset: string }, endpoint?: string): Promise<string> {
   const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(\/.*)?$/.exec(target);
@@ -83,7 +86,15 @@ export async function uploadManifest(target: string, r: ExtractionSets, where: {
     media: { contentType: 'application/json', data: `${JSON.stringify(manifestOf(r, where), null, 2)}\n` },
   });
   if (res.status !== 200) {
-    throw new BqxError('MANIFEST_UPLOAD_FAILED', `writing gs://${m[1]}/${object} failed: ${apiErrorText(res)}`, 'the runner needs storage.objects.create on the staging bucket (roles/storage.objectUser, data stack)', 'FAILURE');
+    const outside = object.startsWith(STAGING_MANIFEST_PREFIX) ? '' : `; ${object} is outside ${STAGING_MANIFEST_PREFIX}, which is all the runner may write: pass gs://${m[1]} without a prefix`;
+    throw new BqxError(
+      'MANIFEST_UPLOAD_FAILED',
+      `writing gs://${m[1]}/${object} failed: ${apiErrorText(res)}`,
+      `run as the runner, on the staging bucket: it may create and overwrite objects under ${STAGING_MANIFEST_PREFIX} only ` +
+        `(custom role bqxMigrationRunnerManifests: storage.objects.create, storage.objects.delete; granted by the data stack with the condition ` +
+        `resource.name.startsWith("projects/_/buckets/${m[1]}/objects/${STAGING_MANIFEST_PREFIX}"))${outside}`,
+      'FAILURE',
+    );
   }
   return `gs://${m[1]}/${object}`;
 }

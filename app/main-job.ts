@@ -31,7 +31,8 @@ import type { Scale } from '../warehouse/catalogue';
 import { repoRoot } from '../core/paths';
 import { withEngine } from './engine';
 import { synthesize } from './synth';
-import { planWarehouse, todayUtc, writePlanFile } from './plan';
+import { planWarehouse, todayUtc, writePlanFile, writePlanReview } from './plan';
+import { reviewFileFor } from './plan-review';
 import { outcomeOfVerdict } from './readiness/verdict';
 import { writeEvidence } from './report/evidence';
 import { writeReconcileReports } from './report/render';
@@ -160,10 +161,11 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
       async () => {
         const p = await planWarehouse(engine, policy, opts.graceStart ?? todayUtc(), progress);
         writePlanFile(p, opts.planOut);
+        writePlanReview(p, reviewFileFor(opts.planOut));
         return p;
       },
       (p) =>
-        `${opts.planOut}: ${Object.entries(p.summary.byAction)
+        `${opts.planOut} (review: ${reviewFileFor(opts.planOut)}): ${Object.entries(p.summary.byAction)
           .map(([a, n]) => `${a} ${n}`)
           .join(', ')}; ${p.summary.views} views; hash ${p.planHash.slice(0, 12)}…`,
       false,

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'fs';
+import * as path from 'path';
 import { makeSnapshot } from '../core/catalogue';
 import { BqxError } from '../core/errors';
 import { buildPlan } from '../core/plan/planner';
@@ -9,6 +10,7 @@ import type { Engine, EngineOptions } from '../core/ports/engine';
 import { silentProgress, type Progress } from '../core/report/progress';
 import { withEngine } from './engine';
 import { ensureWritableFile } from './output-paths';
+import { planReview, reviewFileFor } from './plan-review';
 
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
@@ -42,16 +44,40 @@ export function writePlanFile(plan: Plan, file: string): string {
   return out;
 }
 
-/** `bqx plan`: plan the warehouse and write the plan file. Changes nothing in the warehouse. */
-export async function runPlan(input: { engine: EngineOptions; policyFile?: string; graceStart?: string; out: string; progress?: Progress }): Promise<{ plan: Plan; out: string }> {
-  const policy = loadPolicy(input.policyFile);
-  const graceStart = parseGraceStart(input.graceStart);
-  ensureWritableFile(input.out, 'plan file');
-  const plan = await withEngine({ ...input.engine, readOnly: true }, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
-  return { plan, out: writePlanFile(plan, input.out) };
+/** Writes the review file of a plan (app/plan-review.ts): one line per operation, KEEP counted per family. */
+export function writePlanReview(plan: Plan, file: string): { file: string; bytes: number; lines: number } {
+  const out = ensureWritableFile(file, 'plan review file');
+  const text = planReview(plan);
+  writeFileSync(out, text);
+  return { file: out, bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
 }
 
-export function formatPlanSummary(plan: Plan, out: string | null): string {
+/**
+ * `bqx plan`: plan the warehouse, write the plan file and its review file beside it (`review`,
+ * default `<out>.txt`). Changes nothing in the warehouse.
+ */
+export async function runPlan(input: {
+  engine: EngineOptions;
+  policyFile?: string;
+  graceStart?: string;
+  out: string;
+  review?: string;
+  progress?: Progress;
+}): Promise<{ plan: Plan; out: string; review: { file: string; bytes: number; lines: number } }> {
+  const policy = loadPolicy(input.policyFile);
+  const graceStart = parseGraceStart(input.graceStart);
+  const reviewFile = input.review ?? reviewFileFor(input.out);
+  ensureWritableFile(input.out, 'plan file');
+  ensureWritableFile(reviewFile, 'plan review file');
+  if (path.resolve(reviewFile) === path.resolve(input.out)) {
+    throw new BqxError('BAD_OPTION', `--review ${reviewFile} is the plan file itself`, 'name another file for the review (default: the plan file + .txt)');
+  }
+  const plan = await withEngine({ ...input.engine, readOnly: true }, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
+  const out = writePlanFile(plan, input.out);
+  return { plan, out, review: writePlanReview(plan, reviewFile) };
+}
+
+export function formatPlanSummary(plan: Plan, out: string | null, reviewFile?: { file: string; bytes: number; lines: number }): string {
   const s = plan.summary;
   const lines = [
     `Plan ${plan.planHash.slice(0, 16)}… for ${plan.engine}:${plan.project}.${plan.dataset} (${s.tables} tables, catalogue ${plan.catalogueFingerprint.slice(0, 12)}…)`,
@@ -72,5 +98,6 @@ export function formatPlanSummary(plan: Plan, out: string | null): string {
     if (review.length > 20) lines.push(`    … ${review.length - 20} more in the plan file`);
   }
   if (out) lines.push('', `  written to ${out}; approve destructive operations with --approve ${plan.planHash}`);
+  if (reviewFile) lines.push(`  review file (one line per operation): ${reviewFile.file} (${reviewFile.lines} lines, ${reviewFile.bytes} bytes)`);
   return lines.join('\n');
 }

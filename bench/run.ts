@@ -12,6 +12,7 @@ const BENCHES: readonly [string, string[]][] = [
   ['the same through the full executor (gates, ledger, validation per batch; goal ≤ 1.3x of the same bound)', ['bigquery.js', '--executor']],
   ['bqx verify on the BigQuery engine behind the fault proxy: fault-free and at 20% faults (small catalogue)', ['bigquery.js', '--verify-faults']],
   ['CDKTF synthesis of the prod environment', ['synth.js']],
+  ['linearity over catalogue size: audit, plan, paper run, synth at 1x, 2x, 5x, 10x (seeds cached in $TMPDIR/bqx-bench-scale)', ['scale.js']],
 ];
 
 let failed = 0;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BqxError } from '../core/errors';
+import { DISCOVERY_ENV, DISCOVERY_MODES, MANIFEST_ENV, type DiscoveryMode } from '../core/extraction/discovery';
+import { STAGING_MANIFEST_PREFIX } from './runner-permissions';
 
 /**
  * Everything that differs between environments lives here and only here: project, region, names,
@@ -64,12 +66,60 @@ const SCOPE_ROLES = {
 export type IamScopeKind = keyof typeof SCOPE_ROLES;
 
 /**
+ * The scope kinds whose bindings may carry an IAM condition, and why only these: a condition is
+ * rendered as the `condition` block of the scope's IAM member resource, and the platform renders it
+ * on bucket bindings only (google_storage_bucket_iam_member; Cloud Storage takes conditions on
+ * buckets with uniform bucket-level access, which every bucket of the platform enforces). Anywhere
+ * else a condition in the config is an error, never silently dropped.
+ */
+export const CONDITION_SCOPES: readonly IamScopeKind[] = ['buckets'];
+
+/**
+ * An IAM condition (Google's `Expr`: title, description, CEL expression), as the provider's
+ * `condition` block takes it. For an object prefix of a bucket use `objectPrefixCondition`.
+ */
+const iamConditionSchema = z
+  .object({
+    title: z.string().min(1).max(100),
+    description: z.string().min(1).max(256).optional(),
+    expression: z.string().min(1),
+  })
+  .strict();
+export type IamCondition = z.output<typeof iamConditionSchema>;
+
+/** A role as a binding names it: `roles/...` / `custom:<id>`, or that role under a condition. */
+const roleEntrySchema = z.union([z.string().min(1), z.object({ role: z.string().min(1), condition: iamConditionSchema }).strict()]);
+export type IamRoleEntry = z.output<typeof roleEntrySchema>;
+
+/** The role of an entry, and its condition (null: unconditional). */
+export const roleOfEntry = (entry: IamRoleEntry): { role: string; condition: IamCondition | null } =>
+  typeof entry === 'string' ? { role: entry, condition: null } : { role: entry.role, condition: entry.condition };
+
+/**
+ * The condition that limits a bucket binding to the objects under `prefix`, in the resource-name
+ * form of Cloud Storage (`projects/_/buckets/BUCKET/objects/OBJECT`):
+ * https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name, and Cloud
+ * Storage's sample of a `startsWith` condition on a bucket binding:
+ * https://cloud.google.com/storage/docs/samples/storage-add-bucket-conditional-iam-binding.
+ * The bucket itself (`projects/_/buckets/BUCKET`) does not match, so bucket-level permissions
+ * (objects.list, buckets.get) are never granted through it.
+ */
+export function objectPrefixCondition(bucket: string, prefix: string, what: string): IamCondition {
+  return {
+    title: `${what} (${prefix} only)`,
+    description: `objects gs://${bucket}/${prefix}* only; nothing else in the bucket`,
+    expression: `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefix}")`,
+  };
+}
+
+/**
  * Principal → roles on one scope (the `iam_by_principals` shape of Google's cloud-foundation-fabric
  * modules). A principal is an identity key (`extract`, `ciDeployer`, ...), a symbolic WIF principal
  * (`wif:repository`, `wif:deployEnvironment`; service-account scopes only) or a full IAM member
- * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`.
+ * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`, or
+ * `{ role, condition }` for a conditional binding (on CONDITION_SCOPES only).
  */
-const iamByPrincipals = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
+const iamByPrincipals = z.record(z.string().min(1), z.array(roleEntrySchema).min(1));
 
 const customRoleSchema = z
   .object({
@@ -159,6 +209,20 @@ const jobSchema = z.object({
   args: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * Where the runner writes each pair's extraction manifest in the staging bucket: the policy's
+ * `extraction.manifestPath` (a test keeps them equal), under the only prefix the runner may write.
+ */
+export const EXTRACTION_MANIFEST_OBJECT = `${STAGING_MANIFEST_PREFIX}{pair}/extraction.json`;
+
+/**
+ * The extract job: a job, and how it finds its tables (`discovery`, rendered into its environment
+ * by `extractJobEnv`). Default `name-only`: the job as deployed before the setting existed (nothing
+ * rendered, no change to the job). Switch only once the deployed image honours the mode: setting it
+ * on an image that ignores it would make readiness report a fix that is not there (RUNBOOK 3).
+ */
+const extractJobSchema = jobSchema.extend({ discovery: z.enum(DISCOVERY_MODES).default('name-only') });
+
 const baseSchema = z.object({
   name: z.enum(['dev', 'prod']),
   project: z.string().regex(PROJECT_RE),
@@ -204,7 +268,7 @@ const baseSchema = z.object({
   artifactRegistry: z.object({ repositoryId: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/) }),
   datasets: z.array(datasetSchema).min(1),
   buckets: z.object({ staging: bucketSchema, output: bucketSchema, state: bucketSchema }),
-  jobs: z.object({ extract: jobSchema, merge: jobSchema, runner: jobSchema }),
+  jobs: z.object({ extract: extractJobSchema, merge: jobSchema, runner: jobSchema }),
   /** Pairs the orchestration fans out over, one execution each. */
   pairs: z.array(z.string().regex(/^[a-z]{6}$/)).min(1),
   orchestration: z.object({ workflowName: z.string().regex(JOB_RE), concurrency: z.number().int().min(1).max(20) }),
@@ -232,8 +296,11 @@ const baseSchema = z.object({
   views: z.object({
     /** Path (relative to the repository) of the committed plan the views come from. */
     planFile: z.string().min(1),
-    /** Fixed shard count: changing it moves views between stacks (state moves), so it is a reviewed change. */
-    shards: z.number().int().min(1).max(64),
+    /**
+     * Fixed shard count: changing it moves views between stacks (state moves), so it is a reviewed
+     * change. Up to 256: 25,000 views need 63 to 71 shards at 400 per stack (bench/scale.ts).
+     */
+    shards: z.number().int().min(1).max(256),
     maxViewsPerShard: z.number().int().min(1).max(500),
     warnWithinDays: z.number().int().min(0),
     /** Adopt views the runner created itself (import blocks); see CompatibilityViewSet. */
@@ -269,6 +336,10 @@ export const environmentSchema = baseSchema.superRefine((env, ctx) => {
     if (!accounts.includes(job.serviceAccount)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jobs', key, 'serviceAccount'], message: `${job.serviceAccount} is not one of serviceAccounts (${accounts.join(', ')})` });
     }
+    // The discovery settings have one home, jobs.extract.discovery: a literal env value would bypass it.
+    for (const name of [DISCOVERY_ENV, MANIFEST_ENV].filter((n) => n in job.env)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jobs', key, 'env', name], message: `${name} is rendered from jobs.extract.discovery ('${DISCOVERY_MODES.join("' | '")}'): set that instead` });
+    }
   }
   validateIam(env, ctx);
 });
@@ -282,15 +353,16 @@ export interface IamScope {
   /** Dataset id, bucket/job/identity key; null for `project` and `artifactRegistry`. */
   readonly key: string | null;
   /** Principal → roles. */
-  readonly byPrincipals: Readonly<Record<string, readonly string[]>>;
+  readonly byPrincipals: Readonly<Record<string, readonly IamRoleEntry[]>>;
 }
 
-/** One binding: a role granted to a principal (as written in the config) on a scope. */
+/** One binding: a role granted to a principal (as written in the config) on a scope, maybe under a condition. */
 export interface IamBinding {
   readonly kind: IamScopeKind;
   readonly key: string | null;
   readonly principal: string;
   readonly role: string;
+  readonly condition: IamCondition | null;
 }
 
 /** The scopes of the `iam` section, in config order. */
@@ -309,7 +381,7 @@ export function iamScopes(iam: IamConfig): IamScope[] {
 
 /** Every binding of one scope, in config order. */
 export const scopeBindings = (scope: IamScope): IamBinding[] =>
-  Object.entries(scope.byPrincipals).flatMap(([principal, roles]) => roles.map((role) => ({ kind: scope.kind, key: scope.key, principal, role })));
+  Object.entries(scope.byPrincipals).flatMap(([principal, roles]) => roles.map((entry) => ({ kind: scope.kind, key: scope.key, principal, ...roleOfEntry(entry) })));
 
 /** Every binding of the `iam` section, in config order. */
 export const iamBindings = (iam: IamConfig): IamBinding[] => iamScopes(iam).flatMap(scopeBindings);
@@ -352,23 +424,60 @@ function validateIam(env: EnvShape, ctx: z.RefinementCtx): void {
       } else if (!(IDENTITY_KEYS as readonly string[]).includes(principal)) {
         issue(p, `unknown identity ${JSON.stringify(principal)} (identities: ${IDENTITY_KEYS.join(', ')}; or a full IAM member such as group:name@example.com)`);
       }
-      roles.forEach((role, i) => {
+      const entries = roles.map(roleOfEntry);
+      entries.forEach(({ role, condition }, i) => {
         if (role.startsWith(CUSTOM_ROLE_PREFIX)) {
           const id = role.slice(CUSTOM_ROLE_PREFIX.length);
           const custom = env.iam.customRoles[id];
+          const service = CUSTOM_ROLE_SERVICE[kind];
           if (!custom) issue([...p, i], `${role}: no custom role ${JSON.stringify(id)} in iam.customRoles (declared: ${Object.keys(env.iam.customRoles).join(', ') || 'none'})`);
-          else if (kind === 'datasets' && custom.permissions.some((perm) => !perm.startsWith('bigquery.'))) {
-            issue([...p, i], `${role} holds non-BigQuery permissions and cannot be granted on a dataset`);
+          else if (service && custom.permissions.some((perm) => !perm.startsWith(`${service.prefix}.`))) {
+            issue([...p, i], `${role} holds non-${service.name} permissions and cannot be granted on ${SCOPE_ROLES[kind].what}`);
           }
         } else if (PRIMITIVE_ROLES.includes(role)) issue([...p, i], `primitive role ${role} is never granted (platform rule): use a predefined role`);
         else if (!ROLE_RE.test(role)) issue([...p, i], `${JSON.stringify(role)} is not a role (roles/..., custom:<roleId>, projects/<p>/roles/..., organizations/<n>/roles/...)`);
         else if (role.startsWith('roles/') && !role.startsWith(SCOPE_ROLES[kind].prefix)) {
           issue([...p, i], `${role} cannot be granted on ${SCOPE_ROLES[kind].what} (its roles are ${SCOPE_ROLES[kind].prefix}*)`);
         }
-        if (roles.indexOf(role) !== i) issue([...p, i], `${role} is listed twice`);
+        if (entries.findIndex((e) => e.role === role && e.condition?.expression === condition?.expression) !== i) issue([...p, i], `${role} is listed twice`);
+        if (condition) {
+          const problem = conditionProblem(env, kind, key, condition);
+          if (problem) issue([...p, i, 'condition'], problem);
+          else if (entries.some((e) => e.role === role && e.condition === null)) {
+            issue([...p, i, 'condition'], `${role} is also granted to ${principal} without a condition there, which makes the condition moot: grant it one way`);
+          }
+        }
       });
     }
   }
+}
+
+/** The service whose permissions alone a custom role granted on a scope kind may hold (kinds whose resources are one service's). */
+const CUSTOM_ROLE_SERVICE: Partial<Record<IamScopeKind, { readonly prefix: string; readonly name: string }>> = {
+  datasets: { prefix: 'bigquery', name: 'BigQuery' },
+  buckets: { prefix: 'storage', name: 'Cloud Storage' },
+  jobs: { prefix: 'run', name: 'Cloud Run' },
+};
+
+const BUCKET_IN_CONDITION = /projects\/_\/buckets\/([^/"'\s]+)/g;
+
+/**
+ * What is wrong with a condition on a binding of `kind`/`key`, or null. Conditions are taken only
+ * where the platform renders them (CONDITION_SCOPES); a bucket binding's condition must name that
+ * bucket and no other (a condition copied from another bucket's binding would grant nothing, or not
+ * what was meant).
+ */
+function conditionProblem(env: EnvShape, kind: IamScopeKind, key: string | null, condition: IamCondition): string | null {
+  if (!CONDITION_SCOPES.includes(kind)) {
+    return `a condition cannot be set on a binding on ${SCOPE_ROLES[kind].what}: the platform renders IAM conditions only on bindings on ${CONDITION_SCOPES.map((k) => `${SCOPE_ROLES[k].what} (iam.${k})`).join(', ')}`;
+  }
+  if (kind === 'buckets' && key !== null && key in env.buckets) {
+    const name = env.buckets[key as keyof EnvShape['buckets']].name;
+    const named = [...condition.expression.matchAll(BUCKET_IN_CONDITION)].map((m) => m[1]);
+    const other = named.filter((b) => b !== name);
+    if (other.length) return `the condition names bucket ${other.join(', ')}, but the binding is on bucket ${key} (${name})`;
+  }
+  return null;
 }
 
 /** The role name IAM knows for a role of the config: `custom:<id>` → `projects/<project>/roles/<id>`. */
@@ -415,7 +524,17 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type DatasetConfig = EnvironmentConfig['datasets'][number];
 export type BucketConfig = EnvironmentConfig['buckets']['staging'];
-export type JobConfig = EnvironmentConfig['jobs']['extract'];
+export type JobConfig = EnvironmentConfig['jobs']['merge'];
+
+/** The discovery settings of the extract job as environment variables (none for `name-only`). */
+export function discoveryEnv(mode: DiscoveryMode, stagingBucket: string): Record<string, string> {
+  if (mode === 'name-only') return {};
+  if (mode === 'base-tables') return { [DISCOVERY_ENV]: mode };
+  return { [DISCOVERY_ENV]: mode, [MANIFEST_ENV]: `gs://${stagingBucket}/${EXTRACTION_MANIFEST_OBJECT}` };
+}
+
+/** The extract job's environment: its own variables and its discovery settings (jobs.extract.discovery). */
+export const extractJobEnv = (env: EnvironmentConfig): Record<string, string> => ({ ...env.jobs.extract.env, ...discoveryEnv(env.jobs.extract.discovery, env.buckets.staging.name) });
 
 /** Validates an environment; the error names the environment and every failing path. */
 export function parseEnvironment(input: unknown, source: string): EnvironmentConfig {

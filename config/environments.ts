@@ -1,6 +1,6 @@
 import { BqxError } from '../core/errors';
-import { EnvironmentConfig, EnvironmentInput, PLACEHOLDER_BILLING_ACCOUNT, PLACEHOLDER_DIGEST, PLACEHOLDER_GITHUB_ID, PLACEHOLDER_GROUP_DOMAIN, parseEnvironment } from './environment';
-import { permissionsFor } from './runner-permissions';
+import { EnvironmentConfig, EnvironmentInput, PLACEHOLDER_BILLING_ACCOUNT, PLACEHOLDER_DIGEST, PLACEHOLDER_GITHUB_ID, PLACEHOLDER_GROUP_DOMAIN, objectPrefixCondition, parseEnvironment } from './environment';
+import { STAGING_MANIFEST_PREFIX, cloudPermissionsFor, permissionsFor } from './runner-permissions';
 
 /** The 28 pairs, in the policy's order (policy/m008.policy.yaml tokens.pair). */
 export const PAIRS = [
@@ -77,6 +77,14 @@ function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']
       permissions: permissionsFor('runnerDataset'),
       reason: 'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot and would add table deletion, routines and models the runner never uses here',
     },
+    bqxMigrationRunnerManifests: {
+      title: 'BQX migration runner (extraction manifests)',
+      description: 'M008 runner: write and overwrite the per-pair extraction manifests; granted on the staging bucket under a condition (manifests/ only)',
+      permissions: cloudPermissionsFor('stagingManifests'),
+      reason:
+        'roles/storage.objectCreator cannot overwrite a manifest (objects.insert over an existing name needs storage.objects.delete); ' +
+        'roles/storage.objectUser would add reading, listing, updating, moving and restoring objects, which the runner never does there',
+    },
   };
 }
 
@@ -93,7 +101,7 @@ function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']
  * holds no role over project IAM, service accounts, federation or custom roles; those live in the
  * foundation stack, which only `breakGlass` applies, impersonated by the platform admins' group.
  */
-function iam(groups: Groups): EnvironmentInput['iam'] {
+function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
   const operators = `group:${groups.operators}`;
   const platformAdmins = `group:${groups.platformAdmins}`;
   return {
@@ -159,7 +167,11 @@ function iam(groups: Groups): EnvironmentInput['iam'] {
       staging: {
         extract: ['roles/storage.objectUser'], // checkpoints/{pair}/..., resume reads existing ones
         merge: ['roles/storage.objectViewer'],
-        // The runner has nothing here: its backups are BigQuery snapshots and its plan is in its image.
+        // The runner writes the per-pair extraction manifests (bqx extraction --manifest-dir gs://<staging>)
+        // and nothing else here: create and overwrite, under manifests/ only (the condition), so the
+        // extract job's checkpoints in the same bucket are out of its reach. Its backups are BigQuery
+        // snapshots and its plan is in its image. Cited in config/runner-permissions.ts (stagingManifests).
+        runner: [{ role: 'custom:bqxMigrationRunnerManifests', condition: objectPrefixCondition(stagingBucket, STAGING_MANIFEST_PREFIX, 'Extraction manifests') }],
       },
       output: { merge: ['roles/storage.objectUser'] },
       state: {
@@ -187,7 +199,9 @@ function iam(groups: Groups): EnvironmentInput['iam'] {
       // The orchestrator's workflow runs each job with a PAIR env override: overriding a job's
       // configuration needs run.developer on the job, run.invoker only executes it as configured
       // (https://cloud.google.com/run/docs/execute/jobs, "Required roles").
-      extract: { orchestrator: ['roles/run.developer'] },
+      // Readiness, run as the runner, reads the extract job's configuration (EXTRACTION_DISCOVERY):
+      // run.jobs.get on this job only (config/runner-permissions.ts, extractJob), never project-wide.
+      extract: { orchestrator: ['roles/run.developer'], runner: ['roles/run.viewer'] },
       merge: { orchestrator: ['roles/run.developer'] },
       // Operators start the runner with overridden arguments (the real apply takes --approve):
       // run.jobs.runWithOverrides (https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/run),
@@ -231,6 +245,12 @@ function runnerJob(envName: 'dev' | 'prod', project: string, location: string, d
 
 const PROD_GROUPS: Groups = { operators: `bqx-ml-operators@${PLACEHOLDER_GROUP_DOMAIN}`, platformAdmins: `bqx-ml-platform-admins@${PLACEHOLDER_GROUP_DOMAIN}` };
 
+const PROD_BUCKETS: EnvironmentInput['buckets'] = {
+  staging: { name: 'bqx-ml-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 30 }, { prefix: 'backups/', days: 60 }] },
+  output: { name: 'bqx-ml-output' },
+  state: { name: 'bqx-ml-tfstate', versioning: true, noncurrentVersionDays: 90 },
+};
+
 const prod: EnvironmentInput = {
   name: 'prod',
   project: 'bqx-ml',
@@ -261,11 +281,7 @@ const prod: EnvironmentInput = {
   groups: PROD_GROUPS,
   artifactRegistry: { repositoryId: 'bqx-ml' },
   datasets: datasets(),
-  buckets: {
-    staging: { name: 'bqx-ml-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 30 }, { prefix: 'backups/', days: 60 }] },
-    output: { name: 'bqx-ml-output' },
-    state: { name: 'bqx-ml-tfstate', versioning: true, noncurrentVersionDays: 90 },
-  },
+  buckets: PROD_BUCKETS,
   jobs: {
     extract: {
       name: 'bqx-ml-extract',
@@ -277,6 +293,12 @@ const prod: EnvironmentInput = {
       timeoutSeconds: 7200,
       maxRetries: 0,
       env: { PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25', PROJECT_ID: 'bqx-ml', PYTHONUNBUFFERED: '1' },
+      // How the job finds its tables (rendered as EXTRACTION_DISCOVERY / EXTRACTION_MANIFEST). Stays
+      // 'name-only', what the deployed image does, until an image that honours the setting is
+      // deployed: then 'base-tables' before the first apply, and 'manifest' once every pair's
+      // manifest is written after it (RUNBOOK 3 and 6, DEPLOYMENT_CHECKLIST). Readiness reports
+      // P1 EXTRACT_DUPLICATES until then, which is true.
+      discovery: 'name-only',
     },
     merge: {
       name: 'bqx-ml-merge',
@@ -293,7 +315,7 @@ const prod: EnvironmentInput = {
   pairs: [...PAIRS],
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 4 },
   deletionProtection: { jobs: true },
-  iam: iam(PROD_GROUPS),
+  iam: iam(PROD_GROUPS, PROD_BUCKETS.staging.name),
   budget: {
     billingAccount: process.env.BQX_BILLING_ACCOUNT ?? PLACEHOLDER_BILLING_ACCOUNT,
     monthlyUsd: 276,
@@ -312,6 +334,12 @@ const DEV_GROUPS: Groups = { operators: `bqx-ml-dev-operators@${PLACEHOLDER_GROU
  * No views plan is committed for dev (plans/phase-4c.dev.plan.json): synthesis declares no views
  * stacks and says so, which is the intended state until a dev rehearsal plan is committed.
  */
+const DEV_BUCKETS: EnvironmentInput['buckets'] = {
+  staging: { name: 'bqx-ml-dev-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 7 }, { prefix: 'backups/', days: 14 }], forceDestroy: true },
+  output: { name: 'bqx-ml-dev-output', expireByPrefix: [{ prefix: 'training_', days: 14 }], forceDestroy: true },
+  state: { name: 'bqx-ml-dev-tfstate', versioning: true, noncurrentVersionDays: 30 },
+};
+
 const dev: EnvironmentInput = {
   ...prod,
   name: 'dev',
@@ -321,12 +349,8 @@ const dev: EnvironmentInput = {
   ci: { ...prod.ci, deployEnvironment: 'development' },
   groups: DEV_GROUPS,
   datasets: datasets(),
-  iam: iam(DEV_GROUPS),
-  buckets: {
-    staging: { name: 'bqx-ml-dev-staging', expireByPrefix: [{ prefix: 'checkpoints/', days: 7 }, { prefix: 'backups/', days: 14 }], forceDestroy: true },
-    output: { name: 'bqx-ml-dev-output', expireByPrefix: [{ prefix: 'training_', days: 14 }], forceDestroy: true },
-    state: { name: 'bqx-ml-dev-tfstate', versioning: true, noncurrentVersionDays: 30 },
-  },
+  iam: iam(DEV_GROUPS, DEV_BUCKETS.staging.name),
+  buckets: DEV_BUCKETS,
   jobs: {
     extract: { ...prod.jobs.extract, env: { ...prod.jobs.extract.env, GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-dev-staging', PROJECT_ID: 'bqx-ml-dev' } },
     merge: {

@@ -197,6 +197,28 @@ export const PREDEFINED_ROLES: Readonly<Record<string, PredefinedRole>> = {
       'run.instances.invoke', 'run.jobs.run', 'run.routes.invoke',
     ],
   },
+  // From iann0036/iam-dataset gcp/roles/run.viewer.json at commit 0f12962 (granted on one job only).
+  'roles/run.viewer': {
+    title: "Cloud Run Viewer",
+    doc: DOC.run,
+    permissions: [
+      'recommender.locations.get', 'recommender.locations.list', 'recommender.runServiceCostInsights.get',
+      'recommender.runServiceCostInsights.list', 'recommender.runServiceCostRecommendations.get',
+      'recommender.runServiceCostRecommendations.list', 'recommender.runServiceIdentityInsights.get',
+      'recommender.runServiceIdentityInsights.list', 'recommender.runServiceIdentityRecommendations.get',
+      'recommender.runServiceIdentityRecommendations.list', 'recommender.runServicePerformanceInsights.get',
+      'recommender.runServicePerformanceInsights.list', 'recommender.runServicePerformanceRecommendations.get',
+      'recommender.runServicePerformanceRecommendations.list', 'recommender.runServiceSecurityInsights.get',
+      'recommender.runServiceSecurityInsights.list', 'recommender.runServiceSecurityRecommendations.get',
+      'recommender.runServiceSecurityRecommendations.list', 'resourcemanager.projects.get', 'resourcemanager.projects.list',
+      'run.configurations.get', 'run.configurations.list', 'run.executions.get', 'run.executions.list', 'run.jobs.get',
+      'run.jobs.getIamPolicy', 'run.jobs.list', 'run.jobs.listEffectiveTags', 'run.jobs.listTagBindings', 'run.locations.list',
+      'run.operations.get', 'run.operations.list', 'run.prompts.get', 'run.revisions.get', 'run.revisions.list',
+      'run.routes.get', 'run.routes.list', 'run.services.get', 'run.services.getIamPolicy', 'run.services.list',
+      'run.services.listEffectiveTags', 'run.services.listTagBindings', 'run.tasks.get', 'run.tasks.list',
+      'run.workerpools.get', 'run.workerpools.getIamPolicy', 'run.workerpools.list',
+    ],
+  },
   'roles/billing.costsManager': {
     title: "Billing Account Costs Manager",
     doc: DOC.billing,

@@ -1,4 +1,5 @@
 import type { StepKind } from '../core/ports/engine';
+import { PREDEFINED_ROLES } from './predefined-roles';
 
 /**
  * The migration runner's permission model, as data: for everything the BigQuery engine emits
@@ -49,8 +50,8 @@ export type RunnerSupportAction = (typeof RUNNER_SUPPORT_ACTIONS)[number];
 export const RUNNER_STEP_KINDS = ['RENAME_TABLE', 'BACKUP_TABLE', 'DROP_TABLE', 'RESTORE_TABLE', 'CONSOLIDATE', 'CREATE_VIEW', 'DROP_VIEW'] as const satisfies readonly StepKind[];
 export type RunnerActionKey = StepKind | RunnerSupportAction;
 
-export interface PermissionNeed {
-  readonly scope: PermissionScope;
+export interface PermissionNeed<S extends string = PermissionScope> {
+  readonly scope: S;
   readonly permissions: readonly string[];
   /** Google's page that states the fact. */
   readonly doc: string;
@@ -58,12 +59,12 @@ export interface PermissionNeed {
   readonly note?: string;
 }
 
-export interface RunnerAction {
-  /** The statement or API call, as the engine emits it. */
+export interface RunnerAction<S extends string = PermissionScope> {
+  /** The statement or API call, as the engine (or, beyond BigQuery, the CLI) emits it. */
   readonly emits: string;
-  /** Where in engines/bigquery it is emitted. */
+  /** Where it is emitted. */
   readonly source: string;
-  readonly needs: readonly PermissionNeed[];
+  readonly needs: readonly PermissionNeed<S>[];
   /**
    * `granted`: the stacks grant every need. `avoided`: deliberately not granted (a broad
    * permission the engine must stop needing); `reason` says what replaces it.
@@ -381,8 +382,13 @@ export const avoidedActions = (): RunnerActionKey[] =>
  * (default: every granted action). This is what the stacks grant and what readiness asks.
  */
 export function permissionsFor(scope: PermissionScope, actions: readonly RunnerActionKey[] = grantedActions()): string[] {
+  return unionOn(RUNNER_PERMISSIONS, actions, scope);
+}
+
+/** The permissions the given actions of a table need on `scope`, sorted and unique. */
+function unionOn<K extends string, S extends string>(table: Readonly<Record<K, RunnerAction<S>>>, actions: readonly K[], scope: S): string[] {
   const out = new Set<string>();
-  for (const a of actions) for (const n of RUNNER_PERMISSIONS[a].needs) if (n.scope === scope) n.permissions.forEach((p) => out.add(p));
+  for (const a of actions) for (const n of table[a].needs) if (n.scope === scope) n.permissions.forEach((p) => out.add(p));
   return [...out].sort();
 }
 
@@ -437,4 +443,106 @@ export const RUNNER_EXTRA_PERMISSIONS: Readonly<Record<PermissionScope, Readonly
   project: {},
   featureDataset: {},
   runnerDataset: {},
+};
+
+// ---- beyond BigQuery: the staging bucket's manifests and the extract job --------------------------
+
+/**
+ * The runner's needs outside BigQuery, a table of their own: the scopes above are the engine's
+ * (core's `PermissionScope`: asked through `Engine.testPermissions`, by readiness and by the apply's
+ * preflight, and enforced by the BigQuery double); these are calls of the CLI and of readiness that
+ * no engine makes. Same shape, same citations, same proof (__tests__/cdktf/runner-grants.test.ts:
+ * the synthesized grants hold `cloudPermissionsFor(scope)` on each scope, and nothing unlisted).
+ *
+ * Scopes (`cloudScopeTargets(env)` names them):
+ *  - `stagingManifests`: the objects under `manifests/` of the staging bucket, where
+ *    `bqx extraction --manifest-dir gs://<staging>` writes `manifests/{pair}/extraction.json` for the
+ *    extract job (EXTRACTION_DISCOVERY=manifest). Granted as the custom role
+ *    `bqxMigrationRunnerManifests` on the bucket under the condition
+ *    `resource.name.startsWith("projects/_/buckets/<staging>/objects/manifests/")` (config
+ *    `objectPrefixCondition`): the checkpoints the extract job keeps in the same bucket, and every
+ *    other object there, stay out of the runner's reach (no create, delete, read or list).
+ *  - `extractJob`: the extract Cloud Run job, whose configuration readiness reads (EXTRACTION_DISCOVERY).
+ *
+ * How readiness asks them: by use, not testIamPermissions. Cloud Storage's buckets.testIamPermissions
+ * answers for the bucket (DOCS_CLOUD.bucketTestIam), whose resource name `projects/_/buckets/<b>`
+ * the condition excludes by construction, so it cannot report a grant conditioned on an object
+ * prefix (others observed the same: github.com/OffchainLabs/nitro/pull/4683 replaced such a check
+ * with a probe object). Readiness writes and deletes a probe object under `manifests/` (exactly the
+ * two permissions of the scope) and reads the extract job (jobs.get).
+ */
+export const CLOUD_SCOPES = ['stagingManifests', 'extractJob'] as const;
+export type CloudScope = (typeof CLOUD_SCOPES)[number];
+
+export const RUNNER_CLOUD_ACTIONS = ['MANIFEST_WRITE', 'READINESS_MANIFEST_PROBE', 'READINESS_EXTRACT_JOB'] as const;
+export type RunnerCloudActionKey = (typeof RUNNER_CLOUD_ACTIONS)[number];
+
+const DOCS_CLOUD = {
+  objectsInsert: 'https://cloud.google.com/storage/docs/json_api/v1/objects/insert',
+  objectsDelete: 'https://cloud.google.com/storage/docs/json_api/v1/objects/delete',
+  bucketTestIam: 'https://cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions',
+  conditionNames: 'https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name',
+  runJobsGet: 'https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/get',
+} as const;
+
+const MANIFEST_OBJECTS = (note: string): PermissionNeed<CloudScope> => ({
+  scope: 'stagingManifests',
+  permissions: ['storage.objects.create', 'storage.objects.delete'],
+  doc: DOCS_CLOUD.objectsInsert,
+  note:
+    `objects.insert needs storage.objects.create, and "if the object being inserted has the same name as an existing object, ` +
+    `the user must also have the storage.objects.delete permission to overwrite" it; ${note}. On objects under manifests/ only ` +
+    `(condition on resource.name, ${DOCS_CLOUD.conditionNames})`,
+});
+
+export const RUNNER_CLOUD_PERMISSIONS: Readonly<Record<RunnerCloudActionKey, RunnerAction<CloudScope>>> = {
+  MANIFEST_WRITE: {
+    emits: 'POST /upload/storage/v1/b/{staging}/o?uploadType=media&name=manifests/{pair}/extraction.json (objects.insert)',
+    source: 'app/extraction.ts uploadManifest (bqx extraction --manifest-dir gs://<staging>)',
+    status: 'granted',
+    needs: [MANIFEST_OBJECTS('a second run for a pair (a new plan, a re-run) overwrites its manifest')],
+  },
+  READINESS_MANIFEST_PROBE: {
+    emits: 'objects.insert then objects.delete of manifests/_bqx_readiness/probe-<ms>.txt',
+    source: 'app/readiness/checks/cloud.ts checkBuckets (the conditional grant, asked by use)',
+    status: 'granted',
+    needs: [MANIFEST_OBJECTS(`the probe is deleted right after (objects.delete: storage.objects.delete, ${DOCS_CLOUD.objectsDelete})`)],
+  },
+  READINESS_EXTRACT_JOB: {
+    emits: 'GET /v2/projects/{p}/locations/{region}/jobs/{extract job} (jobs.get: its EXTRACTION_DISCOVERY)',
+    source: 'app/readiness/checks/cloud.ts checkJobs → checks/extraction.ts extractJobSource',
+    status: 'granted',
+    needs: [{ scope: 'extractJob', permissions: ['run.jobs.get'], doc: DOCS_CLOUD.runJobsGet, note: 'on the job; granted as roles/run.viewer on the extract job only (never project-wide)' }],
+  },
+};
+
+/** The permissions the runner needs on a scope beyond BigQuery, sorted and unique: what the stacks grant there. */
+export const cloudPermissionsFor = (scope: CloudScope): string[] => unionOn(RUNNER_CLOUD_PERMISSIONS, RUNNER_CLOUD_ACTIONS, scope);
+
+/** The object prefix of the staging bucket the runner may write (the extraction manifests). */
+export const STAGING_MANIFEST_PREFIX = 'manifests/';
+
+/** The resources the cloud scopes stand for in one environment. */
+export interface CloudScopeTargets {
+  readonly stagingManifests: { readonly bucket: string; readonly prefix: string };
+  readonly extractJob: string;
+}
+
+export function cloudScopeTargets(env: { readonly buckets: { readonly staging: { readonly name: string } }; readonly jobs: { readonly extract: { readonly name: string } } }): CloudScopeTargets {
+  return { stagingManifests: { bucket: env.buckets.staging.name, prefix: STAGING_MANIFEST_PREFIX }, extractJob: env.jobs.extract.name };
+}
+
+/**
+ * What the runner holds beyond the cloud table, with the reason: the extract job's read is granted
+ * as the predefined roles/run.viewer on that one job (config/environments.ts), so the rest of that
+ * role lands there too. On one job it only reaches the job's own resources (its executions and
+ * tasks, its IAM policy and tags): read-only, no data, no other job.
+ */
+export const RUNNER_CLOUD_EXTRA_PERMISSIONS: Readonly<Record<CloudScope, Readonly<Record<string, string>>>> = {
+  stagingManifests: {},
+  extractJob: Object.fromEntries(
+    PREDEFINED_ROLES['roles/run.viewer'].permissions
+      .filter((p) => !RUNNER_CLOUD_PERMISSIONS.READINESS_EXTRACT_JOB.needs[0].permissions.includes(p))
+      .map((p) => [p, 'rest of roles/run.viewer, bound on the extract job only: read-only; on a job binding it reaches that job and its executions and tasks, nothing else']),
+  ),
 };

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ArtifactRegistryRepository, ArtifactRegistryRepositoryIamMember } from './google';
 import { IPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { flatAddress } from './addresses';
 import { Labels, mergeLabels } from './labels';
 
@@ -63,7 +63,7 @@ export class ArtifactRepository extends Construct implements IGrantTarget {
   }
 
   /** Grants any repository-level role; the same grant twice is refused. */
-  grant(principal: IPrincipal, role: string): Grant<ArtifactRegistryRepositoryIamMember> {
-    return this.grants.add(principal, role);
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<ArtifactRegistryRepositoryIamMember> {
+    return this.grants.add(principal, role, condition); // a condition is refused: these bindings render none
   }
 }

@@ -3,6 +3,18 @@ import { ITerraformDependable, TerraformResource, dependable } from 'cdktf';
 import { IPrincipal, grantId } from './principal';
 
 /**
+ * An IAM condition on a binding (Google's `Expr`), rendered as the member resource's `condition`
+ * block: the binding grants its role only where `expression` (CEL) holds, e.g.
+ * `resource.name.startsWith("projects/_/buckets/b/objects/manifests/")` for objects under a prefix.
+ */
+export interface IamCondition {
+  /** Shown in the console and in policies; part of the grant's construct id. */
+  readonly title: string;
+  readonly description?: string;
+  readonly expression: string;
+}
+
+/**
  * What a grant method returns (the idea of aws-cdk's `iam.Grant`): which role was granted to whom
  * on what, and the binding resource behind it, so that something that needs the access can wait
  * for it (`grant.applyBefore(workflow)` → `depends_on` in Terraform).
@@ -19,6 +31,8 @@ export class Grant<R extends TerraformResource = TerraformResource> {
     readonly target: IConstruct,
     /** The IAM member resource that makes the binding. */
     readonly resource: R,
+    /** The binding's condition; undefined: the role holds on the whole target. */
+    readonly condition?: IamCondition,
   ) {
     this.ref = dependable(resource);
   }
@@ -46,33 +60,43 @@ export class Grant<R extends TerraformResource = TerraformResource> {
   }
 
   toString(): string {
-    return `${this.role} on ${this.target.node.path} to ${this.principal.member}`;
+    return `${this.role} on ${this.target.node.path} to ${this.principal.member}${this.condition ? ` if ${this.condition.title}` : ''}`;
   }
 }
 
-/** A construct roles can be granted on (a dataset, a bucket, a job, a service account, the project...). */
+/**
+ * A construct roles can be granted on (a dataset, a bucket, a job, a service account, the project...).
+ * `condition`: only targets whose member resource renders one accept it (a bucket); the others
+ * refuse it rather than grant the role unconditionally.
+ */
 export interface IGrantTarget extends IConstruct {
-  grant(principal: IPrincipal, role: string): Grant;
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant;
 }
 
 /**
  * The bindings of one IAM scope, kept once for every construct that grants: one member resource per
- * (role, principal) under construct id `grant-<role>-<principal>`, and the same grant twice is
- * refused (it would be two resources for one binding, and a clash of ids).
+ * (role, principal[, condition]) under construct id `grant-<role>-<principal>` (a conditional one
+ * `grant-<role>-<principal>-if-<condition title>`), and the same grant twice is refused (it would
+ * be two resources for one binding, and a clash of ids).
  */
 export class GrantTable<R extends TerraformResource> {
   private readonly grants = new Map<string, Grant<R>>();
 
   constructor(
     private readonly target: IConstruct,
-    /** Creates the member resource under `target` with construct id `id`. */
-    private readonly bind: (id: string, role: string, member: string) => R,
+    /** Creates the member resource under `target` with construct id `id` (and its `condition` block, when given). */
+    private readonly bind: (id: string, role: string, member: string, condition?: IamCondition) => R,
+    /** Whether the member resource renders a condition. @default false: a condition is refused */
+    private readonly acceptsConditions = false,
   ) {}
 
-  add(principal: IPrincipal, role: string): Grant<R> {
-    const id = grantId(role, principal);
-    if (this.grants.has(id)) throw new Error(`${this.target.node.path}: ${role} is already granted to ${principal.member}`);
-    const grant = new Grant(principal, role, this.target, this.bind(id, role, principal.member));
+  add(principal: IPrincipal, role: string, condition?: IamCondition): Grant<R> {
+    if (condition && !this.acceptsConditions) {
+      throw new Error(`${this.target.node.path}: ${role} to ${principal.member}: this target's bindings take no IAM condition (${JSON.stringify(condition.title)})`);
+    }
+    const id = grantId(role, principal, condition?.title);
+    if (this.grants.has(id)) throw new Error(`${this.target.node.path}: ${role} is already granted to ${principal.member}${condition ? ` if ${condition.title}` : ''}`);
+    const grant = new Grant(principal, role, this.target, this.bind(id, role, principal.member, condition), condition);
     this.grants.set(id, grant);
     return grant;
   }

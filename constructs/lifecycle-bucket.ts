@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { StorageBucket, StorageBucketIamMember, StorageBucketLifecycleRule } from './google';
 import { IPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 export interface LifecycleBucketProps {
@@ -57,7 +57,8 @@ export class LifecycleBucket extends Construct implements IGrantTarget {
       lifecycleRule: rules.length ? rules : undefined,
       labels: mergeLabels(props.labels),
     });
-    this.grants = new GrantTable(this, (grantId, role, member) => new StorageBucketIamMember(this, grantId, { bucket: this.resource.name, role, member }));
+    // Uniform bucket-level access (always on here) is what lets a bucket binding carry a condition.
+    this.grants = new GrantTable(this, (grantId, role, member, condition) => new StorageBucketIamMember(this, grantId, { bucket: this.resource.name, role, member, condition }), true);
   }
 
   /** Read objects (roles/storage.objectViewer). */
@@ -75,8 +76,11 @@ export class LifecycleBucket extends Construct implements IGrantTarget {
     return this.grant(principal, 'roles/storage.objectUser');
   }
 
-  /** Grants any bucket-level role; the same grant twice is refused (it would be two resources). */
-  grant(principal: IPrincipal, role: string): Grant<StorageBucketIamMember> {
-    return this.grants.add(principal, role);
+  /**
+   * Grants any bucket-level role, optionally under an IAM condition (the member resource's
+   * `condition` block); the same grant twice is refused (it would be two resources).
+   */
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<StorageBucketIamMember> {
+    return this.grants.add(principal, role, condition);
   }
 }

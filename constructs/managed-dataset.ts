@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { BigqueryDataset, BigqueryDatasetIamMember } from './google';
 import { IPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 /** The label that marks a dataset the migration runner renames in (the runner and the policy read it). */
@@ -78,7 +78,7 @@ export class ManagedDataset extends Construct implements IGrantTarget {
   }
 
   /** Grants any dataset-level role; the same grant twice is refused (it would be two resources). */
-  grant(principal: IPrincipal, role: string): Grant<BigqueryDatasetIamMember> {
-    return this.grants.add(principal, role);
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<BigqueryDatasetIamMember> {
+    return this.grants.add(principal, role, condition); // a condition is refused: these bindings render none
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { CloudRunV2Job, CloudRunV2JobIamMember, ServiceAccount } from './google';
 import { IPrincipal, ServiceAccountPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { Labels, mergeLabels } from './labels';
 
 export interface PipelineJobProps {
@@ -107,7 +107,7 @@ export class PipelineJob extends Construct implements IGrantTarget {
   }
 
   /** Grants any job-level role; the same grant twice is refused (it would be two resources). */
-  grant(principal: IPrincipal, role: string): Grant<CloudRunV2JobIamMember> {
-    return this.grants.add(principal, role);
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<CloudRunV2JobIamMember> {
+    return this.grants.add(principal, role, condition); // a condition is refused: these bindings render none
   }
 }

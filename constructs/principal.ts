@@ -72,9 +72,11 @@ export const roleKey = (role: string): string =>
     .replace(/[^A-Za-z0-9]+/g, '-');
 
 /**
- * A stable construct id for a grant: `grant-<role>-<principal>`. Ids are API (they become the
- * Terraform logical ids), so they derive from what the grant is, never from call order.
+ * A stable construct id for a grant: `grant-<role>-<principal>`, and for a conditional one
+ * `grant-<role>-<principal>-if-<condition title>`. Ids are API (they become the Terraform logical
+ * ids), so they derive from what the grant is, never from call order.
  */
-export function grantId(role: string, principal: IPrincipal): string {
-  return `grant-${roleKey(role)}-${principalKey(principal)}`;
+export function grantId(role: string, principal: IPrincipal, conditionTitle?: string): string {
+  const base = `grant-${roleKey(role)}-${principalKey(principal)}`;
+  return conditionTitle === undefined ? base : `${base}-if-${conditionTitle.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '')}`;
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ProjectIamMember } from './google';
 import { IPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { flatAddress } from './addresses';
 
 export interface ProjectIamProps {
@@ -30,7 +30,7 @@ export class ProjectIam extends Construct implements IGrantTarget {
   }
 
   /** Grants a role on the whole project; the same grant twice is refused. */
-  grant(principal: IPrincipal, role: string): Grant<ProjectIamMember> {
-    return this.grants.add(principal, role);
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<ProjectIamMember> {
+    return this.grants.add(principal, role, condition); // a condition is refused: these bindings render none
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ServiceAccount, ServiceAccountIamMember } from './google';
 import { IPrincipal } from './principal';
-import { Grant, GrantTable, IGrantTarget } from './grants';
+import { Grant, GrantTable, IGrantTarget, IamCondition } from './grants';
 import { flatAddress } from './addresses';
 
 export interface ServiceAccountIdentityProps {
@@ -54,7 +54,7 @@ export class ServiceAccountIdentity extends Construct implements IGrantTarget {
   }
 
   /** Grants any role on this account; the same grant twice is refused. */
-  grant(principal: IPrincipal, role: string): Grant<ServiceAccountIamMember> {
-    return this.grants.add(principal, role);
+  grant(principal: IPrincipal, role: string, condition?: IamCondition): Grant<ServiceAccountIamMember> {
+    return this.grants.add(principal, role, condition); // a condition is refused: these bindings render none
   }
 }

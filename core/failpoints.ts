@@ -11,7 +11,7 @@
  *
  * Actions: `kill` (SIGKILL this process), `throw(CODE)` (an Error with that errno code, e.g.
  * ENOSPC, EACCES), `delay(MS)`, `signal(SIGTERM)` (this process sends itself the signal, then goes
- * on). `@N` fires only at the N-th hit of that point (1-based, counted per process); without it,
+ * on). `@N` fires only at the N-th hit of that point (1-based, counted in this process since the variable took its value); without it,
  * at every hit.
  */
 
@@ -48,6 +48,7 @@ function active(): Map<string, Spec> {
   if (specs === null || text !== specsFrom) {
     specs = parseFailpoints(text ?? '');
     specsFrom = text;
+    hits.clear();
   }
   return specs;
 }

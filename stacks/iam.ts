@@ -1,5 +1,5 @@
-import type { EnvironmentConfig, IdentityKey } from '../config/environment';
-import { IDENTITY_KEYS, resolveRole, serviceAccountEmail } from '../config/environment';
+import type { EnvironmentConfig, IamRoleEntry, IdentityKey } from '../config/environment';
+import { IDENTITY_KEYS, resolveRole, roleOfEntry, serviceAccountEmail } from '../config/environment';
 import { Grant, IGrantTarget } from '../constructs/grants';
 import { IPrincipal, MemberPrincipal, ServiceAccountPrincipal } from '../constructs/principal';
 
@@ -41,11 +41,12 @@ export class Principals {
 /**
  * Grants every role of one config scope (principal → roles) through the target's grant method;
  * custom roles (`custom:<id>`) by their IAM name, a literal (the role is declared in the foundation
- * stack, which every other stack depends on).
+ * stack, which every other stack depends on); a `{ role, condition }` entry with its condition
+ * (the config allows one only where the target renders it, and the target refuses it elsewhere).
  */
-export function grantAll(target: IGrantTarget, byPrincipals: Readonly<Record<string, readonly string[]>> | undefined, principals: Principals): Grant[] {
+export function grantAll(target: IGrantTarget, byPrincipals: Readonly<Record<string, readonly IamRoleEntry[]>> | undefined, principals: Principals): Grant[] {
   return Object.entries(byPrincipals ?? {}).flatMap(([name, roles]) => {
     const principal = principals.resolve(name);
-    return roles.map((role) => target.grant(principal, principals.role(role)));
+    return roles.map(roleOfEntry).map(({ role, condition }) => target.grant(principal, principals.role(role), condition ?? undefined));
   });
 }

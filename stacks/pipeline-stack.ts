@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment';
-import { imageUri } from '../config/environment';
+import { extractJobEnv, imageUri } from '../config/environment';
 import { DataGoogleProject, WorkflowsWorkflow } from '../constructs/google';
 import { PipelineJob } from '../constructs/pipeline-job';
 import { AlertCondition, AlertPolicy, EmailNotificationChannel, LogMetric } from '../constructs/monitoring';
@@ -64,7 +64,7 @@ export class PipelineStack extends BqxStack {
         memory: c.memory,
         timeoutSeconds: c.timeoutSeconds,
         maxRetries: c.maxRetries,
-        env: c.env,
+        env: key === 'extract' ? extractJobEnv(env) : c.env,
         command: c.command,
         args: c.args,
         serviceAccount: principals.serviceAccount(c.serviceAccount),

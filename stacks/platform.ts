@@ -10,7 +10,7 @@ import { DataStack } from './data-stack';
 import { PipelineStack } from './pipeline-stack';
 import { ViewsStack } from './views-stack';
 import { ViewPlan, readViewPlan } from './view-plan';
-import { assignShards, shardId } from './sharding';
+import { assignShards, shardId, shardNeed, type ShardNeed } from './sharding';
 import { resolveNow } from './clock';
 
 /**
@@ -45,7 +45,14 @@ export interface PlatformResult {
   readonly warnings: readonly string[];
   /** Every view ending within the warning window, soonest first. */
   readonly expiring: readonly (ExpiringView & { readonly stack: string })[];
-  readonly views: { readonly declared: number; readonly expired: number; readonly expiringSoon: number; readonly planHash: string | null };
+  readonly views: {
+    readonly declared: number;
+    readonly expired: number;
+    readonly expiringSoon: number;
+    readonly planHash: string | null;
+    /** The shard count the plan's views need against the environment's (`views.shards`, never changed here); null without a plan. */
+    readonly sharding: ShardNeed | null;
+  };
 }
 
 /** Declares every stack of one environment in `app` and the policy aspect over all of them. */
@@ -72,6 +79,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
   let expired = 0;
   let expiringSoon = 0;
   const expiring: (ExpiringView & { stack: string })[] = [];
+  let sharding: ShardNeed | null = null;
   if (plan === null) {
     warnings.push(`warning: plan file ${planFile} not found: no views stacks synthesized (commit the Phase 4C plan to declare the compatibility views)`);
   } else {
@@ -79,6 +87,11 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
       throw new BqxError('INVALID_PLAN', `plan ${planFile} is for project ${plan.project}, environment ${env.name} is ${env.project}`, 'point views.planFile of this environment at a plan of its project');
     }
     const shards = assignShards(plan.views, env.views.shards, env.views.maxViewsPerShard);
+    sharding = shardNeed(
+      plan.views.map((v) => v.name),
+      env.views.shards,
+      env.views.maxViewsPerShard,
+    );
     shards.forEach((views, i) => {
       const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now });
       stack.addDependency(data);
@@ -106,7 +119,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
     ...options.policy,
   });
   for (const stack of stacks) Aspects.of(stack).add(policy);
-  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null } };
+  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, sharding } };
 }
 
 export function resourceCount(stack: TerraformStack): number {

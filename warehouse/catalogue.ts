@@ -83,12 +83,123 @@ export const ANOMALIES: readonly Anomaly[] = [
   },
 ];
 
-export type Scale = 'full' | 'small';
+/**
+ * `small` (447 tables, every family and anomaly) for tests; `full` the 5,817 tables of the real
+ * dataset; `2x`, `5x` and `10x` that many copies of the full catalogue for the linearity bench
+ * (bench/scale.ts): copy c > 0 is the full catalogue with every entity token replaced by a synthetic
+ * one of copy c (see `copyToken`), so every family, twin, window table and anomaly grows exactly k
+ * times. The planner accepts the synthetic tokens only with the scaled policy copy
+ * (warehouse/scaled-policy.ts); the real policy knows none of them.
+ */
+export const SCALES = ['small', 'full', '2x', '5x', '10x'] as const;
+export type Scale = (typeof SCALES)[number];
+
+export function isScale(value: unknown): value is Scale {
+  return typeof value === 'string' && (SCALES as readonly string[]).includes(value);
+}
+
+/** Copies of the full catalogue a scale holds (`small` and `full`: 1). */
+export function scaleFactor(scale: Scale): number {
+  switch (scale) {
+    case 'small':
+    case 'full':
+      return 1;
+    default:
+      return Number(scale.slice(0, -1));
+  }
+}
 
 export interface CatalogueOptions {
   readonly scale: Scale;
   /** Rows per table (defaults: 24). */
   readonly rows?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic tokens of the scaled catalogues
+
+/** Copy c of a token uses letter c; copy 0 is the real token. 26 copies at most. */
+const COPY_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+export const MAX_COPIES = COPY_LETTERS.length;
+
+/** Entity and mkt-type tokens a copy replaces. */
+export type TokenKind = 'pair' | 'ccy' | 'etf' | 'mktType';
+
+/** The mkt types of the catalogue (`mkt_{type}` and `mkt_{type}_bqx`, `mkt_reg_summary`). */
+export const MKT_TYPES = ['corr', 'dispersion', 'regime', 'sentiment', 'vol', 'reg'] as const;
+
+function copyLetter(copy: number): string {
+  if (!Number.isInteger(copy) || copy < 1 || copy >= MAX_COPIES) throw new Error(`copy ${copy} is not between 1 and ${MAX_COPIES - 1}`);
+  return COPY_LETTERS[copy];
+}
+
+/**
+ * The synthetic token of copy `copy` (≥ 1) for a real token. Currencies become `q<copy><index>`
+ * (`aud` → `qba` in copy 1) and pairs the concatenation of their currencies' (`audcad` → `qbaqbb`),
+ * so the order of currencies and pairs within a copy is the real order (the `sorted` slots of cov
+ * and tri names stay sorted) and no synthetic token contains a real one (the extract job's
+ * `contains: {pair}` rule finds no synthetic table for a real pair). ETFs become `z<copy><index>`,
+ * mkt types `<type>q<copy>` (`corr` → `corrqb`).
+ */
+export function copyToken(kind: TokenKind, token: string, copy: number): string {
+  const c = copyLetter(copy);
+  switch (kind) {
+    case 'ccy': {
+      const j = (CURRENCIES as readonly string[]).indexOf(token);
+      if (j < 0) throw new Error(`${token} is not a currency of the catalogue`);
+      return `q${c}${COPY_LETTERS[j]}`;
+    }
+    case 'pair':
+      if (!(PAIRS as readonly string[]).includes(token)) throw new Error(`${token} is not a pair of the catalogue`);
+      return copyToken('ccy', token.slice(0, 3), copy) + copyToken('ccy', token.slice(3), copy);
+    case 'etf': {
+      const j = (ETFS as readonly string[]).indexOf(token);
+      if (j < 0) throw new Error(`${token} is not an ETF of the catalogue`);
+      return `z${c}${COPY_LETTERS[j]}`;
+    }
+    case 'mktType':
+      if (!(MKT_TYPES as readonly string[]).includes(token)) throw new Error(`${token} is not a mkt type of the catalogue`);
+      return `${token}q${c}`;
+  }
+}
+
+/** Every token of copies 1..k-1, per kind, in the real tokens' order. */
+export function syntheticTokens(k: number): Record<TokenKind, string[]> {
+  const out: Record<TokenKind, string[]> = { pair: [], ccy: [], etf: [], mktType: [] };
+  for (let copy = 1; copy < k; copy++) {
+    out.pair.push(...PAIRS.map((t) => copyToken('pair', t, copy)));
+    out.ccy.push(...CURRENCIES.map((t) => copyToken('ccy', t, copy)));
+    out.etf.push(...ETFS.map((t) => copyToken('etf', t, copy)));
+    out.mktType.push(...MKT_TYPES.map((t) => copyToken('mktType', t, copy)));
+  }
+  return out;
+}
+
+/** Real or synthetic entity token → its kind, real token and copy (0: real). Built once, all copies. */
+let entityIndex: Map<string, { kind: 'pair' | 'ccy' | 'etf'; real: string; copy: number }> | null = null;
+
+export function entityToken(token: string): { kind: 'pair' | 'ccy' | 'etf'; real: string; copy: number } | undefined {
+  if (!entityIndex) {
+    entityIndex = new Map();
+    for (let copy = 0; copy < MAX_COPIES; copy++) {
+      for (const [kind, list] of [['pair', PAIRS], ['ccy', CURRENCIES], ['etf', ETFS]] as const) {
+        for (const real of list) entityIndex.set(copy === 0 ? real : copyToken(kind, real, copy), { kind, real, copy });
+      }
+    }
+  }
+  return entityIndex.get(token);
+}
+
+/** A table name or content key of copy `copy`: every entity token, and the type of a mkt name, replaced. */
+export function copyName(name: string, copy: number): string {
+  const tokens = name.split('_');
+  return tokens
+    .map((t, i) => {
+      if (tokens[0] === 'mkt' && i === 1) return copyToken('mktType', t, copy);
+      const e = entityToken(t);
+      return e && e.copy === 0 ? copyToken(e.kind, t, copy) : t;
+    })
+    .join('_');
 }
 
 const SMALL = {
@@ -260,10 +371,31 @@ function sharesCurrency(p1: string, p2: string): boolean {
   return c1.includes(p2.slice(0, 3)) || c1.includes(p2.slice(3));
 }
 
-/** Builds the catalogue. `full` is the 5,817 tables of the real dataset. */
+/**
+ * Builds the catalogue. `full` is the 5,817 tables of the real dataset; `2x`, `5x`, `10x` that many
+ * copies of it (see SCALES), anomalies planted in every copy.
+ */
 export function buildCatalogue(opts: CatalogueOptions): CatalogueTable[] {
-  const rows = opts.rows ?? 24;
-  const small = opts.scale === 'small';
+  const k = scaleFactor(opts.scale);
+  const base = baseTables(opts.scale === 'small', opts.rows ?? 24);
+  const tables = [...base];
+  for (let copy = 1; copy < k; copy++) {
+    for (const t of base) tables.push({ ...t, name: copyName(t.name, copy), content: { ...t.content, key: copyName(t.content.key, copy) } });
+  }
+  return plantAnomalies(tables, anomaliesOf(opts.scale)).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** The anomalies planted in a scale: the three of the real catalogue, and their counterparts in every copy. */
+export function anomaliesOf(scale: Scale): Anomaly[] {
+  const out = [...ANOMALIES];
+  for (let copy = 1; copy < scaleFactor(scale); copy++) {
+    for (const a of ANOMALIES) out.push({ ...a, table: copyName(a.table, copy), description: `copy ${copy} of ${a.table}: ${a.description}` });
+  }
+  return out;
+}
+
+/** The tables of the real catalogue (`small`: its small universe), before anomalies are planted. */
+function baseTables(small: boolean, rows: number): CatalogueTable[] {
   const pairs = small ? SMALL.pairs : [...PAIRS];
   const ccys = small ? SMALL.currencies : [...CURRENCIES];
   const etfs = small ? SMALL.etfs : [...ETFS];
@@ -347,11 +479,11 @@ export function buildCatalogue(opts: CatalogueOptions): CatalogueTable[] {
   add('mkt_reg_summary', mktColumns('reg', true), [], 'mkt_reg_idx_summary', 'idx');
   add('mkt_reg_bqx_summary', mktColumns('reg', true), [], 'mkt_reg_bqx_summary', 'bqx');
 
-  return plantAnomalies(out).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return out;
 }
 
-function plantAnomalies(tables: CatalogueTable[]): CatalogueTable[] {
-  const byName = new Map(ANOMALIES.map((a) => [a.table, a]));
+function plantAnomalies(tables: CatalogueTable[], anomalies: readonly Anomaly[]): CatalogueTable[] {
+  const byName = new Map(anomalies.map((a) => [a.table, a]));
   return tables.map((t) => {
     const a = byName.get(t.name);
     if (!a) return t;

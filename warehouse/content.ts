@@ -4,7 +4,7 @@
  * whatever their name; the few exceptions are spelled out below because the planner relies on them.
  */
 import type { Column } from '../core/catalogue';
-import { CURRENCIES, ETFS, PAIRS, type TableContent } from './catalogue';
+import { copyToken, entityToken, PAIRS, type TableContent } from './catalogue';
 
 // Bound once: under jest's sandboxed global every `Math.` lookup in a hot loop costs ~50x more.
 const { imul, floor, sin, cos, PI } = Math;
@@ -42,12 +42,19 @@ export interface KeyEntities {
   readonly etfs: readonly string[];
 }
 
+/** Real tokens and the synthetic ones of the scaled catalogues (warehouse/catalogue.ts `copyToken`). */
 export function keyEntities(contentKey: string): KeyEntities {
   const tokens = contentKey.replace(/#.*$/, '').split('_');
-  const pairs = tokens.filter((t) => (PAIRS as readonly string[]).includes(t));
-  const currencies = tokens.filter((t) => (CURRENCIES as readonly string[]).includes(t));
-  const etfs = tokens.filter((t) => (ETFS as readonly string[]).includes(t));
-  return { pairs, currencies, etfs };
+  const ofKind = (kind: 'pair' | 'ccy' | 'etf') => tokens.filter((t) => entityToken(t)?.kind === kind);
+  return { pairs: ofKind('pair'), currencies: ofKind('ccy'), etfs: ofKind('etf') };
+}
+
+/** The first three pairs of a currency, in the catalogue's order (a synthetic currency: its copy's pairs). */
+function pairsOfCurrency(ccy: string): string[] {
+  const e = entityToken(ccy);
+  const real = e?.real ?? ccy;
+  const pairs = PAIRS.filter((p) => p.startsWith(real) || p.endsWith(real)).slice(0, 3);
+  return e && e.copy > 0 ? pairs.map((p) => copyToken('pair', p, e.copy)) : pairs;
 }
 
 /** The window a table name ends with (`lag_bqx_eurusd_w45` → 45), or null. */
@@ -63,7 +70,6 @@ const REGIME_LABELS = ['low', 'normal', 'high'] as const;
  * from the content key, not the table name, so twins agree on them too.
  */
 function constantString(column: string, e: KeyEntities): string | undefined {
-  const pairsOfCurrency = (c: string) => PAIRS.filter((p) => p.startsWith(c) || p.endsWith(c)).slice(0, 3);
   switch (column) {
     case 'pair':
     case 'fx_pair':

@@ -55,6 +55,16 @@ const BLOCK_SIZE = 16384;
 const STORAGE_VERSION = 'v1.4.0';
 const LOCATION = 'us-central1';
 const DDL_BATCH = 200;
+/**
+ * Tables created and filled per transaction. The full catalogue (5,876 tables in all datasets) is
+ * one transaction, as it always was; the scaled ones commit every this many tables, each part's
+ * tables created in the transaction that fills them (appending to a table created in an earlier,
+ * committed transaction costs several times more). For the 58,229 tables of `10x`: 460 s of CPU
+ * and a 6.1 GB peak as one transaction, 340 s and 5.7 GB this way (236 s wall on a quiet machine);
+ * still super-linear, in DuckDB's commits. Nothing is lost to atomicity: the seed writes a
+ * temporary file and renames it only when complete.
+ */
+const TABLES_PER_TRANSACTION = 6000;
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const CHUNK_ROWS = 2048;
 
@@ -164,13 +174,16 @@ export async function seedWarehouse(opts: SeedOptions): Promise<SeedStats> {
     await conn.run(`ATTACH ${literal(tmp)} AS seed (BLOCK_SIZE ${BLOCK_SIZE}, STORAGE_VERSION ${literal(STORAGE_VERSION)})`);
     await conn.run('USE seed');
     await conn.run([...CATALOG_DDL, ...datasets.map((d) => `CREATE SCHEMA ${ident(d)}`)].map((s) => `${s};`).join('\n'));
-    await conn.run('BEGIN TRANSACTION');
-    for (let i = 0; i < tables.length; i += DDL_BATCH) {
-      await conn.run(tables.slice(i, i + DDL_BATCH).map(createTableSql).join('\n'));
+    for (let from = 0; from < tables.length; from += TABLES_PER_TRANSACTION) {
+      const part = tables.slice(from, from + TABLES_PER_TRANSACTION);
+      await conn.run('BEGIN TRANSACTION');
+      for (let i = 0; i < part.length; i += DDL_BATCH) {
+        await conn.run(part.slice(i, i + DDL_BATCH).map(createTableSql).join('\n'));
+      }
+      for (const t of part) rows += await fillTable(conn, t);
+      if (from + TABLES_PER_TRANSACTION >= tables.length) for (const stmt of metadataSql(tables, datasets)) await conn.run(stmt);
+      await conn.run('COMMIT');
     }
-    for (const t of tables) rows += await fillTable(conn, t);
-    for (const stmt of metadataSql(tables, datasets)) await conn.run(stmt);
-    await conn.run('COMMIT');
     await conn.run('USE memory');
     await conn.run('DETACH seed');
   } catch (e) {

@@ -39,6 +39,9 @@ import { IamModel, type IamResource } from '../../testing/bigquery/double';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { GoogleApisDouble } from '../readiness/support/google-double';
+import { uploadManifest } from '../../app/extraction';
+import { discoveryRule, extractionSets } from '../../core/extraction/discovery';
+import { DEFAULT_TEST_TOKEN } from '../../engines/bigquery/credentials';
 import { openHarness, type Harness } from './support/open';
 
 const env = loadEnvironment('prod');
@@ -174,6 +177,14 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
       expect(check('infrastructure.iam.dataset')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/Granted 10\/10.*may fail open: the paper run's first batch is the second line of defence/) });
       // Before the first run the runner dataset has no table: its table permissions cannot be asked (P2 names what covers them).
       expect(check('infrastructure.iam.runner-dataset')).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not exist yet') });
+      // Beyond BigQuery, as the runner, by use: the conditional manifests/ grant on staging lets the
+      // probe in and out; the extract job is read live; what the runner holds nothing on is P3, unchecked.
+      expect(check('infrastructure.buckets').detail).toMatch(/bqx-ml-staging: wrote and deleted manifests\/_bqx_readiness\/probe-\d+\.txt \(the conditional grant on manifests\/, asked by use\)/);
+      expect([...w.g.objects.entries()].filter(([k]) => k.startsWith('bqx-ml-staging/')).map(([k, o]) => [k.replace(/\d+/, 'N'), o.deleted])).toEqual([['bqx-ml-staging/manifests/_bqx_readiness/probe-N.txt', true]]);
+      const unchecked = ready.report.blockers.filter((b) => b.priority === 'P3' && /_NOT_CHECKED$/.test(b.code)).map((b) => `${b.code} ${b.title.split(' cannot')[0]}`);
+      expect(unchecked.sort()).toEqual(['BUCKET_NOT_CHECKED bucket bqx-ml-output', 'BUCKET_NOT_CHECKED bucket bqx-ml-tfstate', 'JOB_NOT_CHECKED Cloud Run job bqx-ml-merge', 'JOB_NOT_CHECKED Cloud Run job bqx-ml-runner']);
+      expect(ready.report.blockers.filter((b) => ['BUCKET_NOT_WRITABLE', 'BUCKET_MISSING', 'JOB_NOT_READABLE', 'JOB_NOT_DEPLOYED'].includes(b.code))).toEqual([]);
+      expect(ready.report.extraction!.jobDiscovery.source).toBe('the deployed job bqx-ml-extract');
 
       const before = double.inserts.length;
       const result = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, requiredPermissions: runnerRequiredPermissions(), now: () => NOW });
@@ -193,6 +204,45 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
       // And every kind of job the runner submits was among them: steps, reads, ledger, lock, catalogue, dry runs.
       const kinds = new Set(jobs.map((j) => (j.dryRun ? 'dry_run' : j.labels.bqx_kind)));
       for (const k of ['step', 'ledger_append', 'runs_append', 'lock_append', 'ledger_read', 'catalog_columns', 'catalog_storage', 'dry_run', 'fused_read']) expect(kinds).toContain(k);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('the manifests, as the runner: written and overwritten under manifests/ of staging; nothing else there, no checkpoint deleted', async () => {
+    const w = await world();
+    try {
+      // uploadManifest sends the test endpoint's default token: here it is the runner's.
+      w.iam.addToken(DEFAULT_TEST_TOKEN, RUNNER);
+      const sets = extractionSets(discoveryRule(policy), await w.h.engine.listTables(), await planAsRunner(w), 'eurusd');
+      const where = { project: PROJECT, dataset: FEATURES_DATASET };
+      const staging = env.buckets.staging.name;
+      expect(await uploadManifest(`gs://${staging}`, sets, where, w.g.endpoint)).toBe(`gs://${staging}/manifests/eurusd/extraction.json`);
+      // A second run for the pair replaces it: objects.insert over a name needs storage.objects.delete too.
+      expect(await uploadManifest(`gs://${staging}`, sets, where, w.g.endpoint)).toBe(`gs://${staging}/manifests/eurusd/extraction.json`);
+      expect(JSON.parse(w.g.objects.get(`${staging}/manifests/eurusd/extraction.json`)!.body!).tables).toEqual(sets.after.tables);
+
+      // Outside manifests/ (a prefix on --manifest-dir lands there): refused, the hint names the real grant.
+      const outside = await uploadManifest(`gs://${staging}/checkpoints`, sets, where, w.g.endpoint).catch((e: unknown) => e);
+      expect(outside).toMatchObject({ code: 'MANIFEST_UPLOAD_FAILED', message: expect.stringContaining('storage.objects.create') });
+      expect((outside as { hint: string }).hint).toMatch(/custom role bqxMigrationRunnerManifests: storage\.objects\.create, storage\.objects\.delete; .*resource\.name\.startsWith\("projects\/_\/buckets\/bqx-ml-staging\/objects\/manifests\/"\).*is outside manifests\//);
+      // The extract job's checkpoints in the same bucket: the runner can neither delete nor replace one.
+      const checkpoint = 'checkpoints/eurusd/tri_eurusd.parquet';
+      w.g.objects.set(`${staging}/${checkpoint}`, { deleted: false, body: 'parquet' });
+      const del = await fetch(`${w.g.endpoint}/storage/v1/b/${staging}/o/${encodeURIComponent(checkpoint)}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKENS.runner}` } });
+      expect(del.status).toBe(403);
+      expect(w.g.objects.get(`${staging}/${checkpoint}`)).toEqual({ deleted: false, body: 'parquet' });
+      // Nor anything in the other buckets.
+      const output = await uploadManifest(`gs://${env.buckets.output.name}`, sets, where, w.g.endpoint).catch((e: unknown) => e);
+      expect(output).toMatchObject({ code: 'MANIFEST_UPLOAD_FAILED' });
+
+      // Without storage.objects.delete in the role, the first write works and the overwrite does not; readiness says so.
+      expect(w.iam.withoutPermission(RUNNER, { kind: 'bucket', project: PROJECT, bucket: staging }, 'storage.objects.delete')).toEqual([
+        `custom role projects/${PROJECT}/roles/bqxMigrationRunnerManifests without storage.objects.delete`,
+      ]);
+      await expect(uploadManifest(`gs://${staging}`, sets, where, w.g.endpoint)).rejects.toMatchObject({ code: 'MANIFEST_UPLOAD_FAILED', message: expect.stringContaining('storage.objects.delete') });
+      const ready = await readiness(w, await planAsRunner(w));
+      expect(ready.report.blockers.find((b) => b.code === 'BUCKET_NOT_WRITABLE')).toMatchObject({ priority: 'P2', title: expect.stringMatching(/^this identity wrote manifests\/_bqx_readiness\/probe-\d+\.txt in gs:\/\/bqx-ml-staging but cannot delete it/) });
     } finally {
       await w.close();
     }

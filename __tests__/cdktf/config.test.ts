@@ -1,5 +1,5 @@
 import { environmentInput, loadEnvironment } from '../../config/environments';
-import { parseEnvironment, placeholders, resolveRole } from '../../config/environment';
+import { objectPrefixCondition, parseEnvironment, placeholders, resolveRole } from '../../config/environment';
 import { resolveNow } from '../../stacks/clock';
 
 describe('environment configuration', () => {
@@ -49,6 +49,19 @@ describe('environment configuration', () => {
     );
   });
 
+  it("the extract job's discovery: one of the modes, set only through jobs.extract.discovery", () => {
+    const input = environmentInput('prod');
+    const withExtract = (extract: Partial<typeof input.jobs.extract>) => () => parseEnvironment({ ...input, jobs: { ...input.jobs, extract: { ...input.jobs.extract, ...extract } } }, 'prod');
+    expect(withExtract({ discovery: 'manifest' })().jobs.extract.discovery).toBe('manifest');
+    const { discovery: _omitted, ...withoutDiscovery } = input.jobs.extract;
+    expect(parseEnvironment({ ...input, jobs: { ...input.jobs, extract: withoutDiscovery } }, 'prod').jobs.extract.discovery).toBe('name-only');
+    expect(withExtract({ discovery: 'views' as never })).toThrow(/jobs\.extract\.discovery: Invalid enum value\. Expected 'name-only' \| 'base-tables' \| 'manifest'/);
+    expect(withExtract({ env: { ...input.jobs.extract.env, EXTRACTION_DISCOVERY: 'base-tables' } })).toThrow(
+      /jobs\.extract\.env\.EXTRACTION_DISCOVERY: EXTRACTION_DISCOVERY is rendered from jobs\.extract\.discovery \('name-only' \| 'base-tables' \| 'manifest'\): set that instead/,
+    );
+    expect(() => parseEnvironment({ ...input, jobs: { ...input.jobs, merge: { ...input.jobs.merge, env: { EXTRACTION_MANIFEST: 'gs://x/y' } } } }, 'prod')).toThrow(/jobs\.merge\.env\.EXTRACTION_MANIFEST: EXTRACTION_MANIFEST is rendered from jobs\.extract\.discovery/);
+  });
+
   it('lists every placeholder with the stacks it blocks', () => {
     const input = environmentInput('prod');
     const env = parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '000000-000000-000000' }, ci: { ...input.ci, repositoryId: '0', repositoryOwnerId: '0' } }, 'prod');
@@ -95,7 +108,13 @@ describe('environment configuration', () => {
       expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] });
       // No workflow can impersonate break glass: only the platform admins' group, by token creation.
       expect(prod.iam.serviceAccounts.breakGlass).toEqual({ [`group:${prod.groups.platformAdmins}`]: ['roles/iam.serviceAccountTokenCreator'] });
-      expect(prod.iam.buckets.staging.runner).toBeUndefined();
+      // The runner on staging: its manifests role under the manifests/ condition, nothing unconditioned.
+      expect(prod.iam.buckets.staging.runner).toEqual([
+        { role: 'custom:bqxMigrationRunnerManifests', condition: objectPrefixCondition('bqx-ml-staging', 'manifests/', 'Extraction manifests') },
+      ]);
+      expect(prod.iam.customRoles.bqxMigrationRunnerManifests.permissions).toEqual(['storage.objects.create', 'storage.objects.delete']);
+      expect(prod.iam.jobs.extract.runner).toEqual(['roles/run.viewer']);
+      expect(prod.iam.project.runner).toEqual(['custom:bqxMigrationRunnerProject']);
       expect(withIam((iam) => (iam.buckets!.output = { 'group:data-eng@example.com': ['roles/storage.objectViewer'] }))().iam.buckets.output).toEqual({
         'group:data-eng@example.com': ['roles/storage.objectViewer'],
       });
@@ -158,6 +177,39 @@ describe('environment configuration', () => {
         }),
       ).toThrow(/custom:mixed holds non-BigQuery permissions and cannot be granted on a dataset/);
       expect(withIam((iam) => (iam.customRoles!.x = { title: 't', description: 'd', reason: 'r', permissions: ['bigquery tables'] }))).toThrow(/iam\.customRoles\.x\.permissions\.0/);
+    });
+
+    it('takes a condition on a bucket binding only, naming that bucket, never beside the same role unconditioned', () => {
+      const prefixed = objectPrefixCondition('bqx-ml-output', 'reports/', 'reports');
+      expect(prefixed.expression).toBe('resource.name.startsWith("projects/_/buckets/bqx-ml-output/objects/reports/")');
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }] }))().iam.buckets.output).toEqual({
+        merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }],
+      });
+      // A scope kind whose bindings render no condition: refused, naming the path and where conditions go.
+      expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { merge: [{ role: 'roles/bigquery.dataViewer', condition: prefixed }] }))).toThrow(
+        /iam\.datasets\.bqx_ml_v3_models\.merge\.0\.condition: a condition cannot be set on a binding on a dataset: the platform renders IAM conditions only on bindings on a bucket \(iam\.buckets\)/,
+      );
+      expect(withIam((iam) => (iam.jobs!.extract = { orchestrator: [{ role: 'roles/run.developer', condition: prefixed }] }))).toThrow(/iam\.jobs\.extract\.orchestrator\.0\.condition: a condition cannot be set on a binding on a Cloud Run job/);
+      expect(withIam((iam) => (iam.project!.merge = [{ role: 'roles/bigquery.jobUser', condition: prefixed }]))).toThrow(/iam\.project\.merge\.0\.condition: a condition cannot be set on a binding on the project/);
+      // A condition copied from another bucket's binding.
+      expect(withIam((iam) => (iam.buckets!.staging = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.staging\.merge\.0\.condition: the condition names bucket bqx-ml-output, but the binding is on bucket staging \(bqx-ml-staging\)/,
+      );
+      // The same role without the condition makes it moot; the same conditional grant twice is a duplicate.
+      expect(withIam((iam) => (iam.buckets!.output = { merge: ['roles/storage.objectViewer', { role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.output\.merge\.1\.condition: roles\/storage\.objectViewer is also granted to merge without a condition there/,
+      );
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: prefixed }, { role: 'roles/storage.objectViewer', condition: prefixed }] }))).toThrow(
+        /iam\.buckets\.output\.merge\.1: roles\/storage\.objectViewer is listed twice/,
+      );
+      expect(withIam((iam) => (iam.buckets!.output = { merge: [{ role: 'roles/storage.objectViewer', condition: { ...prefixed, colour: 'red' } as never }] }))).toThrow(/iam\.buckets\.output\.merge\.0/);
+    });
+
+    it('refuses a custom role of another service on a bucket or a job', () => {
+      const mixed = (iam: NonNullable<ReturnType<typeof environmentInput>['iam']>) =>
+        (iam.customRoles!.mixed = { title: 'm', description: 'm', reason: 'r', permissions: ['storage.objects.create', 'bigquery.tables.get'] });
+      expect(withIam((iam) => (mixed(iam), (iam.buckets!.output = { merge: ['custom:mixed'] })))).toThrow(/iam\.buckets\.output\.merge\.0: custom:mixed holds non-Cloud Storage permissions and cannot be granted on a bucket/);
+      expect(withIam((iam) => (mixed(iam), (iam.jobs!.merge = { merge: ['custom:mixed'] })))).toThrow(/iam\.jobs\.merge\.merge\.0: custom:mixed holds non-Cloud Run permissions and cannot be granted on a Cloud Run job/);
     });
 
     it('reports every problem at once', () => {

@@ -1,6 +1,6 @@
 import { Testing, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { Grant } from '../../constructs/grants';
+import { Grant, IamCondition } from '../../constructs/grants';
 import { flatAddress, pinAddresses } from '../../constructs/addresses';
 import { ManagedDataset } from '../../constructs/managed-dataset';
 import { LifecycleBucket } from '../../constructs/lifecycle-bucket';
@@ -68,16 +68,16 @@ describe('Grant (what a grant method returns)', () => {
   });
 });
 
-describe('grant dedup (one helper for every construct)', () => {
-  const cases: [string, (s: TerraformStack) => { grant: (p: IPrincipal, role: string) => Grant }][] = [
-    ['ManagedDataset', (s) => new ManagedDataset(s, 'x', { datasetId: 'bqx_x', description: 'x' })],
-    ['LifecycleBucket', (s) => new LifecycleBucket(s, 'x', { name: 'bqx-ml-x' })],
-    ['PipelineJob', (s) => new PipelineJob(s, 'x', { jobName: 'bqx-ml-x', image: 'img', serviceAccount: extract })],
-    ['ProjectIam', (s) => new ProjectIam(s, 'x', { project: 'bqx-ml' })],
-    ['ServiceAccountIdentity', (s) => new ServiceAccountIdentity(s, 'x', { accountId: 'bqx-ml-x' })],
-    ['ArtifactRepository', (s) => new ArtifactRepository(s, 'x', { repositoryId: 'bqx-ml' })],
-  ];
+const cases: [string, (s: TerraformStack) => { grant: (p: IPrincipal, role: string, condition?: IamCondition) => Grant }][] = [
+  ['ManagedDataset', (s) => new ManagedDataset(s, 'x', { datasetId: 'bqx_x', description: 'x' })],
+  ['LifecycleBucket', (s) => new LifecycleBucket(s, 'x', { name: 'bqx-ml-x' })],
+  ['PipelineJob', (s) => new PipelineJob(s, 'x', { jobName: 'bqx-ml-x', image: 'img', serviceAccount: extract })],
+  ['ProjectIam', (s) => new ProjectIam(s, 'x', { project: 'bqx-ml' })],
+  ['ServiceAccountIdentity', (s) => new ServiceAccountIdentity(s, 'x', { accountId: 'bqx-ml-x' })],
+  ['ArtifactRepository', (s) => new ArtifactRepository(s, 'x', { repositoryId: 'bqx-ml' })],
+];
 
+describe('grant dedup (one helper for every construct)', () => {
   it.each(cases)('%s refuses the same role to the same principal twice, and allows other pairs', (_name, make) => {
     const s = stack();
     const target = make(s);
@@ -87,6 +87,31 @@ describe('grant dedup (one helper for every construct)', () => {
     expect(() => target.grant(extract, 'roles/x.a')).toThrow('test/x: roles/x.a is already granted to serviceAccount:bqx-ml-extract@bqx-ml.iam.gserviceaccount.com');
     // The same principal spelled as a member string is the same binding.
     expect(() => target.grant(new MemberPrincipal(extract.member), 'roles/x.b')).toThrow(/already granted/);
+  });
+});
+
+describe('conditional grants', () => {
+  const manifests: IamCondition = { title: 'manifests only', description: 'd', expression: 'resource.name.startsWith("projects/_/buckets/bqx-ml-x/objects/manifests/")' };
+
+  it('a bucket renders the condition block; the conditional binding has its own id beside an unconditional one', () => {
+    const s = stack();
+    const bucket = new LifecycleBucket(s, 'x', { name: 'bqx-ml-x' });
+    const conditional = bucket.grant(extract, 'roles/storage.objectUser', manifests);
+    bucket.grant(extract, 'roles/storage.objectUser');
+    expect(conditional.condition).toBe(manifests);
+    expect(conditional.toString()).toBe('roles/storage.objectUser on test/x to serviceAccount:bqx-ml-extract@bqx-ml.iam.gserviceaccount.com if manifests only');
+    const members = synth(s).resource.google_storage_bucket_iam_member;
+    expect(members[conditional.resource.friendlyUniqueId]).toMatchObject({ role: 'roles/storage.objectUser', member: extract.member, condition: manifests });
+    expect(conditional.resource.node.id).toBe('grant-storage-objectUser-bqx-ml-extract-if-manifests-only');
+    expect(Object.values(members).filter((m) => m.condition === undefined)).toHaveLength(1);
+    expect(() => bucket.grant(extract, 'roles/storage.objectUser', manifests)).toThrow('test/x: roles/storage.objectUser is already granted to serviceAccount:bqx-ml-extract@bqx-ml.iam.gserviceaccount.com if manifests only');
+  });
+
+  it.each(cases.filter(([name]) => name !== 'LifecycleBucket'))('%s refuses a condition rather than grant the role unconditionally', (_name, make) => {
+    const s = stack();
+    const target = make(s);
+    expect(() => target.grant(extract, 'roles/x.a', manifests)).toThrow(/test\/x: roles\/x\.a to serviceAccount:bqx-ml-extract@bqx-ml\.iam\.gserviceaccount\.com: this target's bindings take no IAM condition \("manifests only"\)/);
+    expect(s.node.findAll().filter((c) => c.node.id.startsWith('grant-'))).toEqual([]);
   });
 });
 

@@ -1,7 +1,10 @@
 import { App, Aspects, Testing, TerraformStack } from 'cdktf';
 import { PlatformPolicy } from '../../constructs/policy';
 import { environmentInput } from '../../config/environments';
-import { parseEnvironment } from '../../config/environment';
+import { EXTRACTION_MANIFEST_OBJECT, parseEnvironment } from '../../config/environment';
+import { cloudScopeTargets } from '../../config/runner-permissions';
+import { discoveryRule } from '../../core/extraction/discovery';
+import { loadPolicy } from '../../core/policy';
 import { buildPlatform, PlatformResult, resourceCount } from '../../stacks/platform';
 import { disableTokenStackTraces } from '../../stacks/token-stack-traces';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
@@ -91,17 +94,31 @@ describe('prod environment (no plan committed)', () => {
     expect(datasets.every((r) => r.access === undefined && r.location === 'us-central1')).toBe(true);
     const members = resourcesOf(d, 'google_bigquery_dataset_iam_member').map((r) => `${r.role} ${r.member.replace(/@.*/, '')} ${r.dataset_id}`);
     expect(members).toContain('roles/bigquery.dataViewer serviceAccount:bqx-ml-extract ${google_bigquery_dataset.bqx_ml_v3_features_v2_dataset_76ECD930.dataset_id}');
-    // The runner: a custom role on each of its two datasets, nothing on any other dataset or bucket.
+    // The runner: a custom role on each of its two datasets, nothing on any other dataset.
     expect(members.filter((m) => m.includes('bqx-ml-runner')).map((m) => m.split(' ')[0]).sort()).toEqual([
       'projects/bqx-ml/roles/bqxMigrationRunnerFeatures',
       'projects/bqx-ml/roles/bqxMigrationRunnerLedger',
     ]);
-    expect(resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member.includes('bqx-ml-runner'))).toEqual([]);
+    // On buckets: one binding, on staging, under the manifests/ condition; no unconditioned storage role anywhere.
+    const runnerOnBuckets = resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member === 'serviceAccount:bqx-ml-runner@bqx-ml.iam.gserviceaccount.com');
+    expect(runnerOnBuckets).toEqual([
+      {
+        bucket: '${google_storage_bucket.bucket-staging_bucket_A360C189.name}',
+        member: 'serviceAccount:bqx-ml-runner@bqx-ml.iam.gserviceaccount.com',
+        role: 'projects/bqx-ml/roles/bqxMigrationRunnerManifests',
+        condition: {
+          title: 'Extraction manifests (manifests/ only)',
+          description: 'objects gs://bqx-ml-staging/manifests/* only; nothing else in the bucket',
+          expression: 'resource.name.startsWith("projects/_/buckets/bqx-ml-staging/objects/manifests/")',
+        },
+      },
+    ]);
+    expect(resourcesOf(d, 'google_storage_bucket_iam_member').filter((r) => r.member.includes('bqx-ml-runner') && r.condition === undefined)).toEqual([]);
     const buckets = resourcesOf(d, 'google_storage_bucket');
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
     expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
-    expect(countResources(d)).toBe(24);
+    expect(countResources(d)).toBe(25);
   });
 
   it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {
@@ -158,6 +175,38 @@ describe('prod environment (no plan committed)', () => {
     const phase = budgets.find((b) => b.amount.specified_amount.units === '15')!;
     expect(phase.budget_filter.labels).toEqual({ [PHASE_4C_JOB_LABEL.key]: PHASE_4C_JOB_LABEL.value });
     expect(phase.budget_filter.labels).toEqual(phase4cJobLabels());
+  });
+});
+
+describe("the extract job's discovery (jobs.extract.discovery)", () => {
+  /** The extract job's environment as synthesized for `mode`. */
+  const extractEnv = (name: 'prod' | 'dev', mode?: 'name-only' | 'base-tables' | 'manifest') => {
+    const input = environmentInput(name);
+    if (mode) input.jobs.extract.discovery = mode;
+    const env = parseEnvironment({ ...input, budget: { ...input.budget, billingAccount: '0A0A0A-0B0B0B-0C0C0C' } }, name);
+    const pipeline = buildPlatform(Testing.app(), { env, plan: null, now: PINNED_NOW }).stacks.find((s) => s.node.id === 'pipeline') as TerraformStack;
+    const job = resourcesOf(JSON.parse(Testing.synth(pipeline)) as Tf, 'google_cloud_run_v2_job').find((j) => j.labels.job === 'extract');
+    return Object.fromEntries(job.template.template.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value])) as Record<string, string>;
+  };
+  const discovery = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k]) => k.startsWith('EXTRACTION_') && k !== 'EXTRACTION_WORKERS'));
+
+  it('committed: name-only in prod and dev, which renders nothing (the job as deployed today)', () => {
+    expect(environmentInput('prod').jobs.extract.discovery).toBe('name-only');
+    expect(discovery(extractEnv('prod'))).toEqual({});
+    expect(discovery(extractEnv('dev'))).toEqual({});
+  });
+
+  it('base-tables and manifest render EXTRACTION_DISCOVERY, manifest also where the runner writes the manifests', () => {
+    expect(discovery(extractEnv('prod', 'base-tables'))).toEqual({ EXTRACTION_DISCOVERY: 'base-tables' });
+    expect(discovery(extractEnv('prod', 'manifest'))).toEqual({ EXTRACTION_DISCOVERY: 'manifest', EXTRACTION_MANIFEST: 'gs://bqx-ml-staging/manifests/{pair}/extraction.json' });
+    expect(discovery(extractEnv('dev', 'manifest'))).toEqual({ EXTRACTION_DISCOVERY: 'manifest', EXTRACTION_MANIFEST: 'gs://bqx-ml-dev-staging/manifests/{pair}/extraction.json' });
+    // The job's other variables stay as configured.
+    expect(extractEnv('prod', 'manifest')).toMatchObject({ PAIR: 'eurusd', GCS_CHECKPOINT_BUCKET: 'gs://bqx-ml-staging', EXTRACTION_WORKERS: '25' });
+  });
+
+  it('the manifest path is the policy\'s, under the prefix the runner may write', () => {
+    expect(EXTRACTION_MANIFEST_OBJECT).toBe(discoveryRule(loadPolicy()).manifestPath);
+    expect(EXTRACTION_MANIFEST_OBJECT.startsWith(cloudScopeTargets(pinnedEnv('prod')).stagingManifests.prefix)).toBe(true);
   });
 });
 

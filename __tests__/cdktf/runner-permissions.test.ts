@@ -4,6 +4,12 @@
  * permission model rests on.
  */
 import {
+  CLOUD_SCOPES,
+  RUNNER_CLOUD_ACTIONS,
+  RUNNER_CLOUD_PERMISSIONS,
+  STAGING_MANIFEST_PREFIX,
+  cloudPermissionsFor,
+  cloudScopeTargets,
   PERMISSION_SCOPES,
   RUNNER_PERMISSIONS,
   RUNNER_STEP_KINDS,
@@ -17,6 +23,8 @@ import {
 } from '../../config/runner-permissions';
 import { PREDEFINED_ROLES, customRolesFromTerraform, rolePermissions } from '../../config/predefined-roles';
 import { loadEnvironment } from '../../config/environments';
+import { discoveryRule } from '../../core/extraction/discovery';
+import { loadPolicy } from '../../core/policy';
 import { renderStep, searchIndexesSql } from '../../engines/bigquery/sql';
 import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
 import { createSchemaSql, createTableSql, insertSql, lockInsertSql, LEDGER_COLUMNS, selectSql } from '../../engines/bigquery/ledger';
@@ -141,6 +149,36 @@ describe('the runner permission table', () => {
   it('names the scopes of an environment', () => {
     expect(scopeTargets(loadEnvironment('prod'))).toEqual({ project: 'bqx-ml', featureDataset: 'bqx_ml_v3_features_v2', runnerDataset: 'bqx_ml_v3_migration' });
     expect(scopeTargets(loadEnvironment('dev')).project).toBe('bqx-ml-dev');
+  });
+});
+
+describe('the runner\'s needs beyond BigQuery (the cloud table)', () => {
+  it('cites Google for every need; Cloud Storage and Cloud Run permissions only, on the two cloud scopes', () => {
+    expect(Object.keys(RUNNER_CLOUD_PERMISSIONS).sort()).toEqual([...RUNNER_CLOUD_ACTIONS].sort());
+    for (const [key, action] of Object.entries(RUNNER_CLOUD_PERMISSIONS)) {
+      expect({ key, status: action.status }).toEqual({ key, status: 'granted' });
+      for (const n of action.needs) {
+        expect({ key, doc: n.doc }).toEqual({ key, doc: expect.stringMatching(/^https:\/\/cloud\.google\.com\/(storage|run)\/docs\//) });
+        expect(CLOUD_SCOPES).toContain(n.scope);
+        for (const p of n.permissions) expect({ key, p }).toEqual({ key, p: expect.stringMatching(n.scope === 'stagingManifests' ? /^storage\.objects\.[a-z]+$/ : /^run\.jobs\.[a-z]+$/) });
+      }
+    }
+  });
+
+  it('manifests/ of staging: create and delete (an overwrite is both), no read, no list; the extract job: jobs.get', () => {
+    expect(cloudPermissionsFor('stagingManifests')).toEqual(['storage.objects.create', 'storage.objects.delete']);
+    expect(cloudPermissionsFor('extractJob')).toEqual(['run.jobs.get']);
+    expect(RUNNER_CLOUD_PERMISSIONS.MANIFEST_WRITE.needs[0].note).toMatch(/same name as an existing object.*storage\.objects\.delete/);
+    // The predefined roles that would fit either cannot overwrite or do more than the table.
+    expect(PREDEFINED_ROLES['roles/storage.objectCreator'].permissions).not.toContain('storage.objects.delete');
+    expect(PREDEFINED_ROLES['roles/storage.objectUser'].permissions).toEqual(expect.arrayContaining(['storage.objects.get', 'storage.objects.list']));
+    expect(PREDEFINED_ROLES['roles/run.viewer'].permissions).toContain('run.jobs.get');
+  });
+
+  it('the prefix the runner may write is where the policy puts the manifests, and names the scopes of an environment', () => {
+    expect(discoveryRule(loadPolicy()).manifestPath.startsWith(STAGING_MANIFEST_PREFIX)).toBe(true);
+    expect(cloudScopeTargets(loadEnvironment('prod'))).toEqual({ stagingManifests: { bucket: 'bqx-ml-staging', prefix: 'manifests/' }, extractJob: 'bqx-ml-extract' });
+    expect(cloudScopeTargets(loadEnvironment('dev')).stagingManifests.bucket).toBe('bqx-ml-dev-staging');
   });
 });
 

@@ -68,8 +68,12 @@ test('rows added to a source between plan and apply: refused before anything, re
   });
 });
 
-/** The real engine whose ledger starts refusing writes after `limit` appends (fault injection). */
-function failingLedger(engine: Engine, limit: number) {
+/**
+ * The real engine whose ledger starts refusing writes after `limit` appends (fault injection).
+ * `stepwise` hides Engine.atomically: the executor then commits step by step, as it does on
+ * BigQuery, and an interrupted operation is left half done for the next run to resume.
+ */
+function failingLedger(engine: Engine, limit: number, stepwise: boolean) {
   let appends = 0;
   const state = { failed: false, runsAfterFailure: 0 };
   const ledger = new Proxy(engine.ledger, {
@@ -88,6 +92,7 @@ function failingLedger(engine: Engine, limit: number) {
   const faulty = new Proxy(engine, {
     get(target, key) {
       if (key === 'ledger') return ledger;
+      if (key === 'atomically' && stepwise) return undefined;
       if (key === 'run') return async (...a: Parameters<Engine['run']>) => (state.failed && state.runsAfterFailure++, target.run(...a));
       const v = Reflect.get(target, key);
       return typeof v === 'function' ? v.bind(target) : v;
@@ -96,35 +101,42 @@ function failingLedger(engine: Engine, limit: number) {
   return { faulty, state };
 }
 
-test('rollback of an interrupted run restores the exact pre-apply warehouse', async () => {
-  const { database, plan } = await freshWarehouse();
-  await withEngine(database, async (engine) => {
-    const before = await fingerprintWarehouse(engine);
-    const { faulty } = failingLedger(engine, 12);
-    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE' });
-    expect(await fingerprintWarehouse(engine)).not.toEqual(before);
-    const rb = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
-    expect(rb.summary.byOutcome.ROLLED_BACK).toBe(3);
-    expect(rb.restoredExactly).toBe(true);
-    expect(await fingerprintWarehouse(engine)).toEqual(before);
+// Stepwise: the failure leaves one operation half done (3 operations touched, the third resumed).
+// Atomic (DuckDB's default): the failing operation rolled back with its records (2 touched).
+describe.each([
+  ['stepwise (as on BigQuery)', true, { rolledBack: 3, resumed: 1, fresh: 1 }],
+  ['one transaction per operation (DuckDB)', false, { rolledBack: 2, resumed: undefined, fresh: 2 }],
+])('%s', (_name, stepwise, expected) => {
+  test('rollback of an interrupted run restores the exact pre-apply warehouse', async () => {
+    const { database, plan } = await freshWarehouse();
+    await withEngine(database, async (engine) => {
+      const before = await fingerprintWarehouse(engine);
+      const { faulty } = failingLedger(engine, 12, stepwise);
+      await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE' });
+      expect(await fingerprintWarehouse(engine)).not.toEqual(before);
+      const rb = await rollbackPlan(engine, plan, policy, { approve: plan.planHash });
+      expect(rb.summary.byOutcome.ROLLED_BACK).toBe(expected.rolledBack);
+      expect(rb.restoredExactly).toBe(true);
+      expect(await fingerprintWarehouse(engine)).toEqual(before);
+    });
   });
-});
 
-test('if the ledger cannot be written, the run stops: no step after the failure', async () => {
-  const { database, plan } = await freshWarehouse();
-  await withEngine(database, async (engine) => {
-    const { faulty, state } = failingLedger(engine, 12);
-    await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', kind: 'UNAVAILABLE' });
-    expect(state.failed).toBe(true);
-    expect(state.runsAfterFailure).toBe(0);
-    const runs = await engine.ledger.runs(plan.planHash);
-    expect(runs.map((r) => `${r.event}:${r.status}`)).toEqual(['START:null', 'END:FAILED']);
-    // The next run resumes what the interrupted one left (the first pending operation).
-    const again = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, maxOperations: 2 });
-    expect(again.summary.status).toBe('OK');
-    expect(again.summary.byReason['APPLIED/RESUMED']).toBe(1);
-    expect(again.summary.byReason['APPLIED/OK']).toBe(1);
-    expect(again.summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBeGreaterThan(0);
-    expect(again.summary.validation.failures).toEqual([]);
+  test('if the ledger cannot be written, the run stops: no step after the failure', async () => {
+    const { database, plan } = await freshWarehouse();
+    await withEngine(database, async (engine) => {
+      const { faulty, state } = failingLedger(engine, 12, stepwise);
+      await expect(applyPlan(faulty, plan, policy, { mode: 'real', approve: plan.planHash })).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE', kind: 'UNAVAILABLE' });
+      expect(state.failed).toBe(true);
+      expect(state.runsAfterFailure).toBe(0);
+      const runs = await engine.ledger.runs(plan.planHash);
+      expect(runs.map((r) => `${r.event}:${r.status}`)).toEqual(['START:null', 'END:FAILED']);
+      // The next run takes the first operation the interrupted one did not finish.
+      const again = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, maxOperations: 2 });
+      expect(again.summary.status).toBe('OK');
+      expect(again.summary.byReason['APPLIED/RESUMED']).toBe(expected.resumed);
+      expect(again.summary.byReason['APPLIED/OK']).toBe(expected.fresh);
+      expect(again.summary.byOutcome.SKIPPED_ALREADY_APPLIED).toBeGreaterThan(0);
+      expect(again.summary.validation.failures).toEqual([]);
+    });
   });
 });

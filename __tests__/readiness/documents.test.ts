@@ -17,6 +17,10 @@ import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
 import { bqx } from '../extraction/support';
 import { PINNED_NOW, synthesizedStacks } from './support/stacks';
+import { environmentInput } from '../../config/environments';
+import { parseEnvironment } from '../../config/environment';
+import { readDeclaredStacks } from '../../app/readiness/stacks';
+import { synthesizeEnvironment } from '../../stacks/synthesize';
 
 let work: string;
 let pristine: string;
@@ -151,6 +155,22 @@ test('the stacks declaring EXTRACTION_DISCOVERY=base-tables on the extract job c
   expect(out.report.blockers.find((b) => b.code === 'EXTRACT_DUPLICATES')).toBeUndefined();
   expect(out.report.extraction!.jobDiscovery).toMatchObject({ mode: 'base-tables', fixed: true });
   expect(out.report.checks.find((c) => c.id === 'dependencies.extract-job')?.status).toBe('pass');
+});
+
+test('jobs.extract.discovery in the config reaches readiness through the synthesized stacks', async () => {
+  const input = environmentInput('prod');
+  input.jobs.extract.discovery = 'manifest';
+  const stacks = path.join(work, 'stacks-manifest');
+  synthesizeEnvironment({ env: parseEnvironment(input, 'prod'), outdir: stacks, plan: null, now: PINNED_NOW });
+  const out = await readiness(freshCopy(), { stacksDir: stacks });
+  expect(out.report.blockers.find((b) => b.code === 'EXTRACT_DUPLICATES')).toBeUndefined();
+  expect(out.report.extraction!.jobDiscovery).toEqual({ mode: 'manifest', source: "the stacks' job bqx-ml-extract", fixed: true });
+  // The manifest readiness names is the one the stacks tell the job to read.
+  expect(readDeclaredStacks(stacks)!.jobs.find((j) => j.role === 'extract')!.env.EXTRACTION_MANIFEST).toBe(out.report.extraction!.manifestPath);
+  // The committed config (name-only) leaves the finding in place (P3 on the embedded warehouse).
+  const committed = await readiness(freshCopy());
+  expect(committed.report.extraction!.jobDiscovery).toMatchObject({ mode: 'name-only', fixed: false });
+  expect(committed.report.blockers.find((b) => b.code === 'EXTRACT_DUPLICATES')?.mitigation).toContain('set jobs.extract.discovery in config/environments.ts');
 });
 
 test('a tool missing from the CLI is "no" in the inventory and named in answer 2', () => {

@@ -104,8 +104,8 @@ describe('bqx readiness on the bigquery engine (local doubles)', () => {
     for (const id of ['infrastructure.iam.project', 'infrastructure.iam.dataset', 'infrastructure.buckets', 'infrastructure.jobs', 'dependencies.apis']) {
       expect(byId.get(id)?.status).toBe('pass');
     }
-    // The staging bucket was written to and cleaned up; the permission and API calls went out.
-    const probes = [...out.google.objects.entries()].filter(([k]) => k.startsWith('bqx-ml-staging/_bqx_readiness/'));
+    // The staging bucket was written to where the runner may write (manifests/) and cleaned up; the permission and API calls went out.
+    const probes = [...out.google.objects.entries()].filter(([k]) => k.startsWith('bqx-ml-staging/manifests/_bqx_readiness/'));
     expect(probes).toHaveLength(1);
     expect(probes[0][1].deleted).toBe(true);
     expect(out.google.requests).toEqual(expect.arrayContaining([`POST /v1/projects/${PROJECT}:testIamPermissions`, `GET /v2/projects/${PROJECT}/locations/us-central1/jobs/bqx-ml-extract`]));

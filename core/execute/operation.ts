@@ -10,7 +10,7 @@ import { backupNameFor, jobIdFor } from './ids';
 import { dollars } from './preflight';
 import type { Reason } from './reasons';
 import { guarded, operationRecord, operationResult } from './run-common';
-import { checkStep, describeStep, matchesSourceState, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
+import { checkStep, consolidatedTables, describeStep, matchesSourceState, sameColumns, stepKey, stepsFor, type OpStep } from './steps';
 import { validateConsolidation, type ValidationCheck } from './validate';
 import { SimulatedState, TrackedState } from './warehouse-state';
 
@@ -133,17 +133,63 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   if (ctx.opts.signal?.aborted) return result(op, 'SKIPPED', 'RUN_INTERRUPTED', null, { gates });
   const attempt = h.attempts + 1;
   const append = (recs: LedgerRecord[]) => guarded(() => engine.ledger.append(recs));
+
+  // On an engine that commits an operation as one transaction (DuckDB) the whole attempt, steps
+  // and records, commits together or not at all: a failure rolls it back and is recorded after.
+  if (engine.atomically) {
+    await ctx.lock?.renewIfDue(); // never from inside the transaction: a rolled-back renewal would lose the lease
+    try {
+      return await engine.atomically(() => carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: true, ledgerSaysDone, doneHere, batchChecks }));
+    } catch (e) {
+      if (!(e instanceof OperationAborted)) throw e;
+      if (state instanceof TrackedState) await state.refresh([...consolidatedTables(op), ...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
+      await append([record(ctx, op, 'FAILED', e.reason, { detail: `${e.detail} (rolled back: nothing of this attempt remains)`, attempt, bytes: e.spent })]);
+      return result(op, 'FAILED', e.reason, e.detail, { bytes: e.spent });
+    }
+  }
+  return carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: false, ledgerSaysDone, doneHere, batchChecks });
+}
+
+/** Thrown inside an atomic operation to roll it back; recorded FAILED once the rollback is done. */
+class OperationAborted extends Error {
+  constructor(
+    readonly reason: Reason,
+    readonly detail: string,
+    readonly spent: number,
+  ) {
+    super(detail);
+  }
+}
+
+interface Attempt {
+  readonly attempt: number;
+  readonly resumed: boolean;
+  readonly rows: number;
+  /** Inside one transaction (engine.atomically): a failure throws to roll everything back. */
+  readonly atomic: boolean;
+  readonly ledgerSaysDone: (s: OpStep) => boolean;
+  readonly doneHere: Set<string>;
+  readonly batchChecks: ValidationCheck[];
+}
+
+/** The operation's steps, each checked against the warehouse before it is issued, and their records. */
+async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpStep[], a: Attempt): Promise<OperationResult> {
+  const { engine, state, plan } = ctx;
+  const { attempt, resumed, rows, ledgerSaysDone, doneHere, batchChecks } = a;
+  const append = (recs: LedgerRecord[]) => guarded(() => engine.ledger.append(recs));
   await append([record(ctx, op, 'STARTED', resumed ? 'RESUMED' : 'OK', { detail: resumed ? 'resuming an interrupted attempt' : null, attempt })]);
-  const fail = async (reason: Reason, detail: string, spent: number) => {
+  const fail = async (reason: Reason, detail: string, spent: number): Promise<OperationResult> => {
+    if (a.atomic) throw new OperationAborted(reason, detail, spent);
     await append([record(ctx, op, 'FAILED', reason, { detail, attempt, bytes: spent })]);
     return result(op, 'FAILED', reason, detail, { bytes: spent });
   };
   let spent = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
-    await ctx.lock?.renewIfDue();
+    if (!a.atomic) await ctx.lock?.renewIfDue();
     if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
-    if (i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
+    // An atomic operation is short and all-or-nothing: it finishes; others stop at a step boundary.
+    if (!a.atomic && i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
     if (s.kind === 'BACKUP_TABLE' && !ledgerSaysDone(s)) {
       const earlier = await findRecordlessBackup(engine, op, s.name, attempt, await state.get(s.name));
       if (earlier) {

@@ -108,6 +108,46 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
   return { steps };
 }
 
+interface UndoContext {
+  readonly engine: Engine;
+  readonly state: TrackedState;
+  readonly rec: (s: LedgerRecord['state'], reason: string, extra?: Partial<LedgerRecord>) => LedgerRecord;
+  readonly res: (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null) => OperationResult;
+  readonly jobId: (step: number) => string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Runs an operation's undo steps and records them; `atomic`: inside a transaction, a failure throws to roll it back. */
+async function undoOperation(u: UndoContext, steps: readonly Step[], atomic: boolean): Promise<OperationResult> {
+  const { engine, state, rec, res } = u;
+  for (const [j, s] of steps.entries()) {
+    try {
+      // A consolidated table is dropped only once the restores it relies on are recorded.
+      if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
+      const out = await engine.run(s, { jobId: u.jobId(j), labels: u.labels });
+      await state.afterStep(s);
+      const k = stepKey(s);
+      await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
+    } catch (e) {
+      if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
+      const failed = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
+      if (atomic) throw new UndoAborted(failed);
+      await guarded(() => engine.ledger.append([rec(failed.outcome, failed.reason, { detail: failed.detail })]));
+      return failed;
+    }
+  }
+  const done = res('ROLLED_BACK', 'ROLLBACK_OK', steps.map(describeStep).join('; ') || 'nothing left to undo');
+  await guarded(() => engine.ledger.append([rec(done.outcome, done.reason, { detail: done.detail })]));
+  return done;
+}
+
+/** Thrown inside an operation's transaction to undo its rollback steps; recorded FAILED after. */
+class UndoAborted extends Error {
+  constructor(readonly result: OperationResult) {
+    super(result.detail ?? 'rollback step failed');
+  }
+}
+
 export interface RollbackResult extends RunResult {
   /** The catalogue is exactly the one the plan was made from. */
   readonly restoredExactly: boolean;
@@ -155,30 +195,31 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
         const rec = (s: LedgerRecord['state'], reason: string, extra: Partial<LedgerRecord> = {}): LedgerRecord =>
           operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, s, reason, extra);
         const res = (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null): OperationResult => operationResult(op, outcome, reason, detail);
-        await state.refresh([...new Set([...consolidatedTables(op), ...op.sources, op.target as string, ...(viewsOf.get(op.id) ?? []).map((v) => v.name)])]);
+        const names = [...new Set([...consolidatedTables(op), ...op.sources, op.target as string, ...(viewsOf.get(op.id) ?? []).map((v) => v.name)])];
+        // The sole writer's tracked state is the warehouse (every step it ran is applied to it).
+        if (!engine.soleWriter) await state.refresh(names);
         const undo = await undoSteps(state, viewsOf.get(op.id) ?? [], op, h, backups);
         let r: OperationResult;
         if ('blocked' in undo) {
           r = res('FAILED', 'ROLLBACK_BLOCKED', undo.blocked);
+          await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
         } else {
-          r = res('ROLLED_BACK', 'ROLLBACK_OK', undo.steps.map(describeStep).join('; ') || 'nothing left to undo');
-          for (const [j, s] of undo.steps.entries()) {
+          const u: UndoContext = { engine, state, rec, res, jobId: (j) => jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) };
+          // DuckDB undoes an operation as one transaction: a failing step leaves the operation applied, as it was.
+          if (engine.atomically) {
             try {
-              // A consolidated table is dropped only once the restores it relies on are recorded.
-              if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
-              const out = await engine.run(s, { jobId: jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) });
-              await state.afterStep(s);
-              const k = stepKey(s);
-              await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
+              r = await engine.atomically(() => undoOperation(u, undo.steps, true));
             } catch (e) {
-              if (e instanceof BqxError && e.code === 'LEDGER_UNWRITABLE') throw e;
-              r = res('FAILED', 'STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`);
-              break;
+              if (!(e instanceof UndoAborted)) throw e;
+              await state.refresh(names);
+              r = e.result;
+              await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: `${r.detail} (rolled back: the operation is still applied)` })]));
             }
+          } else {
+            r = await undoOperation(u, undo.steps, false);
           }
         }
         if (r.outcome === 'FAILED') failed += 1;
-        await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
         recordResult(summary, r);
         progress.update(i + 1, todo.length, `${r.outcome} ${op.action} ${op.sources[0]}`);
       }

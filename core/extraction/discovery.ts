@@ -9,6 +9,21 @@
 import type { Plan } from '../plan/types';
 import type { Policy } from '../policy';
 
+/** The extract job's environment variable that says how it finds its tables. */
+export const DISCOVERY_ENV = 'EXTRACTION_DISCOVERY';
+/** With `manifest`: where the per-pair manifest is (`{pair}` is replaced by the job). */
+export const MANIFEST_ENV = 'EXTRACTION_MANIFEST';
+/**
+ * How the extract job finds its tables: `name-only` (INFORMATION_SCHEMA.TABLES by name, views
+ * included: what the job did before the setting existed, and what a job without DISCOVERY_ENV
+ * does), `base-tables` (the same, `table_type = 'BASE TABLE'` only), `manifest` (the per-pair
+ * manifest the runner writes after apply).
+ */
+export const DISCOVERY_MODES = ['name-only', 'base-tables', 'manifest'] as const;
+export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+/** Discovery modes that read each feature once during the grace period. */
+export const FIXED_MODES = ['base-tables', 'manifest'] as const satisfies readonly DiscoveryMode[];
+
 export interface DiscoveryGroup {
   readonly name: string;
   readonly contains?: string;

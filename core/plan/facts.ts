@@ -1,5 +1,6 @@
 import type { TableInfo } from '../catalogue';
 import type { Policy } from '../policy';
+import type { ReadRequest, ReadResults } from '../ports/engine';
 
 /** The reads the planner needs from a warehouse; engines provide them (the planner never writes). */
 export interface FactSource {
@@ -8,6 +9,8 @@ export interface FactSource {
   contentFingerprint(table: string): Promise<{ rows: number; hash: string }>;
   keyStats(table: string, key: string): Promise<{ rows: number; distinctKeys: number; nullKeys: number }>;
   columnsAgreeOnKey(a: string, b: string, key: string, columns: readonly string[]): Promise<Record<string, boolean>>;
+  /** Optional: many reads at once (Engine.readMany); each answer, or error, is the single read's. */
+  readMany?(req: ReadRequest): Promise<ReadResults>;
 }
 
 export type Sample = { readonly column: string | null; readonly values: readonly number[] } | { readonly error: string };

@@ -2,7 +2,6 @@
  * The planner: reads facts (never writes), then decides every table's action as a pure function
  * of (catalogue snapshot, policy, facts, grace start). Same input, byte-identical plan.
  */
-import PQueue from 'p-queue';
 import type { CatalogueSnapshot, TableInfo } from '../catalogue';
 import { bytesToUsd, usdToBytes } from '../cost';
 import { tableStateHash } from '../catalogue';
@@ -89,6 +88,8 @@ interface Read {
   readonly key: string;
   readonly costBytes: number;
   readonly run: () => Promise<void>;
+  /** A content fingerprint of this table: read with the others at once where the source can. */
+  readonly fingerprintOf?: string;
 }
 
 async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy, reads: Read[], stage: string, progress?: PlanProgress): Promise<void> {
@@ -102,15 +103,32 @@ async function runReads(source: FactSource, facts: PlanningFacts, policy: Policy
     facts.bytesRead += r.costBytes;
     allowed.push(r);
   }
-  const queue = new PQueue({ concurrency: Math.max(1, source.maxParallelOperations) });
   let done = 0;
+  const bulk = new Set(source.readMany ? allowed.filter((r) => r.fingerprintOf !== undefined) : []);
+  if (bulk.size) {
+    const read = await source.readMany!({ rowCounts: [], fingerprints: [...bulk].map((r) => r.fingerprintOf!), probes: [] });
+    for (const r of bulk) {
+      const name = r.fingerprintOf!;
+      const v = read.fingerprints.get(name);
+      facts.fingerprints.set(name, v === undefined ? { error: `no answer for ${name}` } : v instanceof Error ? { error: errorText(v) } : v);
+      progress?.(stage, ++done, allowed.length);
+    }
+  }
+  const rest = allowed.filter((r) => !bulk.has(r));
+  // A fixed pool of workers taking the reads in order, as many at once as the source allows. Not
+  // p-queue: it queued every read up front and took each from the head of one array
+  // (Array.prototype.shift), quadratic in the reads: 3 ms of the plan at 5,817 tables, 440 ms at
+  // 58,170 (bench/scale.ts, node --cpu-prof). Same order of starts, same concurrency.
+  const workers = Math.min(rest.length, Math.max(1, source.maxParallelOperations));
+  let next = 0;
   await Promise.all(
-    allowed.map((r) =>
-      queue.add(async () => {
+    Array.from({ length: workers }, async () => {
+      while (next < rest.length) {
+        const r = rest[next++];
         await r.run();
         progress?.(stage, ++done, allowed.length);
-      }),
-    ),
+      }
+    }),
   );
 }
 
@@ -181,6 +199,7 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
       ...[...fingerprintWanted].map((name) => ({
         key: `fingerprint|${name}`,
         costBytes: byName.get(name)?.bytes ?? 0,
+        fingerprintOf: name,
         run: async () => {
           try {
             facts.fingerprints.set(name, await source.contentFingerprint(name));

@@ -207,6 +207,13 @@ export interface Engine {
   estimateBytes(step: Step): Promise<number>;
   run(step: Step, opts: RunOptions): Promise<StepResult>;
   /**
+   * Optional: runs `fn` (one operation: its steps, its reads, its ledger records) as a single
+   * transaction, committed together or not at all; a throw rolls all of it back and leaves the
+   * records appended before it pending. DuckDB has it; BigQuery (no transactional DDL) does not,
+   * and the executor then recovers a half-done operation from the warehouse's state.
+   */
+  atomically?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Proves, changing nothing, that the warehouse as it is now accepts these steps in order
    * (readiness rehearses one operation of each class). DuckDB runs them in one transaction that it
    * rolls back; BigQuery dry-runs each statement whose inputs exist now (a statement that reads

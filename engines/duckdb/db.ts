@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'async_hooks';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { BqxError } from '../../core/errors';
 import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './open';
@@ -12,6 +13,8 @@ const CHECKPOINT_THRESHOLD = '512MB';
  */
 export class Db {
   private queue: Promise<unknown> = Promise.resolve();
+  /** The open transaction of `atomically`, for every call made from inside it. */
+  private readonly inside = new AsyncLocalStorage<Queries>();
 
   constructor(
     readonly database: string,
@@ -38,8 +41,10 @@ export class Db {
     }
   }
 
-  /** Runs `fn` with exclusive use of the connection. */
+  /** Runs `fn` with exclusive use of the connection (inside `atomically`: in its transaction). */
   exclusive<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    const open = this.inside.getStore();
+    if (open) return fn(open);
     const next = this.queue.then(() => fn(this.queries));
     this.queue = next.catch(() => undefined);
     return next;
@@ -49,8 +54,10 @@ export class Db {
     return this.exclusive((q) => q.all(sql, params));
   }
 
-  /** Runs statements in one transaction; rolls back on the first failure. */
+  /** Runs statements in one transaction; rolls back on the first failure. Inside `atomically`, part of its transaction. */
   transaction<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    const open = this.inside.getStore();
+    if (open) return fn(open);
     return this.exclusive(async (q) => {
       await q.exec('BEGIN TRANSACTION');
       try {
@@ -62,6 +69,30 @@ export class Db {
         throw e;
       }
     });
+  }
+
+  /**
+   * One transaction around everything `fn` does on this connection (its reads, its steps' own
+   * transactions), then `beforeCommit`; a throw anywhere rolls all of it back.
+   */
+  atomically<T>(fn: () => Promise<T>, beforeCommit: (q: Queries) => Promise<void>): Promise<T> {
+    return this.exclusive(async (q) => {
+      await q.exec('BEGIN TRANSACTION');
+      try {
+        const out = await this.inside.run(q, fn);
+        await beforeCommit(q);
+        await q.exec('COMMIT');
+        return out;
+      } catch (e) {
+        await q.exec('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  /** Inside `atomically`. */
+  get inTransaction(): boolean {
+    return this.inside.getStore() !== undefined;
   }
 
   private readonly queries: Queries = {
@@ -156,3 +187,18 @@ function queryError(database: string, sql: string, e: unknown): Error {
 
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/**
+ * Whether a statement binds: false when DuckDB reports a missing catalog entry (a table or schema
+ * that does not exist), any other failure thrown. A statement like `SELECT 1 FROM t LIMIT 0` asks
+ * whether `t` exists by a catalog lookup instead of listing the whole catalog.
+ */
+export async function bindsOrMissing(db: Db, sql: string): Promise<boolean> {
+  try {
+    await db.all(sql);
+    return true;
+  } catch (e) {
+    if (e instanceof DuckDbQueryError && /Catalog Error/i.test(e.duckdbMessage)) return false;
+    throw e;
+  }
+}

@@ -5,12 +5,18 @@ import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
-import { Db, num, str, type Row } from './db';
+import { bindsOrMissing, Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
-import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
-import { googleSqlType, valueBytes } from './types';
+import { CATALOG_DDL, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
+import { googleSqlType, structFields, valueBytes } from './types';
+
+const copyOf = (e: CatalogEntry | undefined): CatalogEntry =>
+  e?.kind === 'TABLE' ? { kind: 'TABLE', columns: e.columns && [...e.columns], options: e.options && { ...e.options, clusterBy: [...e.options.clusterBy] } } : { kind: 'TABLE' };
+
+/** The row alias of bulk view probes: a column of that name would shadow it (the reply is then not a STRUCT, and the view is probed alone). */
+const PROBE_ROW = '"__bqx_probe_row"';
 
 const TABLE_COLUMNS_SQL = `
   SELECT table_name, column_name, data_type
@@ -57,8 +63,7 @@ class DuckDbEngine implements Engine {
 
   private async hasCatalog(): Promise<boolean> {
     if (this.catalogPresent === null) {
-      const rows = await this.db.all(`SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = 'table_options'`, [CATALOG_SCHEMA]);
-      this.catalogPresent = rows.length > 0;
+      this.catalogPresent = await bindsOrMissing(this.db, `SELECT 1 FROM ${TABLE_OPTIONS} LIMIT 0`);
     }
     return this.catalogPresent;
   }
@@ -104,10 +109,13 @@ class DuckDbEngine implements Engine {
   }
 
   async listTables(): Promise<TableInfo[]> {
-    const tables = await this.readTables(this.where.dataset);
-    // Everything the listing read is kept: later lookups of these names need no query.
+    return this.remember(this.where.dataset, await this.readTables(this.where.dataset));
+  }
+
+  /** Everything a listing read is kept: later lookups of these names need no query. */
+  private remember(dataset: string, tables: TableInfo[]): TableInfo[] {
     this.db.catalog.set(
-      this.where.dataset,
+      dataset,
       new Map(
         tables.map((t): [string, CatalogEntry] => [
           t.name,
@@ -129,8 +137,15 @@ class DuckDbEngine implements Engine {
     return this.describe(this.where.runnerDataset, backupName);
   }
 
+  /** The runner dataset's tables (ledger, lock, backups), read whole: rollback then needs no query per backup. */
   async listRunnerTables(): Promise<string[]> {
-    return [...(await this.kinds(this.where.runnerDataset)).entries()].filter(([, e]) => e.kind === 'TABLE').map(([n]) => n).sort();
+    const ds = this.where.runnerDataset;
+    const exists = await this.db.all(`SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?`, [ds]);
+    if (exists.length === 0) return [];
+    return this.remember(ds, await this.readTables(ds))
+      .filter((t) => t.kind === 'TABLE')
+      .map((t) => t.name)
+      .sort();
   }
 
   private async tableOptions(dataset: string, name: string): Promise<{ partitionBy: string | null; clusterBy: string[] }> {
@@ -180,11 +195,13 @@ class DuckDbEngine implements Engine {
       case 'DROP_VIEW':
         c.put(ds, step.name, null);
         break;
+      // A backup and a restore are `CREATE TABLE … AS SELECT *` with the options copied: the copy has
+      // the columns and options of its original (its rows are counted after the step).
       case 'BACKUP_TABLE':
-        c.put(this.where.runnerDataset, step.backupName, { kind: 'TABLE' });
+        c.put(this.where.runnerDataset, step.backupName, copyOf(c.get(ds)?.get(step.name)));
         break;
       case 'RESTORE_TABLE':
-        c.put(ds, step.name, { kind: 'TABLE' });
+        c.put(ds, step.name, copyOf(c.get(this.where.runnerDataset)?.get(step.backupName)));
         break;
       case 'CONSOLIDATE':
         c.put(ds, step.target, { kind: 'TABLE' });
@@ -306,18 +323,22 @@ class DuckDbEngine implements Engine {
         for (const r of rows) fingerprints.set(String(r.n), this.fingerprintOf(signature.get(String(r.n)) ?? '', r.c, r.s));
       }
     }
-    // A view probe is its row count (which proves it resolves) and its columns as DuckDB binds them.
+    // A view probe is its row count (which proves it resolves) and its columns as DuckDB binds them:
+    // the type of its row (`typeof(any_value(row))`, typed even when the view is empty) carries every
+    // column's name and type, so one query answers a whole chunk.
     const probes = new Map<string, { columns: Column[]; rows: number } | Error>();
     for (const names of chunks(req.probes)) {
-      const counts = await settle(() => this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c FROM ${this.t(n, 'probed table or view')}`).join(' UNION ALL ')));
+      const counts = await settle(() =>
+        this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c, typeof(any_value(${PROBE_ROW})) AS t FROM ${this.t(n, 'probed table or view')} AS ${PROBE_ROW}`).join(' UNION ALL ')),
+      );
       if (counts instanceof Error) {
         for (const n of names) probes.set(n, await settle(() => this.probe(n)));
         continue;
       }
-      const rows = new Map(counts.map((r) => [String(r.n), num(r.c)]));
+      const answers = new Map(counts.map((r) => [String(r.n), { rows: num(r.c), fields: structFields(String(r.t)) }]));
       for (const n of names) {
-        const cols = await settle(() => this.db.all(`DESCRIBE SELECT * FROM ${this.t(n, 'probed table or view')}`));
-        probes.set(n, cols instanceof Error ? await settle(() => this.probe(n)) : { columns: cols.map((c) => ({ name: String(c.column_name), type: googleSqlType(String(c.column_type)) })), rows: rows.get(n) ?? 0 });
+        const a = answers.get(n);
+        probes.set(n, a?.fields ? { columns: a.fields.map((f) => ({ name: f.name, type: googleSqlType(f.type) })), rows: a.rows } : await settle(() => this.probe(n)));
       }
     }
     return { rowCounts, fingerprints, probes };
@@ -376,7 +397,9 @@ class DuckDbEngine implements Engine {
     // One transaction: the ledger records appended since the last step, then the step itself. If
     // the step fails, its transaction takes the records down with it: they are queued again and
     // written on their own, so a failing step never loses the records of the steps before it.
-    const records = this.ledger.takePending();
+    // Inside an operation's transaction (`atomically`) the records wait for its commit.
+    const inOperation = this.db.inTransaction;
+    const records = inOperation ? [] : this.ledger.takePending();
     try {
       await this.db.transaction(async (q) => {
         await this.ledger.insertInto(q, records);
@@ -387,7 +410,7 @@ class DuckDbEngine implements Engine {
       this.ledger.requeue(records);
       this.db.catalog.invalidate();
       // Best effort here; if the ledger cannot be written either, the next append or flush says so.
-      await this.ledger.flush().catch(() => undefined);
+      if (!inOperation) await this.ledger.flush().catch(() => undefined);
       throw e;
     }
     this.noteStep(step, stmts);
@@ -406,6 +429,23 @@ class DuckDbEngine implements Engine {
     await failpoint('engine.after-step');
     await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
     return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
+  }
+
+  /**
+   * One operation as one transaction: its steps, its reads and its ledger records commit together
+   * (the records just before COMMIT), or, on any throw, none of it does: the warehouse and the
+   * ledger are as before the operation, and the records appended before it are kept.
+   */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.ledger.takePending();
+    try {
+      return await this.db.atomically(fn, (q) => this.ledger.insertInto(q, [...before, ...this.ledger.takePending()]));
+    } catch (e) {
+      this.ledger.takePending(); // the operation's own records: void with it
+      this.ledger.requeue(before);
+      this.db.catalog.invalidate();
+      throw e;
+    }
   }
 
   async rehearse(steps: readonly Step[]): Promise<Rehearsal> {

@@ -4,7 +4,7 @@
  */
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
 import type { EngineLocation } from '../../core/ports/engine';
-import { Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
+import { bindsOrMissing, Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
 import { ensureRunnerDataset } from './render';
 import { CATALOG_DDL, ident, table } from './sql';
 import { failpoint } from '../../core/failpoints';
@@ -42,11 +42,8 @@ export class DuckDbLedger implements LedgerStore {
 
   private async tablesPresent(): Promise<boolean> {
     if (this.present) return true;
-    const rows = await this.db.all(
-      `SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name IN (?, ?, ?)`,
-      [this.where.runnerDataset, LEDGER, RUNS, LOCKS],
-    );
-    this.present = num(rows[0]?.n) === 3;
+    // Binding a statement on the three tables is a catalog lookup; duckdb_tables() would list every table.
+    this.present = await bindsOrMissing(this.db, `SELECT 1 FROM ${this.ledger}, ${this.runsTable}, ${this.locks} LIMIT 0`);
     return this.present;
   }
 
@@ -81,7 +78,8 @@ export class DuckDbLedger implements LedgerStore {
   async append(records: readonly LedgerRecord[]): Promise<void> {
     if (records.length === 0) return;
     this.pending.push(...records);
-    if (this.pending.length >= DuckDbLedger.MAX_PENDING) await this.flush();
+    // Inside an operation's transaction the records are written at its commit, never earlier.
+    if (this.pending.length >= DuckDbLedger.MAX_PENDING && !this.db.inTransaction) await this.flush();
   }
 
   /** Takes the pending records to write inside the caller's transaction (`requeue` them if it rolls back). */
@@ -119,7 +117,8 @@ export class DuckDbLedger implements LedgerStore {
   }
 
   async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
+    // Inside an operation's transaction, pending records commit with it (DuckDbEngine.atomically).
+    if (this.pending.length === 0 || this.db.inTransaction) return;
     await failpoint('ledger.flush');
     const batch = this.takePending();
     try {

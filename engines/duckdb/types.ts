@@ -56,3 +56,47 @@ export function valueBytes(t: ColumnType): number {
       return 8;
   }
 }
+
+/**
+ * The fields of a DuckDB `STRUCT(...)` type string, as `typeof(row)` prints it:
+ * `STRUCT(a INTEGER, "odd, name" DECIMAL(18,3), s STRUCT(x INTEGER))` → [a INTEGER], [odd, name
+ * DECIMAL(18,3)], [s STRUCT(x INTEGER)]. Null when the text is not such a type (the caller then
+ * asks DuckDB column by column).
+ */
+export function structFields(text: string): { name: string; type: string }[] | null {
+  if (!text.startsWith('STRUCT(') || !text.endsWith(')')) return null;
+  const body = text.slice('STRUCT('.length, -1);
+  const fields: { name: string; type: string }[] = [];
+  let i = 0;
+  while (i < body.length) {
+    let name = '';
+    if (body[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= body.length) return null;
+        if (body[i] === '"' && body[i + 1] === '"') (name += '"'), (i += 2);
+        else if (body[i] === '"') break;
+        else name += body[i++];
+      }
+      i++;
+    } else {
+      while (i < body.length && body[i] !== ' ') name += body[i++];
+    }
+    if (body[i] !== ' ' || !name) return null;
+    i++;
+    let depth = 0;
+    let type = '';
+    for (; i < body.length; i++) {
+      const ch = body[i];
+      if (ch === '"') return null; // a quoted name inside a nested type: not worth parsing here
+      if (ch === '(') depth++;
+      if (ch === ')') depth--;
+      if (ch === ',' && depth === 0) break;
+      type += ch;
+    }
+    if (!type || depth !== 0) return null;
+    fields.push({ name, type });
+    if (body[i] === ',') i += body[i + 1] === ' ' ? 2 : 1;
+  }
+  return fields.length ? fields : null;
+}

@@ -38,6 +38,10 @@ export function registerSynth(program: Command, finish: Finish): void {
       if (result.views.planHash) {
         lines.push(`  views: ${result.views.declared} declared, ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
       }
+      const sharding = result.views.sharding;
+      if (sharding) {
+        lines.push(`  shards: fullest ${sharding.fullest.shard} holds ${sharding.fullest.views} of ${sharding.cap}; ${sharding.message} (views.shards)`);
+      }
       lines.push(`  ${Math.round(performance.now() - started)} ms, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
       process.stdout.write(`${lines.join('\n')}\n`);
       finish('OK');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { fingerprintWarehouse } from '../../app/warehouse';
 import { BqxError } from '../../core/errors';
+import { isScale, SCALES } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
 import type { Finish } from '../exit-codes';
 import { DEFAULT_DATABASE, emit, engineOptions, withEngineOptions, withJsonOption } from '../options';
@@ -20,12 +21,12 @@ export function registerWarehouse(program: Command, finish: Finish): void {
     .command('seed')
     .description('Build the local warehouse from the catalogue model: every dataset as a schema, deterministic synthetic rows.')
     .option('--database <path>', 'DuckDB file to create', DEFAULT_DATABASE)
-    .option('--scale <scale>', 'full (5,817 feature tables) or small (447, for tests)', 'full')
+    .option('--scale <scale>', 'full (5,817 feature tables), small (447, for tests), or 2x, 5x, 10x (copies of full with synthetic tokens, for bench/scale.ts)', 'full')
     .option('--rows <n>', 'rows per table (default 24)')
     .option('--force', 'replace an existing file');
   withJsonOption(seed, 'the seed statistics').action(async (opts) => {
-    if (opts.scale !== 'full' && opts.scale !== 'small') {
-      throw new BqxError('BAD_OPTION', `--scale ${String(opts.scale)} is not a scale`, 'use --scale full or --scale small');
+    if (!isScale(opts.scale)) {
+      throw new BqxError('BAD_OPTION', `--scale ${String(opts.scale)} is not a scale`, `use --scale ${SCALES.join(', ')}`);
     }
     const stats = await seedWarehouse({ database: String(opts.database), scale: opts.scale, force: Boolean(opts.force), rows: parseRows(opts.rows) });
     emit(Boolean(opts.json), stats, () =>

@@ -9,12 +9,16 @@
  * With `iam` (the IAM model the BigQuery double enforces, testing/bigquery/double/iam.ts) Resource
  * Manager answers testIamPermissions for the calling token's identity from the same grants, and
  * generateAccessToken issues a token for the service account when the caller holds
- * iam.serviceAccounts.getAccessToken on it (roles/iam.serviceAccountTokenCreator). Without it,
- * `projectPermissions` answers for everyone and impersonation is refused.
+ * iam.serviceAccounts.getAccessToken on it (roles/iam.serviceAccountTokenCreator); Cloud Storage and
+ * Cloud Run authorize every call from them too (buckets.get: storage.buckets.get on the bucket;
+ * objects.insert: storage.objects.create on the object, and storage.objects.delete when it replaces
+ * one; objects.delete: storage.objects.delete; jobs.get: run.jobs.get on the job), conditions on the
+ * object name included, and answer 403 like Google. Without it, `projectPermissions` answers for
+ * everyone, `writable` says who may write, and impersonation is refused.
  */
 import * as http from 'http';
 import { closeServer, listenOnLoopback } from '../../../testing/loopback';
-import { serviceAccountProject, type IamModel } from '../../../testing/bigquery/double/iam';
+import { describeResource, serviceAccountProject, type IamModel, type IamResource } from '../../../testing/bigquery/double/iam';
 
 export interface GoogleDoubleState {
   project: string;
@@ -90,6 +94,10 @@ export class GoogleApisDouble {
     const caller = s.iam ? s.iam.membersOf(bearer[1]) : null;
     if (s.iam && !caller) return this.fail(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     let m: RegExpMatchArray | null;
+    /** The permissions of `permissions` the caller lacks on `resource` (none without an IAM model). */
+    const lacking = (resource: IamResource, ...permissions: string[]) => (s.iam && caller ? permissions.filter((x) => !s.iam!.has(caller, x, resource)) : []);
+    const denied = (permission: string, resource: IamResource) =>
+      this.fail(res, 403, 'PERMISSION_DENIED', `${caller?.[0] ?? 'caller'} does not have ${permission} access to ${describeResource(resource)}. Permission '${permission}' denied on resource (or it may not exist).`);
 
     if (req.method === 'POST' && (m = p.match(/^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/))) {
       const body = JSON.parse((await this.body(req)) || '{}') as { scope?: string[]; lifetime?: string };
@@ -124,6 +132,8 @@ export class GoogleApisDouble {
       return this.send(res, 200, granted.length ? { permissions: granted } : {});
     }
     if (req.method === 'GET' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)$/))) {
+      const [missing] = lacking({ kind: 'bucket', project: s.project, bucket: m[1] }, 'storage.buckets.get');
+      if (missing) return denied(missing, { kind: 'bucket', project: s.project, bucket: m[1] });
       return s.buckets.has(m[1]) ? this.send(res, 200, { kind: 'storage#bucket', name: m[1], location: 'US-CENTRAL1' }) : this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
     }
     if (req.method === 'POST' && (m = p.match(/^\/upload\/storage\/v1\/b\/([^/]+)\/o$/))) {
@@ -133,16 +143,27 @@ export class GoogleApisDouble {
       if (!b) return this.fail(res, 404, 'NOT_FOUND', `bucket ${m[1]}`);
       if (url.searchParams.get('uploadType') !== 'media' || !name) return this.fail(res, 400, 'INVALID_ARGUMENT', 'uploadType=media and name are required');
       if (!b.writable) return this.fail(res, 403, 'PERMISSION_DENIED', `caller does not have storage.objects.create access to ${m[1]}`);
+      // Replacing an object needs storage.objects.delete besides create (objects.insert reference).
+      const object: IamResource = { kind: 'object', project: s.project, bucket: m[1], object: name };
+      const existing = this.objects.get(`${m[1]}/${name}`);
+      const [missing] = lacking(object, 'storage.objects.create', ...(existing && !existing.deleted ? ['storage.objects.delete'] : []));
+      if (missing) return denied(missing, object);
       this.objects.set(`${m[1]}/${name}`, { deleted: false, body });
       return this.send(res, 200, { kind: 'storage#object', bucket: m[1], name });
     }
     if (req.method === 'DELETE' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/))) {
+      const object: IamResource = { kind: 'object', project: s.project, bucket: m[1], object: m[2] };
+      const [missing] = lacking(object, 'storage.objects.delete');
+      if (missing) return denied(missing, object);
       const o = this.objects.get(`${m[1]}/${m[2]}`);
       if (!o || o.deleted) return this.fail(res, 404, 'NOT_FOUND', `object ${m[2]}`);
       o.deleted = true;
       return this.send(res, 204);
     }
     if (req.method === 'GET' && (m = p.match(/^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/))) {
+      const job: IamResource = { kind: 'job', project: m[1], location: m[2], job: m[3] };
+      const [missing] = lacking(job, 'run.jobs.get');
+      if (missing) return denied(missing, job);
       if (m[1] !== s.project || !s.jobs.has(`${m[2]}/${m[3]}`)) return this.fail(res, 404, 'NOT_FOUND', `job ${m[3]}`);
       const env = Object.entries(s.jobEnv?.get(`${m[2]}/${m[3]}`) ?? {}).map(([name, value]) => ({ name, value }));
       return this.send(res, 200, {

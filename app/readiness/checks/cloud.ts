@@ -5,7 +5,7 @@
  * Readiness runs as the runner's identity (`--impersonate-service-account`, default the
  * environment's runner): testIamPermissions answers for the caller.
  */
-import { PERMISSION_SCOPES, permissionsFor, testablePermissions, type PermissionScope } from '../../../config/runner-permissions';
+import { PERMISSION_SCOPES, STAGING_MANIFEST_PREFIX, permissionsFor, testablePermissions, type PermissionScope } from '../../../config/runner-permissions';
 import type { Plan } from '../../../core/plan/types';
 import type { Engine } from '../../../core/ports/engine';
 import type { BigQueryEngine } from '../../../engines/bigquery/engine';
@@ -20,7 +20,8 @@ export interface CloudTargets {
   readonly region: string;
   readonly dataset: string;
   readonly buckets: readonly { readonly name: string; readonly writeProbe: boolean }[];
-  readonly jobs: readonly string[];
+  /** `role`: the job's `job` label (extract, merge, runner). */
+  readonly jobs: readonly { readonly name: string; readonly role: string | null }[];
   readonly apis: readonly string[];
 }
 
@@ -29,14 +30,14 @@ export const RUNNER_APIS = ['bigquery.googleapis.com'] as const;
 
 /** Targets from the synthesized stacks, or the runner's minimum when none were synthesized. */
 export function cloudTargets(project: string, region: string, dataset: string, stacks: DeclaredStacks | null): CloudTargets {
-  // Only the staging bucket is written to by the runner (backups/); the others are checked for existence.
+  // The runner writes to the staging bucket only (the extraction manifests, under manifests/); the others are checked for existence.
   const buckets = (stacks?.buckets ?? []).map((b) => ({ name: b.name, writeProbe: b.role ? b.role === 'staging' : /staging/.test(b.name) }));
   return {
     project,
     region,
     dataset,
     buckets,
-    jobs: (stacks?.jobs ?? []).map((j) => j.name),
+    jobs: (stacks?.jobs ?? []).map((j) => ({ name: j.name, role: j.role })),
     apis: stacks && stacks.apis.length ? stacks.apis : [...RUNNER_APIS, 'storage.googleapis.com', 'cloudresourcemanager.googleapis.com'],
   };
 }
@@ -180,6 +181,15 @@ async function identityOf(engine: Engine): Promise<string | null> {
   return id ? id.principal().catch(() => null) : null;
 }
 
+/**
+ * The buckets the stacks declare. The staging bucket is where the runner writes the extraction
+ * manifests, under `manifests/` only (a conditional grant, config/runner-permissions.ts
+ * stagingManifests): Cloud Storage's testIamPermissions answers for the bucket, which that condition
+ * excludes, so the grant is asked by use: a probe object is written under `manifests/` and deleted
+ * (the scope's two permissions), and that answer also says whether the bucket exists. The other
+ * buckets are read (buckets.get); the runner holds nothing on them, so a 403 there says only that
+ * this identity cannot check them (P3), not that they are missing.
+ */
 export async function checkBuckets(findings: Findings, apis: GoogleApis, t: CloudTargets, now: Date): Promise<void> {
   await findings.run({ id: 'infrastructure.buckets', section: 'infrastructure', title: 'buckets exist and are writable' }, async (scope) => {
     if (t.buckets.length === 0) {
@@ -187,42 +197,68 @@ export async function checkBuckets(findings: Findings, apis: GoogleApis, t: Clou
       return 'no buckets declared (stacks not synthesized)';
     }
     const facts: string[] = [];
+    const missing = (name: string, status: string) =>
+      scope.block({
+        code: 'BUCKET_MISSING',
+        priority: 'P2',
+        title: `bucket ${name} does not exist (${status})`,
+        impact: 'the extract/merge pipeline that uses it fails; Phase 4C itself does not write to Cloud Storage',
+        mitigation: 'deploy the data stack',
+      });
     for (const b of t.buckets) {
-      const get = await apis.request('storage', 'GET', `/storage/v1/b/${encodeURIComponent(b.name)}`);
-      if (get.status !== 200) {
-        scope.block({
-          code: 'BUCKET_MISSING',
-          priority: 'P2',
-          title: `bucket ${b.name} cannot be read (${apiErrorText(get)})`,
-          impact: 'the extract/merge pipeline that uses it fails; Phase 4C itself does not write to Cloud Storage',
-          mitigation: 'deploy the data stack, or grant the runner storage.buckets.get on it',
-        });
-        facts.push(`${b.name}: ${get.status}`);
-        continue;
-      }
       if (!b.writeProbe) {
-        facts.push(`${b.name}: exists`);
+        const get = await apis.request('storage', 'GET', `/storage/v1/b/${encodeURIComponent(b.name)}`);
+        if (get.status === 403) {
+          scope.block({
+            code: 'BUCKET_NOT_CHECKED',
+            priority: 'P3',
+            title: `bucket ${b.name} cannot be read by this identity (${apiErrorText(get)})`,
+            impact: 'none for Phase 4C: the runner holds nothing on this bucket, so its existence is not checked here',
+            mitigation: 'the deployer\'s plan of the data stack shows it (or run readiness with credentials that may read it)',
+          });
+          facts.push(`${b.name}: not readable by this identity`);
+        } else if (get.status !== 200) {
+          missing(b.name, apiErrorText(get));
+          facts.push(`${b.name}: ${get.status}`);
+        } else facts.push(`${b.name}: exists`);
         continue;
       }
-      // A real write: upload a tiny object and delete it again.
-      const object = `_bqx_readiness/probe-${now.getTime()}.txt`;
+      // A real write where the runner may write: a tiny object under manifests/, deleted again.
+      const object = `${STAGING_MANIFEST_PREFIX}_bqx_readiness/probe-${now.getTime()}.txt`;
       const put = await apis.request('storage', 'POST', `/upload/storage/v1/b/${encodeURIComponent(b.name)}/o`, {
         query: { uploadType: 'media', name: object },
         media: { contentType: 'text/plain', data: `bqx readiness probe ${now.toISOString()}\n` },
       });
+      if (put.status === 404) {
+        missing(b.name, apiErrorText(put));
+        facts.push(`${b.name}: 404`);
+        continue;
+      }
       if (put.status !== 200) {
         scope.block({
           code: 'BUCKET_NOT_WRITABLE',
           priority: 'P2',
-          title: `bucket ${b.name} is not writable by this identity (${apiErrorText(put)})`,
-          impact: 'backups and checkpoints cannot be written there',
-          mitigation: `grant roles/storage.objectUser on gs://${b.name} to the runner (data stack)`,
+          title: `this identity cannot write under gs://${b.name}/${STAGING_MANIFEST_PREFIX} (${apiErrorText(put)})`,
+          impact: `bqx extraction --manifest-dir gs://${b.name} cannot write the per-pair manifests the extract job reads with EXTRACTION_DISCOVERY=manifest`,
+          mitigation:
+            `run readiness as the runner, with the data stack deployed: it binds custom role bqxMigrationRunnerManifests on gs://${b.name} ` +
+            `under the condition resource.name.startsWith("projects/_/buckets/${b.name}/objects/${STAGING_MANIFEST_PREFIX}")`,
         });
-        facts.push(`${b.name}: write refused`);
+        facts.push(`${b.name}: write under ${STAGING_MANIFEST_PREFIX} refused`);
         continue;
       }
       const del = await apis.request('storage', 'DELETE', `/storage/v1/b/${encodeURIComponent(b.name)}/o/${encodeURIComponent(object)}`);
-      facts.push(`${b.name}: wrote and ${del.status === 204 || del.status === 200 ? 'deleted' : `could not delete (${del.status})`} ${object}`);
+      const deleted = del.status === 204 || del.status === 200;
+      if (!deleted) {
+        scope.block({
+          code: 'BUCKET_NOT_WRITABLE',
+          priority: 'P2',
+          title: `this identity wrote ${object} in gs://${b.name} but cannot delete it (${apiErrorText(del)})`,
+          impact: 'a second manifest for the same pair cannot overwrite the first (an overwrite needs storage.objects.delete)',
+          mitigation: `give custom role bqxMigrationRunnerManifests storage.objects.delete again (config/runner-permissions.ts), then delete gs://${b.name}/${object}`,
+        });
+      }
+      facts.push(`${b.name}: wrote and ${deleted ? 'deleted' : `could not delete (${del.status})`} ${object} (the conditional grant on ${STAGING_MANIFEST_PREFIX}, asked by use)`);
     }
     return facts.join('; ');
   });
@@ -239,13 +275,28 @@ export async function checkJobs(findings: Findings, apis: GoogleApis, t: CloudTa
       return 'no jobs declared (stacks not synthesized)';
     }
     const facts: string[] = [];
-    for (const job of t.jobs) {
+    for (const { name: job, role } of t.jobs) {
       const r = await apis.request<{ name?: string; terminalCondition?: { state?: string } }>(
         'run',
         'GET',
         `/v2/projects/${encodeURIComponent(t.project)}/locations/${encodeURIComponent(t.region)}/jobs/${encodeURIComponent(job)}`,
       );
-      if (r.status !== 200) {
+      if (r.status === 403) {
+        // The runner may read the extract job only (roles/run.viewer there): its configuration is what readiness needs.
+        const extract = role === 'extract';
+        scope.block({
+          code: extract ? 'JOB_NOT_READABLE' : 'JOB_NOT_CHECKED',
+          priority: extract ? 'P2' : 'P3',
+          title: `Cloud Run job ${job} cannot be read by this identity (${apiErrorText(r)})`,
+          impact: extract
+            ? "the extract job's discovery (EXTRACTION_DISCOVERY) is taken from the synthesized stacks, not from the deployed job"
+            : 'none for Phase 4C: the runner holds nothing on this job, so whether it is deployed is not checked here',
+          mitigation: extract
+            ? 'run readiness as the runner with the pipeline stack deployed (it grants the runner roles/run.viewer on this job)'
+            : "the deployer's plan of the pipeline stack shows it",
+        });
+        facts.push(`${job}: not readable by this identity`);
+      } else if (r.status !== 200) {
         scope.block({
           code: 'JOB_NOT_DEPLOYED',
           priority: 'P2',

@@ -7,7 +7,7 @@
  * synthesized stacks locally).
  */
 import type { TableInfo } from '../../../core/catalogue';
-import { discoveryRule, extractionBasis, extractionSetsOf, pairsInCatalogue } from '../../../core/extraction/discovery';
+import { DISCOVERY_ENV, FIXED_MODES, MANIFEST_ENV, discoveryRule, extractionBasis, extractionSetsOf, pairsInCatalogue } from '../../../core/extraction/discovery';
 import { remapBasis, remapPair } from '../../../core/extraction/remap';
 import type { Plan } from '../../../core/plan/types';
 import type { Policy } from '../../../core/policy';
@@ -15,12 +15,8 @@ import type { Findings } from '../findings';
 import { jobEnvironment, type DeclaredStacks } from '../stacks';
 import type { ExtractionReadiness, PairExtraction } from '../types';
 
-/** The job's environment variable that says how it finds its tables. */
-export const DISCOVERY_ENV = 'EXTRACTION_DISCOVERY';
-/** With `manifest`: where the per-pair manifest is (`{pair}` is replaced by the job). */
-export const MANIFEST_ENV = 'EXTRACTION_MANIFEST';
-/** Discovery modes that read each feature once during the grace period. */
-export const FIXED_MODES = ['base-tables', 'manifest'] as const;
+// The job's settings (names and modes) are core's; the stacks render them from config (jobs.extract.discovery).
+export { DISCOVERY_ENV, FIXED_MODES, MANIFEST_ENV };
 
 export interface ExtractJobSource {
   /** `live`: the Cloud Run Admin API's answer; `declared`: the synthesized stacks. */
@@ -122,7 +118,7 @@ export async function checkExtractJob(findings: Findings, input: ExtractionCheck
       impact: local
         ? `none on the embedded warehouse (no extract job reads it); on BigQuery this is P1: every training file of the grace period gets each renamed feature twice, under its old and its new column names`
         : `every training file extracted during the grace period gets each renamed feature twice, under its old and new column names (${perPair} tables per pair); ${n(legacy)} legacy copies were already read twice before`,
-      mitigation: `change the extract job before the first apply: ${fixes.join('; ')}; then set ${DISCOVERY_ENV} on the job in the pipeline stack`,
+      mitigation: `change the extract job before the first apply: ${fixes.join('; ')}; then set jobs.extract.discovery in config/environments.ts (the pipeline stack renders ${DISCOVERY_ENV}) and deploy the pipeline stack`,
     });
     return facts.join('; ');
   });

@@ -7,11 +7,16 @@
  * Grants are read from a synthesized cdktf.out (every stack's cdk.tf.json):
  * google_project_iam_member/binding, google_bigquery_dataset_iam_member/binding,
  * google_service_account_iam_member/binding, and google_project_iam_custom_role for the custom
- * roles' permissions. A role's permissions come from config/predefined-roles.ts `rolePermissions`
- * (predefined, or the synthesized custom roles). IAM inheritance is modelled: a project grant
- * reaches every dataset, table and service account of the project; a dataset grant reaches the
- * dataset's tables (table-level IAM is not modelled: the stacks grant none). Conditional grants are
- * not granted (their conditions are not evaluated) and are listed in `unmodelled`.
+ * roles' permissions; google_storage_bucket_iam_member and google_cloud_run_v2_job_iam_member for
+ * the buckets and jobs the double of the other Google APIs serves. A role's permissions come from
+ * config/predefined-roles.ts `rolePermissions` (predefined, or the synthesized custom roles). IAM
+ * inheritance is modelled: a project grant reaches every dataset, table, bucket, object, job and
+ * service account of the project; a dataset grant reaches the dataset's tables (table-level IAM is
+ * not modelled: the stacks grant none); a bucket grant reaches its objects. Conditions of the form
+ * `resource.name.startsWith("...")` are evaluated against the resource name IAM gives the resource
+ * (an object is `projects/_/buckets/<b>/objects/<o>`, the bucket `projects/_/buckets/<b>`:
+ * https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name); a grant under
+ * any other condition is not granted and is listed in `unmodelled`.
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
@@ -20,7 +25,10 @@ import { customRolesFromTerraform, PREDEFINED_ROLES, rolePermissions } from '../
 export type IamResource =
   | { readonly kind: 'project'; readonly project: string }
   | { readonly kind: 'dataset'; readonly project: string; readonly dataset: string }
-  | { readonly kind: 'serviceAccount'; readonly project: string; readonly email: string };
+  | { readonly kind: 'serviceAccount'; readonly project: string; readonly email: string }
+  | { readonly kind: 'bucket'; readonly project: string; readonly bucket: string }
+  | { readonly kind: 'object'; readonly project: string; readonly bucket: string; readonly object: string }
+  | { readonly kind: 'job'; readonly project: string; readonly location: string; readonly job: string };
 
 export interface IamGrant {
   readonly member: string;
@@ -28,19 +36,70 @@ export interface IamGrant {
   readonly resource: IamResource;
   /** Where it was declared (`stack/resourceType.name`, or `test`). */
   readonly source: string;
+  /** The prefix of a `resource.name.startsWith("<prefix>")` condition; undefined: unconditional. */
+  readonly namePrefix?: string;
 }
 
 /** Project of a service account e-mail (`name@project.iam.gserviceaccount.com`). */
 export const serviceAccountProject = (email: string): string => email.split('@')[1]?.split('.')[0] ?? '';
 
 export function describeResource(r: IamResource): string {
-  return r.kind === 'project' ? `project ${r.project}` : r.kind === 'dataset' ? `dataset ${r.project}:${r.dataset}` : `service account ${r.email}`;
+  switch (r.kind) {
+    case 'project':
+      return `project ${r.project}`;
+    case 'dataset':
+      return `dataset ${r.project}:${r.dataset}`;
+    case 'serviceAccount':
+      return `service account ${r.email}`;
+    case 'bucket':
+      return `bucket ${r.bucket}`;
+    case 'object':
+      return `object gs://${r.bucket}/${r.object}`;
+    case 'job':
+      return `job ${r.project}/${r.location}/${r.job}`;
+  }
 }
 
-function covers(grant: IamResource, r: IamResource): boolean {
-  if (grant.kind === 'project') return grant.project === r.project;
-  if (grant.kind === 'dataset') return r.kind === 'dataset' && r.project === grant.project && r.dataset === grant.dataset;
-  return r.kind === 'serviceAccount' && r.email === grant.email;
+/** The name a condition's `resource.name` sees (Cloud Storage's resources under the `_` project). */
+export function resourceName(r: IamResource): string {
+  switch (r.kind) {
+    case 'project':
+      return `projects/${r.project}`;
+    case 'dataset':
+      return `projects/${r.project}/datasets/${r.dataset}`;
+    case 'serviceAccount':
+      return `projects/${r.project}/serviceAccounts/${r.email}`;
+    case 'bucket':
+      return `projects/_/buckets/${r.bucket}`;
+    case 'object':
+      return `projects/_/buckets/${r.bucket}/objects/${r.object}`;
+    case 'job':
+      return `projects/${r.project}/locations/${r.location}/jobs/${r.job}`;
+  }
+}
+
+/** The prefix of the one condition form the model evaluates; null for any other expression. */
+export function conditionPrefix(expression: string): string | null {
+  return /^resource\.name\.startsWith\("([^"\\]+)"\)$/.exec(expression.trim())?.[1] ?? null;
+}
+
+function covers(g: IamGrant, r: IamResource): boolean {
+  if (g.namePrefix !== undefined && !resourceName(r).startsWith(g.namePrefix)) return false;
+  const grant = g.resource;
+  switch (grant.kind) {
+    case 'project':
+      return grant.project === r.project;
+    case 'dataset':
+      return r.kind === 'dataset' && r.project === grant.project && r.dataset === grant.dataset;
+    case 'serviceAccount':
+      return r.kind === 'serviceAccount' && r.email === grant.email;
+    case 'bucket':
+      return (r.kind === 'bucket' || r.kind === 'object') && r.bucket === grant.bucket;
+    case 'object':
+      return r.kind === 'object' && r.bucket === grant.bucket && r.object === grant.object;
+    case 'job':
+      return r.kind === 'job' && r.project === grant.project && r.location === grant.location && r.job === grant.job;
+  }
 }
 
 const sameResource = (a: IamResource, b: IamResource): boolean => describeResource(a) === describeResource(b);
@@ -110,7 +169,7 @@ export class IamModel {
     const hit = this.cache.get(k);
     if (hit) return hit;
     const out = new Set<string>();
-    for (const g of this.grants) if (members.includes(g.member) && covers(g.resource, resource)) this.rolePerms(g.role).forEach((p) => out.add(p));
+    for (const g of this.grants) if (members.includes(g.member) && covers(g, resource)) this.rolePerms(g.role).forEach((p) => out.add(p));
     this.cache.set(k, out);
     return out;
   }
@@ -192,11 +251,13 @@ export class IamModel {
     };
     const add = (r: TfResource, at: string, resource: IamResource | null, members: unknown[]) => {
       const role = resolve(r.role);
-      if (r.condition) return void this.unmodelled.push(`${at}: conditional grant (not granted here)`);
+      const condition = (r.condition as { expression?: unknown } | undefined)?.expression;
+      const namePrefix = typeof condition === 'string' ? conditionPrefix(condition) : undefined;
+      if (r.condition && !namePrefix) return void this.unmodelled.push(`${at}: a condition the model does not evaluate (not granted here)`);
       if (!resource || !role) return void this.unmodelled.push(`${at}: unresolved resource or role`);
       for (const m of members) {
         const member = resolve(m) ?? String(m);
-        this.grants.push({ member, role, resource, source: at });
+        this.grants.push({ member, role, resource, source: at, ...(namePrefix ? { namePrefix } : {}) });
       }
     };
     const projectOf = (r: TfResource) => resolve(r.project) ?? provider;
@@ -215,6 +276,16 @@ export class IamModel {
     each('google_bigquery_dataset_iam_binding', (r, at) => add(r, at, datasetOf(r), (r.members as unknown[]) ?? []));
     each('google_service_account_iam_member', (r, at) => add(r, at, accountOf(r), [r.member]));
     each('google_service_account_iam_binding', (r, at) => add(r, at, accountOf(r), (r.members as unknown[]) ?? []));
+    const bucketOf = (r: TfResource): IamResource | null => {
+      const b = resolve(r.bucket);
+      return b ? { kind: 'bucket', project: provider, bucket: b } : null;
+    };
+    const jobOf = (r: TfResource): IamResource | null => {
+      const [job, location] = [resolve(r.name), resolve(r.location)];
+      return job && location ? { kind: 'job', project: projectOf(r), location, job } : null;
+    };
+    each('google_storage_bucket_iam_member', (r, at) => add(r, at, bucketOf(r), [r.member]));
+    each('google_cloud_run_v2_job_iam_member', (r, at) => add(r, at, jobOf(r), [r.member]));
     for (const t of ['google_project_iam_policy', 'google_bigquery_dataset_iam_policy', 'google_bigquery_dataset_access', 'google_bigquery_table_iam_member', 'google_bigquery_table_iam_binding']) {
       each(t, (_r, at) => this.unmodelled.push(`${at}: ${t} is not modelled`));
     }

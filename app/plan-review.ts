@@ -1,0 +1,127 @@
+/**
+ * The plan as a person reviews it: one line per operation that changes something or needs a
+ * decision, next to the JSON the tools read (`bqx plan --out plan.json` writes `plan.json.txt`).
+ * The JSON holds everything a run needs (sources' state hashes, consolidation column maps, every
+ * view's columns: 7.3 MB and 323k lines for the full catalogue); this file holds what a reviewer
+ * decides on, diffable line by line between two plans.
+ *
+ *   header   plan hash, catalogue fingerprint, policy hash, counts per action and reason, views
+ *   body     `seq id batch ACTION REASON sources -> target  evidence`, in plan order (the JSON's)
+ *   KEEP     one line per (family, reason) with its count: a KEEP does nothing, and the question
+ *            it raises ("is this name really compliant?") is answered per family by the audit; the
+ *            3,332 KEEP names of the full catalogue listed one by one would be 57% of the file and
+ *            bury the 2,485 changes. Every KEEP is in the JSON.
+ *
+ * Pure: the same plan gives the same text.
+ */
+import type { Plan, PlanOperation, VariantEvidence } from '../core/plan/types';
+
+export const REVIEW_FORMAT = 'bqx-plan-review/v1';
+
+/** The review file written beside a plan file. */
+export const reviewFileFor = (planFile: string): string => `${planFile}.txt`;
+
+function variantToken(v: VariantEvidence | undefined, variant: string | null): string {
+  if (!v) return variant ? `variant ${variant}` : '';
+  switch (v.decidedBy) {
+    case 'sample':
+      return `variant ${variant ?? v.verdict} (sample: median |${v.column}| ${v.medianAbs} over ${v.sampled} rows)`;
+    case 'identical-twin':
+      return `variant ${variant ?? '?'} (identical twin)`;
+    case 'name':
+      return `variant ${variant ?? v.verdict} (name)`;
+    case 'policy-default':
+      return `variant ${variant ?? v.verdict} (policy default)`;
+    case 'none':
+      return v.medianAbs !== null ? `sample ${v.verdict}: median |${v.column}| ${v.medianAbs} over ${v.sampled} rows` : `sample ${v.verdict}`;
+  }
+}
+
+const shortHash = (h: string) => h.replace(/^sha256:/, '').slice(0, 12);
+
+/** The short evidence token of one operation: why this action is safe (or what a person must decide). */
+function evidenceToken(op: PlanOperation, viewsMissing: readonly string[]): string {
+  const parts: string[] = [];
+  switch (op.action) {
+    case 'RENAME':
+      parts.push(variantToken(op.evidence?.variant, op.variant));
+      break;
+    case 'DEDUPE': {
+      const own = op.evidence?.fingerprints?.find((f) => f.table === op.sources[0]);
+      parts.push(op.twin ? `content ${own && own.hash === op.twin.hash ? '=' : '!='} twin (${op.twin.rows} rows, fp ${shortHash(op.twin.hash)})` : 'no twin fingerprint');
+      const v = variantToken(op.evidence?.variant, op.variant);
+      if (v) parts.push(v);
+      break;
+    }
+    case 'CONSOLIDATE': {
+      const c = op.consolidation;
+      if (c) {
+        const copies = c.windows.reduce((n, w) => n + w.copies.length, 0);
+        parts.push(`windows ${c.windows.map((w) => w.window).join(',')}${copies ? ` (+${copies} identical ${copies === 1 ? 'copy' : 'copies'})` : ''}, ${c.columns.length} columns on ${c.key}`);
+      }
+      const v = variantToken(op.evidence?.variant, op.variant);
+      if (v) parts.push(v);
+      break;
+    }
+    case 'REVIEW':
+      parts.push(op.detail ? op.detail.replace(/\s+/g, ' ') : '');
+      break;
+    case 'KEEP':
+      break;
+  }
+  if (op.after?.length) parts.push(`after ${op.after.join(',')}`);
+  if (viewsMissing.length) parts.push(`NO VIEW for ${viewsMissing.join(',')}`);
+  return parts.filter(Boolean).join('; ');
+}
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+const num = (n: number) => n.toLocaleString('en-US');
+
+/** The review text of a plan. */
+export function planReview(plan: Plan): string {
+  const s = plan.summary;
+  const viewsOf = new Map<string, Set<string>>();
+  for (const v of plan.views) {
+    const set = viewsOf.get(v.operationId) ?? new Set<string>();
+    set.add(v.name);
+    viewsOf.set(v.operationId, set);
+  }
+  const ops = [...plan.operations].sort((a, b) => a.seq - b.seq);
+  const listed = ops.filter((o) => o.action !== 'KEEP');
+  const keeps = ops.filter((o) => o.action === 'KEEP');
+  const actionableSources = listed.filter((o) => o.action !== 'REVIEW').reduce((n, o) => n + o.sources.length, 0);
+  const seqWidth = String(ops.length).length;
+  const missingViews = listed.filter((o) => o.action !== 'REVIEW').reduce((n, o) => n + o.sources.filter((src) => !viewsOf.get(o.id)?.has(src)).length, 0);
+
+  const lines = [
+    `# ${REVIEW_FORMAT}: the plan as a person reviews it; the plan file (JSON) is what the tools read`,
+    `# plan       ${plan.planHash}   (approve with --approve ${plan.planHash})`,
+    `# catalogue  ${plan.catalogueFingerprint}   ${plan.engine}:${plan.project}.${plan.dataset}, ${num(plan.tableCount)} tables`,
+    `# policy     ${plan.policyHash}   grace period ${plan.graceStart} + ${plan.graceDays} days`,
+    `# actions    ${Object.entries(s.byAction).map(([a, n]) => `${a} ${num(n)}`).join('  ')}   (tables: ${Object.entries(s.sourcesByAction).map(([a, n]) => `${a} ${num(n)}`).join('  ')})`,
+    `# reasons    ${Object.entries(s.byReason).map(([r, n]) => `${r} ${num(n)}`).join('  ')}`,
+    `# views      ${num(plan.views.length)} compatibility views${plan.views.length === actionableSources && missingViews === 0 ? ': one under every old name of a RENAME, DEDUPE or CONSOLIDATE' : ` for ${num(actionableSources)} sources of RENAME, DEDUPE and CONSOLIDATE (lines say NO VIEW where one is missing)`}`,
+    `# bytes      operations read ${num(s.estimatedBytes)} ($${s.estimatedCostUsd}); planning read ${num(s.planningBytes)}`,
+    `# lines      ${num(listed.length)} operations below in plan order (seq id batch ACTION REASON sources -> target  evidence), then KEEP as ${num(keeps.length)} tables counted per family`,
+    '',
+  ];
+  for (const op of listed) {
+    const views = viewsOf.get(op.id) ?? new Set<string>();
+    const missing = op.action === 'REVIEW' ? [] : op.sources.filter((src) => !views.has(src));
+    const move = `${op.sources.join(' + ')}${op.target ? ` -> ${op.target}` : ''}`;
+    const evidence = evidenceToken(op, missing);
+    lines.push(`${String(op.seq).padStart(seqWidth)} ${op.id} b${pad(op.batch, 3)} ${pad(op.action, 11)} ${pad(op.reason, 23)} ${move}${evidence ? `   ${evidence}` : ''}`.trimEnd());
+  }
+
+  const keepCounts = new Map<string, number>();
+  for (const op of keeps) {
+    const key = `${op.family}\u0000${op.reason}`;
+    keepCounts.set(key, (keepCounts.get(key) ?? 0) + op.sources.length);
+  }
+  lines.push('', `# KEEP: ${num(keeps.length)} tables, unchanged (names in the plan file), per family and reason`);
+  for (const [key, n] of [...keepCounts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const [family, reason] = key.split('\u0000');
+    lines.push(`KEEP ${pad(family, 12)} ${pad(reason, 12)} ${String(n).padStart(7)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
