@@ -8,6 +8,7 @@ import * as path from 'path';
 import { repoPath } from '../../core/paths';
 
 interface MainResult {
+  planFile: string;
   planHash: string;
   steps: { name: string; seconds: number; line: string }[];
   violations: { before: number; after: number; review: number };
@@ -56,7 +57,7 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   for (const d of first.result.documents) expect(existsSync(d)).toBe(true);
   expect(JSON.parse(readFileSync(path.join(dir, 'reports', 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(207);
   // The plan's review file beside it: one line per operation that changes something.
-  const review = readFileSync(`${first.result.planFile}.txt`, 'utf8');
+  const review = readFileSync(path.resolve(dir, `${first.result.planFile}.txt`), 'utf8');
   expect(review).toContain(first.result.planHash);
   expect(review.split('\n').filter((l) => /^\s*\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
   expect(first.result.readiness).toBe('GO');
