@@ -5,7 +5,7 @@
  * lets only the operations of N+1 that had already started finish, and N+2 never starts.
  *
  * The engine is the real DuckDB engine with its parallelism hint raised to 4 and its `run` wrapped
- * to observe (and hold) steps; which operation a step belongs to is read from its job id.
+ * to observe (and hold) steps (and its one transaction per operation hidden, as BigQuery has none); which operation a step belongs to is read from its job id.
  */
 import { applyPlan } from '../../core/execute/apply';
 import { computePlanHash } from '../../core/plan/hash';
@@ -73,6 +73,9 @@ async function run(halting: boolean) {
   const realReadMany = real.readMany!.bind(real);
   const engine: Engine = Object.create(real, {
     maxParallelOperations: { value: PARALLEL },
+    // Operations side by side, step by step, as on BigQuery: the embedded engine's one transaction
+    // per operation would hold every other operation behind the straggler.
+    atomically: { value: undefined },
     readMany: {
       value: async (req: Parameters<NonNullable<Engine['readMany']>>[0]) => {
         const out = await realReadMany(req);

@@ -385,6 +385,9 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       const rowCounts = new Map<string, number | Error>();
       const fps = new Map<string, ContentFingerprint | Error>();
       const probes = new Map<string, { columns: Column[]; rows: number } | Error>();
+      // Every table's metadata first: the reads that follow are then issued in one turn of the event
+      // loop, so the one-row ones share jobs (ReadFuser) instead of each waiting for its own tables.get.
+      await Promise.all([...req.tables ?? [], ...req.rowCounts, ...req.fingerprints].map((n) => get(n).catch(() => undefined)));
       await Promise.all([
         ...(req.tables ?? []).map(async (n) => tables.set(n, await errorOf(async () => {
           const t = await get(n);
