@@ -203,7 +203,7 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
       expect(steps.filter((j) => j.labels['bqx-plan'] !== runLabels['bqx-plan'] || j.labels['bqx-run'] !== runLabels['bqx-run'])).toEqual([]);
       // And every kind of job the runner submits was among them: steps, reads, ledger, lock, catalogue, dry runs.
       const kinds = new Set(jobs.map((j) => (j.dryRun ? 'dry_run' : j.labels.bqx_kind)));
-      for (const k of ['step', 'ledger_append', 'runs_append', 'lock_append', 'ledger_read', 'catalog_columns', 'catalog_storage', 'dry_run', 'row_count']) expect(kinds).toContain(k);
+      for (const k of ['step', 'ledger_append', 'runs_append', 'lock_append', 'ledger_read', 'catalog_columns', 'catalog_storage', 'dry_run', 'fused_read']) expect(kinds).toContain(k);
     } finally {
       await w.close();
     }

@@ -42,7 +42,7 @@ test('plan, paper run, apply and rollback: every job (steps, reads, dry runs, le
     expect(all.filter((i) => i.labels[PHASE_4C_JOB_LABEL.key] !== PHASE_4C_JOB_LABEL.value)).toEqual([]);
     expect(all.filter((i) => Object.entries(i.labels).some(([k, v]) => !LABEL_KEY_RE.test(k) || !LABEL_VALUE_RE.test(v)))).toEqual([]);
     const kinds = new Set(all.map((i) => (i.dryRun ? 'dry run' : i.labels.bqx_kind)));
-    for (const k of ['dry run', 'step', 'ledger_init', 'ledger_append', 'runs_append', 'lock_append', 'ledger_read', 'runs_read', 'lock_events_read', 'catalog_columns', 'catalog_storage', 'catalog_views', 'fingerprint', 'row_count']) {
+    for (const k of ['dry run', 'step', 'ledger_init', 'ledger_append', 'runs_append', 'lock_append', 'ledger_read', 'runs_read', 'lock_events_read', 'catalog_columns', 'catalog_storage', 'catalog_views', 'fingerprint', 'fused_read']) {
       expect(kinds).toContain(k);
     }
     // Step jobs: the plan's first 12 hex digits and the run id (lowercased) of the run that issued them.

@@ -224,7 +224,7 @@ describe('BigQuery-only gates', () => {
     expect(h.double.counters.inserts).toBe(0);
   });
 
-  test('a read above the byte cap is refused after its dry run, before any job runs', async () => {
+  test('a read above the byte cap is refused before any job runs (a fingerprint reads the table\'s logical bytes, from tables.get)', async () => {
     const small = await openBigQueryEngine(
       { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
       { clock: h.clock, readByteCap: 1000 },

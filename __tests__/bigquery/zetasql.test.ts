@@ -162,6 +162,19 @@ describe('GoogleSQL the BigQuery engine emits, resolved by ZetaSQL', () => {
       columnsSql(PROJECT, FEATURES_DATASET),
       viewsSql(PROJECT, FEATURES_DATASET),
     ];
+    // One-row reads issued together run as one job, each read's row as a JSON string.
+    reads.push(
+      sql.fusedReadSql([
+        reads[0],
+        reads[2],
+        reads[3],
+        reads[4],
+        reads[5],
+        reads[6],
+        reads[7],
+        sql.rowCountSql(LOC, view.name),
+      ]),
+    );
     for (const q of reads) await expect(z.analyze(q)).resolves.toBe('resolvedQueryStmtNode');
     await expect(z.analyze(storageSql(PROJECT, LOCATION), { dataset: 'STRING' })).resolves.toBe('resolvedQueryStmtNode');
   });

@@ -1,10 +1,11 @@
+import PQueue from 'p-queue';
 import { BqxError } from '../errors';
 import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import type { StatementPreview } from '../report/summary';
 import type { Engine, PermissionScope, RequiredPermission } from '../ports/engine';
-import { batchesOf, executeBatch, runBatch, validateBatch } from './batch';
+import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
 import { historyOf, readHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
@@ -70,25 +71,46 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         summary.warnings.push(`preflight (PERMISSION_MISSING): ${message}`);
       }
       if (gaps?.untested.length) summary.warnings.push(`preflight: permissions not asked before the run (the first batch finds them): ${gaps.untested.join('; ')}`);
-      const history = await readHistory(engine.ledger, plan.planHash);
+      // Three independent reads at once; a failure is reported in this order whichever came first.
+      const [historyRead, tablesRead, datasetRead] = await Promise.allSettled([readHistory(engine.ledger, plan.planHash), engine.listTables(), engine.datasetInfo()]);
+      const settled = <T>(r: PromiseSettledResult<T>): T => {
+        if (r.status === 'rejected') throw r.reason;
+        return r.value;
+      };
+      const history = settled(historyRead);
+      const tables = settled(tablesRead);
+      const dataset = settled(datasetRead);
       const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
       const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
       const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
-      const tables = await engine.listTables();
-      const dataset = await engine.datasetInfo();
       const views = viewsByOperation(plan);
       const bytesOf = new Map<string, number>();
       const statementsOf = new Map<string, StatementPreview[]>();
-      for (const op of paper ? ordered.filter((o) => isActionable(o.action)) : chosen) {
-        const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
-        bytesOf.set(op.id, p.bytes);
-        if (paper) statementsOf.set(op.id, p.statements);
-      }
+      // Byte estimates are dry runs (reads, changing nothing): as many at once as the engine runs
+      // operations, instead of one round trip after another before the first change.
+      const previews = new PQueue({ concurrency: Math.max(1, engine.maxParallelOperations) });
+      await Promise.all(
+        (paper ? ordered.filter((o) => isActionable(o.action)) : chosen).map((op) =>
+          previews.add(async () => {
+            const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
+            bytesOf.set(op.id, p.bytes);
+            if (paper) statementsOf.set(op.id, p.statements);
+          }),
+        ),
+      );
       summary.estimatedBytes = chosen.reduce((n, o) => n + (bytesOf.get(o.id) ?? 0), 0);
       summary.estimatedCostUsd = dollars(summary.estimatedBytes, exec.pricePerTiBUsd);
       const budgetUsd = opts.budgetUsd ?? exec.budgetUsd;
+      // An apply run of this plan that never ended (killed) may have changed the warehouse even
+      // when none of its records landed: they are written behind its steps, and a crash can take
+      // them all. The plan's catalogue fingerprint then no longer describes the warehouse, and each
+      // operation's gates and step checks (which read the warehouse) decide, as for any resumed
+      // plan. A run that ended wrote every record before its END (appendRun settles the ledger
+      // first), so what it changed is on record.
+      const ended = new Set(history.runs.filter((r) => r.event === 'END').map((r) => r.runId));
+      const killed = history.runs.some((r) => r.mode === 'apply' && r.event === 'START' && !ended.has(r.runId));
       const findings = [
-        history.touched ? null : checkCatalogue(plan, tables, planSource),
+        history.touched || killed ? null : checkCatalogue(plan, tables, planSource),
         checkApproval(plan, chosen, opts.approve, planSource),
         checkBudget(chosen, bytesOf, budgetUsd, exec.pricePerTiBUsd, planSource),
         checkExpiration(dataset.defaultTableExpirationMs, engine.where.dataset, chosen.length),
@@ -126,24 +148,44 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         fatal: null,
       };
       const total = { done: 0, of: pre.ordered.length };
-      // On an engine that runs operations in parallel, a batch's validation overlaps the next batch's
-      // operations (the engine's own queue would otherwise idle at every batch boundary). At most one
-      // batch is ever unvalidated: a halt found in batch N stops batch N+1 from starting any more
-      // operations (those it started finish and are validated), and batch N+2 never starts. A
-      // serial engine (DuckDB) validates each batch before the next starts.
+      // On an engine that runs operations in parallel, batches flow through one queue: an operation
+      // of batch N+1 takes a slot as soon as one is free, while batch N's slowest operations still
+      // run (the engine's queue would otherwise idle at every batch boundary), and batch N is
+      // validated, once its last operation finished and its records are durable, while N+1 runs.
+      // Halting is still per batch: batch N+2 enters the queue only after batch N is validated, so
+      // a halt found in batch N stops batch N+1 from starting any more operations (those it started
+      // finish and are validated) and batch N+2 never starts. A serial engine (DuckDB) validates
+      // each batch before the next starts.
       const pipelined = !paper && engine.maxParallelOperations > 1;
-      let validating: Promise<void> | null = null;
-      for (const [batch, ops] of batchesOf(plan)) {
-        if (!pipelined) {
-          await runBatch(ctx, batch, ops, summary, progress, total);
-          continue;
+      if (!pipelined) {
+        for (const [batch, ops] of batchesOf(plan)) await runBatch(ctx, batch, ops, summary, progress, total);
+      } else {
+        const shared = sharedQueue(engine.maxParallelOperations);
+        const validated: Promise<void>[] = [];
+        let previous: Promise<void> = Promise.resolve();
+        try {
+          for (const [i, [batch, ops]] of batchesOf(plan).entries()) {
+            if (i >= 2) await validated[i - 2];
+            const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared);
+            executing.catch(() => undefined); // awaited in order below
+            const before = previous;
+            // Validations run one at a time, in batch order; a batch's results are recorded with them.
+            const validation = (async () => {
+              await before;
+              await validateBatch(ctx, await executing, summary);
+            })();
+            validation.catch((e) => (ctx.fatal ??= e)); // a failed validation stops every queued operation
+            validated.push(validation);
+            previous = validation;
+          }
+          await previous;
+        } finally {
+          // Nothing of this run may still be running when the run shell ends (and releases the lock).
+          await Promise.allSettled(shared.all);
+          await shared.queue.onIdle();
+          await Promise.allSettled(validated);
         }
-        const executed = await executeBatch(ctx, batch, ops, summary, progress, total);
-        if (validating) await validating;
-        validating = validateBatch(ctx, executed, summary);
-        validating.catch(() => undefined); // awaited below or in the next round; never unhandled
       }
-      if (validating) await validating;
       progress.done();
 
       const failedOps = summary.byOutcome.FAILED ?? 0;

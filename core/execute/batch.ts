@@ -35,60 +35,104 @@ export interface ExecutedBatch {
   readonly concurrency: number;
 }
 
+/**
+ * One queue for the operations of every batch of a pipelined run: an operation of batch N+1
+ * takes the first free slot even while batch N's slowest operations still run (a batch no longer
+ * waits for its slowest operation before the next one starts). The caller decides when a batch
+ * may enter (apply.ts: batch N+2 only after batch N is validated).
+ */
+export interface SharedQueue {
+  readonly queue: PQueue;
+  /** Every operation entered so far, by id (dependencies may lie in an earlier batch). */
+  readonly running: Map<string, Promise<unknown>>;
+  /** The last operation of an earlier batch that touches each table or view name. */
+  readonly lastByName: Map<string, Promise<unknown>>;
+  /** Every operation entered, to wait for all of them before the run ends. */
+  readonly all: Promise<unknown>[];
+}
+
+export function sharedQueue(concurrency: number): SharedQueue {
+  return { queue: new PQueue({ concurrency: Math.max(1, concurrency) }), running: new Map(), lastByName: new Map(), all: [] };
+}
+
+/** Every table or view name an operation reads or changes. */
+function namesOf(op: PlanOperation, views: readonly { name: string }[]): string[] {
+  const consolidation = op.consolidation?.windows.flatMap((w) => [w.source, ...w.copies]) ?? [];
+  return [...new Set([...op.sources, ...(op.target ? [op.target] : []), ...consolidation, ...views.map((v) => v.name)])];
+}
+
 /** Executes then validates one batch: the next batch starts only after this one is validated. */
 export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperation[], summary: RunSummary, progress: Progress, total: { done: number; of: number }): Promise<void> {
   await validateBatch(ctx, await executeBatch(ctx, batch, ops, summary, progress, total), summary);
 }
 
-/** Runs a batch's operations (gates, steps, ledger) and records their results. */
+/**
+ * Runs a batch's operations (gates, steps, ledger): on a queue of its own, or entered into the run's
+ * shared queue (pipelined runs). Resolves when every operation of the batch has finished and every
+ * record of the batch is durable. Results are recorded in the summary by `validateBatch`, batch by
+ * batch in order.
+ */
 export async function executeBatch(
   ctx: RunContext,
   batch: number,
   ops: PlanOperation[],
-  summary: RunSummary,
+  _summary: RunSummary,
   progress: Progress,
   total: { done: number; of: number },
+  shared?: SharedQueue,
 ): Promise<ExecutedBatch> {
   const { engine } = ctx;
   const concurrency = ctx.paper ? 1 : Math.max(1, engine.maxParallelOperations);
+  const own = shared ? null : new PQueue({ concurrency });
+  const queue = shared?.queue ?? own!;
+  const running = shared?.running ?? new Map<string, Promise<unknown>>();
   // DEDUPE gates compare two fingerprints each: read them for the whole batch in one go where
-  // nothing else can change the warehouse before the gates run.
-  if (!ctx.paper && engine.soleWriter && engine.readMany && ctx.state instanceof TrackedState) {
+  // nothing else can change the warehouse before the gates run (no earlier operation still running).
+  if (!ctx.paper && engine.soleWriter && engine.readMany && ctx.state instanceof TrackedState && queue.size === 0 && queue.pending === 0) {
     const names = ops.filter((o) => o.action === 'DEDUPE' && ctx.selected.has(o.id) && !historyOf(ctx.history, o.id).applied).flatMap((o) => [o.sources[0], o.target as string]);
     if (names.length) ctx.state.prime((await engine.readMany({ rowCounts: [], fingerprints: names, probes: [] })).fingerprints);
   }
-  const queue = new PQueue({ concurrency });
-  const running = new Map<string, Promise<unknown>>();
   const results: OperationResult[] = [];
   const checks: ValidationCheck[] = [];
   const pending: LedgerRecord[] = [];
-  for (const op of ops) {
-    const task = queue.add(async () => {
-      for (const dep of op.after ?? []) await running.get(dep)?.catch(() => undefined);
-      let r: OperationResult;
-      if (ctx.fatal) return;
-      try {
-        r = await runOperation(ctx, op, checks);
-      } catch (e) {
-        ctx.fatal ??= e;
-        return;
-      }
-      ctx.outcomes.set(op.id, { outcome: r.outcome, reason: r.reason });
-      results.push(r);
-      if (r.outcome !== 'APPLIED' && r.outcome !== 'FAILED') pending.push(terminalRecord(ctx, op, r));
-      total.done += 1;
-      progress.update(total.done, total.of, `${r.outcome} ${op.action} ${op.sources[0] ?? ''}`);
-    });
+  const body = async (op: PlanOperation) => {
+    for (const dep of op.after ?? []) await running.get(dep)?.catch(() => undefined);
+    let r: OperationResult;
+    if (ctx.fatal) return;
+    try {
+      r = await runOperation(ctx, op, checks);
+    } catch (e) {
+      ctx.fatal ??= e;
+      return;
+    }
+    ctx.outcomes.set(op.id, { outcome: r.outcome, reason: r.reason });
+    results.push(r);
+    if (r.outcome !== 'APPLIED' && r.outcome !== 'FAILED') pending.push(terminalRecord(ctx, op, r));
+    total.done += 1;
+    progress.update(total.done, total.of, `${r.outcome} ${op.action} ${op.sources[0] ?? ''}`);
+  };
+  // Across batches, an operation waits for every earlier batch's operation on one of its names: on
+  // any one table the operations run in the order they would batch after batch. (Within a batch
+  // they run side by side, as always.)
+  const entered: [PlanOperation, Promise<unknown>][] = ops.map((op) => {
+    const earlier = shared ? namesOf(op, ctx.viewsOf.get(op.id) ?? []).map((n) => shared.lastByName.get(n)).filter((p): p is Promise<unknown> => p !== undefined) : [];
+    const task = earlier.length
+      ? Promise.all(earlier.map((p) => p.catch(() => undefined))).then(() => queue.add(() => body(op)))
+      : queue.add(() => body(op));
     running.set(op.id, task);
-  }
-  await queue.onIdle();
+    shared?.all.push(task);
+    return [op, task];
+  });
+  if (shared) for (const [op, task] of entered) for (const n of namesOf(op, ctx.viewsOf.get(op.id) ?? [])) shared.lastByName.set(n, task);
+  await Promise.all(entered.map(([, t]) => t.catch(() => undefined)));
+  if (own) await own.onIdle();
   if (pending.length && !ctx.fatal) await guarded(() => engine.ledger.append(pending)).catch((e) => (ctx.fatal ??= e));
-  // Every record of the batch is durable before it is validated and the next batch starts.
+  // Every record of the batch is durable before it is validated (and, serially, before the next batch starts).
   if (!ctx.fatal) await guarded(() => engine.ledger.flush()).catch((e) => (ctx.fatal ??= e));
   if (ctx.fatal) throw ctx.fatal;
 
   const byId = new Map(ops.map((o) => [o.id, o]));
-  results.sort((a, b) => a.seq - b.seq).forEach((r) => recordResult(summary, r));
+  results.sort((a, b) => a.seq - b.seq);
   return { batch, results, checks, byId, concurrency };
 }
 
@@ -96,6 +140,7 @@ export async function executeBatch(
 export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, summary: RunSummary): Promise<void> {
   const { engine, policy } = ctx;
   const { batch, results, checks, byId, concurrency } = executed;
+  results.forEach((r) => recordResult(summary, r));
   // Reads only, so they run as wide as the operations did; checks keep the operations' order.
   const views = ctx.viewsOf;
   const validation = new PQueue({ concurrency });

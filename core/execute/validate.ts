@@ -35,39 +35,52 @@ async function safely<T>(f: () => Promise<T>): Promise<T | Error> {
 export async function validateConsolidation(engine: Engine, op: PlanOperation): Promise<ValidationCheck[]> {
   const spec = op.consolidation!;
   const target = op.target as string;
-  const out: ValidationCheck[] = [];
   const all = consolidatedTables(op);
-  const cov = await safely(() => engine.coverage(target, all, spec.key));
-  out.push(
-    cov instanceof Error
-      ? check(op.id, 'coverage', 'coverage', false, cov.message)
-      : check(op.id, 'coverage', 'coverage', cov.missing === 0 && cov.extra === 0 && cov.targetKeys === cov.unionKeys, `target keys ${cov.targetKeys}, union ${cov.unionKeys}, missing ${cov.missing}, extra ${cov.extra}`),
-  );
-  for (const w of spec.windows) {
+  // The reads are independent: an engine that runs many at once (BigQuery) gets them together, so
+  // the operation waits for the slowest read instead of their sum; a serial one reads them in turn.
+  // The checks come out in the same order either way.
+  const together = engine.maxParallelOperations > 1;
+  const gather = async <T>(fs: (() => Promise<T>)[]): Promise<T[]> => {
+    if (together) return Promise.all(fs.map((f) => f()));
+    const out: T[] = [];
+    for (const f of fs) out.push(await f());
+    return out;
+  };
+  const coverage = async (): Promise<ValidationCheck[]> => {
+    const cov = await safely(() => engine.coverage(target, all, spec.key));
+    return [
+      cov instanceof Error
+        ? check(op.id, 'coverage', 'coverage', false, cov.message)
+        : check(op.id, 'coverage', 'coverage', cov.missing === 0 && cov.extra === 0 && cov.targetKeys === cov.unionKeys, `target keys ${cov.targetKeys}, union ${cov.unionKeys}, missing ${cov.missing}, extra ${cov.extra}`),
+    ];
+  };
+  const perTable = spec.windows.flatMap((w) => {
     const mapping = spec.columns.flatMap((c) => c.from.filter((f) => f.window === w.window).map((f) => ({ targetColumn: c.name, sourceColumn: f.column })));
-    for (const table of [w.source, ...w.copies]) {
-      const mism = await safely(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn));
+    return [w.source, ...w.copies].map((table) => async (): Promise<ValidationCheck[]> => {
+      const [mism, counts] = await gather<unknown>([
+        () => safely(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn)),
+        () =>
+          safely(() =>
+            gather([() => engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn), () => engine.nullCounts(table, mapping.map((m) => m.sourceColumn))]),
+          ),
+      ]);
+      const out: ValidationCheck[] = [];
       out.push(
         mism instanceof Error
           ? check(op.id, `equality ${table}`, 'content', false, mism.message)
           : check(op.id, `equality ${table}`, 'content', mism === 0, `${mism} rows of ${table} differ from ${target} on ${mapping.length} columns`),
       );
-      const counts = await safely(() =>
-        Promise.all([
-          engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn),
-          engine.nullCounts(table, mapping.map((m) => m.sourceColumn)),
-        ]),
-      );
       if (counts instanceof Error) {
         out.push(check(op.id, `null counts ${table}`, 'content', false, counts.message));
       } else {
-        const [t, s] = counts;
+        const [t, s] = counts as Record<string, number>[];
         const diff = mapping.filter((m) => t[m.targetColumn] !== s[m.sourceColumn]).map((m) => `${m.sourceColumn} ${s[m.sourceColumn]}≠${t[m.targetColumn]}`);
         out.push(check(op.id, `null counts ${table}`, 'content', diff.length === 0, diff.length ? diff.slice(0, 5).join(', ') : `${mapping.length} columns equal`));
       }
-    }
-  }
-  return out;
+      return out;
+    });
+  });
+  return (await gather([coverage, ...perTable])).flat();
 }
 
 /** A compatibility view resolves, with exactly the old table's columns, rows and schema. */
@@ -157,13 +170,14 @@ export function scoreChecks(batch: number, checks: readonly ValidationCheck[], l
   };
 }
 
-/** The reads `validateOperation` makes that an engine can answer in bulk (row counts, fingerprints, view probes). */
+/** The reads `validateOperation` makes that an engine can answer in bulk (tables, row counts, fingerprints, view probes). */
 export function validationReads(op: PlanOperation, views: readonly CompatibilityView[]): ReadRequest {
   const target = op.target as string;
   return {
     rowCounts: op.action === 'RENAME' ? [target] : [],
     fingerprints: op.action === 'DEDUPE' ? [target] : [],
     probes: views.map((v) => v.name),
+    tables: [target, ...(op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources)],
   };
 }
 
@@ -173,6 +187,7 @@ export function mergeReads(reads: readonly ReadRequest[]): ReadRequest {
     rowCounts: uniq(reads.flatMap((r) => r.rowCounts)),
     fingerprints: uniq(reads.flatMap((r) => r.fingerprints)),
     probes: uniq(reads.flatMap((r) => r.probes)),
+    tables: uniq(reads.flatMap((r) => r.tables ?? [])),
   };
 }
 
@@ -192,6 +207,7 @@ export function withReads(engine: Engine, results: ReadResults): Engine {
       if (prop === 'rowCount') return (n: string) => answer(results.rowCounts, n, () => target.rowCount(n));
       if (prop === 'contentFingerprint') return (n: string) => answer(results.fingerprints, n, () => target.contentFingerprint(n));
       if (prop === 'probe') return (n: string) => answer(results.probes, n, () => target.probe(n));
+      if (prop === 'getTable' && results.tables) return (n: string) => answer(results.tables!, n, () => target.getTable(n));
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;
     },
@@ -202,6 +218,6 @@ export function withReads(engine: Engine, results: ReadResults): Engine {
 export async function prefetched(engine: Engine, reads: readonly ReadRequest[]): Promise<Engine> {
   if (!engine.readMany) return engine;
   const req = mergeReads(reads);
-  if (!req.rowCounts.length && !req.fingerprints.length && !req.probes.length) return engine;
+  if (!req.rowCounts.length && !req.fingerprints.length && !req.probes.length && !req.tables?.length) return engine;
   return withReads(engine, await engine.readMany(req));
 }

@@ -104,12 +104,16 @@ export interface ReadRequest {
   readonly rowCounts: readonly string[];
   readonly fingerprints: readonly string[];
   readonly probes: readonly string[];
+  /** Optional: tables whose `getTable` answer the validation needs (an engine may answer them with the same calls). */
+  readonly tables?: readonly string[];
 }
 
 export interface ReadResults {
   readonly rowCounts: ReadonlyMap<string, number | Error>;
   readonly fingerprints: ReadonlyMap<string, ContentFingerprint | Error>;
   readonly probes: ReadonlyMap<string, { columns: Column[]; rows: number } | Error>;
+  /** `getTable` answers (null: no such table), when the engine answered `tables`. */
+  readonly tables?: ReadonlyMap<string, TableInfo | null | Error>;
 }
 
 /** Where engine work happens, for messages and for fully qualified names. */

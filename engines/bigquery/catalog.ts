@@ -29,6 +29,8 @@ export interface RestTable extends TableListItem {
   numRows?: string;
   numBytes?: string;
   creationTime?: string;
+  /** Milliseconds since the epoch of the table's last change (data or metadata). */
+  lastModifiedTime?: string;
   streamingBuffer?: { estimatedRows?: string; estimatedBytes?: string; oldestEntryTime?: string };
   view?: { query?: string };
   externalDataConfiguration?: unknown;

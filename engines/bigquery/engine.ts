@@ -12,16 +12,19 @@ import { assertDistinctDatasets, BqxError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
-import type { ContentFingerprint, CoverageResult, Engine, KeyStats, RunOptions, Step, StepResult } from '../../core/ports/engine';
-import { CatalogReader, columnType, tableInfoFromRest } from './catalog';
+import type { Column, TableInfo } from '../../core/catalogue';
+import type { ContentFingerprint, CoverageResult, Engine, KeyStats, ReadResults, RunOptions, Step, StepResult } from '../../core/ports/engine';
+import { CatalogReader, columnType, kindOf, tableInfoFromRest, type RestTable } from './catalog';
 import { checkCredentials, resolveIdentity, type Identity } from './credentials';
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { assertLabels, mergeLabels } from './labels';
 import { BigQueryLedgerStore } from './ledger';
 import { Clock, realClock } from './limits';
+import { ReadFuser } from './fuse';
+import { fingerprintSignature, plainTable, TableMetadata } from './metadata';
 import { RESOURCE_MANAGER, testPermissions } from './permissions';
 import { clientTransport, makeClient, RestTransport, toApiError } from './rest';
-import { QueryParameter } from './rows';
+import { QueryParameter, type Row } from './rows';
 import * as sql from './sql';
 
 export interface BigQueryEngineDeps {
@@ -35,11 +38,15 @@ export interface BigQueryEngineDeps {
   /** How long backups (snapshots) are kept before BigQuery expires them. */
   readonly backupDays?: number;
   readonly now?: () => Date;
-  /** Operations the executor may keep in flight. */
+  /** Most one-row reads issued together that share one query job (default 16; 1: each its own job). */
+  readonly fusedReads?: number;
+  /** Operations the executor may keep in flight (default twice the job concurrency maximum). */
   readonly maxParallelOperations?: number;
 }
 
 export const DEFAULT_READ_BYTE_CAP = 50 * 2 ** 30;
+/** How long a content fingerprint may answer again while its table is unchanged (BigQuery's own result cache lifetime). */
+export const FINGERPRINT_REUSE_MS = 24 * 3_600_000;
 export const DEFAULT_BACKUP_DAYS = 45;
 
 export type BigQueryEngine = Engine & {
@@ -78,7 +85,8 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
   const now = deps.now ?? (() => new Date());
   const client = makeClient({ project, location, apiEndpoint, authClient: identity.authClient });
   const rest = clientTransport(client, project);
-  const jobs = new JobRunner(rest, { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels });
+  const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels };
+  const jobs = new JobRunner(rest, jobOptions);
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
   const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);
   const loc: sql.SqlLocation = { project, dataset, runnerDataset };
@@ -97,27 +105,136 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     }
   };
 
-  /** A read that scans data: dry run first, refused above the cap, and capped on the server too. */
-  const boundedRead = async (kind: string, query: string, params: readonly QueryParameter[] = []) => {
-    const est = await dryRun(query, params);
-    if (est.bytes > byteCap) {
-      throw new BqxError('READ_BYTE_CAP_EXCEEDED', `${kind} would read ${est.bytes} bytes, above the cap of ${byteCap}`, 'raise the read byte cap or read fewer columns');
+  const meta = new TableMetadata(catalog, clock, dataset);
+  const maximumBytesBilled = Math.max(byteCap, 10 * 2 ** 20);
+
+  const runRead = async (kind: string, query: string, params: readonly QueryParameter[]) =>
+    (
+      await jobs.run({
+        jobId: `bqx_${kind}_${Date.now()}_${++readSeq}_${Math.random().toString(36).slice(2, 8)}`,
+        query,
+        params,
+        labels: { bqx_kind: kind },
+        maximumBytesBilled,
+        readRows: true,
+      })
+    ).rows;
+
+  const fuser = new ReadFuser({
+    byteCap,
+    maxParts: Math.max(1, deps.fusedReads ?? 16),
+    alone: (r) => runRead(r.kind, r.query, []),
+    async together(reads) {
+      const [row] = await runRead('fused_read', sql.fusedReadSql(reads.map((r) => r.query)), []);
+      return reads.map((_, i) => {
+        const v = row?.[`r${i}`];
+        const one = v === null || v === undefined ? null : (JSON.parse(String(v)) as Row | null);
+        return one === null ? [] : [one];
+      });
+    },
+  });
+
+  /**
+   * A read that scans data, refused above the byte cap before it runs: from metadata when its size
+   * is known there (`exact`: it reads these bytes; `within`: it reads only these tables of the
+   * dataset, so at most their bytes), else from a dry run. The job carries maximumBytesBilled too,
+   * so BigQuery refuses it before it runs should the metadata be outdated.
+   */
+  const boundedRead = async (kind: string, query: string, params: readonly QueryParameter[] = [], size: { exact?: number; within?: readonly string[] } = {}, oneRow = false) => {
+    const bound = size.exact ?? (size.within ? await meta.bytesBound(size.within) : null);
+    if (size.exact !== undefined && size.exact > byteCap) {
+      throw new BqxError('READ_BYTE_CAP_EXCEEDED', `${kind} would read ${size.exact} bytes, above the cap of ${byteCap}`, 'raise the read byte cap or read fewer columns');
     }
-    const out = await jobs.run({
-      jobId: `bqx_${kind}_${Date.now()}_${++readSeq}_${Math.random().toString(36).slice(2, 8)}`,
-      query,
-      params,
-      labels: { bqx_kind: kind },
-      maximumBytesBilled: Math.max(byteCap, 10 * 2 ** 20),
-      readRows: true,
-    });
-    return out.rows;
+    if (bound === null || bound > byteCap) {
+      // Unknown, or the tables are bigger than the cap: the dry run says what the read really scans.
+      const est = await dryRun(query, params);
+      if (est.bytes > byteCap) {
+        throw new BqxError('READ_BYTE_CAP_EXCEEDED', `${kind} would read ${est.bytes} bytes, above the cap of ${byteCap}`, 'raise the read byte cap or read fewer columns');
+      }
+    }
+    // A one-row read whose size metadata bounds may share a job with reads issued together.
+    if (oneRow && params.length === 0 && bound !== null && bound <= byteCap) return fuser.read({ kind, query, bound });
+    return runRead(kind, query, params);
+  };
+
+  /**
+   * Content fingerprints this engine read, with the table's metadata signature taken before the
+   * read. While tables.get shows the same signature (no write since: the condition under which
+   * BigQuery serves a cached result) the fingerprint answers a validation read of the same table
+   * again; any change, or a streaming buffer, and the table is read again.
+   */
+  const fingerprints = new Map<string, { signature: string; at: number; fp: ContentFingerprint }>();
+
+  const readFingerprint = async (table: string, before?: RestTable | null): Promise<ContentFingerprint> => {
+    const t = before === undefined ? await meta.recent(table) : before;
+    const signature = fingerprintSignature(t);
+    // A fingerprint reads every column of every row: exactly the table's logical bytes.
+    const [r] = await boundedRead('fingerprint', sql.fingerprintSql(loc, table), [], plainTable(t) ? { exact: Number(t.numBytes ?? 0) } : {}, true);
+    const fp = { rows: Number(r?.row_count ?? 0), hash: String(r?.content_hash ?? '') };
+    if (signature) fingerprints.set(table, { signature, at: clock.now(), fp });
+    else fingerprints.delete(table);
+    return fp;
+  };
+
+  /** A fingerprint this engine read while the table is unchanged since, else a read. */
+  const fingerprintNow = async (table: string, now: RestTable | null): Promise<ContentFingerprint> => {
+    const known = fingerprints.get(table);
+    const signature = fingerprintSignature(now);
+    if (known && signature === known.signature && clock.now() - known.at < FINGERPRINT_REUSE_MS) return known.fp;
+    return readFingerprint(table, now);
+  };
+
+  /** COUNT(*): a plain table's numRows; otherwise (a view, a streaming buffer) the read itself. */
+  const rowCountOf = async (table: string, t: RestTable | null): Promise<number> => {
+    if (plainTable(t)) return Number(t.numRows ?? 0);
+    const [r] = await boundedRead('row_count', sql.rowCountSql(loc, table), [], {}, true);
+    return Number(r.row_count);
+  };
+
+  type Get = (name: string, dataset?: string) => Promise<RestTable | null>;
+
+  /**
+   * A view resolves (dry run of SELECT *: free, no job slot; it fails when the target or a column is
+   * gone) with these columns, and has these rows: for a compatibility view without a filter, read
+   * back from its stored query, its target's numRows; otherwise COUNT(*) through the view.
+   */
+  const probeOf = async (name: string, get: Get): Promise<{ columns: Column[]; rows: number }> => {
+    let schema;
+    try {
+      schema = (await jobs.dryRun(sql.probeSql(loc, name))).schema;
+    } catch (e) {
+      const err = toApiError(e);
+      throw new BqxError('PROBE_FAILED', `${dataset}.${name} does not resolve: ${err.reason}: ${err.message}`, 'the view or its target is missing or a column it names is gone');
+    }
+    const columns = schema.map((f) => ({ name: f.name, type: columnType(f.type) }));
+    const v = await get(name);
+    const shape = v && kindOf(v.type) === 'VIEW' ? sql.viewShape(v.view?.query) : null;
+    const local = shape !== null && shape.project === project && shape.dataset === dataset;
+    if (local && shape.filter === null) {
+      const target = await get(shape.table);
+      if (plainTable(target)) return { columns, rows: Number(target.numRows ?? 0) };
+    }
+    const within = local ? [shape.table] : plainTable(v) ? [name] : undefined;
+    const [r] = await boundedRead('probe', sql.rowCountSql(loc, name), [], { within }, true);
+    return { columns, rows: Number(r.row_count) };
+  };
+
+  const errorOf = async <T>(f: () => Promise<T>): Promise<T | Error> => {
+    try {
+      return await f();
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
   };
 
   const engine: BigQueryEngine = {
     kind: 'bigquery',
     where: { project, dataset, runnerDataset, location },
-    maxParallelOperations: deps.maxParallelOperations ?? 64,
+    // Twice the jobs the limiter may run at once: an operation spends about half its time outside
+    // jobs (metadata calls, waiting for its ledger records before a drop), so this many keep the
+    // limiter's slots busy. How many jobs really run is still the limiter's decision, and the
+    // executor's batch window (apply.ts), not this number, bounds what a halt lets finish.
+    maxParallelOperations: deps.maxParallelOperations ?? 2 * jobOptions.concurrency.max,
     // Anyone with access can change the dataset while a run holds the runner's lock.
     soleWriter: false,
     rest,
@@ -142,30 +259,31 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       if (!(await catalog.datasetInfo(runnerDataset)).exists) return [];
       return (await catalog.listTableItems(runnerDataset)).map((t) => t.tableReference?.tableId ?? '').filter(Boolean).sort();
     },
-    getTable: (name) => catalog.getTable(name),
+    async getTable(name) {
+      const t = await meta.fresh(name);
+      return t ? tableInfoFromRest(name, t) : null;
+    },
     datasetInfo: (d) => catalog.datasetInfo(d ?? dataset),
 
     async sampleNumeric(table, column, limit) {
-      const info = await catalog.getTable(table);
+      const info = await engine.getTable(table);
       if (!info) throw new BqxError('TABLE_NOT_FOUND', `table ${dataset}.${table} does not exist`, 'list the dataset again');
       // Order by time where the table has it, so the sample is "the first values", not the smallest.
       const orderBy = info.columns.some((c) => c.name === 'interval_time') ? 'interval_time' : null;
-      const rows = await boundedRead('sample', sql.sampleSql(loc, table, column, limit, orderBy));
+      const rows = await boundedRead('sample', sql.sampleSql(loc, table, column, limit, orderBy), [], { within: [table] });
       return rows.map((r) => Number(r.v));
     },
 
-    async contentFingerprint(table): Promise<ContentFingerprint> {
-      const [r] = await boundedRead('fingerprint', sql.fingerprintSql(loc, table));
-      return { rows: Number(r?.row_count ?? 0), hash: String(r?.content_hash ?? '') };
-    },
+    // Always a read (a gate's fingerprint is one); validation reads go through readMany.
+    contentFingerprint: (table) => readFingerprint(table),
 
     async keyStats(table, key): Promise<KeyStats> {
-      const [r] = await boundedRead('key_stats', sql.keyStatsSql(loc, table, key));
+      const [r] = await boundedRead('key_stats', sql.keyStatsSql(loc, table, key), [], { within: [table] }, true);
       return { rows: Number(r.row_count), distinctKeys: Number(r.distinct_keys), nullKeys: Number(r.null_keys) };
     },
 
     async columnsAgreeOnKey(a, b, key, columns) {
-      const [r] = await boundedRead('columns_agree', sql.columnsAgreeSql(loc, a, b, key, columns));
+      const [r] = await boundedRead('columns_agree', sql.columnsAgreeSql(loc, a, b, key, columns), [], { within: [a, b] }, true);
       return Object.fromEntries(columns.map((c, i) => [c, r[`c${i}`] === true]));
     },
 
@@ -185,7 +303,12 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       let bytes = 0;
       let rows: number | null = null;
       let jobId: string | null = null;
+      // What this step changes is read afresh next time (byte bounds, fingerprints).
+      const names = sql.stepNames(loc, step);
+      const touched = [...names.creates, ...names.removes];
       for (let i = 0; i < statements.length; i++) {
+        meta.forget(touched);
+        for (const k of touched) if (k.startsWith(`${dataset}.`)) fingerprints.delete(k.slice(dataset.length + 1));
         const out = await jobs.run({
           jobId: statements.length === 1 ? runOpts.jobId : `${runOpts.jobId}_s${i}`,
           query: statements[i],
@@ -196,6 +319,7 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
         rows = out.rowsAffected ?? rows;
         jobId = out.jobId;
       }
+      meta.forget(touched);
       await failpoint('engine.after-step');
       await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
       return { jobId, bytesProcessed: bytes, rowsAffected: rows };
@@ -220,37 +344,60 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       return { statements, deferred };
     },
 
-    async rowCount(table) {
-      // COUNT(*) is answered from metadata (0 bytes billed) but goes through the same path.
-      const [r] = await boundedRead('row_count', sql.rowCountSql(loc, table));
-      return Number(r.row_count);
-    },
+    rowCount: async (table) => rowCountOf(table, await meta.fresh(table)),
 
     async nullCounts(table, columns, filter) {
-      const [r] = await boundedRead('null_counts', sql.nullCountsSql(loc, table, columns, filter ?? null));
+      const [r] = await boundedRead('null_counts', sql.nullCountsSql(loc, table, columns, filter ?? null), [], { within: [table] }, true);
       return Object.fromEntries(columns.map((c, i) => [c, Number(r[`n${i}`])]));
     },
 
     async coverage(target, sources, key): Promise<CoverageResult> {
-      const [r] = await boundedRead('coverage', sql.coverageSql(loc, target, sources, key));
+      const [r] = await boundedRead('coverage', sql.coverageSql(loc, target, sources, key), [], { within: [target, ...sources] }, true);
       return { targetKeys: Number(r.target_keys), unionKeys: Number(r.union_keys), missing: Number(r.missing), extra: Number(r.extra) };
     },
 
     async mismatchedRows(target, source, key, mapping, filter) {
-      const [r] = await boundedRead('mismatched_rows', sql.mismatchedRowsSql(loc, target, source, key, mapping, filter));
+      const [r] = await boundedRead('mismatched_rows', sql.mismatchedRowsSql(loc, target, source, key, mapping, filter), [], { within: [target, source] }, true);
       return Number(r.mismatched);
     },
 
-    async probe(name) {
-      let schema;
-      try {
-        schema = (await jobs.dryRun(sql.probeSql(loc, name))).schema;
-      } catch (e) {
-        const err = toApiError(e);
-        throw new BqxError('PROBE_FAILED', `${dataset}.${name} does not resolve: ${err.reason}: ${err.message}`, 'the view or its target is missing or a column it names is gone');
-      }
-      const [r] = await boundedRead('probe', sql.rowCountSql(loc, name));
-      return { columns: schema.map((f) => ({ name: f.name, type: columnType(f.type) })), rows: Number(r.row_count) };
+    probe: (name) => probeOf(name, (n, d) => meta.fresh(n, d)),
+
+    /**
+     * Validation reads of a batch at once, each from metadata where metadata proves the same thing
+     * (one tables.get per name for the whole call): tables, row counts of plain tables, view
+     * probes (a dry run for resolution and columns, rows from the target's metadata), and
+     * fingerprints this engine read while the table has not changed since; everything else is
+     * the single read, so each answer is what that read returns, or the error it throws.
+     */
+    async readMany(req): Promise<ReadResults> {
+      const calls = new Map<string, Promise<RestTable | null>>();
+      const get: Get = (n, d = dataset) => {
+        const k = `${d}.${n}`;
+        let p = calls.get(k);
+        if (!p) {
+          p = meta.fresh(n, d);
+          calls.set(k, p);
+        }
+        return p;
+      };
+      const tables = new Map<string, TableInfo | null | Error>();
+      const rowCounts = new Map<string, number | Error>();
+      const fps = new Map<string, ContentFingerprint | Error>();
+      const probes = new Map<string, { columns: Column[]; rows: number } | Error>();
+      // Every table's metadata first: the reads that follow are then issued in one turn of the event
+      // loop, so the one-row ones share jobs (ReadFuser) instead of each waiting for its own tables.get.
+      await Promise.all([...req.tables ?? [], ...req.rowCounts, ...req.fingerprints].map((n) => get(n).catch(() => undefined)));
+      await Promise.all([
+        ...(req.tables ?? []).map(async (n) => tables.set(n, await errorOf(async () => {
+          const t = await get(n);
+          return t ? tableInfoFromRest(n, t) : null;
+        }))),
+        ...req.rowCounts.map(async (n) => rowCounts.set(n, await errorOf(async () => rowCountOf(n, await get(n))))),
+        ...req.fingerprints.map(async (n) => fps.set(n, await errorOf(async () => fingerprintNow(n, await get(n))))),
+        ...req.probes.map(async (n) => probes.set(n, await errorOf(() => probeOf(n, get)))),
+      ]);
+      return { rowCounts, fingerprints: fps, probes, tables };
     },
 
     async close() {

@@ -37,6 +37,11 @@ export interface JobSpec {
   /** Read result rows after completion. */
   readonly readRows?: boolean;
   /**
+   * Jobs that others wait on (ledger writes: every drop waits for its records) take the next free
+   * concurrency slot before ordinary jobs queued earlier. Default 0.
+   */
+  readonly priority?: number;
+  /**
    * Never switch to a new job id (lock claims: the id itself is the claim). A job-level retryable
    * failure then ends the call with an error instead of a resubmit.
    */
@@ -164,14 +169,17 @@ export class JobRunner {
     // never holds a slot other tables could use.
     const releases: (() => void)[] = [];
     for (const key of [...new Set(spec.metadataKeys ?? [])].sort()) releases.push(await this.tablePacer.acquire(key));
+    let done: { jobId: string; job: RestJob; submissions: number };
     try {
-      return await this.limiter.run(() => this.runInSlot(spec));
+      done = await this.limiter.run(() => this.runInSlot(spec), spec.priority ?? 0);
     } finally {
       releases.forEach((r) => r());
     }
+    // The job is finished: reading its result takes no concurrency slot.
+    return { ...(await this.outcome(done.jobId, done.job, spec.readRows === true)), submissions: done.submissions };
   }
 
-  private async runInSlot(spec: JobSpec): Promise<JobOutcome> {
+  private async runInSlot(spec: JobSpec): Promise<{ jobId: string; job: RestJob; submissions: number }> {
     const base = sanitizeJobId(spec.jobId);
     let suffix = 0;
     let submissions = 0;
@@ -230,8 +238,7 @@ export class JobRunner {
         throw new JobFailedError(jobId, reason, failure.message ?? '');
       }
       this.limiter.onSuccess();
-      const outcome = await this.outcome(jobId, done, spec.readRows === true);
-      return { ...outcome, submissions };
+      return { jobId, job: done, submissions };
     }
     throw new BqxError(
       'BIGQUERY_RETRIES_EXHAUSTED',

@@ -119,29 +119,42 @@ export function lockInsertSql(loc: LedgerLocation): string {
 
 /** One table's append queue: at most one INSERT in flight, later appends ride in the next one. */
 class CoalescingWriter {
-  private pending: { rows: Row[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pending: { rows: Row[]; behind: boolean; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
+  /** Settles when the rows of the newest append so far are committed (or failed): rows go in order. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(private readonly write: (rows: Row[]) => Promise<void>) {}
 
   /** Write-behind: queues the rows and returns; a failed write is thrown by the next call. */
   enqueue(rows: Row[]): void {
     if (this.failure) throw this.failure;
-    this.append(rows).catch((e) => {
-      this.failure ??= e;
-    });
+    this.add(rows, true).catch(() => undefined);
   }
 
-  /** Waits for every queued row; throws the first failure. */
+  /**
+   * Waits until every row queued before this call is committed; throws the first failure of a
+   * write-behind append. A barrier, not "until the queue is empty": rows other operations append
+   * meanwhile ride in later INSERTs and do not hold the caller (with dozens of operations appending
+   * all the time, waiting for an empty queue made every drop wait for a lull).
+   */
   async settle(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    await this.tail;
     if (this.failure) throw this.failure;
   }
 
   append(rows: Row[]): Promise<void> {
+    return this.add(rows, false);
+  }
+
+  private add(rows: Row[], behind: boolean): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, behind, resolve, reject }));
+    this.tail = done.then(
+      () => undefined,
+      () => undefined,
+    );
     if (!this.flushing) this.flushing = this.drain();
     return done;
   }
@@ -159,6 +172,8 @@ class CoalescingWriter {
         await this.write(batch.flatMap((b) => b.rows));
         batch.forEach((b) => b.resolve());
       } catch (e) {
+        // Recorded before anyone waiting on these rows resumes, so their settle() sees it.
+        if (batch.some((b) => b.behind)) this.failure ??= e;
         batch.forEach((b) => b.reject(e));
       }
     }
@@ -211,16 +226,13 @@ export class BigQueryLedgerStore implements LedgerStore {
     // CREATE SCHEMA needs bigquery.datasets.create on the project even when the dataset exists:
     // a dataset the stacks already declare is only looked up (datasets.get).
     const dataset = await this.catalog.datasetInfo(this.loc.runnerDataset);
-    const statements = this.initStatements().slice(dataset.exists ? 1 : 0);
-    for (let i = 0; i < statements.length; i++) {
-      // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine.
-      await this.jobs.run({
-        jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`,
-        query: statements[i],
-        labels: { bqx_kind: 'ledger_init' },
-        metadataKeys: i === 0 && !dataset.exists ? [`dataset:${this.loc.runnerDataset}`] : [],
-      });
-    }
+    const [schema, ...tables] = this.initStatements();
+    // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine. The dataset
+    // first; the three tables are independent of each other and are created at once.
+    const create = (query: string, i: number, metadataKeys: string[] = []) =>
+      this.jobs.run({ jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`, query, labels: { bqx_kind: 'ledger_init' }, metadataKeys });
+    if (!dataset.exists) await create(schema, 0, [`dataset:${this.loc.runnerDataset}`]);
+    await Promise.all(tables.map((q, i) => create(q, i + 1)));
     this.present = true;
   }
 
@@ -231,7 +243,8 @@ export class BigQueryLedgerStore implements LedgerStore {
     const id = `bqx_${table}_${sha256(`${this.loc.project}.${this.loc.runnerDataset}.${table}\n${JSON.stringify(param)}`).slice(0, 40)}`;
     this.insertSizes.push(rows.length);
     await failpoint('ledger.flush');
-    const out = await this.jobs.run({ jobId: id, query: insertSql(this.loc, table, columns), params: [param], labels: { bqx_kind: `${table}_append` } });
+    // Drops wait for these rows (settle): the INSERT goes before queued ordinary jobs.
+    const out = await this.jobs.run({ jobId: id, query: insertSql(this.loc, table, columns), params: [param], labels: { bqx_kind: `${table}_append` }, priority: 1 });
     if (out.rowsAffected !== null && out.rowsAffected !== rows.length) {
       throw new BqxError('LEDGER_WRITE_FAILED', `ledger table ${table}: inserted ${out.rowsAffected} of ${rows.length} rows (job ${out.jobId})`, 'the run stops when the ledger cannot be written; check the runner dataset');
     }

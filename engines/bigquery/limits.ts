@@ -112,8 +112,9 @@ export class AdaptiveLimiter {
     return this.queue.pending;
   }
 
-  run<T>(task: () => Promise<T>): Promise<T> {
-    return this.queue.add(task) as Promise<T>;
+  /** Runs the task in a slot; a higher `priority` goes before lower ones still waiting. */
+  run<T>(task: () => Promise<T>, priority = 0): Promise<T> {
+    return this.queue.add(task, { priority }) as Promise<T>;
   }
 
   /** Increments at every halving; a job remembers the epoch it was submitted in. */

@@ -260,3 +260,30 @@ export function searchIndexesSql(loc: SqlLocation): string {
   assertDatasetName(loc.dataset, 'dataset');
   return `SELECT table_name, COUNT(*) AS indexes FROM \`${loc.project}.${loc.dataset}\`.INFORMATION_SCHEMA.SEARCH_INDEXES GROUP BY table_name`;
 }
+
+const VIEW_ITEM = '`[A-Za-z0-9_]+`(?: AS `[A-Za-z0-9_]+`)?';
+const VIEW_SHAPE = new RegExp(`^SELECT ${VIEW_ITEM}(?:, ${VIEW_ITEM})* FROM \`([^\`.]+)\\.([^\`.]+)\\.([^\`.]+)\`(?: WHERE \`([A-Za-z0-9_]+)\`)?$`);
+
+/**
+ * A view's stored query (tables.get `view.query`) read back as what `renderStep` writes for a
+ * compatibility view after `AS`: plain columns of one table, no join, aggregate, DISTINCT or
+ * LIMIT, optionally filtered on one column. Null for any other query. Without a filter the view
+ * has exactly its table's rows.
+ */
+export function viewShape(query: string | undefined): { project: string; dataset: string; table: string; filter: string | null } | null {
+  const m = query === undefined ? null : VIEW_SHAPE.exec(query);
+  return m ? { project: m[1], dataset: m[2], table: m[3], filter: m[4] ?? null } : null;
+}
+
+/**
+ * Several single-row reads in one query: each read's one row as a JSON string `r0`, `r1`, … (its
+ * columns by name, as the read alone returns them; JSON null when it returns no row). Every part
+ * is a statement of this module (no line breaks, validated identifiers only).
+ */
+export function fusedReadSql(parts: readonly string[]): string {
+  if (parts.length < 2) throw new BqxError('BAD_INPUT', `a fused read needs at least two reads, got ${parts.length}`, 'run a single read as it is');
+  for (const p of parts) {
+    if (p.includes('\n') || !/^(SELECT|WITH) /.test(p)) throw new BqxError('BAD_INPUT', `not a single-line read: ${p.slice(0, 80)}`, 'only this module\'s reads are fused');
+  }
+  return `SELECT ${parts.map((q, i) => `TO_JSON_STRING((SELECT AS STRUCT * FROM (\n${q}\n))) AS r${i}`).join(',\n  ')}`;
+}

@@ -40,7 +40,7 @@ export class DoubleModel implements Catalogue {
   iam: IamModel | null = null;
   /** Every jobs.insert received, dry runs and refused ones included, with its labels and caller. */
   readonly inserts: InsertRecord[] = [];
-  readonly counters = { inserts: 0, dryRuns: 0, rejectedRateLimit: 0, rejectedJobRate: 0, serverErrors: 0, metadataLimitHits: 0, listPages: 0, maxRunning: 0 };
+  readonly counters = { inserts: 0, dryRuns: 0, rejectedRateLimit: 0, rejectedJobRate: 0, serverErrors: 0, metadataLimitHits: 0, listPages: 0, maxRunning: 0, tablesGet: 0, requests: 0 };
   /** [simulated ms, jobs running] at every change. */
   readonly runningHistory: [number, number][] = [];
   private running = 0;
@@ -71,6 +71,23 @@ export class DoubleModel implements Catalogue {
     };
     this.tables.set(key(t.dataset, t.name), table);
     return table;
+  }
+
+  /**
+   * Someone else writes to a table (a load, DML, a schema change): its fields change and its
+   * lastModifiedTime moves forward, as BigQuery's does on every change.
+   */
+  write(dataset: string, name: string, change: Partial<DoubleTable>): DoubleTable {
+    const t = this.tables.get(key(dataset, name));
+    if (!t) throw new Error(`double.write: no table ${dataset}.${name}`);
+    Object.assign(t, change);
+    this.modified(t);
+    return t;
+  }
+
+  /** Moves a table's lastModifiedTime forward (strictly, whatever the clock says). */
+  modified(t: DoubleTable): void {
+    t.lastModifiedTime = Math.max((t.lastModifiedTime ?? t.creationTime) + 1, this.opts.clock.now());
   }
 
   inject(fault: Fault): void {
@@ -114,6 +131,7 @@ export class DoubleModel implements Catalogue {
     params: RestParam[],
     labels: Record<string, string>,
     auth: { readonly caller?: readonly string[] | null; readonly denied?: DoubleError | null } = {},
+    maximumBytesBilled?: number,
   ): { job: JobRecord; dropConnection: boolean } {
     this.counters.inserts++;
     if (!id || !/^[A-Za-z0-9_-]{1,1024}$/.test(id)) throw new DoubleError(400, 'invalid', `Invalid job ID "${id}"`);
@@ -137,6 +155,7 @@ export class DoubleModel implements Catalogue {
     }
     if (fault === 'permanent') throw new DoubleError(400, 'invalidQuery', 'Syntax error: injected permanent failure');
     const job = this.createJob(id, sql, params, labels, fault === 'jobBackendError', auth.caller ?? null, auth.denied ?? null);
+    if (maximumBytesBilled !== undefined) job.maximumBytesBilled = maximumBytesBilled;
     if (fault === 'unknownOutcome') {
       this.counters.serverErrors++;
       throw new DoubleError(503, 'backendError', 'The service is currently unavailable.');
@@ -195,6 +214,13 @@ export class DoubleModel implements Catalogue {
       // A query job the caller may not run is created and fails with accessDenied; nothing is applied.
       if (denied) throw denied;
       const change = this.sql.interpret(job);
+      // maximumBytesBilled: a query that would bill more fails without running or billing anything.
+      if (job.maximumBytesBilled !== undefined && job.bytes > job.maximumBytesBilled) {
+        const required = job.bytes;
+        job.bytes = 0;
+        job.rows = [];
+        throw new DoubleError(400, 'bytesBilledLimitExceeded', `Query exceeded limit for bytes billed: ${job.maximumBytesBilled}. ${required} or higher required.`);
+      }
       if (change) this.apply(job, change);
     } catch (e) {
       if (!(e instanceof DoubleError)) throw e;
@@ -227,6 +253,10 @@ export class DoubleModel implements Catalogue {
   private apply(job: JobRecord, { tables, change, statementType }: CatalogueChange): void {
     this.touch(tables);
     change();
+    for (const k of tables) {
+      const t = this.tables.get(k);
+      if (t) this.modified(t);
+    }
     job.statementType = statementType;
     this.applied.push({ sql: job.sql, jobId: job.id, at: this.opts.clock.now(), tables });
   }

@@ -23,7 +23,7 @@ function checkLabels(labels: Record<string, string>): void {
 /** The parts of a jobs.insert body the double reads. */
 interface JobsInsertBody {
   jobReference?: { jobId?: string };
-  configuration?: { dryRun?: boolean; labels?: Record<string, string>; query?: { query?: string; queryParameters?: RestParam[] } };
+  configuration?: { dryRun?: boolean; labels?: Record<string, string>; query?: { query?: string; queryParameters?: RestParam[]; maximumBytesBilled?: string } };
 }
 
 /** Schema fields as dry runs and query results carry them. */
@@ -89,6 +89,7 @@ export class RestServer {
     if (iam && !caller) return this.error(res, new DoubleError(401, 'unauthorized', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
     const path = decodeURIComponent(url.pathname.slice(prefix.length));
     const q = url.searchParams;
+    this.model.counters.requests++;
     const project = this.opts.project;
     try {
       let m: RegExpMatchArray | null;
@@ -97,24 +98,30 @@ export class RestServer {
         return await this.jobsInsert(body, caller, req, res);
       }
       if (req.method === 'GET' && (m = path.match(/^\/jobs\/([^/]+)$/))) {
+        await this.apiDelay('jobs.get');
         const job = this.model.mustJob(m[1]);
         this.authorize(caller, [this.jobNeed(caller, job)]);
         return this.send(res, 200, this.jobResource(job));
       }
       if (req.method === 'GET' && (m = path.match(/^\/queries\/([^/]+)$/))) {
+        await this.apiDelay('jobs.getQueryResults');
         this.authorize(caller, [this.jobNeed(caller, this.model.mustJob(m[1]))]);
         return this.send(res, 200, await this.queryResults(m[1], q));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)$/))) {
+        await this.apiDelay('datasets.get');
         this.authorize(caller, [restNeed('datasets.get', project, m[1])]);
         return this.send(res, 200, this.datasetResource(m[1]));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables$/))) {
+        await this.apiDelay('tables.list');
         this.authorize(caller, [restNeed('tables.list', project, m[1])]);
         return this.send(res, 200, this.tablesList(m[1], q));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+)$/))) {
+        await this.apiDelay('tables.get');
         this.authorize(caller, [restNeed('tables.get', project, m[1], m[2])]);
+        this.model.counters.tablesGet++;
         return this.send(res, 200, this.tableResource(m[1], m[2]));
       }
       if (req.method === 'POST' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+):testIamPermissions$/))) {
@@ -133,6 +140,17 @@ export class RestServer {
       if (e instanceof DoubleError) return this.error(res, e);
       throw e;
     }
+  }
+
+  /** A wait of this request on simulated time, marked as such for a discrete-event clock. */
+  private wait<T>(p: Promise<T>): Promise<T> {
+    return this.opts.park ? this.opts.park(p) : p;
+  }
+
+  /** The modelled round trip of one API call (none unless `apiLatency` says so). */
+  private async apiDelay(call: string): Promise<void> {
+    const ms = this.opts.apiLatency?.(call) ?? 0;
+    if (ms > 0) await this.wait(this.opts.clock.sleep(ms));
   }
 
   /** Throws BigQuery's accessDenied for the first need the caller does not hold (no IAM: allows all). */
@@ -196,6 +214,7 @@ export class RestServer {
       numRows: String(t.numRows),
       numBytes: String(t.numBytes),
       creationTime: String(t.creationTime),
+      lastModifiedTime: String(t.lastModifiedTime ?? t.creationTime),
       ...layout(t),
       ...(t.viewQuery ? { view: { query: t.viewQuery, useLegacySql: false } } : {}),
       ...(t.streamingRows ? { streamingBuffer: { estimatedRows: String(t.streamingRows), estimatedBytes: '1024', oldestEntryTime: String(t.creationTime) } } : {}),
@@ -210,6 +229,7 @@ export class RestServer {
     const params = body.configuration?.query?.queryParameters ?? [];
     const labels = body.configuration?.labels ?? {};
     const dryRun = body.configuration?.dryRun === true;
+    await this.apiDelay(dryRun ? 'jobs.insert:dryRun' : 'jobs.insert');
     const record: InsertRecord = { jobId: body.jobReference?.jobId ?? null, sql, labels, dryRun, principal: caller?.[0] ?? null, outcome: 'accepted' };
     this.model.inserts.push(record);
     try {
@@ -234,7 +254,14 @@ export class RestServer {
           statistics: { totalBytesProcessed: String(bytes), query: { totalBytesProcessed: String(bytes), schema: { fields: restFields(schema) } } },
         });
       }
-      const { job, dropConnection } = this.model.insertJob(body.jobReference?.jobId, sql, params, labels, { caller, denied });
+      const { job, dropConnection } = this.model.insertJob(
+        body.jobReference?.jobId,
+        sql,
+        params,
+        labels,
+        { caller, denied },
+        body.configuration?.query?.maximumBytesBilled !== undefined ? Number(body.configuration.query.maximumBytesBilled) : undefined,
+      );
       if (denied) record.outcome = denied.reason;
       if (dropConnection) {
         req.socket.destroy();
@@ -275,7 +302,7 @@ export class RestServer {
     const job = this.model.mustJob(id);
     const timeoutMs = Number(q.get('timeoutMs') ?? 10_000);
     if (job.state !== 'DONE') {
-      await Promise.race([job.done, this.opts.clock.sleep(timeoutMs)]);
+      await this.wait(Promise.race([job.done, this.opts.clock.sleep(timeoutMs)]));
     }
     if (job.state !== 'DONE') return { kind: 'bigquery#getQueryResultsResponse', jobReference: { jobId: id }, jobComplete: false };
     if (job.error) throw new DoubleError(job.error.reason === 'backendError' ? 500 : job.error.reason === 'accessDenied' ? 403 : 400, job.error.reason, job.error.message);

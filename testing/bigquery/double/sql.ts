@@ -24,6 +24,18 @@ const tableRefs = (sql: string) => [...sql.matchAll(/`([^`.]+)\.([^`.]+)\.([^`.]
 
 const paramValue = (job: JobRecord, name: string) => job.params.find((x) => x.name === name)?.parameterValue.value ?? null;
 
+/** Which read a part of a fused read is, by its shape (engines/bigquery/sql.ts renders each). */
+function fusedKind(q: string): string {
+  if (/FARM_FINGERPRINT\(TO_JSON_STRING/.test(q)) return 'fingerprint';
+  if (/ AS target_keys, /.test(q)) return 'coverage';
+  if (/^SELECT COUNT\(\*\) AS mismatched FROM /.test(q)) return 'mismatched_rows';
+  if (/^SELECT COUNTIF\(/.test(q) && / AS n0\b/.test(q)) return 'null_counts';
+  if (/^SELECT COUNT\(\*\) AS row_count, COUNT\(DISTINCT /.test(q)) return 'key_stats';
+  if (/^SELECT COUNT\(\*\) AS row_count FROM `[^`]+`$/.test(q)) return 'row_count';
+  if (/LOGICAL_AND\(/.test(q)) return 'columns_agree';
+  throw new DoubleError(400, 'invalidQuery', `the double cannot tell which read this part is: ${q.slice(0, 120)}`);
+}
+
 export class Interpreter {
   constructor(private readonly cat: Catalogue) {}
 
@@ -191,6 +203,7 @@ export class Interpreter {
       const rows = (p.parameterValue.arrayValues ?? []).map((v) => Object.fromEntries(Object.entries(v.structValues ?? {}).map(([k, x]) => [k, x.value ?? null])));
       t.rows = [...(t.rows ?? []), ...rows];
       t.numRows = t.rows.length;
+      t.lastModifiedTime = Math.max((t.lastModifiedTime ?? t.creationTime) + 1, opts.clock.now());
       job.dmlRows = rows.length;
       job.statementType = 'INSERT';
       return;
@@ -208,6 +221,7 @@ export class Interpreter {
       const row = Object.fromEntries(['lock_name', 'seq', 'event', 'run_id', 'holder', 'expires_at', 'detail', 'at'].map((n) => [n, v(n)]));
       t.rows = [...(t.rows ?? []), row];
       t.numRows = t.rows.length;
+      t.lastModifiedTime = Math.max((t.lastModifiedTime ?? t.creationTime) + 1, opts.clock.now());
       job.dmlRows = 1;
       return;
     }
@@ -303,9 +317,43 @@ export class Interpreter {
         const t = refs[0].type === 'VIEW' && refs[0].viewTarget ? this.must(refs[0].viewTarget.dataset, refs[0].viewTarget.name) : refs[0];
         return set([I('row_count')], [{ row_count: t.numRows }]);
       }
+      case 'fused_read': {
+        // Each part is answered as the read it is (recognised by its shape), its one row as JSON.
+        const parts = [...s.matchAll(/TO_JSON_STRING\(\(SELECT AS STRUCT \* FROM \(\n([^\n]+)\n\)\)\) AS r(\d+)/g)];
+        if (parts.length < 2) throw new DoubleError(400, 'invalidQuery', 'a fused read without parts');
+        const row: Record<string, unknown> = {};
+        let bytes = 0;
+        for (const [, q, i] of parts) {
+          const part = { ...job, sql: q, labels: { bqx_kind: fusedKind(q) }, schema: [], rows: [], bytes: 0 } as JobRecord;
+          this.read(part);
+          bytes += part.bytes;
+          const one = part.rows[0];
+          row[`r${i}`] =
+            one === undefined
+              ? null
+              : JSON.stringify(Object.fromEntries(part.schema.map((c) => [c.name, c.type === 'INTEGER' || c.type === 'FLOAT' ? Number(one[c.name]) : c.type === 'BOOLEAN' ? String(one[c.name]) === 'true' : one[c.name]])));
+        }
+        job.bytes = bytes;
+        return set(parts.map(([, , i]) => S(`r${i}`)), [row]);
+      }
       default:
         throw new DoubleError(400, 'invalidQuery', `the double does not answer reads labelled "${kind}"`);
     }
+  }
+
+  /** The columns a view's query yields against the catalogue now (its target and columns must exist). */
+  private viewColumns(query: string): DoubleColumn[] {
+    const m = query.match(/^SELECT (.+) FROM (`[^`]+`)(?: WHERE `([A-Za-z0-9_]+)`)?$/);
+    if (!m) return [];
+    const target = this.ref(m[2]);
+    const src = this.must(target.dataset, target.name, ['TABLE', 'VIEW']);
+    if (m[3] && !src.columns.some((x) => x.name === m[3])) throw new DoubleError(400, 'invalidQuery', `Unrecognized name: ${m[3]}`);
+    return m[1].split(', ').map((item) => {
+      const p = item.match(/^`([A-Za-z0-9_]+)`(?: AS `([A-Za-z0-9_]+)`)?$/);
+      const c = p ? src.columns.find((x) => x.name === p[1]) : undefined;
+      if (!p || !c) throw new DoubleError(400, 'invalidQuery', `Unrecognized name: ${p?.[1] ?? item}`);
+      return { name: p[2] ?? p[1], type: c.type };
+    });
   }
 
   /** What a dry run of the statement reports: bytes it would read and, for `SELECT *`, the schema. */
@@ -316,7 +364,9 @@ export class Interpreter {
     if (m) {
       const r = this.ref(m[1]);
       const t = this.must(r.dataset, r.name);
-      return { bytes: t.type === 'VIEW' ? 0 : t.numBytes, schema: t.columns };
+      // A view is resolved against its tables as they are now, as BigQuery does: a target or a
+      // column that is gone fails the dry run, and the columns are the target's current ones.
+      return { bytes: t.type === 'VIEW' ? 0 : t.numBytes, schema: t.type === 'VIEW' && t.viewQuery ? this.viewColumns(t.viewQuery) : t.columns };
     }
     // DDL the runner issues (renames, drops, snapshots, clones, CTAS, views) is checked the way a
     // real dry run checks it: the statement is interpreted against the catalogue as it is now (what

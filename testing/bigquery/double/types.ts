@@ -17,6 +17,11 @@ export interface DoubleTable {
   partitionField: string | null;
   clusterFields: string[];
   creationTime: number;
+  /**
+   * When the table's data or metadata last changed (tables.get `lastModifiedTime`): set at creation
+   * and moved forward by every change the double applies (DDL, DML) and by `DoubleModel.write`.
+   */
+  lastModifiedTime?: number;
   /** Equal keys mean equal content (fingerprints compare these). */
   contentKey: string;
   viewQuery?: string;
@@ -73,6 +78,17 @@ export interface DoubleOptions {
   readonly maxConcurrentJobs?: number;
   /** Jobs running at once above which jobs.insert answers rateLimitExceeded (a concurrency quota). */
   readonly rejectAboveConcurrent?: number;
+  /**
+   * Simulated milliseconds each REST call takes before the double acts on it (its round trip);
+   * default none. `call` names the API method (`jobs.insert`, `jobs.insert:dryRun`,
+   * `jobs.getQueryResults`, `jobs.get`, `tables.get`, `tables.list`, `datasets.get`, …).
+   */
+  readonly apiLatency?: (call: string) => number;
+  /**
+   * Wraps every wait of a request handler on simulated time (a long poll, an API latency), so a
+   * discrete-event clock (testing/bigquery/virtual-clock.ts) knows the request is parked on time.
+   */
+  readonly park?: <T>(wait: Promise<T>) => Promise<T>;
   /** Share of jobs.insert calls answered with rateLimitExceeded at random. */
   readonly rateLimitShare?: number;
   readonly seed?: number;
@@ -95,6 +111,8 @@ export interface JobRecord {
   state: 'PENDING' | 'RUNNING' | 'DONE';
   error?: { reason: string; message: string };
   bytes: number;
+  /** The job's maximumBytesBilled, when it set one. */
+  maximumBytesBilled?: number;
   dmlRows?: number;
   statementType?: string;
   schema: DoubleColumn[];
