@@ -1,12 +1,14 @@
 /**
  * The executor's overhead on the embedded engine, against the engine's own floor:
- *   npm run build && node dist/bench/floor.js [--scale full|small] [--keep DIR]
+ *   npm run build && node dist/bench/floor.js [--scale full|small] [--rounds 3] [--keep DIR]
  *
  * apply: the full Phase 4C apply (gates, ledger, lock, validation after every batch) against
  * executing the very statements its paper run prints, in order, on one DuckDB connection with no
  * gates, ledger or validation. rollback: the rollback of that apply against replaying the
- * statements the rollback issued. Each measured on a fresh copy of the same seeded warehouse.
- * Prints the ratios with their goals and one JSON line.
+ * statements the rollback issued. Each measured on a fresh copy of the same seeded warehouse, in
+ * `--rounds` rounds (each round: floor, apply, rollback, rollback floor); the ratio printed is the
+ * median of the rounds' ratios, with every round's beside it (this machine's noise moves a single
+ * round's floor by 15%). Prints the ratios with their goals and one JSON line.
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -17,6 +19,7 @@ import { applyPlan } from '../core/execute/apply';
 import { rollbackPlan } from '../core/execute/rollback';
 import { verifyPlan } from '../core/execute/verify';
 import { loadPolicy } from '../core/policy';
+import type { Plan } from '../core/plan/types';
 import type { Engine, Step } from '../core/ports/engine';
 import { openDuckDbEngine } from '../engines/duckdb/engine';
 import { localEngineOptions } from '../scripts/options';
@@ -33,7 +36,9 @@ function arg(name: string, fallback: string): string {
 function copy(from: string, dir: string, name: string): string {
   const to = path.join(dir, name);
   copyFileSync(from, to);
+  // A round's leftover log must not be replayed into the next round's copy.
   if (existsSync(`${from}.wal`)) copyFileSync(`${from}.wal`, `${to}.wal`);
+  else rmSync(`${to}.wal`, { force: true });
   return to;
 }
 
@@ -69,6 +74,64 @@ function recording(engine: Engine, into: string[]): Engine {
   });
 }
 
+interface Round {
+  readonly operations: number;
+  readonly applySeconds: number;
+  readonly applyFloor: number;
+  readonly verifySeconds: number;
+  readonly rollbackSeconds: number;
+  readonly rollbackFloor: number;
+  readonly rollbackStatements: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** One round on fresh copies of the pristine warehouse: the apply floor, apply and verify, rollback, the rollback floor. */
+async function round(dir: string, pristine: string, plan: Plan, statements: readonly string[]): Promise<Round> {
+  const policy = loadPolicy();
+  const applyFloor = await replay(copy(pristine, dir, 'floor.duckdb'), statements);
+
+  const applied = copy(pristine, dir, 'apply.duckdb');
+  let engine = await openDuckDbEngine(localEngineOptions(applied));
+  let t0 = process.hrtime.bigint();
+  const run = await applyPlan(engine, plan, policy, {
+    mode: 'real',
+    approve: plan.planHash,
+  });
+  const applySeconds = seconds(t0);
+  t0 = process.hrtime.bigint();
+  const verified = await verifyPlan(engine, plan, {});
+  const verifySeconds = seconds(t0);
+  await engine.close();
+  if (run.summary.status !== 'OK' || verified.summary.status !== 'OK') throw new Error(`apply ${run.summary.status}, verify ${verified.summary.status}`);
+
+  // Rollback of the same apply, and the replay of the statements it issued on another applied copy.
+  const forFloor = copy(applied, dir, 'applied-copy.duckdb');
+  const issued: string[] = [];
+  engine = await openDuckDbEngine(localEngineOptions(applied));
+  t0 = process.hrtime.bigint();
+  const rb = await rollbackPlan(recording(engine, issued), plan, policy, {
+    approve: plan.planHash,
+  });
+  const rollbackSeconds = seconds(t0);
+  await engine.close();
+  if (!rb.restoredExactly) throw new Error('rollback did not restore the catalogue');
+  const rollbackFloor = await replay(forFloor, issued);
+
+  return {
+    operations: run.summary.byOutcome.APPLIED ?? 0,
+    applySeconds,
+    applyFloor,
+    verifySeconds,
+    rollbackSeconds,
+    rollbackFloor,
+    rollbackStatements: issued.length,
+  };
+}
+
 async function main(): Promise<void> {
   const scale = arg('scale', 'full') as Scale;
   const keep = arg('keep', '');
@@ -85,62 +148,60 @@ async function main(): Promise<void> {
     const paperDb = copy(pristine, dir, 'paper.duckdb');
     engine = await openDuckDbEngine(localEngineOptions(paperDb));
     let t0 = process.hrtime.bigint();
-    const paper = await applyPlan(engine, plan, policy, { mode: 'paper', approve: plan.planHash });
+    const paper = await applyPlan(engine, plan, policy, {
+      mode: 'paper',
+      approve: plan.planHash,
+    });
     const paperSeconds = seconds(t0);
     await engine.close();
     const statements = paper.summary.results
       .filter((r) => r.reason === 'WOULD_APPLY')
       .sort((a, b) => a.seq - b.seq)
       .flatMap((r) => (r.statements ?? []).flatMap((st) => st.sql.filter((s) => !s.startsWith('--'))));
-    const applyFloor = await replay(copy(pristine, dir, 'floor.duckdb'), statements);
-
-    const applied = copy(pristine, dir, 'apply.duckdb');
-    engine = await openDuckDbEngine(localEngineOptions(applied));
-    t0 = process.hrtime.bigint();
-    const run = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
-    const applySeconds = seconds(t0);
-    t0 = process.hrtime.bigint();
-    const verified = await verifyPlan(engine, plan, {});
-    const verifySeconds = seconds(t0);
-    await engine.close();
-    if (run.summary.status !== 'OK' || verified.summary.status !== 'OK') throw new Error(`apply ${run.summary.status}, verify ${verified.summary.status}`);
-
-    // Rollback of the same apply, and the replay of the statements it issued on another applied copy.
-    const forFloor = copy(applied, dir, 'applied-copy.duckdb');
-    const issued: string[] = [];
-    engine = await openDuckDbEngine(localEngineOptions(applied));
-    t0 = process.hrtime.bigint();
-    const rb = await rollbackPlan(recording(engine, issued), plan, policy, { approve: plan.planHash });
-    const rollbackSeconds = seconds(t0);
-    await engine.close();
-    if (!rb.restoredExactly) throw new Error('rollback did not restore the catalogue');
-    const rollbackFloor = await replay(forFloor, issued);
+    const rounds = Math.max(1, Number(arg('rounds', '3')));
+    const measured: Round[] = [];
+    for (let i = 0; i < rounds; i++) measured.push(await round(dir, pristine, plan, statements));
+    const med = (f: (r: Round) => number) => median(measured.map(f));
+    const applySeconds = med((r) => r.applySeconds);
+    const applyFloor = med((r) => r.applyFloor);
+    const verifySeconds = med((r) => r.verifySeconds);
+    const rollbackSeconds = med((r) => r.rollbackSeconds);
+    const rollbackFloor = med((r) => r.rollbackFloor);
+    const applyRatios = measured.map((r) => r.applySeconds / r.applyFloor);
+    const rollbackRatios = measured.map((r) => r.rollbackSeconds / r.rollbackFloor);
 
     const result = {
       bench: 'embedded-executor-floor',
       scale,
-      operations: run.summary.byOutcome.APPLIED ?? 0,
+      operations: measured[0].operations,
       statements: statements.length,
       paperSeconds: Number(paperSeconds.toFixed(2)),
       applySeconds: Number(applySeconds.toFixed(2)),
       applyFloorSeconds: Number(applyFloor.toFixed(2)),
-      applyRatio: Number((applySeconds / applyFloor).toFixed(2)),
+      applyRatio: Number(median(applyRatios).toFixed(2)),
+      applyRatios: applyRatios.map((x) => Number(x.toFixed(2))),
       applyGoal: GOAL,
       verifySeconds: Number(verifySeconds.toFixed(2)),
       rollbackSeconds: Number(rollbackSeconds.toFixed(2)),
-      rollbackStatements: issued.length,
+      rollbackStatements: measured[0].rollbackStatements,
       rollbackFloorSeconds: Number(rollbackFloor.toFixed(2)),
-      rollbackRatio: Number((rollbackSeconds / rollbackFloor).toFixed(2)),
+      rollbackRatio: Number(median(rollbackRatios).toFixed(2)),
+      rollbackRatios: rollbackRatios.map((x) => Number(x.toFixed(2))),
+      rounds,
       rollbackGoal: GOAL,
     };
     process.stdout.write(
       [
-        `embedded engine, ${scale} catalogue: ${result.operations} operations, ${result.statements} statements`,
-        `  apply     ${result.applySeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.applyFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.applyRatio.toFixed(2)}x (goal ≤ ${GOAL}x)`,
-        `  rollback  ${result.rollbackSeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.rollbackFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.rollbackRatio.toFixed(2)}x (goal ≤ ${GOAL}x)`,
+        `embedded engine, ${scale} catalogue: ${result.operations} operations, ${result.statements} statements; medians of ${rounds} rounds`,
+        `  apply     ${result.applySeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.applyFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.applyRatio.toFixed(
+          2
+        )}x (goal ≤ ${GOAL}x; rounds ${result.applyRatios.join(', ')})`,
+        `  rollback  ${result.rollbackSeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.rollbackFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.rollbackRatio.toFixed(
+          2
+        )}x (goal ≤ ${GOAL}x; rounds ${result.rollbackRatios.join(', ')})`,
         `  paper run ${result.paperSeconds.toFixed(1).padStart(6)} s   verify ${result.verifySeconds.toFixed(1)} s`,
         JSON.stringify(result),
-      ].join('\n') + '\n',
+      ].join('\n') + '\n'
     );
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import * as path from 'path';
 const BENCHES: readonly [string, string[]][] = [
   ['seed and audit (full local warehouse)', ['seed.js']],
   ['Phase 4C on the full local warehouse', ['phase4c.js']],
+  ['embedded executor against its floor (apply and rollback vs replaying their statements; goal ≤ 1.5x)', ['floor.js']],
   ['BigQuery engine against the local double with a latency model (changes-only bound, goal ≤ 1.3x)', ['bigquery.js']],
   ['the same through the full executor (gates, ledger, validation per batch; goal ≤ 1.3x of the same bound)', ['bigquery.js', '--executor']],
   ['bqx verify on the BigQuery engine behind the fault proxy: fault-free and at 20% faults (small catalogue)', ['bigquery.js', '--verify-faults']],

@@ -400,11 +400,17 @@ class DuckDbEngine implements Engine {
     // Inside an operation's transaction (`atomically`) the records wait for its commit.
     const inOperation = this.db.inTransaction;
     const records = inOperation ? [] : this.ledger.takePending();
+    // The rows a CREATE TABLE … AS wrote: DuckDB answers it with their count (no second read).
+    let createdRows: number | null = null;
     try {
       await this.db.transaction(async (q) => {
         await this.ledger.insertInto(q, records);
         await failpoint('engine.step');
-        for (const s of stmts) if (s !== BEGIN && s !== COMMIT) await q.exec(s);
+        for (const s of stmts) {
+          if (s === BEGIN || s === COMMIT) continue;
+          if (s.startsWith('CREATE TABLE ')) createdRows = num((await q.all(s))[0]?.Count);
+          else await q.exec(s);
+        }
       });
     } catch (e) {
       this.ledger.requeue(records);
@@ -414,13 +420,7 @@ class DuckDbEngine implements Engine {
       throw e;
     }
     this.noteStep(step, stmts);
-    let rowsAffected: number | null = null;
-    if (step.kind === 'CONSOLIDATE') rowsAffected = await this.rowCount(step.target);
-    if (step.kind === 'RESTORE_TABLE') rowsAffected = await this.rowCount(step.name);
-    if (step.kind === 'BACKUP_TABLE') {
-      const [r] = await this.db.all(`SELECT count(*) AS n FROM ${table(this.where.runnerDataset, step.backupName, 'backup')}`);
-      rowsAffected = num(r.n);
-    }
+    const rowsAffected: number | null = step.kind === 'CONSOLIDATE' || step.kind === 'RESTORE_TABLE' || step.kind === 'BACKUP_TABLE' ? createdRows : null;
     const created = step.kind === 'CONSOLIDATE' ? [this.where.dataset, step.target] : step.kind === 'RESTORE_TABLE' ? [this.where.dataset, step.name] : step.kind === 'BACKUP_TABLE' ? [this.where.runnerDataset, step.backupName] : null;
     if (created && rowsAffected !== null) {
       const entry = this.db.catalog.get(created[0])?.get(created[1]);
