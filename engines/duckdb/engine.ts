@@ -420,6 +420,15 @@ class DuckDbEngine implements Engine {
       throw e;
     }
     this.noteStep(step, stmts);
+    if (step.kind === 'CONSOLIDATE') {
+      // The new table's columns as DuckDB made them (one read now: its compatibility views, created
+      // next, are then typed from the cache), and its options as the step just wrote them.
+      const entry = this.db.catalog.get(this.where.dataset)?.get(step.target);
+      if (entry) {
+        entry.columns = (await this.columnsIn(this.where.dataset, step.target)) ?? undefined;
+        entry.options = { partitionBy: step.spec.partitionBy, clusterBy: [...step.spec.clusterBy] };
+      }
+    }
     const rowsAffected: number | null = step.kind === 'CONSOLIDATE' || step.kind === 'RESTORE_TABLE' || step.kind === 'BACKUP_TABLE' ? createdRows : null;
     const created = step.kind === 'CONSOLIDATE' ? [this.where.dataset, step.target] : step.kind === 'RESTORE_TABLE' ? [this.where.dataset, step.name] : step.kind === 'BACKUP_TABLE' ? [this.where.runnerDataset, step.backupName] : null;
     if (created && rowsAffected !== null) {
