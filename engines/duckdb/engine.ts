@@ -292,9 +292,23 @@ class DuckDbEngine implements Engine {
   }
 
   async contentFingerprint(tableName: string): Promise<ContentFingerprint> {
+    const known = await this.knownFingerprint(tableName);
+    if (known) return known;
     const { sql, signature } = await this.fingerprintSelect(tableName);
     const [r] = await this.db.all(sql);
-    return this.fingerprintOf(signature, r.c, r.s);
+    return this.rememberFingerprint(tableName, this.fingerprintOf(signature, r.c, r.s));
+  }
+
+  /** A table's fingerprint read since the last change to it (CatalogEntry.fingerprint). */
+  private async knownFingerprint(tableName: string): Promise<ContentFingerprint | undefined> {
+    const entry = (await this.kinds(this.where.dataset)).get(tableName);
+    return entry?.kind === 'TABLE' ? entry.fingerprint : undefined;
+  }
+
+  private rememberFingerprint(tableName: string, fp: ContentFingerprint): ContentFingerprint {
+    const entry = this.db.catalog.get(this.where.dataset)?.get(tableName);
+    if (entry?.kind === 'TABLE') entry.fingerprint = fp;
+    return fp;
   }
 
   /**
@@ -313,14 +327,20 @@ class DuckDbEngine implements Engine {
       else for (const r of rows) rowCounts.set(String(r.n), num(r.c));
     }
     const fingerprints = new Map<string, ContentFingerprint | Error>();
-    for (const names of chunks(req.fingerprints)) {
+    const unread: string[] = [];
+    for (const n of req.fingerprints) {
+      const known = await this.knownFingerprint(n).catch(() => undefined);
+      if (known) fingerprints.set(n, known);
+      else unread.push(n);
+    }
+    for (const names of chunks(unread)) {
       const selects = await settle(() => Promise.all(names.map((n) => this.fingerprintSelect(n))));
       const rows = selects instanceof Error ? selects : await settle(() => this.db.all(selects.map((x) => x.sql).join(' UNION ALL ')));
       if (selects instanceof Error || rows instanceof Error) {
         for (const n of names) fingerprints.set(n, await settle(() => this.contentFingerprint(n)));
       } else {
         const signature = new Map(names.map((n, i) => [n, selects[i].signature]));
-        for (const r of rows) fingerprints.set(String(r.n), this.fingerprintOf(signature.get(String(r.n)) ?? '', r.c, r.s));
+        for (const r of rows) fingerprints.set(String(r.n), this.rememberFingerprint(String(r.n), this.fingerprintOf(signature.get(String(r.n)) ?? '', r.c, r.s)));
       }
     }
     // A view probe is its row count (which proves it resolves) and its columns as DuckDB binds them:

@@ -97,6 +97,12 @@ export interface CatalogEntry {
    * clone or restore. Validation counts rows itself (`rowCount`, `probe`); this serves metadata.
    */
   rowCount?: number;
+  /**
+   * The content fingerprint read while this entry held. Only this engine writes the file, and every
+   * step that changes a table's content replaces its entry (a rename moves it: same rows, same
+   * columns), so the gate's read of a table answers the validation's read of it after the batch.
+   */
+  fingerprint?: import('../../core/ports/engine').ContentFingerprint;
 }
 
 /**
