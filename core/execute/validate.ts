@@ -56,13 +56,13 @@ export async function validateConsolidation(engine: Engine, op: PlanOperation): 
   };
   const perTable = spec.windows.flatMap((w) => {
     const mapping = spec.columns.flatMap((c) => c.from.filter((f) => f.window === w.window).map((f) => ({ targetColumn: c.name, sourceColumn: f.column })));
+    // The target's null counts within the window are the same read for the source and its copies: read once.
+    let targetCounts: Promise<Record<string, number>> | null = null;
+    const targetNullCounts = () => (targetCounts ??= engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn));
     return [w.source, ...w.copies].map((table) => async (): Promise<ValidationCheck[]> => {
       const [mism, counts] = await gather<unknown>([
         () => safely(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn)),
-        () =>
-          safely(() =>
-            gather([() => engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn), () => engine.nullCounts(table, mapping.map((m) => m.sourceColumn))]),
-          ),
+        () => safely(() => gather([targetNullCounts, () => engine.nullCounts(table, mapping.map((m) => m.sourceColumn))])),
       ]);
       const out: ValidationCheck[] = [];
       out.push(
