@@ -168,19 +168,22 @@ class DuckDbEngine implements Engine {
     }
   }
 
-  /** The dataset's names and kinds, from the process-wide cache (loaded with two catalog queries once). */
+  /**
+   * The dataset's entries, from the process-wide cache. The first look at a dataset reads its whole
+   * listing (names, kinds, columns, options, row counts: two catalog queries, as `listTables`), so a
+   * later lookup of any of its tables needs no query of its own; a verb that looks up thousands of
+   * names before it lists (verify, rollback in a fresh process) paid three queries per name.
+   */
   private async kinds(dataset: string): Promise<Map<string, CatalogEntry>> {
     const cached = this.db.catalog.get(dataset);
     if (cached) return cached;
-    const [tables, views] = await Promise.all([
-      this.db.all(`SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?`, [dataset]),
-      this.db.all(`SELECT view_name AS name, sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? AND NOT internal`, [dataset]),
-    ]);
-    const entries = new Map<string, CatalogEntry>();
-    for (const r of tables) entries.set(String(r.name), { kind: 'TABLE' });
-    for (const r of views) entries.set(String(r.name), { kind: 'VIEW', viewSql: viewQuery(String(r.sql)) });
-    this.db.catalog.set(dataset, entries);
-    return entries;
+    try {
+      this.remember(dataset, await this.readTables(dataset));
+    } catch (e) {
+      if (!(e instanceof BqxError && e.code === 'DATASET_NOT_FOUND')) throw e;
+      this.db.catalog.set(dataset, new Map()); // created by a later step (the runner dataset), which adds its entries
+    }
+    return this.db.catalog.get(dataset)!;
   }
 
   /** Keeps the name cache true after a step this engine ran. */
