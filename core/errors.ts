@@ -44,6 +44,15 @@ export class BqxError extends Error {
   }
 }
 
+/** The value `f` resolves to, or the error it throws (as an Error): for reads whose failure is an answer. */
+export async function valueOrError<T>(f: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await f();
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
 export function isBqxError(e: unknown): e is BqxError {
   return e instanceof BqxError;
 }

@@ -114,19 +114,15 @@ export async function executeBatch(
   // Across batches, an operation waits for every earlier batch's operation on one of its names: on
   // any one table the operations run in the order they would batch after batch. (Within a batch
   // they run side by side, as always.)
-  const entered: [PlanOperation, Promise<unknown>][] = ops.map((op) => {
+  const enter = (op: PlanOperation): Promise<unknown> => {
     // KEEP and REVIEW change nothing and answer at once: not queued (p-queue takes each task from
     // the head of one array, quadratic in a batch of 33,000 KEEPs at 10x the catalogue).
-    if (!isActionable(op.action)) {
-      const task = body(op);
-      running.set(op.id, task);
-      shared?.all.push(task);
-      return [op, task];
-    }
+    if (!isActionable(op.action)) return body(op);
     const earlier = shared ? namesOf(op, ctx.viewsOf.get(op.id) ?? []).map((n) => shared.lastByName.get(n)).filter((p): p is Promise<unknown> => p !== undefined) : [];
-    const task = earlier.length
-      ? Promise.all(earlier.map((p) => p.catch(() => undefined))).then(() => queue.add(() => body(op)))
-      : queue.add(() => body(op));
+    return earlier.length ? Promise.all(earlier.map((p) => p.catch(() => undefined))).then(() => queue.add(() => body(op))) : queue.add(() => body(op));
+  };
+  const entered: [PlanOperation, Promise<unknown>][] = ops.map((op) => {
+    const task = enter(op);
     running.set(op.id, task);
     shared?.all.push(task);
     return [op, task];

@@ -1,3 +1,4 @@
+import { valueOrError } from '../errors';
 import { tableStateHash, type TableInfo } from '../catalogue';
 import type { CompatibilityView, PlanOperation } from '../plan/types';
 import type { Engine, ReadRequest, ReadResults } from '../ports/engine';
@@ -20,13 +21,6 @@ const check = (operationId: string, name: string, kind: ValidationCheck['kind'],
   detail,
 });
 
-async function safely<T>(f: () => Promise<T>): Promise<T | Error> {
-  try {
-    return await f();
-  } catch (e) {
-    return e instanceof Error ? e : new Error(String(e));
-  }
-}
 
 /**
  * A consolidation before its sources are dropped: coverage of the join key, per-column equality
@@ -47,7 +41,7 @@ export async function validateConsolidation(engine: Engine, op: PlanOperation): 
     return out;
   };
   const coverage = async (): Promise<ValidationCheck[]> => {
-    const cov = await safely(() => engine.coverage(target, all, spec.key));
+    const cov = await valueOrError(() => engine.coverage(target, all, spec.key));
     return [
       cov instanceof Error
         ? check(op.id, 'coverage', 'coverage', false, cov.message)
@@ -61,8 +55,8 @@ export async function validateConsolidation(engine: Engine, op: PlanOperation): 
     const targetNullCounts = () => (targetCounts ??= engine.nullCounts(target, mapping.map((m) => m.targetColumn), w.presenceColumn));
     return [w.source, ...w.copies].map((table) => async (): Promise<ValidationCheck[]> => {
       const [mism, counts] = await gather<unknown>([
-        () => safely(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn)),
-        () => safely(() => gather([targetNullCounts, () => engine.nullCounts(table, mapping.map((m) => m.sourceColumn))])),
+        () => valueOrError(() => engine.mismatchedRows(target, table, spec.key, mapping, w.presenceColumn)),
+        () => valueOrError(() => gather([targetNullCounts, () => engine.nullCounts(table, mapping.map((m) => m.sourceColumn))])),
       ]);
       const out: ValidationCheck[] = [];
       out.push(
@@ -85,7 +79,7 @@ export async function validateConsolidation(engine: Engine, op: PlanOperation): 
 
 /** A compatibility view resolves, with exactly the old table's columns, rows and schema. */
 export async function validateView(engine: Engine, op: PlanOperation, v: CompatibilityView, before: TableInfo | undefined): Promise<ValidationCheck[]> {
-  const p = await safely(() => engine.probe(v.name));
+  const p = await valueOrError(() => engine.probe(v.name));
   if (p instanceof Error) return [check(op.id, `view ${v.name} resolves`, 'view', false, p.message)];
   const names = p.columns.map((c) => c.name);
   const want = v.columns.map((c) => c.name);
@@ -123,16 +117,16 @@ export async function validateOperation(
 ): Promise<ValidationCheck[]> {
   const out: ValidationCheck[] = [];
   const target = op.target as string;
-  const t = await safely(() => engine.getTable(target));
+  const t = await valueOrError(() => engine.getTable(target));
   if (t instanceof Error || !t || t.kind !== 'TABLE') {
     return [check(op.id, `target ${target} exists`, 'rows', false, t instanceof Error ? t.message : `${target} is ${t ? `a ${t.kind}` : 'missing'}`)];
   }
   if (op.action === 'RENAME') {
-    const rows = await safely(() => engine.rowCount(target));
+    const rows = await valueOrError(() => engine.rowCount(target));
     if (rows instanceof Error) out.push(check(op.id, `${target} row count`, 'rows', false, rows.message));
     else out.push(...parity(op, op.sources[0], target, { columns: t.columns, rowCount: rows }, before.get(op.sources[0])));
   } else if (op.action === 'DEDUPE') {
-    const fp = await safely(() => engine.contentFingerprint(target));
+    const fp = await valueOrError(() => engine.contentFingerprint(target));
     const ok = !(fp instanceof Error) && fp.hash === op.twin?.hash;
     out.push(check(op.id, `twin ${target} content`, 'content', ok, fp instanceof Error ? fp.message : `${fp.rows} rows, ${ok ? 'fingerprint as planned' : 'fingerprint changed'}`));
   } else if (op.action === 'CONSOLIDATE') {
@@ -141,7 +135,7 @@ export async function validateOperation(
     out.push(check(op.id, `${target} columns`, 'schema', missing.length === 0, missing.length ? `missing ${missing.slice(0, 5).join(', ')}` : `${names.size} columns`));
   }
   for (const table of op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources) {
-    const now = await safely(() => engine.getTable(table));
+    const now = await valueOrError(() => engine.getTable(table));
     const gone = !(now instanceof Error) && (!now || now.kind !== 'TABLE');
     out.push(check(op.id, `${table} replaced`, 'schema', gone, gone ? 'no longer a table' : 'still a table'));
   }

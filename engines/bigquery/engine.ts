@@ -8,7 +8,7 @@
  * replaces ADC with a fixed test token (`accessToken`, env BQX_BIGQUERY_ACCESS_TOKEN; see
  * credentials.ts `resolveIdentity`). Every job carries the options' `jobLabels` (labels.ts).
  */
-import { assertDistinctDatasets, BqxError } from '../../core/errors';
+import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
@@ -219,13 +219,6 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
     return { columns, rows: Number(r.row_count) };
   };
 
-  const errorOf = async <T>(f: () => Promise<T>): Promise<T | Error> => {
-    try {
-      return await f();
-    } catch (e) {
-      return e instanceof Error ? e : new Error(String(e));
-    }
-  };
 
   const engine: BigQueryEngine = {
     kind: 'bigquery',
@@ -389,13 +382,13 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       // loop, so the one-row ones share jobs (ReadFuser) instead of each waiting for its own tables.get.
       await Promise.all([...req.tables ?? [], ...req.rowCounts, ...req.fingerprints].map((n) => get(n).catch(() => undefined)));
       await Promise.all([
-        ...(req.tables ?? []).map(async (n) => tables.set(n, await errorOf(async () => {
+        ...(req.tables ?? []).map(async (n) => tables.set(n, await valueOrError(async () => {
           const t = await get(n);
           return t ? tableInfoFromRest(n, t) : null;
         }))),
-        ...req.rowCounts.map(async (n) => rowCounts.set(n, await errorOf(async () => rowCountOf(n, await get(n))))),
-        ...req.fingerprints.map(async (n) => fps.set(n, await errorOf(async () => fingerprintNow(n, await get(n))))),
-        ...req.probes.map(async (n) => probes.set(n, await errorOf(() => probeOf(n, get)))),
+        ...req.rowCounts.map(async (n) => rowCounts.set(n, await valueOrError(async () => rowCountOf(n, await get(n))))),
+        ...req.fingerprints.map(async (n) => fps.set(n, await valueOrError(async () => fingerprintNow(n, await get(n))))),
+        ...req.probes.map(async (n) => probes.set(n, await valueOrError(() => probeOf(n, get)))),
       ]);
       return { rowCounts, fingerprints: fps, probes, tables };
     },

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
-import { assertDistinctDatasets, BqxError } from '../../core/errors';
+import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { EngineOptions } from '../../core/ports/engine';
@@ -207,7 +207,8 @@ class DuckDbEngine implements Engine {
         c.put(ds, step.name, copyOf(c.get(this.where.runnerDataset)?.get(step.backupName)));
         break;
       case 'CONSOLIDATE':
-        c.put(ds, step.target, { kind: 'TABLE' });
+        // Its options are what the step wrote; its columns are read after the step (run).
+        c.put(ds, step.target, { kind: 'TABLE', options: { partitionBy: step.spec.partitionBy, clusterBy: [...step.spec.clusterBy] } });
         break;
       case 'CREATE_VIEW': {
         // The view's columns are the step's, typed as the target's (known here): no catalogue read later.
@@ -322,11 +323,10 @@ class DuckDbEngine implements Engine {
   async readMany(req: ReadRequest): Promise<ReadResults> {
     const CHUNK = 200;
     const chunks = <T>(xs: readonly T[]) => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
-    const settle = async <T>(f: () => Promise<T>): Promise<T | Error> => f().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     const rowCounts = new Map<string, number | Error>();
     for (const names of chunks(req.rowCounts)) {
-      const rows = await settle(() => this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c FROM ${this.t(n)}`).join(' UNION ALL ')));
-      if (rows instanceof Error) for (const n of names) rowCounts.set(n, await settle(() => this.rowCount(n)));
+      const rows = await valueOrError(() => this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c FROM ${this.t(n)}`).join(' UNION ALL ')));
+      if (rows instanceof Error) for (const n of names) rowCounts.set(n, await valueOrError(() => this.rowCount(n)));
       else for (const r of rows) rowCounts.set(String(r.n), num(r.c));
     }
     const fingerprints = new Map<string, ContentFingerprint | Error>();
@@ -337,10 +337,10 @@ class DuckDbEngine implements Engine {
       else unread.push(n);
     }
     for (const names of chunks(unread)) {
-      const selects = await settle(() => Promise.all(names.map((n) => this.fingerprintSelect(n))));
-      const rows = selects instanceof Error ? selects : await settle(() => this.db.all(selects.map((x) => x.sql).join(' UNION ALL ')));
+      const selects = await valueOrError(() => Promise.all(names.map((n) => this.fingerprintSelect(n))));
+      const rows = selects instanceof Error ? selects : await valueOrError(() => this.db.all(selects.map((x) => x.sql).join(' UNION ALL ')));
       if (selects instanceof Error || rows instanceof Error) {
-        for (const n of names) fingerprints.set(n, await settle(() => this.contentFingerprint(n)));
+        for (const n of names) fingerprints.set(n, await valueOrError(() => this.contentFingerprint(n)));
       } else {
         const signature = new Map(names.map((n, i) => [n, selects[i].signature]));
         for (const r of rows) fingerprints.set(String(r.n), this.rememberFingerprint(String(r.n), this.fingerprintOf(signature.get(String(r.n)) ?? '', r.c, r.s)));
@@ -351,17 +351,17 @@ class DuckDbEngine implements Engine {
     // column's name and type, so one query answers a whole chunk.
     const probes = new Map<string, { columns: Column[]; rows: number } | Error>();
     for (const names of chunks(req.probes)) {
-      const counts = await settle(() =>
+      const counts = await valueOrError(() =>
         this.db.all(names.map((n) => `SELECT ${literal(n)} AS n, count(*) AS c, typeof(any_value(${PROBE_ROW})) AS t FROM ${this.t(n, 'probed table or view')} AS ${PROBE_ROW}`).join(' UNION ALL ')),
       );
       if (counts instanceof Error) {
-        for (const n of names) probes.set(n, await settle(() => this.probe(n)));
+        for (const n of names) probes.set(n, await valueOrError(() => this.probe(n)));
         continue;
       }
       const answers = new Map(counts.map((r) => [String(r.n), { rows: num(r.c), fields: structFields(String(r.t)) }]));
       for (const n of names) {
         const a = answers.get(n);
-        probes.set(n, a?.fields ? { columns: a.fields.map((f) => ({ name: f.name, type: googleSqlType(f.type) })), rows: a.rows } : await settle(() => this.probe(n)));
+        probes.set(n, a?.fields ? { columns: a.fields.map((f) => ({ name: f.name, type: googleSqlType(f.type) })), rows: a.rows } : await valueOrError(() => this.probe(n)));
       }
     }
     return { rowCounts, fingerprints, probes };
@@ -443,21 +443,13 @@ class DuckDbEngine implements Engine {
       throw e;
     }
     this.noteStep(step, stmts);
-    if (step.kind === 'CONSOLIDATE') {
-      // The new table's columns as DuckDB made them (one read now: its compatibility views, created
-      // next, are then typed from the cache), and its options as the step just wrote them.
-      const entry = this.db.catalog.get(this.where.dataset)?.get(step.target);
-      if (entry) {
-        entry.columns = (await this.columnsIn(this.where.dataset, step.target)) ?? undefined;
-        entry.options = { partitionBy: step.spec.partitionBy, clusterBy: [...step.spec.clusterBy] };
-      }
-    }
-    const rowsAffected: number | null = step.kind === 'CONSOLIDATE' || step.kind === 'RESTORE_TABLE' || step.kind === 'BACKUP_TABLE' ? createdRows : null;
     const created = step.kind === 'CONSOLIDATE' ? [this.where.dataset, step.target] : step.kind === 'RESTORE_TABLE' ? [this.where.dataset, step.name] : step.kind === 'BACKUP_TABLE' ? [this.where.runnerDataset, step.backupName] : null;
-    if (created && rowsAffected !== null) {
-      const entry = this.db.catalog.get(created[0])?.get(created[1]);
-      if (entry) entry.rowCount = rowsAffected;
-    }
+    const rowsAffected = created ? createdRows : null;
+    const entry = created && this.db.catalog.get(created[0])?.get(created[1]);
+    if (entry && rowsAffected !== null) entry.rowCount = rowsAffected;
+    // A consolidated table's columns as DuckDB made them, read once now: its compatibility views,
+    // created next, are then typed from the cache.
+    if (entry && step.kind === 'CONSOLIDATE') entry.columns = (await this.columnsIn(this.where.dataset, step.target)) ?? undefined;
     await failpoint('engine.after-step');
     await failpoint(`engine.after.${step.kind.toLowerCase().replace(/_/g, '-')}`);
     return { jobId: opts.jobId, bytesProcessed: bytes, rowsAffected };
