@@ -53,25 +53,16 @@ import { FaultProxy } from '../testing/bigquery/fault-proxy';
 import { GRACE_START, phase4cPlan } from '../testing/bigquery/phase4c';
 import { VirtualClock } from '../testing/bigquery/virtual-clock';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../testing/bigquery/warehouse';
+import { flagValue } from './args';
 
 const GOAL = 1.3;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function argText(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-const speedup = arg('speedup', 5);
+const speedup = Number(flagValue('speedup', '5'));
 /** `virtual` (default): discrete-event time, independent of machine load; `scaled`: the wall clock times `--speedup`. */
-const clockKind = argText('clock', 'virtual') as 'virtual' | 'scaled';
-const limit = arg('limit', 50);
-const rateLimitShare = arg('rate-limit-share', 0.02);
-const seed = arg('seed', 7);
+const clockKind = flagValue('clock', 'virtual') as 'virtual' | 'scaled';
+const limit = Number(flagValue('limit', '50'));
+const rateLimitShare = Number(flagValue('rate-limit-share', '0.02'));
+const seed = Number(flagValue('seed', '7'));
 
 /** How the double classifies a job for its latency (double/model.ts `execute`). */
 const jobKind = (sql: string): 'ddl' | 'dml' | 'query' => (/^(ALTER|DROP|CREATE)/.test(sql) ? 'ddl' : /^INSERT/.test(sql) ? 'dml' : 'query');
@@ -262,7 +253,7 @@ async function applyBench(useExecutor: boolean): Promise<void> {
   const endpoint = await double.start();
   const engine = await openBigQueryEngine(
     { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
-    { clock, jobs: { concurrency: { initial: 16, min: 1, max: 64 } }, ...(process.argv.includes('--ops') ? { maxParallelOperations: arg('ops', 128) } : {}), ...(process.argv.includes('--fuse') ? { fusedReads: arg('fuse', 16) } : {}) },
+    { clock, jobs: { concurrency: { initial: 16, min: 1, max: 64 } }, ...(process.argv.includes('--ops') ? { maxParallelOperations: Number(flagValue('ops', '128')) } : {}), ...(process.argv.includes('--fuse') ? { fusedReads: Number(flagValue('fuse', '16')) } : {}) },
   );
   bc.attach(engine);
 
@@ -443,7 +434,7 @@ async function verifyFaultsBench(scale: Scale): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--verify-faults')) return verifyFaultsBench(argText('scale', 'small') as Scale);
+  if (process.argv.includes('--verify-faults')) return verifyFaultsBench(flagValue('scale', 'small') as Scale);
   return applyBench(process.argv.includes('--executor'));
 }
 

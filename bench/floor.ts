@@ -18,6 +18,7 @@ import { planWarehouse } from '../app/plan';
 import { applyPlan } from '../core/execute/apply';
 import { rollbackPlan } from '../core/execute/rollback';
 import { verifyPlan } from '../core/execute/verify';
+import { median } from '../core/plan/facts';
 import { loadPolicy } from '../core/policy';
 import type { Plan } from '../core/plan/types';
 import type { Engine, Step } from '../core/ports/engine';
@@ -25,13 +26,9 @@ import { openDuckDbEngine } from '../engines/duckdb/engine';
 import { localEngineOptions } from '../scripts/options';
 import type { Scale } from '../warehouse/catalogue';
 import { seedWarehouse } from '../warehouse/seed';
+import { flagValue } from './args';
 
 const GOAL = 1.5;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 function copy(from: string, dir: string, name: string): string {
   const to = path.join(dir, name);
@@ -84,11 +81,6 @@ interface Round {
   readonly rollbackStatements: number;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /** One round on fresh copies of the pristine warehouse: the apply floor, apply and verify, rollback, the rollback floor. */
 async function round(dir: string, pristine: string, plan: Plan, statements: readonly string[]): Promise<Round> {
   const policy = loadPolicy();
@@ -133,8 +125,8 @@ async function round(dir: string, pristine: string, plan: Plan, statements: read
 }
 
 async function main(): Promise<void> {
-  const scale = arg('scale', 'full') as Scale;
-  const keep = arg('keep', '');
+  const scale = flagValue('scale', 'full') as Scale;
+  const keep = flagValue('keep', '');
   const dir = keep || mkdtempSync(path.join(tmpdir(), 'bqx-bench-floor-'));
   const policy = loadPolicy();
   try {
@@ -158,7 +150,7 @@ async function main(): Promise<void> {
       .filter((r) => r.reason === 'WOULD_APPLY')
       .sort((a, b) => a.seq - b.seq)
       .flatMap((r) => (r.statements ?? []).flatMap((st) => st.sql.filter((s) => !s.startsWith('--'))));
-    const rounds = Math.max(1, Number(arg('rounds', '3')));
+    const rounds = Math.max(1, Number(flagValue('rounds', '3')));
     const measured: Round[] = [];
     for (let i = 0; i < rounds; i++) measured.push(await round(dir, pristine, plan, statements));
     const med = (f: (r: Round) => number) => median(measured.map(f));

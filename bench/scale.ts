@@ -32,6 +32,7 @@ import { repoPath } from '../core/paths';
 import { scaleFactor, type Scale } from '../warehouse/catalogue';
 import { scaledPolicyText } from '../warehouse/scaled-policy';
 import { runChild } from './synth';
+import { flagValue } from './args';
 
 const BIN = repoPath('bin', 'bqx.js');
 const TIME = '/usr/bin/time';
@@ -39,11 +40,6 @@ const GOAL = 1.25;
 const GRACE_START = '2026-11-21';
 const VERBS = ['audit', 'plan', 'paper', 'synth'] as const;
 type Verb = (typeof VERBS)[number];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 interface Measurement {
   readonly bench: 'scale';
@@ -197,9 +193,9 @@ function measureScale(cache: string, scale: Scale, only: readonly Verb[]): Measu
 }
 
 function main(): void {
-  const scales = arg('scales', 'full,2x,5x,10x').split(',') as Scale[];
-  const only = arg('verbs', VERBS.join(',')).split(',') as Verb[];
-  const cache = arg('cache', path.join(tmpdir(), 'bqx-bench-scale'));
+  const scales = flagValue('scales', 'full,2x,5x,10x').split(',') as Scale[];
+  const only = flagValue('verbs', VERBS.join(',')).split(',') as Verb[];
+  const cache = flagValue('cache', path.join(tmpdir(), 'bqx-bench-scale'));
   mkdirSync(cache, { recursive: true });
   process.stdout.write(
     `linearity over catalogue size: ${scales.join(', ')}; each verb a fresh process (wall from spawn to exit; CPU time and peak RSS from ${TIME}); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs; cache ${cache}\n`,

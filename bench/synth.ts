@@ -25,14 +25,10 @@ import { loadEnvironment } from '../config/environments';
 import { synthesizeEnvironment } from '../stacks/synthesize';
 import type { ViewPlan } from '../stacks/view-plan';
 import { syntheticViewPlan } from './synthetic-plan';
+import { flagValue } from './args';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const NOW = '2026-11-21T00:00:00.000Z';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 function planFile(): { file: string; label: string } {
   const committed = path.join(REPO, loadEnvironment('prod').views.planFile);
@@ -74,10 +70,10 @@ export function prodWithShards(shards: number): EnvironmentConfig {
 }
 
 function child(): void {
-  const shards = Number(arg('--shards', String(loadEnvironment('prod').views.shards)));
-  const planFile = arg('--plan', '');
-  const viewCount = Number(arg('--views', '0'));
-  const out = arg('--out', '');
+  const shards = Number(flagValue('shards', String(loadEnvironment('prod').views.shards)));
+  const planFile = flagValue('plan', '');
+  const viewCount = Number(flagValue('views', '0'));
+  const out = flagValue('out', '');
   if (!out || (!planFile && !viewCount)) throw new Error('--child needs --out DIR and --plan FILE or --views N');
   const t0 = process.hrtime.bigint();
   const plan: ViewPlan | undefined = planFile ? undefined : syntheticViewPlan({ views: viewCount });
@@ -156,7 +152,7 @@ function syntheticSizes(tmp: string): void {
 }
 
 function main(): void {
-  const runs = Number(arg('--runs', '3'));
+  const runs = Number(flagValue('runs', '3'));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bqx-bench-'));
   try {
     const { file, label } = planFile();
