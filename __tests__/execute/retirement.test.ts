@@ -4,6 +4,8 @@
  * (naming its reader) and drops an unread one, its apply through the executor (approval by hash,
  * ledger, validation) and its rollback, which recreates the dropped views exactly.
  */
+import { checkViewReaders } from '../../app/readiness/checks/view-readers';
+import { Findings } from '../../app/readiness/findings';
 import { measureUsage, stillReadNearGraceEnd } from '../../app/retirement';
 import { applyPlan, RunRefused } from '../../core/execute/apply';
 import { rollbackPlan } from '../../core/execute/rollback';
@@ -55,6 +57,14 @@ test('the query log records who read which view; a read of the new name counts f
   expect((await measureUsage(engine, plan, 1, new Date(Date.now() - 3 * 86_400_000))).read).toBe(0);
   // Near the end of its grace period, the read view is what readiness reports.
   expect(stillReadNearGraceEnd(usage, new Date(Date.parse(`${readView.graceEnd}T00:00:00Z`) - 5 * 86_400_000), 7).map((v) => v.view)).toEqual([readView.name]);
+  // Readiness: a view still read five days before its grace end is a P1, naming the reader and the new name.
+  const findings = new Findings();
+  await checkViewReaders(findings, engine, plan, new Date(Date.parse(`${readView.graceEnd}T00:00:00Z`) - 5 * 86_400_000));
+  expect(findings.blockers).toEqual([expect.objectContaining({ code: 'VIEWS_STILL_READ', priority: 'P1', check: 'phases.view-readers' })]);
+  expect(findings.blockers[0].impact).toContain(`${readView.name} (grace ends ${readView.graceEnd}; read by analyst@bqx.dev; new name ${readView.target})`);
+  const early = new Findings();
+  await checkViewReaders(early, engine, plan, new Date(Date.parse(`${readView.graceEnd}T00:00:00Z`) - 20 * 86_400_000));
+  expect(early.blockers).toEqual([]);
 });
 
 test('the retirement plan drops only unread views whose grace period ended; the read one is kept with its reader', async () => {
