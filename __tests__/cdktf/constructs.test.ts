@@ -173,19 +173,11 @@ describe('CompatibilityViewSet', () => {
   });
 
   it('with a retirement plan, leaves out exactly the retired views: a view past its grace period that is still read stays', () => {
-    let set!: CompatibilityViewSet;
-    const tf = synth((s) => {
-      set = new CompatibilityViewSet(s, 'views', {
-        project: 'bqx-ml',
-        datasetId: 'bqx_ml_v3_features_v2',
-        now: PINNED_NOW,
-        labels: LABELS,
-        retired: new Set(['unread_a']),
-        views: [view('unread_a', '2026-11-20T00:00:00.000Z'), view('still_read_a', '2026-11-20T00:00:00.000Z'), view('later_a', '2026-11-24T00:00:01.000Z')],
-      });
-    });
+    const views = [view('unread_a', '2026-11-20T00:00:00.000Z'), view('still_read_a', '2026-11-20T00:00:00.000Z'), view('later_a', '2026-11-24T00:00:01.000Z')];
+    const sets: CompatibilityViewSet[] = [];
+    const tf = synth((s) => sets.push(new CompatibilityViewSet(s, 'views', { project: 'bqx-ml', datasetId: 'bqx_ml_v3_features_v2', now: PINNED_NOW, retired: new Set(['unread_a']), views })));
     expect(Object.keys(tf.resource.google_bigquery_table).sort()).toEqual(['view_later_a', 'view_still_read_a']);
-    expect(set.expired.map((v) => v.name)).toEqual(['unread_a']);
+    expect(sets[0].expired.map((v) => v.name)).toEqual(['unread_a']);
   });
 
   it('can adopt views the runner created (import blocks keyed by the table path)', () => {
