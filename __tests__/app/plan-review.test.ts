@@ -101,7 +101,7 @@ describe('bqx plan writes the review file beside the plan', () => {
   test('default <out>.txt, or --review FILE; never over the plan file', async () => {
     const out = path.join(tmp.dir, 'plan.json');
     const r = await runPlan({ engine: engineOptions(database), out, graceStart: '2026-11-21' });
-    expect(r.review.file).toBe(path.resolve(reviewFileFor(out)));
+    expect(r.review!.file).toBe(path.resolve(reviewFileFor(out)));
     const written = readFileSync(reviewFileFor(out), 'utf8');
     expect(written).toBe(planReview(r.plan));
     expect(r.review).toMatchObject({ bytes: statSync(reviewFileFor(out)).size, lines: written.split('\n').length - 1 });
