@@ -104,6 +104,19 @@ describe('CI workflows', () => {
     for (const s of synths) expect(s).toMatch(/--env "?\$env"?/);
   });
 
+  it('pr: when plans/ changes, bqx plan --diff of each saved plan against the base branch is posted in the plan comment', () => {
+    const pr = load('platform-pr.yml');
+    const steps = pr.jobs.synth.steps;
+    const at = steps.findIndex((st) => st.name === 'Plan diff (plans/ changed)');
+    expect(at).toBeGreaterThan(steps.findIndex((st) => st.name === 'Synthesize dev and prod (base)'));
+    expect(steps[at].run).toContain('git diff --quiet "${{ github.event.pull_request.base.sha }}" HEAD -- plans/');
+    expect(steps[at].run).toContain('node bin/bqx.js plan --diff "../base/$plan" --current "$plan"');
+    expect(steps[at + 1]).toMatchObject({ with: { name: 'plan-diff', path: 'plan-diff/' } });
+    const comment = pr.jobs.comment.steps;
+    expect(comment.find((st) => st.uses?.startsWith('actions/download-artifact@'))?.with).toMatchObject({ pattern: 'plan-*', path: 'plans' });
+    expect(comment.find((st) => st.uses?.startsWith('actions/github-script@'))?.with?.script).toContain("f.endsWith('.diff.txt')");
+  });
+
   it('deploy: plans are saved with a readable summary; dev and prod apply exactly the downloaded saved plans, prod behind its environment', () => {
     const wf = load('platform-deploy.yml');
     const plan = script(wf.jobs.plan);
