@@ -14,7 +14,7 @@ const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
 const APPLY_SCRIPT = path.join(ROOT, '.github', 'scripts', 'apply-saved-plans.sh');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Job = { permissions?: Record<string, string> | string; steps: { uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
+type Job = { permissions?: Record<string, string> | string; steps: { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
 type Workflow = { name: string; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
 
 const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
