@@ -7,6 +7,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { EXIT } from '../../scripts/exit-codes';
 import { buildProgram } from '../../scripts/cli';
+import { headingAnchor } from '../../stacks/pipeline-stack';
 import { bqxCommands } from './support/markdown-commands';
 import { synthesizedStacks } from './support/stacks';
 
@@ -67,6 +68,14 @@ describe('operating documents', () => {
     expect(names.filter((n) => !headings.has(n))).toEqual([]);
     // And no section for an alert that no longer exists.
     expect([...headings].filter((h) => !names.includes(h))).toEqual([]);
+    // Each incident's text links its section, by the anchor GitHub gives that heading.
+    const anchors = new Set([...read('RUNBOOK.md').matchAll(/^#+ (.+)$/gm)].map((m) => headingAnchor(m[1])));
+    for (const a of stacks.alertPolicies) {
+      const link = /\(https:\/\/github\.com\/bqx-ml\/bqx-platform\/blob\/main\/RUNBOOK\.md#([a-z0-9-]+)\)/.exec(a.documentation);
+      expect({ alert: a.displayName, anchor: link?.[1] }).toEqual({ alert: a.displayName, anchor: headingAnchor(`Alert: ${a.displayName}`) });
+      expect(anchors.has(link![1])).toBe(true);
+    }
+    expect(headingAnchor('10. Identities: who can do what')).toBe('10-identities-who-can-do-what');
   });
 
   test('the RUNBOOK exit codes are those of scripts/exit-codes.ts', () => {
