@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { OutcomeKind } from '../core/errors';
+import { checkTestHooks } from '../core/test-hooks';
 import { registerCommands } from './commands';
 import { exitCodeHelp, exitCodeOf, reportError, type Finish } from './exit-codes';
 
@@ -24,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   let outcome: OutcomeKind = 'OK';
   const program = buildProgram((o) => (outcome = o));
   try {
+    // Before any verb: a test hook without the test switch is refused (engine options check the target).
+    checkTestHooks();
     await program.parseAsync(argv);
     return exitCodeOf(outcome);
   } catch (e) {

@@ -18,12 +18,12 @@ const BATCH = 20;
 /** How long the held validation stays open after batch 2 ended, for a wrongly entered batch 3 to show. */
 const SETTLE_MS = 500;
 
+/** The plan with its actionable operations re-batched by BATCH, in order. */
 function rebatched(base: Plan): Plan {
-  const p = JSON.parse(JSON.stringify(base)) as { operations: { action: string; seq: number; batch: number }[]; planHash: string };
-  const actionable = p.operations.filter((o) => isActionable(o.action as never)).sort((a, b) => a.seq - b.seq);
-  actionable.forEach((o, i) => (o.batch = Math.floor(i / BATCH) + 1));
-  p.planHash = computePlanHash(p as unknown as Plan);
-  return p as unknown as Plan;
+  const actionable = base.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
+  const batchOf = new Map(actionable.map((o, i) => [o.id, Math.floor(i / BATCH) + 1]));
+  const plan: Plan = { ...base, operations: base.operations.map((o) => ({ ...o, batch: batchOf.get(o.id) ?? o.batch })) };
+  return { ...plan, planHash: computePlanHash(plan) };
 }
 
 afterAll(() => removeTempDirs());
