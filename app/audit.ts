@@ -53,6 +53,8 @@ export interface AuditVerbOutcome {
   readonly json: unknown;
   readonly text: () => string;
   readonly violations: number;
+  /** One line per offending name (`name: violations; M008 name: canonical`), for stderr on failure. */
+  readonly offenders: readonly string[];
 }
 
 /** The M008 audit of a warehouse (every table of its listing) or of a list of names (`namesFile`). */
@@ -95,15 +97,31 @@ export async function runAuditVerb(input: AuditInput): Promise<AuditVerbOutcome>
     const columns = auditWarehouseColumns(policy, listing);
     logViolations(violationEvents(tables, columns, input.complianceLog.plan ? knownTables(input.complianceLog.plan) : null));
     const source = describeWarehouse(input.engine);
-    if (input.columns) return { json: columns, text: () => formatColumnAudit(columns, source), violations: columns.summary.columns.nonCompliant };
-    return { json: tables, text: () => formatAudit(tables, source), violations: tables.summary.nonCompliant };
+    return input.columns ? columnOutcome(columns, source) : tableOutcome(tables, source);
   }
   if (input.columns) {
     const { result, source } = await runColumnAudit(input);
-    return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant };
+    return columnOutcome(result, source);
   }
   const { result, source } = await runAudit(input);
-  return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant };
+  return tableOutcome(result, source);
+}
+
+function columnOutcome(result: ColumnAuditResult, source: string): AuditVerbOutcome {
+  const offenders = result.names.filter((x) => !x.compliant).map((x) => `${x.name}: ${x.violation}${x.note ? ` (${x.note})` : ''}`);
+  return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant, offenders };
+}
+
+function tableOutcome(result: AuditResult, source: string): AuditVerbOutcome {
+  const offenders = result.tables.filter((t) => !t.compliant).map((t) => `${t.name}: ${t.violations.join(', ')}${t.canonical ? `; M008 name: ${t.canonical}` : ''}`);
+  return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant, offenders };
+}
+
+/** What `--fail-on-violation` prints on stderr: the offending names (all of a --names list; the first `limit` of a warehouse). */
+export function formatOffenders(offenders: readonly string[], limit: number = Infinity): string {
+  const shown = offenders.slice(0, limit);
+  const more = offenders.length - shown.length;
+  return [`${offenders.length} ${offenders.length === 1 ? 'name violates' : 'names violate'} M008:`, ...shown.map((l) => `  ${l}`), ...(more > 0 ? [`  … ${more} more (see --json)`] : [])].join('\n');
 }
 
 export function formatAudit(result: AuditResult, source: string): string {

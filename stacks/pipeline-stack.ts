@@ -56,6 +56,16 @@ export function complianceAuditArgs(env: EnvironmentConfig): string[] {
  * fan-out over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts)
  * and the budgets.
  */
+/** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+export function headingAnchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+/** A Markdown link to a RUNBOOK section on the repository's default branch. */
+export function runbookLink(repository: string, heading: string): string {
+  return `[RUNBOOK, ${heading}](https://github.com/${repository}/blob/main/RUNBOOK.md#${headingAnchor(heading)})`;
+}
+
 export class PipelineStack extends BqxStack {
   readonly extract: PipelineJob;
   readonly merge: PipelineJob;
@@ -127,8 +137,14 @@ export class PipelineStack extends BqxStack {
     const channels = env.alerts.notificationEmail
       ? [new EmailNotificationChannel(this, 'alerts-email', { email: env.alerts.notificationEmail, labels: this.labels }).channelName]
       : [];
+    // Each incident links the RUNBOOK section that handles it (its heading is `Alert: <display name>`).
     const alert = (alertId: string, props: Omit<ConstructorParameters<typeof AlertPolicy>[2], 'notificationChannels' | 'labels'>) =>
-      new AlertPolicy(this, alertId, { ...props, notificationChannels: channels, labels: this.labels });
+      new AlertPolicy(this, alertId, {
+        ...props,
+        documentation: `${props.documentation}\n\nWhat to do: ${runbookLink(env.ci.repository, `Alert: ${props.displayName}`)}`,
+        notificationChannels: channels,
+        labels: this.labels,
+      });
 
     const noCheckpoints = new LogMetric(this, 'metric-extract-no-checkpoints', {
       name: NO_CHECKPOINTS_METRIC,
@@ -170,7 +186,7 @@ export class PipelineStack extends BqxStack {
         displayName: 'BQX new M008 violation',
         severity: 'WARNING',
         documentation:
-          'The daily compliance audit found a table name or column that violates M008 in a table the committed plan does not know (created since: a generator writes a non-compliant or retired name). RUNBOOK "BQX new M008 violation": find the producer, fix it, re-audit.',
+          'The daily compliance audit found a table name or column that violates M008 in a table the committed plan does not know (created since: a generator writes a non-compliant or retired name): find the producer, fix it, re-audit.',
         conditions: [
           AlertCondition.logMetric(this.violations, { displayName: 'new violating tables or columns > 0', resourceType: 'cloud_run_job', where: 'metric.labels.baseline = "new"', alignmentPeriod: '3600s' }),
         ],
