@@ -13,10 +13,15 @@ import { validatePlan } from '../../core/plan/load';
 import { buildRetirePlan, retiredViews } from '../../core/plan/retire';
 import type { CompatibilityView, Plan } from '../../core/plan/types';
 import type { Engine } from '../../core/ports/engine';
+import { writeFileSync } from 'fs';
+import * as path from 'path';
+import { main } from '../../scripts/cli';
 import { freshWarehouse, openAt, policy, removeTempDirs } from './support';
 
 let engine: Engine;
 let plan: Plan;
+let database: string;
+let dir: string;
 let readView: CompatibilityView;
 let unreadView: CompatibilityView;
 /** After the grace period of the plan's views (they end 30 days after its grace start). */
@@ -24,6 +29,7 @@ let after: Date;
 
 beforeAll(async () => {
   const w = await freshWarehouse();
+  ({ database, dir } = w);
   plan = w.plan;
   engine = await openAt(w.database);
   const applied = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
@@ -115,4 +121,29 @@ test('apply needs the retirement plan hash, drops exactly the retired views; rol
   expect(back?.kind).toBe('VIEW');
   expect(back?.columns).toEqual(before.get(unreadView.name)?.columns);
   expect((await engine.probe(unreadView.name)).rows).toBe((await engine.probe(unreadView.target)).rows);
+});
+
+test('the CLI: usage reports the reader as JSON; a zero window, a retirement plan as --plan and a reader that writes are bad input (exit 2)', async () => {
+  const planFile = path.join(dir, 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan));
+  const cli = async (args: string[]) => {
+    const out: string[] = [];
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((x: string | Uint8Array) => (out.push(String(x)), true));
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      return { code: await main(['node', 'bqx', ...args]), out: out.join('') };
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+    }
+  };
+  const usage = await cli(['usage', '--plan', planFile, '--database', database, '--days', '30', '--json']);
+  expect(usage.code).toBe(0);
+  const report = JSON.parse(usage.out);
+  expect(report.views.find((v: { view: string }) => v.view === readView.name)).toMatchObject({ jobs: 1, newName: readView.target });
+  expect((await cli(['usage', '--plan', planFile, '--database', database, '--days', '0'])).code).toBe(2);
+  const retireFile = path.join(dir, 'retire.json');
+  expect((await cli(['retire', '--plan', planFile, '--database', database, '--out', retireFile, '--json'])).code).toBe(0);
+  expect((await cli(['retire', '--plan', retireFile, '--database', database, '--out', path.join(dir, 'again.json')])).code).toBe(2);
+  expect((await cli(['warehouse', 'read', '--database', database, '--sql', `DELETE FROM ${ds()}.${readView.target}`, '--as', 'x@bqx.dev'])).code).toBe(2);
 });
