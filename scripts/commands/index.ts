@@ -9,6 +9,7 @@ import { registerReadiness } from './readiness';
 import { registerReconcile } from './reconcile';
 import { registerRemap } from './remap';
 import { registerRollback } from './rollback';
+import { registerScan } from './scan';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
@@ -27,6 +28,7 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerRemap(program, finish);
   registerRollback(program, finish);
   registerUnlock(program, finish);
+  registerScan(program, finish);
   registerReadiness(program, finish);
   registerMain(program, finish);
 }
