@@ -35,7 +35,7 @@ beforeAll(() => {
 
 describe('templates', () => {
   it('reads f-strings, .format, % and concatenation as templates', () => {
-    expect(pythonTemplate('f"cov_{variant}_{pair1.lower()}_{pair2}"')).toBe('cov_{variant}_{pair1}_{pair2}');
+    expect(pythonTemplate('f"cov_{variant}_{pair1.lower()}_{pair2}"')).toBe('cov_{variant}_{pair1|lower}_{pair2}');
     expect(pythonTemplate('"{}.{}.lag_{}_{}".format(PROJECT, DATASET, pair, window)')).toBe('{PROJECT}.{DATASET}.lag_{pair}_{window}');
     expect(pythonTemplate('"%s.%s.lag_bqx_%s_45" % (PROJECT, DATASET, pair)')).toBe('{PROJECT}.{DATASET}.lag_bqx_{pair}_45');
     expect(pythonTemplate('PROJECT + "." + DATASET + ".var_lag_bqx_" + ccy')).toBe('{PROJECT}.{DATASET}.var_lag_bqx_{ccy}');
@@ -50,6 +50,9 @@ describe('templates', () => {
     // 3 pairs give 3 combinations, not the 9 of a cross product.
     expect(r.names).toEqual(['cov_agg_audusd_eurusd', 'cov_agg_audusd_gbpusd', 'cov_agg_eurusd_gbpusd']);
     expect(r.by).toBe('code');
+    // A case change in the code applies to the values it takes.
+    const upper = pythonBindings("CURRENCIES = ['AUD', 'CAD']\nfor currency in CURRENCIES:\n    t = f'var_lag_bqx_{currency.lower()}'\n");
+    expect(resolveTemplate('{t}', upper, ns).names).toEqual(['var_lag_bqx_aud', 'var_lag_bqx_cad']);
     const sh = shellBindings('PAIRS=(eurusd gbpusd)\nfor pair in "${PAIRS[@]}"; do\n  echo\ndone\n');
     expect([...(sh.vars.get('pair') ?? [])]).toEqual(['eurusd', 'gbpusd']);
   });

@@ -5,7 +5,7 @@
  * list_tables and its filters) and the bq CLI (mk, cp, query --destination_table, show, rm, load,
  * extract, ls | grep). References carry the raw template of the table, not yet resolved.
  */
-import { matchingParen, pythonTemplate, shellTemplate, splitArgs, type SourceKind } from './templates';
+import { matchingParen, pythonTemplate, shellTemplate, slotName, splitArgs, type SourceKind } from './templates';
 
 export type Direction = 'write' | 'read' | 'discover';
 
@@ -55,7 +55,7 @@ function cleanRef(ref: string, kind: SourceKind): string {
   let r = ref.replace(/^`|`$/g, '').replace(/[;,)]+$/, '');
   r = r.replace(/%\((\w+)\)s/g, '{$1}').replace(/%s/g, '{?}').replace(/\{\}/g, '{?}');
   if (kind !== 'python') r = shellTemplate(r);
-  else r = r.replace(/\{([^{}]*)\}/g, (_m, e: string) => `{${e.trim().replace(/(\.(lower|upper)\(\))+$/, '').split('.').pop() || '?'}}`);
+  else r = r.replace(/\{([^{}]*)\}/g, (_m, e: string) => `{${slotName(e)}}`);
   return r;
 }
 
@@ -148,6 +148,7 @@ function pythonReferences(text: string, starts: readonly number[], out: RawRefer
   }
   for (const m of text.matchAll(/\blist_tables\s*\(([^)\n]*)\)/g)) {
     const index = m.index ?? 0;
+    if (/def\s+$/.test(text.slice(Math.max(0, index - 5), index))) continue;
     const window = text.slice(index, index + 1200).split('\n').slice(0, 20).join('\n');
     const { patterns, baseTablesOnly } = discoveryPatterns(window);
     const t = pythonTemplate(m[1].split(',')[0] ?? '') ?? '';

@@ -91,13 +91,14 @@ function expand(template: string, b: Bindings, ns: NameSpace, depth: number, see
       pv = [{ s: p.lit, env: new Map() }];
       pr = escape(p.lit);
     } else {
-      const slot = p.slot as string;
+      const [slot, kase] = (p.slot as string).split('|');
       const bound = b.vars.get(slot);
       const tokens = tokenSetFor(slot, ns);
+      const caseOf = (x: string) => (kase === 'lower' ? x.toLowerCase() : kase === 'upper' ? x.toUpperCase() : x);
       if (bound && !seen.has(slot) && depth < MAX_DEPTH) {
         const subs = [...bound].map((v) => expand(v, b, ns, depth + 1, new Set([...seen, slot]), wildcard));
         const open = b.open.has(slot) && tokens;
-        pv = subs.every((x) => x.values) ? subs.flatMap((x) => (x.values as Choice[]).map((c) => ({ s: c.s, env: new Map([...c.env, [slot, c.s]]) }))) : null;
+        pv = subs.every((x) => x.values) ? subs.flatMap((x) => (x.values as Choice[]).map((c) => ({ s: caseOf(c.s), env: new Map([...c.env, [slot, c.s]]) }))) : null;
         if (pv && open) pv.push(...tokens.filter((t) => !pv?.some((c) => c.s === t)).map((t) => ({ s: t, env: new Map([[slot, t]]) })));
         pr = `(?:${[...subs.map((x) => x.regex), ...(open ? tokens.map(escape) : [])].join('|')})`;
         fromCatalogue ||= subs.some((x) => x.fromCatalogue) || Boolean(open);

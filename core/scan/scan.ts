@@ -165,7 +165,7 @@ function splitRef(ref: string, b: Bindings): { dataset: string | null; table: st
   return { dataset: parts.length >= 2 ? parts[parts.length - 2] : null, table: parts[parts.length - 1] };
 }
 
-const FEATURE_PREFIX = (ns: NameSpace) => new RegExp(`^(?:${ns.tokens.type.join('|')})(?:_|\\{|$)`);
+const FEATURE_PREFIX = (ns: NameSpace) => new RegExp(`^(?:${ns.tokens.type.join('|')})(?:_|\\{)`);
 
 /** Whether the reference is in the feature dataset: its dataset says so, or (none named) its name looks like a feature table. */
 function inFeatureDataset(dataset: string | null, table: string, input: ScanInput, b: Bindings, ns: NameSpace): boolean {
@@ -249,21 +249,23 @@ function discoveredNames(raw: RawReference, b: Bindings, basis: Basis): string[]
 
 function scanFile(file: SourceFile, kind: SourceKind, basis: Basis, input: ScanInput, cache: Map<string, ReturnType<typeof judgeName>>): ScanReference[] {
   const b = bindingsOf(kind, file.text);
+  const ctes = new Set([...file.text.matchAll(/\b(\w+)\s+AS\s*\(/gi)].map((m) => m[1]));
   const refs: ScanReference[] = [];
   for (const raw of findReferences(kind, file.text)) {
     const { dataset, table } = splitRef(raw.ref, b);
     if (raw.direction === 'discover') {
-      // The last part of a discovery's reference is the dataset it lists.
-      if (table) {
-        const values = literalValues(table, b, basis.ns);
-        if (values && !values.some((v) => input.featureDatasets.includes(v)) && !/feature/i.test(table)) continue;
-      }
+      // The last part of a discovery's reference is the dataset it lists: it must be the feature
+      // dataset, or (unresolved) be named so or filter on feature names.
+      const values = table ? literalValues(table, b, basis.ns) : null;
+      if (values ? !values.some((v) => input.featureDatasets.includes(v)) && !/feature/i.test(table) : !/feature/i.test(table) && !raw.patterns?.length) continue;
       const names = discoveredNames(raw, b, basis);
       const template = raw.patterns?.length ? raw.patterns.join(' | ') : '*';
       refs.push({ line: raw.line, direction: 'discover', template, names, resolvedBy: 'catalogue', via: raw.via, findings: findingsOf(raw, names, template, basis, input, cache) });
       continue;
     }
     if (!table || !inFeatureDataset(dataset, table, input, b, basis.ns)) continue;
+    // A bare name that is a CTE of the file (`WITH base AS (…) … FROM base`) is no table.
+    if (dataset === null && ctes.has(table)) continue;
     const res = resolveTemplate(table, b, basis.ns);
     if (res.by === 'unresolved' && dataset === null) continue;
     if (res.names.length === 0 && res.by === 'catalogue' && dataset === null) continue;
@@ -303,7 +305,7 @@ const REQUIRED: readonly { id: string; need: string; path: RegExp; content?: Reg
   { id: 'cov-renames', need: 'COV renames (1,596 tables)', path: /cov.*renam|renam.*cov/i, bqx: 'bqx apply (RENAME and DEDUPE of the plan)' },
   { id: 'lag-consolidation', need: 'LAG consolidation (224 → 56)', path: /lag.*consolidat|consolidat.*lag/i, bqx: 'bqx apply (CONSOLIDATE of the plan)' },
   { id: 'var-renames', need: 'VAR renames (7)', path: /var.*renam|renam.*var|var_rename/i, bqx: 'bqx apply (DEDUPE of the legacy var_corr twins)' },
-  { id: 'primary-violations', need: 'primary violations (364: LAG 224 + REGIME 112 + TMP 28)', path: /primary|table_remediation/i, bqx: 'bqx apply (RENAME / CONSOLIDATE of lag, regime, tmp)' },
+  { id: 'primary-violations', need: 'primary violations (364: LAG 224 + REGIME 112 + TMP 28)', path: /primary_violation|table_remediation/i, bqx: 'bqx apply (RENAME / CONSOLIDATE of lag, regime, tmp)' },
   { id: 'view-creation', need: 'compatibility views for the 30-day grace period', path: /view|grace|expired/i, content: /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW/i, bqx: 'bqx apply (a view after each operation) and the views stack' },
   { id: 'validation', need: 'validation of row counts and schemas before/after', path: /validat.*(renam|consolidat|row|count|m008|migrat|lag)|row_count/i, bqx: 'bqx apply (validation after every batch) and bqx verify' },
 ];

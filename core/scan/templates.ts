@@ -54,16 +54,21 @@ function tupleRows(kind: 'combinations' | 'permutations' | 'zip', lists: readonl
   return rows;
 }
 
-/** A slot's variable: `pair.lower()` → pair, `self.dataset` → dataset, `cfg['x']` → cfg; anything else `?`. */
+/**
+ * A slot's variable: `pair` → pair, `self.dataset` → dataset, `cfg['x']` → cfg, `ccy.lower()` →
+ * `ccy|lower` (the case change applies to its values); anything else `?`.
+ */
 export function slotName(expr: string): string {
   let e = expr.trim().replace(/![rsa]$/, '');
   const colon = e.indexOf(':');
   if (colon > 0 && !e.slice(0, colon).includes('[')) e = e.slice(0, colon);
+  const kase = /\.(lower|upper)\(\)/.exec(e)?.[1];
   e = e.replace(/(\.(lower|upper|strip|replace)\([^)]*\))+$/, '').replace(/\[[^\]]*\]$/, '');
   const m = /^[A-Za-z_][\w.]*$/.exec(e);
   if (!m) return '?';
   const parts = e.split('.');
-  return parts[parts.length - 1] || '?';
+  const name = parts[parts.length - 1] || '?';
+  return kase ? `${name}|${kase}` : name;
 }
 
 /** The body of an f-string as a template: `{expr}` → `{var}`, `{{`/`}}` → literal braces (dropped). */
