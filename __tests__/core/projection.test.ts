@@ -12,6 +12,7 @@ import { BENCH_TIME_MODEL, projectPlan } from '../../core/plan/projection';
 import { buildCatalogue, FEATURES_DATASET } from '../../warehouse/catalogue';
 import { REAL_BYTES, realSizeOf } from '../../warehouse/real-sizes';
 import { seedWarehouse } from '../../warehouse/seed';
+import { bqx } from '../extraction/support';
 
 const PLAN = path.join(__dirname, '..', '..', 'plans', 'phase-4c.plan.json');
 
@@ -55,6 +56,12 @@ test('the seed keeps each feature table’s real size as metadata (_bqx_catalog.
     const lag = rows.find((r) => r.table_name === 'lag_eurusd_45')!;
     expect(Number(lag.real_bytes)).toBe(realSizeOf('lag_eurusd_45').bytes);
     expect(Number(lag.real_rows)).toBe(2_150_000);
+    // The paper run prints the real-size projection beside the synthetic copy's own figures.
+    const planFile = path.join(work, 'plan.json');
+    expect((await bqx(['plan', '--database', db, '--out', planFile, '--grace-start', '2026-11-21'])).code).toBe(0);
+    const paper = await bqx(['apply', planFile, '--dry-run', '--database', db, '--reports-dir', path.join(work, 'reports')]);
+    expect(paper.code).toBe(0);
+    expect(paper.out).toMatch(/synthetic copy above; PROJECTED for this plan’s \d+ tables at their real size \(the feature store has 5,817, 1\.48 TB\), [\d.]+ TB: reads [\d.]+ GiB \(\$[\d.]+/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
