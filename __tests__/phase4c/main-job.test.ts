@@ -60,12 +60,13 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   // The plan's review file beside it: one line per operation that changes something.
   const review = readFileSync(path.resolve(dir, `${first.result.planFile}.txt`), 'utf8');
   expect(review).toContain(first.result.planHash);
-  expect(review.split('\n').filter((l) => /^\s*\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
+  expect(review.split('\n').filter((l) => /^(  [~-]|-\/\+) +\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
   // The job applies on the rehearsal's verdict; production's (the extract job's change, the cloud checks) is reported beside it.
   expect(first.result.readiness).toBe('REHEARSAL GO (this local run may proceed) · PRODUCTION CONDITIONAL GO');
   expect(first.result.views).toBe(163);
   expect(existsSync(first.result.html)).toBe(true);
-  expect(readFileSync(first.result.html, 'utf8')).toContain('GO');
+  // The verdict element itself (a bare 'GO' would also match NO-GO).
+  expect(readFileSync(first.result.html, 'utf8')).toMatch(/id="verdict"[^>]*>GO</);
   for (const f of ['run-paper.md', 'run-apply.json', 'run-verify.md', 'run-reconcile.json', 'metrics.prom', 'readiness.md']) {
     expect(existsSync(path.join(dir, 'reports', f))).toBe(true);
   }
