@@ -10,6 +10,7 @@ import { registerReconcile } from './reconcile';
 import { registerRemap } from './remap';
 import { registerRetirement } from './retirement';
 import { registerRollback } from './rollback';
+import { registerScan } from './scan';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
@@ -29,6 +30,7 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerRollback(program, finish);
   registerRetirement(program, finish);
   registerUnlock(program, finish);
+  registerScan(program, finish);
   registerReadiness(program, finish);
   registerMain(program, finish);
 }
