@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { Command } from 'commander';
 import { repoPath } from '../core/paths';
 import type { OutcomeKind } from '../core/errors';
+import { checkTestHooks } from '../core/test-hooks';
 import { registerCommands } from './commands';
 import { exitCodeHelp, exitCodeOf, reportError, type Finish } from './exit-codes';
 
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   let outcome: OutcomeKind = 'OK';
   const program = buildProgram((o) => (outcome = o));
   try {
+    // Before any verb: a test hook without the test switch is refused (engine options check the target).
+    checkTestHooks();
     await program.parseAsync(argv);
     return exitCodeOf(outcome);
   } catch (e) {

@@ -7,7 +7,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SynthStack } = require('@cdktf/cli-core/src/lib/synth-stack') as {
   SynthStack: { synth(signal: AbortSignal, command: string, outdir: string, cwd: string, graceful: boolean, noColor: boolean, origin: string, hcl: boolean): Promise<{ name: string }[]> };
 };

@@ -297,12 +297,14 @@ describe('views stacks from a plan', () => {
     skipped.result.stacks.forEach((s) => s.prepareStack());
     const fast = skipped.tf('views-00');
     process.env.BQX_FULL_PREPARE = '1';
+    process.env.BQX_TEST_HOOKS = '1';
     try {
       const full = build('prod', plan);
       full.result.stacks.forEach((s) => s.prepareStack());
       expect(full.tf('views-00')).toEqual(fast);
     } finally {
       delete process.env.BQX_FULL_PREPARE;
+      delete process.env.BQX_TEST_HOOKS;
     }
   });
 

@@ -13,7 +13,6 @@ const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
 const APPLY_SCRIPT = path.join(ROOT, '.github', 'scripts', 'apply-saved-plans.sh');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Job = { permissions?: Record<string, string> | string; steps: { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
 type Workflow = { name: string; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
 
@@ -89,6 +88,16 @@ describe('CI workflows', () => {
     const plan = script(wf.jobs.plan);
     expect(plan.indexOf('required_providers')).toBeGreaterThan(-1);
     expect(plan.indexOf('required_providers')).toBeLessThan(plan.indexOf('terraform init'));
+  });
+
+  it('the pull-request workflow type-checks the tests and runs the whole suite when any layer changes', () => {
+    const wf = parse(raw('platform-pr.yml')) as Workflow & { on: { pull_request: { paths: string[] } } };
+    for (const layer of ['core/**', 'engines/**', 'app/**', 'scripts/**', 'config/**', 'constructs/**', 'stacks/**', '__tests__/**']) expect(wf.on.pull_request.paths).toContain(layer);
+    const test = script(wf.jobs.test);
+    expect(test).toMatch(/npm ci[^\n]*\n\s*npm run typecheck\n\s*npm test/);
+    expect(perms(wf.jobs.test.permissions)).toEqual({});
+    // .ci/run does the same on a fresh machine.
+    expect(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/^npm run typecheck$/m);
   });
 
   it.each(files)('%s: every terraform plan runs without the state lock (the planner cannot write state)', (f) => {

@@ -63,7 +63,8 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   expect(first.result.readiness).toBe('GO');
   expect(first.result.views).toBe(163);
   expect(existsSync(first.result.html)).toBe(true);
-  expect(readFileSync(first.result.html, 'utf8')).toContain('GO');
+  // The verdict element itself (a bare 'GO' would also match NO-GO).
+  expect(readFileSync(first.result.html, 'utf8')).toMatch(/id="verdict"[^>]*>GO</);
   for (const f of ['run-paper.md', 'run-apply.json', 'run-verify.md', 'run-reconcile.json', 'metrics.prom', 'readiness.md']) {
     expect(existsSync(path.join(dir, 'reports', f))).toBe(true);
   }

@@ -4,7 +4,7 @@ import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import type { StatementPreview } from '../report/summary';
-import type { Engine, PermissionScope, RequiredPermission } from '../ports/engine';
+import { PERMISSION_SCOPES, type Engine, type RequiredPermission } from '../ports/engine';
 import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
 import { historyOf, planMayHaveChanged, readHistory } from './history';
@@ -37,7 +37,7 @@ async function permissionGaps(engine: Engine, required: readonly RequiredPermiss
   const table = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => isActionable(o.action))?.sources[0];
   const missing: string[] = [];
   const untested: string[] = [];
-  for (const scope of ['project', 'featureDataset', 'runnerDataset'] as PermissionScope[]) {
+  for (const scope of PERMISSION_SCOPES) {
     const wanted = required.filter((r) => r.scope === scope);
     if (!wanted.length) continue;
     const t = await engine.testPermissions(scope, wanted.map((r) => r.permission), { table });

@@ -11,7 +11,7 @@
 import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../core/ports/engine';
 import type { Column, TableInfo } from '../../core/catalogue';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, ReadResults, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType, kindOf, tableInfoFromRest, type RestTable } from './catalog';
@@ -67,7 +67,7 @@ const httpUrl = (flag: string, url: string | undefined): string | undefined => {
   return url;
 };
 
-export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
+export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
   const project = assertProjectId(opts.project, '--project');
   const dataset = assertDatasetName(opts.dataset, '--dataset');
   const runnerDataset = assertDatasetName(opts.runnerDataset, '--runner-dataset');
