@@ -16,6 +16,7 @@ import { withEffort } from './effort';
 import { toolInventory } from './inventory';
 import { checkBudget, checkRunnerDataset, checkStacks, checkTargetDataset, costOf } from './checks/infrastructure';
 import { checkPhases } from './checks/phases';
+import { checkViewReaders } from './checks/view-readers';
 import { checkCatalogue, checkPlan, checkPolicy } from './checks/tools';
 import { complianceBeforeAfter } from './compliance';
 import { Findings } from './findings';
@@ -107,6 +108,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
 
     // Phases: every operation class of the plan, rendered by the engine, executor present.
     const phases = await checkPhases(findings, engine, plan, policy);
+    await checkViewReaders(findings, engine, plan, now());
 
     // Infrastructure.
     await checkTargetDataset(findings, engine, plan?.dataset ?? engine.where.dataset);

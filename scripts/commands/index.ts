@@ -8,6 +8,7 @@ import { registerPlan } from './plan';
 import { registerReadiness } from './readiness';
 import { registerReconcile } from './reconcile';
 import { registerRemap } from './remap';
+import { registerRetirement } from './retirement';
 import { registerRollback } from './rollback';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerExtraction(program, finish);
   registerRemap(program, finish);
   registerRollback(program, finish);
+  registerRetirement(program, finish);
   registerUnlock(program, finish);
   registerReadiness(program, finish);
   registerMain(program, finish);
