@@ -208,6 +208,16 @@ describe('bqx synth (npm run synth) arguments', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml-dev');
   });
 
+  it('prod from the committed plan: says loudly that its views come from the DuckDB replica, and environment.json records it', async () => {
+    const out = tmpDir('bqx-synth-prod-plan-');
+    const r = await synth(['--env', 'prod', '--out', out, '--now', '2026-11-21T00:00:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^WARNING: the views of prod come from plan plans\/phase-4c\.plan\.json made from the catalogue duckdb:bqx-ml\.bqx_ml_v3_features_v2, NOT from BigQuery bqx-ml; accepted by views\.allowPlanFromLocalCatalogue: /m);
+    expect(r.out).toContain("  views plan catalogue: duckdb:bqx-ml.bqx_ml_v3_features_v2, NOT the environment's BigQuery catalogue (allowed by views.allowPlanFromLocalCatalogue)");
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8'));
+    expect(manifest.viewsPlan.catalogue).toMatchObject({ name: 'duckdb:bqx-ml.bqx_ml_v3_features_v2', fromWarehouse: false });
+  }, 120_000);
+
   it('synthesizes an environment with a pinned clock and reports every stack', async () => {
     const out = tmpDir('bqx-synth-cli-');
     const plan = path.join(out, 'plan.json');
