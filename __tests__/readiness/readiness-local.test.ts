@@ -371,7 +371,10 @@ describe('bqx readiness on the local warehouse', () => {
     const runReports = readdirSync(reportsDir).filter((f) => /^run-.+\.md$/.test(f));
     expect(runReports.sort()).toEqual(['run-apply.md', 'run-paper.md', 'run-reconcile.md', 'run-verify.md']);
     for (const f of runReports) expect(links).toContain(f);
-    expect(links).toEqual(expect.arrayContaining(['readiness-audit/EXECUTIVE_SUMMARY.md', 'readiness-audit/EXECUTION_BLOCKERS.md']));
+    // The directive's deliverables under its own dated file names.
+    for (const doc of ['BA_AUDIT_SUMMARY', 'EXECUTION_BLOCKER_ANALYSIS']) {
+      expect(links.filter((l) => new RegExp(`^readiness-audit/${doc}_\\d{4}-?\\d{2}-?\\d{2}\\.md$`).test(l))).toHaveLength(1);
+    }
     for (const l of links) expect(existsSync(path.join(path.dirname(result.html), l))).toBe(true);
     // The manifests the runner leaves for the job.
     expect(JSON.parse(readFileSync(path.join(reportsDir, 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(eurusd.after);
