@@ -68,4 +68,15 @@ describe('the cdktf app under the cdktf CLI', () => {
     expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
     expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')).include).toContain('main.ts');
   });
+
+  it('the cdktf CLI runs without its checkpoint lookup (no `[ERROR] getaddrinfo` offline): npm run cdktf and every workflow set CHECKPOINT_DISABLE', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.cdktf).toBe('CHECKPOINT_DISABLE=1 cdktf');
+    const workflows = path.join(ROOT, '.github', 'workflows');
+    for (const f of fs.readdirSync(workflows)) {
+      const text = fs.readFileSync(path.join(workflows, f), 'utf8');
+      if (/\bcdktf\b/.test(text)) expect(`${f}: ${/CHECKPOINT_DISABLE: '1'/.test(text)}`).toBe(`${f}: true`);
+    }
+    expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain('The `cdktf` script sets `CHECKPOINT_DISABLE=1`');
+  });
 });

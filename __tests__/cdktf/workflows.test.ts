@@ -13,7 +13,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
 const APPLY_SCRIPT = path.join(ROOT, '.github', 'scripts', 'apply-saved-plans.sh');
 
-type Job = { permissions?: Record<string, string> | string; steps: { uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
+type Job = { permissions?: Record<string, string> | string; steps: { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
 type Workflow = { name: string; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
 
 const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -111,6 +111,19 @@ describe('CI workflows', () => {
     const synths = raw(f).match(/bqx(\.js)? synth[^\n]*/g) ?? [];
     expect(synths.length).toBeGreaterThan(0);
     for (const s of synths) expect(s).toMatch(/--env "?\$env"?/);
+  });
+
+  it('pr: when plans/ changes, bqx plan --diff of each saved plan against the base branch is posted in the plan comment', () => {
+    const pr = load('platform-pr.yml');
+    const steps = pr.jobs.synth.steps;
+    const at = steps.findIndex((st) => st.name === 'Plan diff (plans/ changed)');
+    expect(at).toBeGreaterThan(steps.findIndex((st) => st.name === 'Synthesize dev and prod (base)'));
+    expect(steps[at].run).toContain('git diff --quiet "${{ github.event.pull_request.base.sha }}" HEAD -- plans/');
+    expect(steps[at].run).toContain('node bin/bqx.js plan --diff "../base/$plan" --current "$plan"');
+    expect(steps[at + 1]).toMatchObject({ with: { name: 'plan-diff', path: 'plan-diff/' } });
+    const comment = pr.jobs.comment.steps;
+    expect(comment.find((st) => st.uses?.startsWith('actions/download-artifact@'))?.with).toMatchObject({ pattern: 'plan-*', path: 'plans' });
+    expect(comment.find((st) => st.uses?.startsWith('actions/github-script@'))?.with?.script).toContain("f.endsWith('.diff.txt')");
   });
 
   it('deploy: plans are saved with a readable summary; dev and prod apply exactly the downloaded saved plans, prod behind its environment', () => {
