@@ -29,7 +29,7 @@ test('a retry loop says on stderr what it waits for, one line per backoff step o
   let engine: BigQueryEngine | null = null;
   try {
     engine = await openBigQueryEngine(
-      { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
+      { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
       // Backoff at its ceiling (random 1): 0.5, 1, 2, 4, 8, 16 s.
       { clock, notice: (l) => notices.push(l), jobs: { backoffBaseMs: 500, backoffCapMs: 32_000, random: () => 1 } },
     );

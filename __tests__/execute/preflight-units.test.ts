@@ -5,7 +5,7 @@
  */
 import { hostname } from 'os';
 import { catalogueFingerprint, tableStateHash, type TableInfo } from '../../core/catalogue';
-import { foldHistory, historyOf } from '../../core/execute/history';
+import { foldHistory, historyOf, planMayHaveChanged } from '../../core/execute/history';
 import { describeHolder, foldLock, haltsSinceClear, holderIsDeadHere, isExpired, lockNameFor } from '../../core/execute/lock';
 import { catalogueDifferences, checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps } from '../../core/execute/preflight';
 import type { OpStep } from '../../core/execute/steps';
@@ -201,6 +201,14 @@ describe('the ledger fold', () => {
     expect(foldHistory([rec('x', 'STARTED')], runs).touched).toBe(true);
     expect(foldHistory([rec('x', 'STARTED'), rec('x', 'STEP_DONE', 'RENAME_TABLE', 'a>b'), rec('x', 'FAILED', 'STEP_FAILED')], runs).touched).toBe(true);
     expect(foldHistory([rec('x', 'STARTED'), rec('x', 'APPLIED')], runs).runs).toEqual(runs);
+  });
+
+  test('the plan may have changed the warehouse once touched, or after an apply run that never ended', () => {
+    const run = (runId: string, event: RunRecord['event'], mode: RunRecord['mode'] = 'apply'): RunRecord => ({ runId, planHash: 'p', mode, event, status: null, summary: null, at: 'a' });
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START'), run('r1', 'END')]))).toBe(false);
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START')]))).toBe(true);
+    expect(planMayHaveChanged(foldHistory([], [run('pp', 'START', 'paper')]))).toBe(false);
+    expect(planMayHaveChanged(foldHistory([rec('x', 'STARTED')], runs))).toBe(true);
   });
 
   test('a rollback run that recorded steps but no ROLLED_BACK (it died) leaves the operation applied', () => {
