@@ -207,6 +207,7 @@ describe('the ledger fold', () => {
     const run = (runId: string, event: RunRecord['event'], mode: RunRecord['mode'] = 'apply'): RunRecord => ({ runId, planHash: 'p', mode, event, status: null, summary: null, at: 'a' });
     expect(planMayHaveChanged(foldHistory([], [run('r1', 'START'), run('r1', 'END')]))).toBe(false);
     expect(planMayHaveChanged(foldHistory([], [run('r1', 'START')]))).toBe(true);
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START'), run('r1', 'END'), run('r2', 'START')]))).toBe(true);
     expect(planMayHaveChanged(foldHistory([], [run('pp', 'START', 'paper')]))).toBe(false);
     expect(planMayHaveChanged(foldHistory([rec('x', 'STARTED')], runs))).toBe(true);
   });
