@@ -97,10 +97,10 @@ export function checkExpiration(expirationMs: number | null, dataset: string, pe
   };
 }
 
-/** Rendered statements and estimated bytes of an operation's steps (paper mode prints them). */
 /** Renames, drops and views are metadata-only (free); only these steps may read data. */
 const MAY_READ = new Set(['CONSOLIDATE', 'BACKUP_TABLE', 'RESTORE_TABLE']);
 
+/** Rendered statements and estimated bytes of an operation's steps (paper mode prints them). */
 export async function previewSteps(
   engine: Engine,
   steps: readonly OpStep[],
