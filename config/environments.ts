@@ -57,11 +57,11 @@ function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']
   return {
     bqxMigrationRunnerProject: {
       title: 'BQX migration runner (project)',
-      description: 'M008 runner: BigQuery jobs, and table metadata for the region-qualified INFORMATION_SCHEMA.TABLE_STORAGE',
+      description: 'M008 runner: BigQuery jobs in the project (table metadata is read dataset by dataset)',
       permissions: permissionsFor('project'),
       reason:
-        'roles/bigquery.jobUser also grants Dataform repository and folder creation, and lacks the project-level tables.get/list that ' +
-        'region-qualified INFORMATION_SCHEMA views are authorized with; jobUser + metadataViewer would add routines, models and IAM-policy reads of every dataset',
+        'roles/bigquery.jobUser also grants Dataform repository and folder creation; the runner needs bigquery.jobs.create alone here ' +
+        '(no project-wide table metadata: row counts come from the dataset-qualified INFORMATION_SCHEMA.PARTITIONS)',
     },
     bqxMigrationRunnerFeatures: {
       title: 'BQX migration runner (feature dataset)',

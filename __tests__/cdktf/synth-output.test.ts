@@ -174,12 +174,30 @@ describe('bqx synth (npm run synth) arguments', () => {
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
-  it('without --env synthesizes dev, never prod', async () => {
-    const out = tmpDir('bqx-synth-default-');
-    const r = await synth(['--out', out, '--plan', path.join(out, 'none.json')]);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^synthesized dev: 3 stacks/m);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml-dev');
+  it('one environment rule: --env, else BQX_ENV, else refused (nothing written)', async () => {
+    const saved = process.env.BQX_ENV;
+    try {
+      delete process.env.BQX_ENV;
+      const none = tmpDir('bqx-synth-default-');
+      const refused = await synth(['--out', none, '--plan', path.join(none, 'none.json')]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/bqx synth needs an environment: nothing defaults to one/);
+      expect(refused.err).toMatch(/--env dev\|prod or set BQX_ENV=dev\|prod/);
+      expect(fs.readdirSync(none)).toEqual([]);
+      // BQX_ENV=prod npm run synth synthesizes prod (it used to fall back to dev).
+      process.env.BQX_ENV = 'prod';
+      const out = tmpDir('bqx-synth-bqxenv-');
+      const r = await synth(['--out', out, '--plan', path.join(out, 'none.json')]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^synthesized prod: /m);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml');
+      // The flag wins over BQX_ENV.
+      const dev = tmpDir('bqx-synth-flag-');
+      expect((await synth(['--env', 'dev', '--out', dev, '--plan', path.join(dev, 'none.json')])).out).toMatch(/^synthesized dev: /m);
+    } finally {
+      if (saved === undefined) delete process.env.BQX_ENV;
+      else process.env.BQX_ENV = saved;
+    }
   });
 
   it('synthesizes an environment with a pinned clock and reports every stack', async () => {
