@@ -6,6 +6,8 @@ export interface SynthInput {
   readonly hcl?: boolean;
   readonly now?: Date;
   readonly planFile?: string;
+  /** The views handoff file (`bqx views applied`): import blocks for exactly those views. */
+  readonly appliedFile?: string;
   readonly repoRoot?: string;
 }
 
@@ -13,5 +15,5 @@ export interface SynthInput {
 export async function synthesize(input: SynthInput): Promise<SynthesizeResult> {
   const { loadEnvironment } = await import('../config/environments');
   const { synthesizeEnvironment } = await import('../stacks/synthesize');
-  return synthesizeEnvironment({ env: loadEnvironment(input.env), outdir: input.outdir, hcl: input.hcl, now: input.now, planFile: input.planFile, repoRoot: input.repoRoot });
+  return synthesizeEnvironment({ env: loadEnvironment(input.env), outdir: input.outdir, hcl: input.hcl, now: input.now, planFile: input.planFile, appliedFile: input.appliedFile, repoRoot: input.repoRoot });
 }

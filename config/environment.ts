@@ -303,8 +303,12 @@ const baseSchema = z.object({
     shards: z.number().int().min(1).max(256),
     maxViewsPerShard: z.number().int().min(1).max(500),
     warnWithinDays: z.number().int().min(0),
-    /** Adopt views the runner created itself (import blocks); see CompatibilityViewSet. */
-    importExisting: z.boolean().default(false),
+    /**
+     * The views handoff file (`bqx views applied --out`, relative to the repository): the views the
+     * runner has created, which the views stacks import (CompatibilityViewSet `imported`). Missing
+     * file: nothing imported yet.
+     */
+    appliedFile: z.string().min(1).optional(),
   }),
 });
 

@@ -323,7 +323,7 @@ const prod: EnvironmentInput = {
     phase4c: { ceilingUsd: 15, start: '2026-11-01' },
   },
   alerts: {},
-  views: { planFile: 'plans/phase-4c.plan.json', shards: 10, maxViewsPerShard: 400, warnWithinDays: 3 },
+  views: { planFile: 'plans/phase-4c.plan.json', appliedFile: 'plans/phase-4c.views-applied.json', shards: 10, maxViewsPerShard: 400, warnWithinDays: 3 },
 };
 
 const DEV_GROUPS: Groups = { operators: `bqx-ml-dev-operators@${PLACEHOLDER_GROUP_DOMAIN}`, platformAdmins: `bqx-ml-platform-admins@${PLACEHOLDER_GROUP_DOMAIN}` };
@@ -363,7 +363,7 @@ const dev: EnvironmentInput = {
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 2 },
   deletionProtection: { jobs: false },
   budget: { ...prod.budget, monthlyUsd: 25, phase4c: { ...prod.budget.phase4c, ceilingUsd: 5 } },
-  views: { planFile: 'plans/phase-4c.dev.plan.json', shards: 2, maxViewsPerShard: 400, warnWithinDays: 3 },
+  views: { planFile: 'plans/phase-4c.dev.plan.json', appliedFile: 'plans/phase-4c.dev.views-applied.json', shards: 2, maxViewsPerShard: 400, warnWithinDays: 3 },
 };
 
 export const ENVIRONMENT_NAMES = ['dev', 'prod'] as const;

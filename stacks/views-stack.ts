@@ -11,6 +11,8 @@ export interface ViewsStackProps {
   readonly planHash: string;
   readonly views: readonly CompatibilityView[];
   readonly now: Date;
+  /** Views the runner has created (import blocks for exactly these). */
+  readonly imported?: ReadonlySet<string>;
 }
 
 /** One shard of the compatibility views (a few hundred resources, so its plan and refresh stay quick). */
@@ -25,7 +27,7 @@ export class ViewsStack extends BqxStack {
       views: props.views,
       now: props.now,
       warnWithinDays: props.env.views.warnWithinDays,
-      importExisting: props.env.views.importExisting,
+      imported: props.imported,
       // No plan-hash label: a regenerated plan would otherwise rewrite the labels of every view
       // in the next `terraform plan`, burying the real changes of a PR under thousands of updates.
       labels: this.labels,

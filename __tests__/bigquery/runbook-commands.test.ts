@@ -21,7 +21,7 @@ import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness, type Harness } from './support/open';
 
 const ROOT = path.resolve(__dirname, '../..');
-const VERBS = /^bqx (apply|verify|reconcile|rollback|unlock|readiness)\b/;
+const VERBS = /^bqx (apply|verify|reconcile|rollback|unlock|readiness|views applied)\b/;
 
 /** Every `bqx` command in code blocks and inline code of a Markdown text, from `from` (a heading) on. */
 function commands(file: string, from?: string): string[] {

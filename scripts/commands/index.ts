@@ -12,6 +12,7 @@ import { registerRollback } from './rollback';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
+import { registerViews } from './views';
 import { registerWarehouse } from './warehouse';
 
 /** Every verb of the CLI, in the order of a run. */
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerReconcile(program, finish);
   registerExtraction(program, finish);
   registerRemap(program, finish);
+  registerViews(program, finish);
   registerRollback(program, finish);
   registerUnlock(program, finish);
   registerReadiness(program, finish);

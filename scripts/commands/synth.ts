@@ -27,18 +27,19 @@ export function registerSynth(program: Command, finish: Finish): void {
     .option('--out <dir>', 'output directory (default cdktf.out)')
     .option('--plan <file>', 'plan file for the views stacks (default: the environment’s views.planFile; env BQX_PLAN_FILE)')
     .option('--now <iso>', 'the clock for grace periods (default now; env BQX_NOW)')
+    .option('--applied <file>', "views the runner has created (bqx views applied --out): an import block for exactly those (default: the environment's views.appliedFile)")
     .action(async (opts) => {
       const started = performance.now();
       const now = parseNow(opts.now);
       const env = requireEnvironment({ flag: opts.env }, 'bqx synth');
-      const result = await synthesize({ env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined) });
+      const result = await synthesize({ env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined), appliedFile: opts.applied });
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
       const file = opts.hcl ? 'cdk.tf' : 'cdk.tf.json';
       const total = Object.values(result.resources).reduce((a, b) => a + b, 0);
       const lines = [`synthesized ${env}: ${result.stacks.length} stacks, ${total} resources -> ${result.outdir}/stacks/<stack>/${file}`];
       for (const [id, n] of Object.entries(result.resources)) lines.push(`  ${id.padEnd(12)} ${String(n).padStart(5)} resources`);
       if (result.views.planHash) {
-        lines.push(`  views: ${result.views.declared} declared, ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
+        lines.push(`  views: ${result.views.declared} declared (${result.views.imported} imported: created by the runner), ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
       }
       const sharding = result.views.sharding;
       if (sharding) {
