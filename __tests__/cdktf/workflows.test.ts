@@ -39,8 +39,8 @@ const authenticates = (j: Job) => j.steps.some((s) => s.uses?.startsWith('google
 const script = (j: Job) => j.steps.map((s) => s.run ?? '').join('\n');
 
 describe('CI workflows', () => {
-  it('are the three platform workflows', () => {
-    expect(files).toEqual(['platform-deploy.yml', 'platform-drift.yml', 'platform-pr.yml']);
+  it('are the three platform workflows and the runner image build', () => {
+    expect(files).toEqual(['platform-deploy.yml', 'platform-drift.yml', 'platform-pr.yml', 'runner-image.yml']);
   });
 
   it.each(files)('%s: every action is pinned to a full commit SHA, with its tag in a comment', (f) => {
@@ -127,7 +127,7 @@ describe('CI workflows', () => {
     expect(raw(f)).not.toContain('dist/scripts/synth.js');
     const synths = raw(f).match(/bqx(\.js)? synth[^\n]*/g) ?? [];
     expect(synths.length).toBeGreaterThan(0);
-    for (const s of synths) expect(s).toMatch(/--env "?\$env"?/);
+    for (const s of synths) expect(s).toMatch(/--env ("?\$env"?|prod|dev)\b/);
   });
 
   it('deploy: plans are saved with a readable summary; dev and prod apply exactly the downloaded saved plans, prod behind its environment', () => {
