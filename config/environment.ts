@@ -230,7 +230,13 @@ const baseSchema = z.object({
   /** Multi-region or region of the BigQuery datasets. */
   bigqueryLocation: z.string().min(2),
   labels,
-  state: z.object({ bucket: z.string().regex(BUCKET_RE), prefixRoot: z.string().regex(/^[a-z0-9/_-]+$/) }),
+  /**
+   * Terraform state. `bucket`: data, pipeline and views (the deployer writes it). `foundationBucket`:
+   * the foundation stack's state alone (identities, federation, project IAM, custom roles), a
+   * bucket no stack declares, created at bootstrap; only break glass writes it and the planner
+   * reads it, so the deployer can neither rewrite nor delete what governs its own permissions.
+   */
+  state: z.object({ bucket: z.string().regex(BUCKET_RE), foundationBucket: z.string().regex(BUCKET_RE), prefixRoot: z.string().regex(/^[a-z0-9/_-]+$/) }),
   apis: z.array(z.string().regex(/^[a-z0-9.-]+\.googleapis\.com$/)).min(1),
   serviceAccounts: z.object({
     extract: z.string().regex(ACCOUNT_ID_RE),
@@ -255,6 +261,8 @@ const baseSchema = z.object({
     repositoryOwnerId: z.string().regex(/^[0-9]+$/),
     /** GitHub environment whose jobs may impersonate the deployer (`production`, `development`). */
     deployEnvironment: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
+    /** The only ref deploy jobs may run on to impersonate the deployer (besides the environment). */
+    deployRef: z.string().regex(/^refs\/heads\/[A-Za-z0-9._/-]+$/).default('refs/heads/main'),
     poolId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
     providerId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
   }),

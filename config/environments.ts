@@ -49,11 +49,11 @@ interface Groups {
 }
 
 /**
- * The runner's custom roles: exactly the permissions of the permission table
+ * The custom roles. The runner's: exactly the permissions of the permission table
  * (config/runner-permissions.ts) per scope. A test proves the synthesized grants hold the table
  * and nothing more.
  */
-function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']> {
+function platformCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']> {
   return {
     bqxMigrationRunnerProject: {
       title: 'BQX migration runner (project)',
@@ -70,6 +70,15 @@ function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']
       reason:
         'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot, which a snapshot with an expiration needs; roles/bigquery.dataOwner has it ' +
         'but also datasets.setIamPolicy/update/delete and row-access and data policies (the runner could grant itself or others access)',
+    },
+    bqxDeployerBucketCreate: {
+      title: 'BQX CI deployer (bucket creation)',
+      description: 'Create the buckets the data stack declares; each is then administered through a grant on that bucket alone',
+      permissions: ['storage.buckets.create', 'storage.buckets.list'],
+      reason:
+        'roles/storage.admin project-wide would reach every bucket of the project, the foundation stack\'s state included ' +
+        '(https://cloud.google.com/storage/docs/access-control/iam-roles); creating a bucket needs storage.buckets.create on the project ' +
+        '(https://cloud.google.com/storage/docs/json_api/v1/buckets/insert)',
     },
     bqxMigrationRunnerLedger: {
       title: 'BQX migration runner (runner dataset)',
@@ -105,7 +114,7 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
   const operators = `group:${groups.operators}`;
   const platformAdmins = `group:${groups.platformAdmins}`;
   return {
-    customRoles: runnerCustomRoles(),
+    customRoles: platformCustomRoles(),
     // Project-level roles, granted only where no narrower scope exists.
     project: {
       // BigQuery jobs run at project level: every identity that queries needs jobs.create there.
@@ -133,7 +142,10 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       // iam.serviceAccountAdmin, iam.workloadIdentityPoolAdmin, iam.roleAdmin).
       ciDeployer: [
         'roles/bigquery.dataOwner', // datasets, dataset IAM, compatibility views
-        'roles/storage.admin', // buckets and bucket IAM
+        // Creating a bucket is a project permission; administering one is granted on each bucket
+        // the data stack declares (buckets below), never project-wide: the foundation stack's
+        // state bucket is out of the deployer's reach.
+        'custom:bqxDeployerBucketCreate',
         'roles/run.admin', // Cloud Run jobs and job IAM
         'roles/workflows.admin',
         'roles/monitoring.alertPolicyEditor',
@@ -165,6 +177,7 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
     },
     buckets: {
       staging: {
+        ciDeployer: ['roles/storage.admin'], // the bucket, its lifecycle and IAM (the data stack)
         extract: ['roles/storage.objectUser'], // checkpoints/{pair}/..., resume reads existing ones
         merge: ['roles/storage.objectViewer'],
         // The runner writes the per-pair extraction manifests (bqx extraction --manifest-dir gs://<staging>)
@@ -173,10 +186,11 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
         // snapshots and its plan is in its image. Cited in config/runner-permissions.ts (stagingManifests).
         runner: [{ role: 'custom:bqxMigrationRunnerManifests', condition: objectPrefixCondition(stagingBucket, STAGING_MANIFEST_PREFIX, 'Extraction manifests') }],
       },
-      output: { merge: ['roles/storage.objectUser'] },
+      output: { merge: ['roles/storage.objectUser'], ciDeployer: ['roles/storage.admin'] },
+      // The state of data, pipeline and views (the foundation's is in state.foundationBucket,
+      // granted at bootstrap to break glass and the planner only: config/bootstrap.ts).
       state: {
-        ciDeployer: ['roles/storage.objectUser'],
-        breakGlass: ['roles/storage.objectUser'], // the foundation stack's state
+        ciDeployer: ['roles/storage.admin'], // its stacks' state, and the bucket the data stack declares
         ciPlanner: ['roles/storage.objectViewer'], // plans run with -lock=false
       },
     },
@@ -257,7 +271,7 @@ const prod: EnvironmentInput = {
   region: 'us-central1',
   bigqueryLocation: 'us-central1',
   labels: { system: 'bqx-ml', env: 'prod', managed_by: 'cdktf' },
-  state: { bucket: 'bqx-ml-tfstate', prefixRoot: 'platform/prod' },
+  state: { bucket: 'bqx-ml-tfstate', foundationBucket: 'bqx-ml-tfstate-foundation', prefixRoot: 'platform/prod' },
   apis: API_LIST,
   serviceAccounts: {
     extract: 'bqx-ml-extract',
@@ -345,7 +359,7 @@ const dev: EnvironmentInput = {
   name: 'dev',
   project: 'bqx-ml-dev',
   labels: { system: 'bqx-ml', env: 'dev', managed_by: 'cdktf' },
-  state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' },
+  state: { bucket: 'bqx-ml-dev-tfstate', foundationBucket: 'bqx-ml-dev-tfstate-foundation', prefixRoot: 'platform/dev' },
   ci: { ...prod.ci, deployEnvironment: 'development' },
   groups: DEV_GROUPS,
   datasets: datasets(),

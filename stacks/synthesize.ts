@@ -128,7 +128,7 @@ export function environmentManifest(env: EnvironmentConfig, resources: Readonly<
     env: env.name,
     project: env.project,
     header: synthHeader(env),
-    state: { bucket: env.state.bucket, prefixRoot: env.state.prefixRoot },
+    state: { bucket: env.state.bucket, foundationBucket: env.state.foundationBucket, prefixRoot: env.state.prefixRoot },
     identities: { planner: email('ciPlanner'), deployer: email('ciDeployer'), breakGlass: email('breakGlass'), runner: email('runner') },
     githubEnvironment: env.ci.deployEnvironment,
     stacks: Object.fromEntries(

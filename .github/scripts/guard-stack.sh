@@ -2,8 +2,8 @@
 # The guard every synthesized stack passes before terraform runs on it in CI (with a Google
 # identity): usage guard-stack.sh STACK_DIR/cdk.tf.json ENV_DIR/environment.json [STACK].
 # Refuses: a provider other than google, modules, provisioners, data sources that run code; a
-# backend other than gcs in the environment's state bucket under its prefix (STACK given: exactly
-# <prefixRoot>/<stack>); any provider setting that redirects or re-authenticates Terraform
+# backend other than gcs in the environment's state bucket (the foundation's own bucket for STACK
+# foundation) under its prefix (STACK given: exactly <prefixRoot>/<stack>); any provider setting that redirects or re-authenticates Terraform
 # (*_custom_endpoint, access_token, credentials, impersonate_service_account*).
 set -euo pipefail
 tf="$1"
@@ -22,9 +22,10 @@ overrides=$(jq -r '[(.provider // {}) | to_entries[] | .key as $p | .value[] | k
                     | select(test("_custom_endpoint$|^access_token$|^credentials$|^impersonate_service_account")) | "\($p).\(.)"] | join(", ")' "$tf")
 [ -z "$overrides" ] || fail "provider settings that redirect or re-authenticate Terraform: $overrides"
 
+# The foundation stack's state is in its own bucket (only break glass writes it).
 jq -e --slurpfile m "$manifest" --arg stack "$stack" '
   (.terraform.backend | keys) == ["gcs"]
-  and .terraform.backend.gcs.bucket == $m[0].state.bucket
+  and .terraform.backend.gcs.bucket == (if $stack == "foundation" then $m[0].state.foundationBucket else $m[0].state.bucket end)
   and (if $stack == "" then (.terraform.backend.gcs.prefix | startswith($m[0].state.prefixRoot + "/"))
        else .terraform.backend.gcs.prefix == ($m[0].state.prefixRoot + "/" + $stack) end)
   and ((.terraform.backend.gcs | keys) - ["bucket", "prefix"] == [])' "$tf" > /dev/null \

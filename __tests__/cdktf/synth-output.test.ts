@@ -68,7 +68,8 @@ describe('synthesis to disk', () => {
         const tf = JSON.parse(fs.readFileSync(path.join(out, 'stacks', id, 'cdk.tf.json'), 'utf8'));
         expect({ id, backend: tf.terraform.backend.gcs, project: tf.provider.google[0].project }).toEqual({
           id,
-          backend: { bucket: `bqx-ml${name === 'dev' ? '-dev' : ''}-tfstate`, prefix: `platform/${name}/${id}` },
+          // The foundation's state apart, in a bucket only break glass writes.
+          backend: { bucket: `bqx-ml${name === 'dev' ? '-dev' : ''}-tfstate${id === 'foundation' ? '-foundation' : ''}`, prefix: `platform/${name}/${id}` },
           project: name === 'dev' ? 'bqx-ml-dev' : 'bqx-ml',
         });
       }
