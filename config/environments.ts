@@ -71,14 +71,25 @@ function platformCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles
         'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot, which a snapshot with an expiration needs; roles/bigquery.dataOwner has it ' +
         'but also datasets.setIamPolicy/update/delete and row-access and data policies (the runner could grant itself or others access)',
     },
-    bqxDeployerBucketCreate: {
-      title: 'BQX CI deployer (bucket creation)',
-      description: 'Create the buckets the data stack declares; each is then administered through a grant on that bucket alone',
-      permissions: ['storage.buckets.create', 'storage.buckets.list'],
+    bqxDeployerProject: {
+      title: 'BQX CI deployer (project)',
+      description: 'Create the buckets and datasets the data stack declares, and the log-based metrics; each bucket and dataset is administered through a grant on it alone',
+      permissions: [
+        'bigquery.datasets.create',
+        'logging.logMetrics.create',
+        'logging.logMetrics.delete',
+        'logging.logMetrics.get',
+        'logging.logMetrics.list',
+        'logging.logMetrics.update',
+        'storage.buckets.create',
+        'storage.buckets.list',
+      ],
       reason:
-        'roles/storage.admin project-wide would reach every bucket of the project, the foundation stack\'s state included ' +
-        '(https://cloud.google.com/storage/docs/access-control/iam-roles); creating a bucket needs storage.buckets.create on the project ' +
-        '(https://cloud.google.com/storage/docs/json_api/v1/buckets/insert)',
+        'project-wide roles/storage.admin would reach every bucket of the project, the foundation stack\'s state included, and ' +
+        'roles/bigquery.dataOwner every dataset; creating a bucket or a dataset is a project permission ' +
+        '(https://cloud.google.com/storage/docs/json_api/v1/buckets/insert, https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/insert), ' +
+        'administering one is granted on it (buckets and datasets below). roles/logging.configWriter also manages sinks, exclusions ' +
+        'and log buckets (where logs go); the pipeline stack only declares log-based metrics (logging.logMetrics.*)',
     },
     bqxMigrationRunnerLedger: {
       title: 'BQX migration runner (runner dataset)',
@@ -141,16 +152,15 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       // accounts, federation or custom roles (no resourcemanager.projectIamAdmin,
       // iam.serviceAccountAdmin, iam.workloadIdentityPoolAdmin, iam.roleAdmin).
       ciDeployer: [
-        'roles/bigquery.dataOwner', // datasets, dataset IAM, compatibility views
-        // Creating a bucket is a project permission; administering one is granted on each bucket
-        // the data stack declares (buckets below), never project-wide: the foundation stack's
-        // state bucket is out of the deployer's reach.
-        'custom:bqxDeployerBucketCreate',
+        // Creating a bucket or a dataset is a project permission, and log-based metrics are project
+        // resources; administering a bucket or dataset is granted on each one the data stack
+        // declares (buckets and datasets below), never project-wide: the foundation stack's state
+        // bucket, and any dataset or bucket the stacks do not manage, are out of the deployer's reach.
+        'custom:bqxDeployerProject',
         'roles/run.admin', // Cloud Run jobs and job IAM
         'roles/workflows.admin',
         'roles/monitoring.alertPolicyEditor',
         'roles/monitoring.notificationChannelEditor',
-        'roles/logging.configWriter', // log-based metrics
         'roles/serviceusage.serviceUsageConsumer', // budgets are called with the project as quota project
       ],
       // Foundation only: identities, federation, project IAM, custom roles, APIs, the image
@@ -165,15 +175,19 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
         'roles/artifactregistry.admin',
       ],
     },
+    // The deployer administers each dataset the data stack declares (datasets, their IAM, the
+    // compatibility views in the feature dataset); the entries below add the workloads' roles.
     datasets: {
+      ...Object.fromEntries(datasets().map((d) => [d.id, { ciDeployer: ['roles/bigquery.dataOwner'] }])),
       bqx_ml_v3_features_v2: {
+        ciDeployer: ['roles/bigquery.dataOwner'],
         extract: ['roles/bigquery.dataViewer'],
         runner: ['custom:bqxMigrationRunnerFeatures'], // renames, drops, consolidations, views, expiring backups
       },
-      bqx_ml_v3_analytics_v2: { extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
-      bqx_ml_v3_training: { merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
-      bqx_ml_v3_temp: { merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
-      bqx_ml_v3_migration: { runner: ['custom:bqxMigrationRunnerLedger'] }, // ledger, lock, backups
+      bqx_ml_v3_analytics_v2: { ciDeployer: ['roles/bigquery.dataOwner'], extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
+      bqx_ml_v3_training: { ciDeployer: ['roles/bigquery.dataOwner'], merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
+      bqx_ml_v3_temp: { ciDeployer: ['roles/bigquery.dataOwner'], merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
+      bqx_ml_v3_migration: { ciDeployer: ['roles/bigquery.dataOwner'], runner: ['custom:bqxMigrationRunnerLedger'] }, // ledger, lock, backups
     },
     buckets: {
       staging: {

@@ -148,8 +148,10 @@ describe('IAM comes from the config and only from it', () => {
     // Then the foundation's state moved to its own bucket (granted at bootstrap, no stack declares it):
     // break glass leaves the shared state bucket (- 1); the deployer's project-wide storage.admin
     // became a bucket-creation custom role (same count) plus storage.admin on staging and output
-    // (+ 2; on the state bucket it replaces objectUser): 56 - 1 + 2.
-    expect(synthesized).toHaveLength(57);
+    // (+ 2; on the state bucket it replaces objectUser); its project-wide dataOwner and
+    // logging.configWriter became dataOwner on each of the nine datasets and the same custom role
+    // (- 2 + 9): 56 - 1 + 2 - 2 + 9.
+    expect(synthesized).toHaveLength(64);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +
         `resource.name.startsWith("projects/_/buckets/${env.buckets.staging.name}/objects/manifests/")`,

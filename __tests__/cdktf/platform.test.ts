@@ -74,7 +74,17 @@ describe('prod environment (no plan committed)', () => {
     expect(deployerRoles.length).toBeGreaterThan(0);
     // No project-wide bucket administration: the foundation's state bucket is out of the deployer's reach.
     expect(deployerRoles.filter((r) => /^roles\/storage\./.test(r))).toEqual([]);
-    expect(resourcesOf(f, 'google_project_iam_custom_role').find((r) => r.role_id === 'bqxDeployerBucketCreate')?.permissions).toEqual(['storage.buckets.create', 'storage.buckets.list']);
+    expect(deployerRoles.filter((r) => r === 'roles/bigquery.dataOwner' || r === 'roles/logging.configWriter')).toEqual([]);
+    expect(resourcesOf(f, 'google_project_iam_custom_role').find((r) => r.role_id === 'bqxDeployerProject')?.permissions).toEqual([
+      'bigquery.datasets.create',
+      'logging.logMetrics.create',
+      'logging.logMetrics.delete',
+      'logging.logMetrics.get',
+      'logging.logMetrics.list',
+      'logging.logMetrics.update',
+      'storage.buckets.create',
+      'storage.buckets.list',
+    ]);
     // Custom roles exist before the bindings that name them.
     const runnerProject = resourcesOf(f, 'google_project_iam_member').find((r) => r.member.startsWith('serviceAccount:bqx-ml-runner@'))!;
     expect(runnerProject.role).toBe('projects/bqx-ml/roles/bqxMigrationRunnerProject');
@@ -138,7 +148,7 @@ describe('prod environment (no plan committed)', () => {
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
     expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
-    expect(countResources(d)).toBe(26); // the deployer administers each declared bucket, not project-wide; break glass holds nothing on the shared state
+    expect(countResources(d)).toBe(35); // the deployer administers each declared bucket (3) and dataset (9), not project-wide; break glass holds nothing on the shared state
   });
 
   it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {
