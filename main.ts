@@ -16,7 +16,7 @@ import { synthHeader, synthesizeEnvironment } from './stacks/synthesize';
 try {
   // The one environment rule (config/environment-rule.ts); the cdktf CLI passes no flag to the app.
   if (!process.env.BQX_ENV?.trim()) {
-    throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npx cdktf synth`);
+    throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npm run cdktf -- synth`);
   }
   const env = loadEnvironment(requireEnvironment({}, 'the cdktf app'));
   process.stdout.write(`bqx: ${env.name === 'prod' ? 'PRODUCTION ' : ''}${synthHeader(env)}\n`);

@@ -25,7 +25,7 @@ import { reconcilePlan } from '../core/execute/reconcile';
 import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan } from '../core/plan/types';
 import { loadPolicy } from '../core/policy';
-import type { EngineOptions } from '../core/ports/engine';
+import type { DuckDbEngineOptions } from '../core/ports/engine';
 import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
 import { repoRoot } from '../core/paths';
@@ -39,7 +39,7 @@ import { writeReconcileReports } from './report/render';
 
 export interface MainJobOptions {
   /** The local warehouse (its dataset names and project are the environment's). */
-  readonly engine: EngineOptions;
+  readonly engine: DuckDbEngineOptions;
   readonly scale: Scale;
   readonly reportsDir: string;
   readonly stacksDir: string;

@@ -317,6 +317,13 @@ const baseSchema = z.object({
      * file: nothing imported yet.
      */
     appliedFile: z.string().min(1).optional(),
+    /**
+     * The views must come from a plan of this environment's own BigQuery catalogue. A plan made
+     * from another catalogue (the embedded DuckDB replica) is refused at synthesis unless this says
+     * why it is accepted; synthesis then prints that reason as a warning on every run, and
+     * environment.json records it.
+     */
+    allowPlanFromLocalCatalogue: z.string().min(20).optional(),
   }),
 });
 

@@ -7,7 +7,8 @@ import { datasetByRole } from '../config/environment';
 import { loadEnvironment } from '../config/environments';
 import { environmentOfProject, googleCloudProject, namedEnvironment, targetProject } from '../config/environment-rule';
 import { BqxError } from '../core/errors';
-import type { EngineOptions } from '../core/ports/engine';
+import type { DuckDbEngineOptions, EngineOptions, EngineTargetOptions } from '../core/ports/engine';
+import { checkTestHooks } from '../core/test-hooks';
 import { DEFAULT_METRICS_FILE, DEFAULT_REPORTS_DIR } from '../app/report/evidence';
 import type { EvidenceOptions } from '../app/runs';
 
@@ -20,7 +21,7 @@ export const DEFAULT_DATABASE = '.bqx/warehouse.duckdb';
 export const LOCAL_ENVIRONMENT = 'prod';
 
 /** Project, location and dataset names of an environment: what the engine options default to. */
-export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Pick<EngineOptions, 'project' | 'location' | 'dataset' | 'runnerDataset'> {
+export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Omit<EngineTargetOptions, 'readOnly'> {
   const env = loadEnvironment(name);
   return {
     project: env.project,
@@ -57,7 +58,7 @@ export function withEvidenceOptions(cmd: Command): Command {
 }
 
 /** The embedded warehouse at `database` with every other option at the environment's default. */
-export function localEngineOptions(database: string = DEFAULT_DATABASE): EngineOptions {
+export function localEngineOptions(database: string = DEFAULT_DATABASE): DuckDbEngineOptions {
   return { engine: 'duckdb', database, ...environmentDefaults() };
 }
 
@@ -74,32 +75,20 @@ export function engineOptions(opts: Record<string, unknown>, vars: Readonly<Reco
   if (engine !== 'duckdb' && engine !== 'bigquery') {
     throw new BqxError('BAD_OPTION', `--engine ${String(engine)} is not supported`, 'use --engine duckdb or --engine bigquery');
   }
-  if (engine === 'duckdb') {
-    const d = environmentDefaults(envName ?? LOCAL_ENVIRONMENT);
-    return {
-      engine,
-      database: String(opts.database ?? DEFAULT_DATABASE),
-      project: String(explicitProject ?? d.project),
-      location: String(opts.location ?? d.location),
-      dataset: String(opts.dataset ?? d.dataset),
-      runnerDataset: String(opts.runnerDataset ?? d.runnerDataset),
-      apiEndpoint: undefined,
-    };
-  }
-  const project = targetProject({ project: explicitProject, environment: envName }, vars);
-  if (project === undefined) {
+  const apiEndpoint = engine === 'bigquery' ? ((opts.apiEndpoint as string | undefined) ?? vars.BQX_BIGQUERY_API_ENDPOINT ?? undefined) : undefined;
+  checkTestHooks(vars, { engine, apiEndpoint });
+  const project = engine === 'duckdb' ? explicitProject : targetProject({ project: explicitProject, environment: envName }, vars);
+  if (engine === 'bigquery' && project === undefined) {
     throw new BqxError('ENVIRONMENT_REQUIRED', '--engine bigquery needs an environment: nothing targets production by default', 'pass --env dev or --env prod (or set BQX_ENV), or a project (--project or GOOGLE_CLOUD_PROJECT)');
   }
-  const d = environmentDefaults(envName ?? environmentOfProject(project) ?? 'dev');
-  return {
-    engine,
-    database: String(opts.database ?? DEFAULT_DATABASE),
-    project,
+  const d = environmentDefaults(envName ?? (engine === 'duckdb' ? LOCAL_ENVIRONMENT : (environmentOfProject(project!) ?? 'dev')));
+  const target: EngineTargetOptions = {
+    project: String(project ?? d.project),
     location: String(opts.location ?? d.location),
     dataset: String(opts.dataset ?? d.dataset),
     runnerDataset: String(opts.runnerDataset ?? d.runnerDataset),
-    apiEndpoint: (opts.apiEndpoint as string | undefined) ?? vars.BQX_BIGQUERY_API_ENDPOINT ?? undefined,
   };
+  return engine === 'duckdb' ? { engine, database: String(opts.database ?? DEFAULT_DATABASE), ...target } : { engine, ...target, apiEndpoint };
 }
 
 export function evidenceOptions(opts: Record<string, unknown>): EvidenceOptions {

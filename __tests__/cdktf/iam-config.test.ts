@@ -141,16 +141,15 @@ describe('IAM comes from the config and only from it', () => {
     const { stacks, foundation } = build(env);
     const synthesized = synthesizedBindings(env, stacks);
     expect(synthesized).toEqual(configBindings(env));
-    // 48 before issue 11; now: the deployer lost 5 project roles, break glass holds 7 and state-bucket
-    // access, the runner lost staging-bucket access and gained actAs (deployer), token creation and
-    // job execution (operators), break glass is impersonable by the admins: 48 - 5 + 7 + 1 - 1 + 3 + 1;
-    // issue 12: the runner writes manifests/ of staging (conditional) and reads the extract job: + 2.
-    // Then the foundation's state moved to its own bucket (granted at bootstrap, no stack declares it):
-    // break glass leaves the shared state bucket (- 1); the deployer's project-wide storage.admin
-    // became a bucket-creation custom role (same count) plus storage.admin on staging and output
-    // (+ 2; on the state bucket it replaces objectUser); its project-wide dataOwner and
-    // logging.configWriter became dataOwner on each of the nine datasets and the same custom role
-    // (- 2 + 9): 56 - 1 + 2 - 2 + 9.
+    // 48 before identities were narrowed to least privilege: the deployer lost 5 project roles, break
+    // glass holds 7 and state-bucket access, the runner lost staging-bucket access and gained actAs
+    // (deployer), token creation and job execution (operators), break glass is impersonable by the
+    // admins: 48 - 5 + 7 + 1 - 1 + 3 + 1; the runner writes manifests/ of staging (conditional) and
+    // reads the extract job: + 2. Then the foundation's state moved to its own bucket (granted at
+    // bootstrap, no stack declares it): break glass leaves the shared state bucket (- 1); the
+    // deployer's project-wide storage.admin, dataOwner and logging.configWriter became one project
+    // custom role (- 2) plus storage.admin on staging and output (+ 2; on the state bucket it
+    // replaces objectUser) and dataOwner on each of the nine datasets (+ 9): 56 - 1 - 2 + 2 + 9.
     expect(synthesized).toHaveLength(64);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +

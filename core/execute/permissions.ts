@@ -5,7 +5,7 @@
  */
 import { BqxError } from '../errors';
 import { isActionable, type Plan } from '../plan/types';
-import type { Engine, PermissionScope, RequiredPermission } from '../ports/engine';
+import { PERMISSION_SCOPES, type Engine, type RequiredPermission } from '../ports/engine';
 
 export const PERMISSION_HINT =
   'grant exactly the permissions of config/runner-permissions.ts (the stacks grant them: deploy the foundation and data stacks), then run again; `bqx readiness --engine bigquery` names every missing one';
@@ -23,7 +23,7 @@ export async function permissionGaps(engine: Engine, required: readonly Required
   if (!required?.length || !engine.testPermissions) return null;
   const missing: string[] = [];
   const untested: string[] = [];
-  for (const scope of ['project', 'featureDataset', 'runnerDataset'] as PermissionScope[]) {
+  for (const scope of PERMISSION_SCOPES) {
     const wanted = required.filter((r) => r.scope === scope);
     if (!wanted.length) continue;
     const t = await engine.testPermissions(scope, wanted.map((r) => r.permission), { table });

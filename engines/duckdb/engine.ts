@@ -3,7 +3,7 @@ import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
 import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { bindsOrMissing, Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
@@ -551,7 +551,7 @@ class DuckDbEngine implements Engine {
   }
 }
 
-export async function openDuckDbEngine(opts: EngineOptions): Promise<Engine> {
+export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<Engine> {
   const where: EngineLocation = {
     project: opts.project,
     dataset: assertDatasetName(opts.dataset, '--dataset'),
