@@ -144,7 +144,8 @@ describe('CI workflows', () => {
     const steps = pr.jobs.synth.steps;
     const at = steps.findIndex((st) => st.name === 'Plan diff (plans/ changed)');
     expect(at).toBeGreaterThan(steps.findIndex((st) => st.name === 'Synthesize dev and prod (base)'));
-    expect(steps[at].run).toContain('git diff --quiet "${{ github.event.pull_request.base.sha }}" HEAD -- plans/');
+    expect(steps[at].run).toContain('git diff --quiet "$BASE_SHA" HEAD -- plans/');
+    expect(steps[at].env).toEqual({ BASE_SHA: '${{ github.event.pull_request.base.sha }}' });
     expect(steps[at].run).toContain('node bin/bqx.js plan --diff "../base/$plan" --current "$plan"');
     expect(steps[at + 1]).toMatchObject({ with: { name: 'plan-diff', path: 'plan-diff/' } });
     const comment = pr.jobs.comment.steps;
