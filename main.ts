@@ -10,15 +10,16 @@
  */
 import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
 import { BqxError } from './core/errors';
+import { requireEnvironment } from './config/environment-rule';
 import { reportError } from './scripts/exit-codes';
 import { synthHeader, synthesizeEnvironment } from './stacks/synthesize';
 
 try {
-  const name = process.env.BQX_ENV;
-  if (!name) {
+  // The one environment rule (config/environment-rule.ts); the cdktf CLI passes no flag to the app.
+  if (!process.env.BQX_ENV?.trim()) {
     throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npm run cdktf -- synth`);
   }
-  const env = loadEnvironment(name);
+  const env = loadEnvironment(requireEnvironment({}, 'the cdktf app'));
   process.stdout.write(`bqx: ${env.name === 'prod' ? 'PRODUCTION ' : ''}${synthHeader(env)}\n`);
   const result = synthesizeEnvironment({ env, planFile: process.env.BQX_PLAN_FILE || undefined, retirePlanFile: process.env.BQX_RETIRE_PLAN_FILE || undefined });
   for (const w of result.warnings) process.stdout.write(`${w}\n`);

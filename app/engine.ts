@@ -1,5 +1,5 @@
 import { phase4cJobLabels } from '../config/job-labels';
-import { actionsNeeding, grantedActions, PERMISSION_SCOPES, permissionsFor, type PermissionScope, type RunnerActionKey } from '../config/runner-permissions';
+import { actionsNeeding, grantedActions, PERMISSION_SCOPES, permissionsFor, verbActions, type PermissionScope, type RunnerActionKey, type RunnerVerb } from '../config/runner-permissions';
 import { openEngine } from '../engines';
 import type { BigQueryEngineOptions, Engine, EngineOptions, RequiredPermission } from '../core/ports/engine';
 
@@ -48,10 +48,14 @@ export function stepsNeeding(permission: string, scope: PermissionScope): Runner
 }
 
 /**
- * Every permission of the runner's table (config/runner-permissions.ts), scope by scope, with the
- * steps and actions needing it: what apply asks before its first write and readiness asks of the
- * runner identity (core stays config-free: it gets this as data).
+ * The permissions of the runner's table (config/runner-permissions.ts) a verb needs, scope by
+ * scope, with the steps and actions needing each: what the verb asks before its first change
+ * (apply: the whole table, which readiness asks of the runner identity too). Core stays
+ * config-free: it gets this as data.
  */
-export function runnerRequiredPermissions(): RequiredPermission[] {
-  return PERMISSION_SCOPES.flatMap((scope) => permissionsFor(scope).map((permission) => ({ scope, permission, neededBy: stepsNeeding(permission, scope) })));
+export function runnerRequiredPermissions(verb: RunnerVerb = 'apply'): RequiredPermission[] {
+  const actions = verbActions(verb);
+  return PERMISSION_SCOPES.flatMap((scope) =>
+    permissionsFor(scope, actions).map((permission) => ({ scope, permission, neededBy: stepsNeeding(permission, scope).filter((a) => actions.includes(a)) })),
+  );
 }

@@ -12,19 +12,38 @@ import { rollbackPlan } from '../core/execute/rollback';
 import { RunRefused } from '../core/execute/run-common';
 import { summaryOfFailedRun } from '../core/execute/run-shell';
 import { verifyPlan } from '../core/execute/verify';
+import { firstActionableSource, requirePermissions } from '../core/execute/permissions';
 import { loadPlanFile } from '../core/plan/load';
-import type { Plan } from '../core/plan/types';
 import { loadPolicy, type Policy } from '../core/policy';
-import type { EngineOptions } from '../core/ports/engine';
 import type { Progress } from '../core/report/progress';
 import type { RunSummary } from '../core/report/summary';
 import { runnerRequiredPermissions, withEngine } from './engine';
+import type { RunnerVerb } from '../config/runner-permissions';
+import type { Engine, EngineOptions, RequiredPermission } from '../core/ports/engine';
+import type { Plan } from '../core/plan/types';
 import { writeEvidence, type EvidenceFiles } from './report/evidence';
 import { writeReconcileReports } from './report/render';
 import { logRunEnd } from './report/runner-log';
 import { ensureWritableDir, ensureWritableFile } from './output-paths';
 import { interruptOnSignals } from './signals';
 import { projectionLine, realSizeProjection } from './readiness/projection';
+
+/**
+ * The permission preflight of a verb that touches the warehouse: refused (PERMISSION_MISSING,
+ * nothing changed) when the runner lacks a permission of the verb's share of the table; engines
+ * that cannot ask (DuckDB) are not asked. `required` defaults to the table's (tests pass others).
+ */
+export function verbPreflight(engine: Engine, verb: Exclude<RunnerVerb, 'apply'>, plan: Plan | null, required: readonly RequiredPermission[] = runnerRequiredPermissions(verb)): Promise<string[]> {
+  return requirePermissions(engine, required, verb, plan ? firstActionableSource(plan) : undefined);
+}
+
+/** `bqx unlock` on an open engine (after its preflight). */
+export async function unlockWith(engine: Engine, opts: { clearFreeze: boolean; force: boolean; now?: Date }): Promise<UnlockResult> {
+  await engine.ledger.init();
+  const lockName = lockNameFor(engine.where.dataset);
+  const r = await unlock(engine.ledger, lockName, { clearFreeze: opts.clearFreeze, force: opts.force, runId: newRunId(), ...(opts.now ? { now: opts.now } : {}) });
+  return { lock: lockName, holder: r.before.holder, frozen: r.before.frozen, actions: r.actions };
+}
 
 export interface EvidenceOptions {
   readonly reportsDir: string;
@@ -116,7 +135,7 @@ function applyOn(input: ApplyInput, plan: Plan, policy: Policy): Promise<RunVerb
           planSource: input.planFile,
           progress: input.progress,
           signal,
-          requiredPermissions: runnerRequiredPermissions(),
+          requiredPermissions: runnerRequiredPermissions('apply'),
         };
         return noteResume((await applyPlan(engine, plan, policy, opts)).summary, input.resumeCommand);
       }),
@@ -139,15 +158,17 @@ export async function runRollback(input: RollbackInput): Promise<RunVerbResult &
   const plan = loadPlanFile(input.planFile);
   checkEvidencePaths(input.evidence);
   let restoredExactly: boolean | null = null;
-  const r = await withEngine(input.engine, (engine) =>
-    evidenced(input.evidence, () =>
+  const r = await withEngine(input.engine, async (engine) => {
+    // Refused before anything changes when the runner lacks what the rollback needs.
+    await verbPreflight(engine, 'rollback', plan);
+    return evidenced(input.evidence, () =>
       interruptible('the rollback', async (signal) => {
         const out = await rollbackPlan(engine, plan, policy, { approve: input.approve, planSource: input.planFile, progress: input.progress, signal });
         restoredExactly = out.restoredExactly;
         return noteResume(out.summary, input.resumeCommand);
       }),
-    ),
-  );
+    );
+  });
   return { ...r, restoredExactly };
 }
 
@@ -160,7 +181,10 @@ export interface VerifyInput {
 export async function runVerify(input: VerifyInput): Promise<RunVerbResult> {
   const plan = loadPlanFile(input.planFile);
   checkEvidencePaths(input.evidence);
-  return withEngine(input.engine, (engine) => evidenced(input.evidence, async () => (await verifyPlan(engine, plan, { planSource: input.planFile })).summary));
+  return withEngine(input.engine, async (engine) => {
+    await verbPreflight(engine, 'verify', plan);
+    return evidenced(input.evidence, async () => (await verifyPlan(engine, plan, { planSource: input.planFile })).summary);
+  });
 }
 
 export interface ReconcileInput {
@@ -173,6 +197,7 @@ export async function runReconcile(input: ReconcileInput): Promise<{ result: Rec
   const plan = loadPlanFile(input.planFile);
   ensureWritableDir(input.reportsDir, 'reports directory');
   return withEngine(input.engine, async (engine) => {
+    await verbPreflight(engine, 'reconcile', plan);
     const result = await reconcilePlan(engine, plan, { planSource: input.planFile });
     return { result, files: writeReconcileReports(input.reportsDir, result) };
   });
@@ -187,9 +212,7 @@ export interface UnlockResult {
 
 export async function runUnlock(input: { engine: EngineOptions; clearFreeze: boolean; force: boolean }): Promise<UnlockResult> {
   return withEngine(input.engine, async (engine) => {
-    await engine.ledger.init();
-    const lockName = lockNameFor(engine.where.dataset);
-    const r = await unlock(engine.ledger, lockName, { clearFreeze: input.clearFreeze, force: input.force, runId: newRunId() });
-    return { lock: lockName, holder: r.before.holder, frozen: r.before.frozen, actions: r.actions };
+    await verbPreflight(engine, 'unlock', null);
+    return unlockWith(engine, { clearFreeze: input.clearFreeze, force: input.force });
   });
 }

@@ -19,6 +19,7 @@ export interface BootstrapStep {
 export function bootstrapSteps(env: EnvironmentConfig): BootstrapStep[] {
   const sa = (k: keyof EnvironmentConfig['serviceAccounts']) => serviceAccountEmail(env, env.serviceAccounts[k]);
   const bucket = `gs://${env.state.bucket}`;
+  const foundationBucket = `gs://${env.state.foundationBucket}`;
   const gh = `repos/${env.ci.repository}`;
   const protectedBranches = '{"protected_branches":true,"custom_branch_policies":false}';
   return [
@@ -28,6 +29,9 @@ export function bootstrapSteps(env: EnvironmentConfig): BootstrapStep[] {
       commands: [
         `gcloud storage buckets create ${bucket} --project=${env.project} --location=${env.region} --uniform-bucket-level-access --public-access-prevention`,
         `gcloud storage buckets update ${bucket} --versioning`,
+        // The foundation stack's state, apart: no stack declares this bucket, so only these grants reach it.
+        `gcloud storage buckets create ${foundationBucket} --project=${env.project} --location=${env.region} --uniform-bucket-level-access --public-access-prevention`,
+        `gcloud storage buckets update ${foundationBucket} --versioning`,
       ],
     },
     {
@@ -37,6 +41,14 @@ export function bootstrapSteps(env: EnvironmentConfig): BootstrapStep[] {
         `export BQX_GITHUB_REPOSITORY_ID=$(gh api ${gh} --jq .id) BQX_GITHUB_REPOSITORY_OWNER_ID=$(gh api ${gh} --jq .owner.id)`,
         `node bin/bqx.js synth --env ${env.name} --out cdktf.out`,
         'cd cdktf.out/stacks/foundation && terraform init -input=false && terraform plan -input=false -out=tfplan && terraform apply -input=false tfplan',
+      ],
+    },
+    {
+      id: 'foundation-state-access',
+      who: `a project owner of ${env.project}, once, after the first foundation apply (it created these identities)`,
+      commands: [
+        `gcloud storage buckets add-iam-policy-binding ${foundationBucket} --member=serviceAccount:${sa('breakGlass')} --role=roles/storage.objectUser`,
+        `gcloud storage buckets add-iam-policy-binding ${foundationBucket} --member=serviceAccount:${sa('ciPlanner')} --role=roles/storage.objectViewer`,
       ],
     },
     {

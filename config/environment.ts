@@ -230,7 +230,13 @@ const baseSchema = z.object({
   /** Multi-region or region of the BigQuery datasets. */
   bigqueryLocation: z.string().min(2),
   labels,
-  state: z.object({ bucket: z.string().regex(BUCKET_RE), prefixRoot: z.string().regex(/^[a-z0-9/_-]+$/) }),
+  /**
+   * Terraform state. `bucket`: data, pipeline and views (the deployer writes it). `foundationBucket`:
+   * the foundation stack's state alone (identities, federation, project IAM, custom roles), a
+   * bucket no stack declares, created at bootstrap; only break glass writes it and the planner
+   * reads it, so the deployer can neither rewrite nor delete what governs its own permissions.
+   */
+  state: z.object({ bucket: z.string().regex(BUCKET_RE), foundationBucket: z.string().regex(BUCKET_RE), prefixRoot: z.string().regex(/^[a-z0-9/_-]+$/) }),
   apis: z.array(z.string().regex(/^[a-z0-9.-]+\.googleapis\.com$/)).min(1),
   serviceAccounts: z.object({
     extract: z.string().regex(ACCOUNT_ID_RE),
@@ -257,6 +263,8 @@ const baseSchema = z.object({
     repositoryOwnerId: z.string().regex(/^[0-9]+$/),
     /** GitHub environment whose jobs may impersonate the deployer (`production`, `development`). */
     deployEnvironment: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
+    /** The only ref deploy jobs may run on to impersonate the deployer (besides the environment). */
+    deployRef: z.string().regex(/^refs\/heads\/[A-Za-z0-9._/-]+$/).default('refs/heads/main'),
     poolId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
     providerId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
   }),
@@ -317,8 +325,12 @@ const baseSchema = z.object({
     shards: z.number().int().min(1).max(256),
     maxViewsPerShard: z.number().int().min(1).max(500),
     warnWithinDays: z.number().int().min(0),
-    /** Adopt views the runner created itself (import blocks); see CompatibilityViewSet. */
-    importExisting: z.boolean().default(false),
+    /**
+     * The views handoff file (`bqx views applied --out`, relative to the repository): the views the
+     * runner has created, which the views stacks import (CompatibilityViewSet `imported`). Missing
+     * file: nothing imported yet.
+     */
+    appliedFile: z.string().min(1).optional(),
     /**
      * The views must come from a plan of this environment's own BigQuery catalogue. A plan made
      * from another catalogue (the embedded DuckDB replica) is refused at synthesis unless this says

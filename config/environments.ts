@@ -50,19 +50,19 @@ interface Groups {
 }
 
 /**
- * The runner's custom roles: exactly the permissions of the permission table
+ * The custom roles. The runner's: exactly the permissions of the permission table
  * (config/runner-permissions.ts) per scope. A test proves the synthesized grants hold the table
  * and nothing more.
  */
-function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']> {
+function platformCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']> {
   return {
     bqxMigrationRunnerProject: {
       title: 'BQX migration runner (project)',
-      description: 'M008 runner: BigQuery jobs, and table metadata for the region-qualified INFORMATION_SCHEMA.TABLE_STORAGE',
+      description: 'M008 runner: BigQuery jobs in the project (table metadata is read dataset by dataset)',
       permissions: permissionsFor('project'),
       reason:
-        'roles/bigquery.jobUser also grants Dataform repository and folder creation, and lacks the project-level tables.get/list that ' +
-        'region-qualified INFORMATION_SCHEMA views are authorized with; jobUser + metadataViewer would add routines, models and IAM-policy reads of every dataset',
+        'roles/bigquery.jobUser also grants Dataform repository and folder creation; the runner needs bigquery.jobs.create alone here ' +
+        '(no project-wide table metadata: row counts come from the dataset-qualified INFORMATION_SCHEMA.PARTITIONS)',
     },
     bqxMigrationRunnerFeatures: {
       title: 'BQX migration runner (feature dataset)',
@@ -71,6 +71,26 @@ function runnerCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles']
       reason:
         'roles/bigquery.dataEditor lacks bigquery.tables.deleteSnapshot, which a snapshot with an expiration needs; roles/bigquery.dataOwner has it ' +
         'but also datasets.setIamPolicy/update/delete and row-access and data policies (the runner could grant itself or others access)',
+    },
+    bqxDeployerProject: {
+      title: 'BQX CI deployer (project)',
+      description: 'Create the buckets and datasets the data stack declares, and the log-based metrics; each bucket and dataset is administered through a grant on it alone',
+      permissions: [
+        'bigquery.datasets.create',
+        'logging.logMetrics.create',
+        'logging.logMetrics.delete',
+        'logging.logMetrics.get',
+        'logging.logMetrics.list',
+        'logging.logMetrics.update',
+        'storage.buckets.create',
+        'storage.buckets.list',
+      ],
+      reason:
+        'project-wide roles/storage.admin would reach every bucket of the project, the foundation stack\'s state included, and ' +
+        'roles/bigquery.dataOwner every dataset; creating a bucket or a dataset is a project permission ' +
+        '(https://cloud.google.com/storage/docs/json_api/v1/buckets/insert, https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/insert), ' +
+        'administering one is granted on it (buckets and datasets below). roles/logging.configWriter also manages sinks, exclusions ' +
+        'and log buckets (where logs go); the pipeline stack only declares log-based metrics (logging.logMetrics.*)',
     },
     bqxMigrationRunnerLedger: {
       title: 'BQX migration runner (runner dataset)',
@@ -106,7 +126,7 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
   const operators = `group:${groups.operators}`;
   const platformAdmins = `group:${groups.platformAdmins}`;
   return {
-    customRoles: runnerCustomRoles(),
+    customRoles: platformCustomRoles(),
     // Project-level roles, granted only where no narrower scope exists.
     project: {
       // BigQuery jobs run at project level: every identity that queries needs jobs.create there.
@@ -133,13 +153,15 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       // accounts, federation or custom roles (no resourcemanager.projectIamAdmin,
       // iam.serviceAccountAdmin, iam.workloadIdentityPoolAdmin, iam.roleAdmin).
       ciDeployer: [
-        'roles/bigquery.dataOwner', // datasets, dataset IAM, compatibility views
-        'roles/storage.admin', // buckets and bucket IAM
+        // Creating a bucket or a dataset is a project permission, and log-based metrics are project
+        // resources; administering a bucket or dataset is granted on each one the data stack
+        // declares (buckets and datasets below), never project-wide: the foundation stack's state
+        // bucket, and any dataset or bucket the stacks do not manage, are out of the deployer's reach.
+        'custom:bqxDeployerProject',
         'roles/run.admin', // Cloud Run jobs and job IAM
         'roles/workflows.admin',
         'roles/monitoring.alertPolicyEditor',
         'roles/monitoring.notificationChannelEditor',
-        'roles/logging.configWriter', // log-based metrics
         'roles/serviceusage.serviceUsageConsumer', // budgets are called with the project as quota project
       ],
       // Foundation only: identities, federation, project IAM, custom roles, APIs, the image
@@ -154,18 +176,23 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
         'roles/artifactregistry.admin',
       ],
     },
+    // The deployer administers each dataset the data stack declares (datasets, their IAM, the
+    // compatibility views in the feature dataset); the entries below add the workloads' roles.
     datasets: {
+      ...Object.fromEntries(datasets().map((d) => [d.id, { ciDeployer: ['roles/bigquery.dataOwner'] }])),
       bqx_ml_v3_features_v2: {
+        ciDeployer: ['roles/bigquery.dataOwner'],
         extract: ['roles/bigquery.dataViewer'],
         runner: ['custom:bqxMigrationRunnerFeatures'], // renames, drops, consolidations, views, expiring backups
       },
-      bqx_ml_v3_analytics_v2: { extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
-      bqx_ml_v3_training: { merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
-      bqx_ml_v3_temp: { merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
-      bqx_ml_v3_migration: { runner: ['custom:bqxMigrationRunnerLedger'] }, // ledger, lock, backups
+      bqx_ml_v3_analytics_v2: { ciDeployer: ['roles/bigquery.dataOwner'], extract: ['roles/bigquery.dataViewer'] }, // targets_{pair}
+      bqx_ml_v3_training: { ciDeployer: ['roles/bigquery.dataOwner'], merge: ['roles/bigquery.dataEditor'] }, // training_{pair}
+      bqx_ml_v3_temp: { ciDeployer: ['roles/bigquery.dataOwner'], merge: ['roles/bigquery.dataEditor'] }, // Cloud Run merge scratch
+      bqx_ml_v3_migration: { ciDeployer: ['roles/bigquery.dataOwner'], runner: ['custom:bqxMigrationRunnerLedger'] }, // ledger, lock, backups
     },
     buckets: {
       staging: {
+        ciDeployer: ['roles/storage.admin'], // the bucket, its lifecycle and IAM (the data stack)
         extract: ['roles/storage.objectUser'], // checkpoints/{pair}/..., resume reads existing ones
         merge: ['roles/storage.objectViewer'],
         // The runner writes the per-pair extraction manifests (bqx extraction --manifest-dir gs://<staging>)
@@ -174,10 +201,11 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
         // snapshots and its plan is in its image. Cited in config/runner-permissions.ts (stagingManifests).
         runner: [{ role: 'custom:bqxMigrationRunnerManifests', condition: objectPrefixCondition(stagingBucket, STAGING_MANIFEST_PREFIX, 'Extraction manifests') }],
       },
-      output: { merge: ['roles/storage.objectUser'] },
+      output: { merge: ['roles/storage.objectUser'], ciDeployer: ['roles/storage.admin'] },
+      // The state of data, pipeline and views (the foundation's is in state.foundationBucket,
+      // granted at bootstrap to break glass and the planner only: config/bootstrap.ts).
       state: {
-        ciDeployer: ['roles/storage.objectUser'],
-        breakGlass: ['roles/storage.objectUser'], // the foundation stack's state
+        ciDeployer: ['roles/storage.admin'], // its stacks' state, and the bucket the data stack declares
         ciPlanner: ['roles/storage.objectViewer'], // plans run with -lock=false
       },
     },
@@ -262,7 +290,7 @@ const prod: EnvironmentInput = {
   region: 'us-central1',
   bigqueryLocation: 'us-central1',
   labels: { system: 'bqx-ml', env: 'prod', managed_by: 'cdktf' },
-  state: { bucket: 'bqx-ml-tfstate', prefixRoot: 'platform/prod' },
+  state: { bucket: 'bqx-ml-tfstate', foundationBucket: 'bqx-ml-tfstate-foundation', prefixRoot: 'platform/prod' },
   apis: API_LIST,
   serviceAccounts: {
     extract: 'bqx-ml-extract',
@@ -331,6 +359,7 @@ const prod: EnvironmentInput = {
   alerts: {},
   views: {
     planFile: 'plans/phase-4c.plan.json',
+    appliedFile: 'plans/phase-4c.views-applied.json',
     shards: 10,
     maxViewsPerShard: 400,
     warnWithinDays: 3,
@@ -359,7 +388,7 @@ const dev: EnvironmentInput = {
   name: 'dev',
   project: 'bqx-ml-dev',
   labels: { system: 'bqx-ml', env: 'dev', managed_by: 'cdktf' },
-  state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' },
+  state: { bucket: 'bqx-ml-dev-tfstate', foundationBucket: 'bqx-ml-dev-tfstate-foundation', prefixRoot: 'platform/dev' },
   ci: { ...prod.ci, deployEnvironment: 'development' },
   groups: DEV_GROUPS,
   datasets: datasets(),
@@ -377,7 +406,7 @@ const dev: EnvironmentInput = {
   orchestration: { workflowName: 'bqx-ml-extract-merge', concurrency: 2 },
   deletionProtection: { jobs: false },
   budget: { ...prod.budget, monthlyUsd: 25, phase4c: { ...prod.budget.phase4c, ceilingUsd: 5 } },
-  views: { planFile: 'plans/phase-4c.dev.plan.json', shards: 2, maxViewsPerShard: 400, warnWithinDays: 3 },
+  views: { planFile: 'plans/phase-4c.dev.plan.json', appliedFile: 'plans/phase-4c.dev.views-applied.json', shards: 2, maxViewsPerShard: 400, warnWithinDays: 3 },
 };
 
 export const ENVIRONMENT_NAMES = ['dev', 'prod'] as const;

@@ -36,7 +36,8 @@ export const RUNNER_SUPPORT_ACTIONS = [
   'CATALOG_LIST',
   'CATALOG_GET',
   'CATALOG_COLUMNS_AND_VIEWS',
-  'CATALOG_TABLE_STORAGE',
+  'CATALOG_STORAGE',
+  'RUNNER_DATASET_LIST',
   'SEARCH_INDEXES',
   'DRY_RUN',
   'VALIDATION_READ',
@@ -93,8 +94,7 @@ const DOCS = {
   tablesGet: 'https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/get',
   isColumns: 'https://cloud.google.com/bigquery/docs/information-schema-columns#required_permissions',
   isViews: 'https://cloud.google.com/bigquery/docs/information-schema-views#required_permissions',
-  isTableStorage: 'https://cloud.google.com/bigquery/docs/information-schema-table-storage#required_permissions',
-  isIntro: 'https://cloud.google.com/bigquery/docs/information-schema-intro',
+  isPartitions: 'https://cloud.google.com/bigquery/docs/information-schema-partitions#required_permissions',
   isIndexes: 'https://cloud.google.com/bigquery/docs/information-schema-indexes#required_permissions',
   isJobs: 'https://cloud.google.com/bigquery/docs/information-schema-jobs#required_permissions',
   runQuery: 'https://cloud.google.com/bigquery/docs/running-queries#required_permissions',
@@ -145,11 +145,9 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
       },
       {
         scope: 'runnerDataset',
-        permissions: ['bigquery.tables.create', 'bigquery.tables.updateData', 'bigquery.tables.deleteSnapshot'],
+        permissions: ['bigquery.tables.create', 'bigquery.tables.updateData'],
         doc: DOCS.snapshotCreate,
-        note:
-          'create/updateData on the dataset that receives the snapshot; deleteSnapshot here too because the expiry deletes the ' +
-          `snapshot in this dataset (${DOCS.snapshotDelete}: deleteSnapshot on "the table snapshot that you want to delete")`,
+        note: 'create/updateData on the dataset that receives the snapshot (deleteSnapshot is asked on the table snapshotted, not where the snapshot lands)',
       },
     ],
   },
@@ -274,6 +272,12 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
   },
 
   // ---- the catalogue (engines/bigquery/catalog.ts, rename-loss.ts) ------------------------------
+  RUNNER_DATASET_LIST: {
+    emits: 'GET /datasets/{runner}/tables (tables.list: the backups a rollback restores from)',
+    source: 'engines/bigquery/engine.ts listRunnerTables (core/execute/rollback.ts)',
+    status: 'granted',
+    needs: [{ scope: 'runnerDataset', permissions: ['bigquery.tables.list'], doc: DOCS.tablesList }],
+  },
   CATALOG_DATASET: {
     emits: 'GET /datasets/{feature} (datasets.get: location, default table expiration)',
     source: 'engines/bigquery/catalog.ts datasetInfo',
@@ -301,21 +305,17 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
       { scope: 'featureDataset', permissions: ['bigquery.tables.get', 'bigquery.tables.list'], doc: DOCS.isColumns, note: `the same two for VIEWS (${DOCS.isViews})` },
     ],
   },
-  CATALOG_TABLE_STORAGE: {
-    emits: 'SELECT table_name, total_rows, total_logical_bytes FROM `p.region-…`.INFORMATION_SCHEMA.TABLE_STORAGE WHERE table_schema = @dataset',
-    source: 'engines/bigquery/catalog.ts storageSql',
+  CATALOG_STORAGE: {
+    emits: 'SELECT table_name, SUM(total_rows), SUM(total_logical_bytes) FROM `p.feature`.INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN UNNEST(@tables) GROUP BY table_name (1,000 tables a query)',
+    source: 'engines/bigquery/catalog.ts partitionsSql',
     status: 'granted',
-    reason:
-      'region-qualified INFORMATION_SCHEMA views are authorized on their parent, the project: tables.get/list there let the runner ' +
-      'read the metadata (not the data) of every table of the project. Granted (project custom role) until the engine stops needing it ' +
-      '(change requested: row counts and sizes from dataset-scoped metadata instead of the region view).',
     needs: [
-      JOBS(DOCS.isTableStorage),
+      JOBS(DOCS.isPartitions),
       {
-        scope: 'project',
+        scope: 'featureDataset',
         permissions: ['bigquery.tables.get', 'bigquery.tables.list'],
-        doc: DOCS.isTableStorage,
-        note: `TABLE_STORAGE must be region-qualified; permissions are checked at the parent level of the qualifier (${DOCS.isIntro})`,
+        doc: DOCS.isPartitions,
+        note: 'dataset-qualified: the permissions are held on the dataset (a region-qualified view such as TABLE_STORAGE would need them on the project, reaching every dataset)',
       },
     ],
   },
@@ -385,6 +385,26 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
     ],
   },
 };
+
+/**
+ * The verbs that touch BigQuery, and the actions of the table each one takes: its permission
+ * preflight asks exactly these (app/engine.ts `runnerRequiredPermissions(verb)`), and the
+ * end-to-end test proves each verb, run as the runner, asks the double nothing beyond them.
+ * `apply` asks the whole table: a run that could not be rolled back must not start.
+ */
+export const RUNNER_VERBS = ['apply', 'verify', 'reconcile', 'rollback', 'unlock'] as const;
+export type RunnerVerb = (typeof RUNNER_VERBS)[number];
+const READS_CATALOG: readonly RunnerActionKey[] = ['CATALOG_DATASET', 'CATALOG_LIST', 'CATALOG_GET', 'CATALOG_COLUMNS_AND_VIEWS', 'CATALOG_STORAGE', 'JOB_POLLING'];
+const RUNS_WITH_LEDGER: readonly RunnerActionKey[] = ['RUNNER_DATASET_READ', 'LEDGER_INIT', 'LEDGER_APPEND', 'LEDGER_READ', 'LOCK_APPEND'];
+export const VERB_ACTIONS: Readonly<Record<Exclude<RunnerVerb, 'apply'>, readonly RunnerActionKey[]>> = {
+  rollback: [...READS_CATALOG, ...RUNS_WITH_LEDGER, 'RUNNER_DATASET_LIST', 'RENAME_TABLE', 'DROP_TABLE', 'RESTORE_TABLE', 'CREATE_VIEW', 'DROP_VIEW', 'VALIDATION_READ', 'DRY_RUN'],
+  verify: [...READS_CATALOG, ...RUNS_WITH_LEDGER, 'VALIDATION_READ', 'SEARCH_INDEXES'],
+  reconcile: [...READS_CATALOG, ...RUNS_WITH_LEDGER],
+  unlock: ['RUNNER_DATASET_READ', 'LEDGER_INIT', 'LEDGER_READ', 'LOCK_APPEND', 'JOB_POLLING'],
+};
+
+/** The actions a verb takes (every granted one for apply). */
+export const verbActions = (verb: RunnerVerb): RunnerActionKey[] => (verb === 'apply' ? grantedActions() : [...VERB_ACTIONS[verb]]);
 
 /** The actions the stacks must grant (every `granted` entry). */
 export const grantedActions = (): RunnerActionKey[] =>

@@ -19,18 +19,18 @@ export interface CompatibilityViewSetProps {
   readonly warnWithinDays?: number;
   readonly labels?: Labels;
   /**
-   * Emit a Terraform `import` block per view: for views the runner already created right after its
-   * renames (zero downtime), so the stack adopts them instead of failing on "already exists".
-   * Import blocks are no-ops for views already in state, but fail for views that do not exist yet,
-   * so this is switched on only for batches the runner has applied. @default false
+   * Views to adopt with a Terraform `import` block each: the views the runner has already created
+   * right after its renames (`bqx views applied`), so the stack adopts them instead of failing on
+   * "Already Exists". Exactly those: an import block for a view that does not exist yet fails the
+   * plan. A view past its grace period is not declared, so it is not imported either. @default none
    */
-  readonly importExisting?: boolean;
   /**
    * The views a retirement plan dropped (`bqx retire`, applied): when given, exactly these are left
    * out, and a view past its grace period that the retirement kept (still read) stays declared.
    * @default undefined: views are left out when their grace period ends
    */
   readonly retired?: ReadonlySet<string>;
+  readonly imported?: ReadonlySet<string>;
 }
 
 export interface ExpiringView {
@@ -109,7 +109,7 @@ export class CompatibilityViewSet extends Construct {
         view: { query: compatibilityViewSql(props.project, props.datasetId, v), useLegacySql: false },
       });
       table.overrideLogicalId(`view_${v.name}`);
-      if (props.importExisting) table.importFrom(`projects/${props.project}/datasets/${props.datasetId}/tables/${v.name}`);
+      if (props.imported?.has(v.name)) table.importFrom(`projects/${props.project}/datasets/${props.datasetId}/tables/${v.name}`);
       return table;
     });
     this.included = included;

@@ -63,6 +63,8 @@ export class GithubWorkloadIdentity extends Construct {
           'attribute.ref': 'assertion.ref',
           'attribute.event_name': 'assertion.event_name',
           'attribute.environment': 'assertion.environment',
+          // Subject and ref together: the deployer is bound to jobs in its environment on one ref.
+          'attribute.subject_ref': "assertion.sub + '@' + assertion.ref",
         },
         // Tokens of any other repository are rejected at the token exchange (ids, not names).
         attributeCondition: `assertion.repository_id == '${props.repositoryId}' && assertion.repository_owner_id == '${props.repositoryOwnerId}'`,
@@ -84,6 +86,15 @@ export class GithubWorkloadIdentity extends Construct {
    */
   environmentPrincipal(repository: string, environment: string): SubjectPrincipal {
     return new SubjectPrincipal(this.pool.name, `repo:${repository}:environment:${environment}`, `${this.node.id}-environment`);
+  }
+
+  /**
+   * Jobs of `repository` in the GitHub environment `environment` that run on `ref` (e.g.
+   * `refs/heads/main`): both claims must hold, so a branch the environment's deployment policy
+   * would let through (or a changed policy) does not reach the identity bound to this.
+   */
+  environmentOnRefPrincipal(repository: string, environment: string, ref: string): PrincipalSet {
+    return new PrincipalSet(this.pool.name, 'subject_ref', `repo:${repository}:environment:${environment}@${ref}`, `${this.node.id}-environment-ref`);
   }
 
   /** Workflow runs on one ref (`refs/heads/main`) of the repository the provider admits. */

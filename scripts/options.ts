@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { datasetByRole } from '../config/environment';
 import { loadEnvironment } from '../config/environments';
+import { environmentOfProject, googleCloudProject, namedEnvironment, targetProject } from '../config/environment-rule';
 import { BqxError } from '../core/errors';
 import type { DuckDbEngineOptions, EngineOptions, EngineTargetOptions } from '../core/ports/engine';
 import { checkTestHooks } from '../core/test-hooks';
@@ -33,12 +34,10 @@ export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Omit<Engi
 /** The warehouse: which engine, where, and which datasets. */
 export function withEngineOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--engine <engine>', 'warehouse engine').choices(['duckdb', 'bigquery']).default('duckdb'))
+    .addOption(new Option('--engine <engine>', 'warehouse engine (default: bigquery when an environment or project is named by --env, BQX_ENV, --project or GOOGLE_CLOUD_PROJECT; else duckdb, the local warehouse)').choices(['duckdb', 'bigquery']))
     .option('--database <path>', 'DuckDB file of the local warehouse (duckdb engine)', DEFAULT_DATABASE)
-    .addOption(
-      new Option('--env <name>', "environment whose project and dataset names are the defaults (env BQX_ENV); with --engine bigquery name it (or --project): nothing targets production by default").choices(['dev', 'prod']),
-    )
-    .option('--project <id>', "Google Cloud project (default: the environment's)")
+    .addOption(new Option('--env <name>', 'environment: its project and dataset names, on BigQuery (else env BQX_ENV); nothing targets production by default').choices(['dev', 'prod']))
+    .option('--project <id>', "Google Cloud project (default: the environment's, else env GOOGLE_CLOUD_PROJECT)")
     .option('--location <region>', "BigQuery location (default: the environment's)")
     .option('--dataset <name>', "dataset to audit and remediate (default: the environment's features dataset)")
     .option('--runner-dataset <name>', "dataset holding the ledger, lock and backups (default: the environment's ledger dataset)")
@@ -63,20 +62,28 @@ export function localEngineOptions(database: string = DEFAULT_DATABASE): DuckDbE
   return { engine: 'duckdb', database, ...environmentDefaults() };
 }
 
-export function engineOptions(opts: Record<string, unknown>): EngineOptions {
-  const engine = opts.engine as EngineOptions['engine'];
+/**
+ * The engine options of a warehouse verb, by the one environment rule (config/environment-rule.ts):
+ * `--env`, else BQX_ENV, names the environment, and a named environment (or project: `--project`,
+ * else GOOGLE_CLOUD_PROJECT) means BigQuery unless `--engine duckdb` says otherwise. Nothing named:
+ * the local warehouse, with production's names (it reproduces production's catalogue).
+ */
+export function engineOptions(opts: Record<string, unknown>, vars: Readonly<Record<string, string | undefined>> = process.env): EngineOptions {
+  const envName = namedEnvironment({ flag: opts.env as string | undefined, vars });
+  const explicitProject = opts.project as string | undefined;
+  const engine = (opts.engine as EngineOptions['engine'] | undefined) ?? (envName !== undefined || explicitProject !== undefined || googleCloudProject(vars) !== undefined ? 'bigquery' : 'duckdb');
   if (engine !== 'duckdb' && engine !== 'bigquery') {
     throw new BqxError('BAD_OPTION', `--engine ${String(engine)} is not supported`, 'use --engine duckdb or --engine bigquery');
   }
-  const envName = (opts.env as string | undefined) ?? (process.env.BQX_ENV || undefined) ?? (engine === 'duckdb' ? LOCAL_ENVIRONMENT : undefined);
-  if (envName === undefined && opts.project === undefined) {
-    throw new BqxError('ENVIRONMENT_REQUIRED', '--engine bigquery needs an environment: nothing targets production by default', 'pass --env dev or --env prod (or set BQX_ENV), or an explicit --project');
+  const apiEndpoint = engine === 'bigquery' ? ((opts.apiEndpoint as string | undefined) ?? vars.BQX_BIGQUERY_API_ENDPOINT ?? undefined) : undefined;
+  checkTestHooks(vars, { engine, apiEndpoint });
+  const project = engine === 'duckdb' ? explicitProject : targetProject({ project: explicitProject, environment: envName }, vars);
+  if (engine === 'bigquery' && project === undefined) {
+    throw new BqxError('ENVIRONMENT_REQUIRED', '--engine bigquery needs an environment: nothing targets production by default', 'pass --env dev or --env prod (or set BQX_ENV), or a project (--project or GOOGLE_CLOUD_PROJECT)');
   }
-  const d = environmentDefaults(envName ?? 'dev');
-  const apiEndpoint = (opts.apiEndpoint as string | undefined) ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined;
-  checkTestHooks(process.env, { engine, apiEndpoint });
-  const target = {
-    project: String(opts.project ?? d.project),
+  const d = environmentDefaults(envName ?? (engine === 'duckdb' ? LOCAL_ENVIRONMENT : (environmentOfProject(project!) ?? 'dev')));
+  const target: EngineTargetOptions = {
+    project: String(project ?? d.project),
     location: String(opts.location ?? d.location),
     dataset: String(opts.dataset ?? d.dataset),
     runnerDataset: String(opts.runnerDataset ?? d.runnerDataset),

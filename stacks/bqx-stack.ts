@@ -14,6 +14,9 @@ export interface BqxStackProps {
  * and its own GCS backend prefix `<prefixRoot>/<stack id>` in the state bucket. The stack id is API:
  * it names the state prefix and the cdktf.out directory.
  */
+/** The stack id of the foundation (identities, federation, project IAM): its state is break glass's alone. */
+export const FOUNDATION_STACK = 'foundation';
+
 export class BqxStack extends TerraformStack {
   readonly env: EnvironmentConfig;
   readonly labels: Readonly<Record<string, string>>;
@@ -27,6 +30,8 @@ export class BqxStack extends TerraformStack {
       region: props.env.region,
       ...(props.userProjectOverride ? { userProjectOverride: true, billingProject: props.env.project } : {}),
     });
-    new GcsBackend(this, { bucket: props.env.state.bucket, prefix: `${props.env.state.prefixRoot}/${id}` });
+    // The foundation stack's state lives in its own bucket, which only break glass writes.
+    const bucket = id === FOUNDATION_STACK ? props.env.state.foundationBucket : props.env.state.bucket;
+    new GcsBackend(this, { bucket, prefix: `${props.env.state.prefixRoot}/${id}` });
   }
 }

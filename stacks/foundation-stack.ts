@@ -35,8 +35,9 @@ const PINNED_ADDRESSES: Readonly<Record<string, string>> = {
   'sa-bqx-ml-merge/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-merge',
   'sa-bqx-ml-orchestrator/grant-iam-serviceAccountUser-bqx-ml-ci-deployer': 'actas-bqx-ml-orchestrator',
   'sa-bqx-ml-ci-planner/grant-iam-workloadIdentityUser-wif-repository': 'wif-ci-planner',
-  // The member changed (ref → environment subject), so this binding is replaced once; the address stays.
-  'sa-bqx-ml-ci-deployer/grant-iam-workloadIdentityUser-wif-environment': 'wif-ci-deployer',
+  // The member changed (ref → environment subject → environment subject on the deploy ref), so this
+  // binding is replaced at each change; the address stays.
+  'sa-bqx-ml-ci-deployer/grant-iam-workloadIdentityUser-wif-environment-ref': 'wif-ci-deployer',
   'images/grant-artifactregistry-writer-bqx-ml-ci-deployer': 'images-writer-ci-deployer',
 };
 
@@ -100,7 +101,7 @@ export class FoundationStack extends BqxStack {
 
     const principals = new Principals(env, {
       'wif:repository': this.workloadIdentity.repositoryPrincipal(env.ci.repository),
-      'wif:deployEnvironment': this.workloadIdentity.environmentPrincipal(env.ci.repository, env.ci.deployEnvironment),
+      'wif:deployEnvironment': this.workloadIdentity.environmentOnRefPrincipal(env.ci.repository, env.ci.deployEnvironment, env.ci.deployRef),
     });
     // A binding of a custom role waits for the role (same stack, a literal name: no reference).
     for (const g of grantAll(this.projectIam, env.iam.project, principals)) {

@@ -9,7 +9,7 @@ import { FoundationStack } from './foundation-stack';
 import { DataStack } from './data-stack';
 import { PipelineStack } from './pipeline-stack';
 import { ViewsStack } from './views-stack';
-import { ViewPlan, readRetiredViews, readViewPlan } from './view-plan';
+import { ViewPlan, readAppliedViews, readRetiredViews, readViewPlan } from './view-plan';
 import { assignShards, shardId, shardNeed, type ShardNeed } from './sharding';
 import { resolveNow } from './clock';
 
@@ -38,6 +38,8 @@ export interface PlatformOptions {
    * declaring exactly the views it retired (relative to repoRoot). @default none: views drop out by date
    */
   readonly retirePlanFile?: string;
+  /** Views handoff file instead of env.views.appliedFile (relative to repoRoot): the views to import. */
+  readonly appliedFile?: string;
   /** Directory the plan file is relative to. @default process.cwd() */
   readonly repoRoot?: string;
   /** Extra policy settings (tests exempt nothing; kept for reviewed exceptions). */
@@ -54,6 +56,8 @@ export interface PlatformResult {
     readonly declared: number;
     readonly expired: number;
     readonly expiringSoon: number;
+    /** Declared views adopted with an import block (the runner created them). */
+    readonly imported: number;
     readonly planHash: string | null;
     /** The catalogue the plan was made from (`engine:project.dataset`), and whether it is the environment's own BigQuery one. */
     readonly catalogue: { readonly name: string; readonly fromWarehouse: boolean; readonly allowedBecause: string | null } | null;
@@ -85,6 +89,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
   let declared = 0;
   let expired = 0;
   let expiringSoon = 0;
+  let importedCount = 0;
   const expiring: (ExpiringView & { stack: string })[] = [];
   let sharding: ShardNeed | null = null;
   let catalogue: PlatformResult['views']['catalogue'] = null;
@@ -102,6 +107,11 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
           `accepted by views.allowPlanFromLocalCatalogue: ${catalogue.allowedBecause}`,
       );
     }
+    const appliedFile = options.appliedFile ?? env.views.appliedFile;
+    const imported = appliedFile === undefined ? null : readAppliedViews(path.resolve(options.repoRoot ?? process.cwd(), appliedFile), plan);
+    if (appliedFile !== undefined && imported === null) {
+      warnings.push(`warning: views applied file ${appliedFile} not found: no view is imported (right for a first deploy before any apply; after the runner has created views write it with bqx views applied)`);
+    }
     const shards = assignShards(plan.views, env.views.shards, env.views.maxViewsPerShard);
     sharding = shardNeed(
       plan.views.map((v) => v.name),
@@ -109,13 +119,14 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
       env.views.maxViewsPerShard,
     );
     shards.forEach((views, i) => {
-      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now, retired });
+      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now, retired, imported: imported ?? undefined });
       stack.addDependency(data);
       stacks.push(stack);
       const set = stack.viewSet;
       declared += set.included.length;
       expired += set.expired.length;
       expiringSoon += set.expiringSoon.length;
+      importedCount += set.included.filter((v) => imported?.has(v.name)).length;
       for (const v of set.expiringSoon) expiring.push({ ...v, stack: shardId(i) });
     });
     expiring.sort((a, b) => a.graceEnd.localeCompare(b.graceEnd) || a.name.localeCompare(b.name));
@@ -135,7 +146,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
     ...options.policy,
   });
   for (const stack of stacks) Aspects.of(stack).add(policy);
-  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, catalogue, sharding } };
+  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, imported: importedCount, planHash: plan?.planHash ?? null, catalogue, sharding } };
 }
 
 /**

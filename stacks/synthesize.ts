@@ -21,6 +21,8 @@ export interface SynthesizeOptions {
   readonly planFile?: string;
   /** Applied retirement plan of the plan's views (BQX_RETIRE_PLAN_FILE for the cdktf CLI). */
   readonly retirePlanFile?: string;
+  /** Views handoff file instead of the environment's `views.appliedFile` (`bqx synth --applied`). */
+  readonly appliedFile?: string;
   readonly repoRoot?: string;
   /** Terraform binary for formatting HCL. @default the first of TERRAFORM_CANDIDATES that exists; null: do not format */
   readonly terraform?: string | null;
@@ -101,7 +103,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
   process.env.SYNTH_HCL_OUTPUT = hcl ? 'true' : 'false';
   try {
     const app = new App({ outdir, stackTraces: false, hclOutput: hcl });
-    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, retirePlanFile: options.retirePlanFile, repoRoot: options.repoRoot });
+    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, retirePlanFile: options.retirePlanFile, appliedFile: options.appliedFile, repoRoot: options.repoRoot });
     try {
       app.synth();
     } catch (e) {
@@ -128,7 +130,7 @@ export function environmentManifest(env: EnvironmentConfig, resources: Readonly<
     env: env.name,
     project: env.project,
     header: synthHeader(env),
-    state: { bucket: env.state.bucket, prefixRoot: env.state.prefixRoot },
+    state: { bucket: env.state.bucket, foundationBucket: env.state.foundationBucket, prefixRoot: env.state.prefixRoot },
     identities: { planner: email('ciPlanner'), deployer: email('ciDeployer'), breakGlass: email('breakGlass'), runner: email('runner') },
     githubEnvironment: env.ci.deployEnvironment,
     stacks: Object.fromEntries(

@@ -14,6 +14,8 @@ export interface ViewsStackProps {
   readonly now: Date;
   /** Views a retirement plan dropped: exactly these are left out (see CompatibilityViewSet). */
   readonly retired?: ReadonlySet<string>;
+  /** Views the runner has created (import blocks for exactly these). */
+  readonly imported?: ReadonlySet<string>;
 }
 
 /** One shard of the compatibility views (a few hundred resources, so its plan and refresh stay quick). */
@@ -28,8 +30,8 @@ export class ViewsStack extends BqxStack {
       views: props.views,
       now: props.now,
       warnWithinDays: props.env.views.warnWithinDays,
-      importExisting: props.env.views.importExisting,
       retired: props.retired,
+      imported: props.imported,
       // No plan-hash label: a regenerated plan would otherwise rewrite the labels of every view
       // in the next `terraform plan`, burying the real changes of a PR under thousands of updates.
       labels: this.labels,

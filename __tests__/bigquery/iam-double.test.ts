@@ -13,7 +13,7 @@
  */
 jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
 
-import { grantedActions, PERMISSION_SCOPES, permissionsFor, RUNNER_PERMISSIONS, testablePermissions, type PermissionScope, type RunnerActionKey } from '../../config/runner-permissions';
+import { PERMISSION_SCOPES, permissionsFor, testablePermissions, type PermissionScope, type RunnerActionKey } from '../../config/runner-permissions';
 import { phase4cJobLabels } from '../../config/job-labels';
 import { runnerRequiredPermissions } from '../../app/engine';
 import { runReadiness } from '../../app/readiness/run';
@@ -22,11 +22,11 @@ import { makeSnapshot } from '../../core/catalogue';
 import { buildPlan } from '../../core/plan/planner';
 import { loadPolicy } from '../../core/policy';
 import type { BigQueryEngineOptions, Step } from '../../core/ports/engine';
-import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
+import { columnsSql, partitionsSql, viewsSql } from '../../engines/bigquery/catalog';
 import { LEDGER_TABLES } from '../../engines/bigquery/ledger';
 import { searchIndexesSql } from '../../engines/bigquery/sql';
-import { IamModel, type BigQueryDouble, type IamResource } from '../../testing/bigquery/double';
-import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
+import { IamModel, NEEDS_FIXTURE, type BigQueryDouble, type IamResource, type NeedKind, type NeedOn } from '../../testing/bigquery/double';
+import { PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -136,7 +136,8 @@ function requests(h: Harness): Record<RunnerActionKey, (() => Promise<unknown>) 
     CATALOG_LIST: () => e.catalog.listTableItems(),
     CATALOG_GET: () => e.getTable('a'),
     CATALOG_COLUMNS_AND_VIEWS: async () => (await read('catalog_columns', columnsSql(PROJECT, FEATURES_DATASET))(), await read('catalog_views', viewsSql(PROJECT, FEATURES_DATASET))()),
-    CATALOG_TABLE_STORAGE: read('catalog_storage', storageSql(PROJECT, LOCATION), [{ name: 'dataset', parameterType: { type: 'STRING' }, parameterValue: { value: FEATURES_DATASET } }]),
+    CATALOG_STORAGE: read('catalog_storage', partitionsSql(PROJECT, FEATURES_DATASET), [{ name: 'tables', parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: [{ value: 'a' }] } }]),
+    RUNNER_DATASET_LIST: () => e.listRunnerTables(),
     SEARCH_INDEXES: read('gate_search_indexes', searchIndexesSql(e.where)),
     DRY_RUN: () => e.jobs.dryRun('SELECT 1'),
     VALIDATION_READ: () => e.rowCount('v_a'),
@@ -145,8 +146,44 @@ function requests(h: Harness): Record<RunnerActionKey, (() => Promise<unknown>) 
   };
 }
 
-/** Actions with no request of their own here (see `requests`). */
-const NOT_REQUESTED: RunnerActionKey[] = ['RUNNER_DATASET_CREATE', 'JOB_POLLING'];
+/**
+ * The engine's own request for each row of the needs fixture the runner's engine reaches, and which
+ * scope each of the row's resources is here. Rows with no request: JOB_READ_OTHER (the runner reads
+ * only its own jobs), CREATE_SCHEMA (avoided: the engine looks the runner dataset up instead), and
+ * the Cloud Storage and Cloud Run rows (the double of the other Google APIs enforces those:
+ * iam-e2e.test.ts, the manifests test).
+ */
+function fixtureRequests(h: Harness): Partial<Record<NeedKind, { run: () => Promise<unknown>; on: Partial<Record<NeedOn, PermissionScope>> }>> {
+  const r = requests(h);
+  const F: PermissionScope = 'featureDataset';
+  const R: PermissionScope = 'runnerDataset';
+  const P: PermissionScope = 'project';
+  return {
+    QUERY_JOB: { run: r.VALIDATION_READ!, on: { project: P } },
+    DRY_RUN: { run: r.DRY_RUN!, on: { project: P } },
+    JOB_READ_OWN: { run: r.LEDGER_READ!, on: { project: P } },
+    ALTER_TABLE_RENAME: { run: r.RENAME_TABLE!, on: { target: F } },
+    DROP_TABLE: { run: r.DROP_TABLE!, on: { target: F } },
+    DROP_VIEW: { run: r.DROP_VIEW!, on: { target: F } },
+    CREATE_SNAPSHOT_TABLE: { run: r.BACKUP_TABLE!, on: { source: F, targetDataset: R } },
+    CREATE_TABLE_CLONE_OF_SNAPSHOT: { run: r.RESTORE_TABLE!, on: { source: R, targetDataset: F } },
+    // Over the existing view v_a: the conditional update needs apply too.
+    CREATE_OR_REPLACE_VIEW: { run: () => h.engine.rehearse([{ kind: 'CREATE_VIEW', name: 'v_a', target: 'a', columns: [{ name: 'x', column: 'x' }], filter: null }]), on: { targetDataset: F, target: F } },
+    CREATE_TABLE_AS_SELECT: { run: r.CONSOLIDATE!, on: { targetDataset: F, source: F } },
+    CREATE_TABLE_IF_NOT_EXISTS: { run: r.LEDGER_INIT!, on: { targetDataset: R } },
+    INSERT_FROM_PARAMETER: { run: r.LEDGER_APPEND!, on: { target: R } },
+    INSERT_GUARDED: { run: r.LOCK_APPEND!, on: { target: R, source: R } },
+    SELECT: { run: r.VALIDATION_READ!, on: { source: F } },
+    INFORMATION_SCHEMA_COLUMNS: { run: () => h.engine.jobs.run({ jobId: `t_c_${Math.random().toString(36).slice(2)}`, query: columnsSql(PROJECT, FEATURES_DATASET), labels: { bqx_kind: 'catalog_columns' }, readRows: true }), on: { targetDataset: F } },
+    INFORMATION_SCHEMA_VIEWS: { run: () => h.engine.jobs.run({ jobId: `t_v_${Math.random().toString(36).slice(2)}`, query: viewsSql(PROJECT, FEATURES_DATASET), labels: { bqx_kind: 'catalog_views' }, readRows: true }), on: { targetDataset: F } },
+    INFORMATION_SCHEMA_SEARCH_INDEXES: { run: r.SEARCH_INDEXES!, on: { targetDataset: F } },
+    INFORMATION_SCHEMA_PARTITIONS: { run: r.CATALOG_STORAGE!, on: { targetDataset: F } },
+    DATASETS_GET: { run: r.CATALOG_DATASET!, on: { targetDataset: F } },
+    TABLES_LIST: { run: r.CATALOG_LIST!, on: { targetDataset: F } },
+    TABLES_GET: { run: r.CATALOG_GET!, on: { target: F } },
+  };
+}
+const NOT_REQUESTED_ROWS: NeedKind[] = ['JOB_READ_OTHER', 'CREATE_SCHEMA', 'STORAGE_OBJECTS_INSERT', 'STORAGE_OBJECTS_DELETE', 'RUN_JOBS_GET'];
 
 /** The runner without `permission` on `scope`, really: also from the project role, whose grants reach every dataset. */
 function withoutEffectively(iam: IamModel, scope: PermissionScope, permission: string): void {
@@ -156,55 +193,55 @@ function withoutEffectively(iam: IamModel, scope: PermissionScope, permission: s
 
 const denialOf = (e: unknown) => String((e as Error)?.message ?? e);
 
-describe('the double enforces exactly the permission table, per caller', () => {
+describe('the double enforces the needs fixture (Google\'s pages), per caller, and the table grants it', () => {
   let w: World;
   beforeAll(async () => {
     w = await world(smallSeed);
-    await w.h.engine.ledger.init(); // as the runner: CREATE TABLE IF NOT EXISTS needs only the table's LEDGER_INIT
+    await w.h.engine.ledger.init(); // as the runner: CREATE TABLE IF NOT EXISTS needs only what its row says
   });
   afterAll(() => w.close());
 
-  const cases = grantedActions().flatMap((action) =>
-    RUNNER_PERMISSIONS[action].needs.flatMap((n) => n.permissions.map((permission) => ({ action, scope: n.scope, permission }))),
+  const cases = NEEDS_FIXTURE.filter((row) => !NOT_REQUESTED_ROWS.includes(row.kind)).flatMap((row) =>
+    row.needs.flatMap((n) => n.permissions.map((permission) => ({ kind: row.kind as NeedKind, on: n.on as NeedOn, permission }))),
   );
-  const unique = cases.filter((c, i) => cases.findIndex((x) => x.action === c.action && x.scope === c.scope && x.permission === c.permission) === i);
 
-  test('with the table, every action the engine takes is accepted', async () => {
-    const reqs = requests(w.h);
-    for (const action of grantedActions()) {
-      const f = reqs[action];
-      if (!f) continue;
-      await expect(f().then(() => 'accepted', (e) => `${action}: ${denialOf(e)}`)).resolves.toBe('accepted');
-    }
+  test('every row of the fixture is requested here or named as requested elsewhere', () => {
+    const requested = Object.keys(fixtureRequests(w.h));
+    expect(NEEDS_FIXTURE.map((r) => r.kind).filter((k) => !requested.includes(k) && !NOT_REQUESTED_ROWS.includes(k))).toEqual([]);
+  });
+
+  test('with the table, every request is accepted', async () => {
+    const reqs = fixtureRequests(w.h);
+    for (const [kind, q] of Object.entries(reqs)) await expect(q!.run().then(() => 'accepted', (e) => `${kind}: ${denialOf(e)}`)).resolves.toBe('accepted');
     expect(w.h.double.inserts.filter((i) => i.outcome !== 'accepted')).toEqual([]);
   });
 
-  test.each(unique.filter((c) => !NOT_REQUESTED.includes(c.action)).map((c) => [c.action, c.permission, c.scope] as const))(
-    '%s is refused without %s on the %s, naming it',
-    async (action, permission, scope) => {
-      const restore = w.iam.snapshot();
-      try {
-        withoutEffectively(w.iam, scope, permission);
-        const out = await requests(w.h)[action]!().then(
-          () => 'accepted',
-          (e) => denialOf(e),
-        );
-        expect(out).toMatch(new RegExp(`(Permission ${permission.replace(/\./g, '\\.')} denied on|does not have ${permission.replace(/\./g, '\\.')} permission in project)`));
-        expect(out).toMatch(/accessDenied|Access Denied/);
-      } finally {
-        restore();
-      }
-    },
-  );
+  test.each(cases.map((c) => [c.kind, c.permission, c.on] as const))('%s is refused without %s on its %s, naming it', async (kind, permission, on) => {
+    const q = fixtureRequests(w.h)[kind]!;
+    const scope = q.on[on]!;
+    expect(scope).toBeDefined();
+    const restore = w.iam.snapshot();
+    try {
+      withoutEffectively(w.iam, scope, permission);
+      const out = await q.run().then(
+        () => 'accepted',
+        (e) => denialOf(e),
+      );
+      expect(out).toMatch(new RegExp(`(Permission ${permission.replace(/\./g, '\\.')} denied on|does not have ${permission.replace(/\./g, '\\.')} permission in project)`));
+      expect(out).toMatch(/accessDenied|Access Denied/);
+    } finally {
+      restore();
+    }
+  });
 
-  test('a permission no need of the action names does not matter to it (the double asks for the table, not more)', async () => {
-    const reqs = requests(w.h);
-    for (const action of ['RENAME_TABLE', 'LEDGER_READ', 'CATALOG_LIST'] as const) {
-      const needed = new Set(RUNNER_PERMISSIONS[action].needs.flatMap((n) => n.permissions));
+  test('a permission its row does not name does not matter to a request (the double asks what Google says, not the table)', async () => {
+    const reqs = fixtureRequests(w.h);
+    for (const kind of ['ALTER_TABLE_RENAME', 'TABLES_LIST', 'CREATE_TABLE_CLONE_OF_SNAPSHOT'] as const) {
+      const needed = new Set([...NEEDS_FIXTURE.find((r) => r.kind === kind)!.needs.flatMap((n) => n.permissions), 'bigquery.jobs.create']);
       const restore = w.iam.snapshot();
       try {
-        for (const scope of PERMISSION_SCOPES) for (const p of permissionsFor(scope)) if (!needed.has(p)) w.iam.withoutPermission(RUNNER, resourceOf(scope), p);
-        await expect(reqs[action]!().then(() => 'accepted', (e) => denialOf(e))).resolves.toBe('accepted');
+        for (const scope of PERMISSION_SCOPES) for (const p of permissionsFor(scope)) if (!needed.has(p)) withoutEffectively(w.iam, scope, p);
+        await expect(reqs[kind]!.run().then(() => 'accepted', (e) => denialOf(e))).resolves.toBe('accepted');
       } finally {
         restore();
       }

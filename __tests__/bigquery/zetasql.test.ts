@@ -7,7 +7,7 @@
  * ZetaSQL checks names, columns, types and functions; it does not know BigQuery's quotas, and
  * `CREATE TABLE … CLONE` needs a feature flag it ships but does not count as released.
  */
-import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
+import { columnsSql, partitionsSql, viewsSql } from '../../engines/bigquery/catalog';
 import { jobsParams, jobsSql } from '../../engines/bigquery/job-history';
 import { BigQueryEngine, openBigQueryEngine } from '../../engines/bigquery/engine';
 import type { Step } from '../../core/ports/engine';
@@ -61,8 +61,8 @@ function catalogueFor(tables: readonly CatalogueTable[], plan: Plan): ZTable[] {
   out.push({ path: [ds, 'INFORMATION_SCHEMA', 'VIEWS'], columns: [{ name: 'table_name', type: S }, { name: 'view_definition', type: S }] });
   out.push({ path: [ds, 'INFORMATION_SCHEMA', 'SEARCH_INDEXES'], columns: [{ name: 'table_name', type: S }, { name: 'index_name', type: S }, { name: 'index_status', type: S }] });
   out.push({
-    path: [`${PROJECT}.region-${LOCATION}`, 'INFORMATION_SCHEMA', 'TABLE_STORAGE'],
-    columns: [{ name: 'table_schema', type: S }, { name: 'table_name', type: S }, { name: 'total_rows', type: I }, { name: 'total_logical_bytes', type: I }],
+    path: [ds, 'INFORMATION_SCHEMA', 'PARTITIONS'],
+    columns: [{ name: 'table_name', type: S }, { name: 'partition_id', type: S }, { name: 'total_rows', type: I }, { name: 'total_logical_bytes', type: I }],
   });
   // The columns of JOBS_BY_PROJECT the usage query reads, with Google's documented types
   // (https://cloud.google.com/bigquery/docs/information-schema-jobs#schema).
@@ -192,7 +192,7 @@ describe('GoogleSQL the BigQuery engine emits, resolved by ZetaSQL', () => {
       ]),
     );
     for (const q of reads) await expect(z.analyze(q)).resolves.toBe('resolvedQueryStmtNode');
-    await expect(z.analyze(storageSql(PROJECT, LOCATION), { dataset: 'STRING' })).resolves.toBe('resolvedQueryStmtNode');
+    await expect(z.analyze(partitionsSql(PROJECT, FEATURES_DATASET), { tables: { typeKind: 'TYPE_ARRAY', arrayType: { elementType: { typeKind: 'TYPE_STRING' } } } })).resolves.toBe('resolvedQueryStmtNode');
   });
 
   test('a retirement plan\'s RETIRE_VIEW drops the view; its rollback recreates it from the plan (both resolve)', async () => {

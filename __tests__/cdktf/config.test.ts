@@ -104,7 +104,7 @@ describe('environment configuration', () => {
         expect(prod.iam.project.ciDeployer).not.toContain(role);
         expect(prod.iam.project.breakGlass).toContain(role);
       }
-      expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ extract: ['roles/bigquery.dataViewer'], runner: ['custom:bqxMigrationRunnerFeatures'] });
+      expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ ciDeployer: ['roles/bigquery.dataOwner'], extract: ['roles/bigquery.dataViewer'], runner: ['custom:bqxMigrationRunnerFeatures'] });
       expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] });
       // No workflow can impersonate break glass: only the platform admins' group, by token creation.
       expect(prod.iam.serviceAccounts.breakGlass).toEqual({ [`group:${prod.groups.platformAdmins}`]: ['roles/iam.serviceAccountTokenCreator'] });
@@ -136,7 +136,7 @@ describe('environment configuration', () => {
 
     it('refuses primitive roles', () => {
       for (const role of ['roles/owner', 'roles/editor', 'roles/viewer']) {
-        expect(withIam((iam) => iam.project!.ciDeployer.push(role))).toThrow(new RegExp(`iam\\.project\\.ciDeployer\\.8: primitive role ${role.replace('/', '\\/')} is never granted`));
+        expect(withIam((iam) => iam.project!.ciDeployer.push(role))).toThrow(new RegExp(`iam\\.project\\.ciDeployer\\.6: primitive role ${role.replace('/', '\\/')} is never granted`));
       }
     });
 
@@ -217,7 +217,7 @@ describe('environment configuration', () => {
         iam.project!.ciDeployer.push('roles/owner');
         iam.buckets!.output = { allUsers: ['roles/storage.objectViewer'] };
       });
-      expect(run).toThrow(/iam\.project\.ciDeployer\.8: primitive role roles\/owner.*; iam\.buckets\.output\.allUsers: allUsers/);
+      expect(run).toThrow(/iam\.project\.ciDeployer\.6: primitive role roles\/owner.*; iam\.buckets\.output\.allUsers: allUsers/);
     });
   });
 

@@ -180,9 +180,15 @@ describe('CompatibilityViewSet', () => {
     expect(sets[0].expired.map((v) => v.name)).toEqual(['unread_a']);
   });
 
-  it('can adopt views the runner created (import blocks keyed by the table path)', () => {
+  it('adopts exactly the views the runner created (import blocks keyed by the table path), none for the others', () => {
     const tf = synth((s) => {
-      new CompatibilityViewSet(s, 'v', { project: 'bqx-ml', datasetId: 'bqx_ml_v3_features_v2', now: PINNED_NOW, importExisting: true, views: [view('lag_eurusd_45', '2026-12-20T00:00:00Z')] });
+      new CompatibilityViewSet(s, 'v', {
+        project: 'bqx-ml',
+        datasetId: 'bqx_ml_v3_features_v2',
+        now: PINNED_NOW,
+        imported: new Set(['lag_eurusd_45']),
+        views: [view('lag_eurusd_45', '2026-12-20T00:00:00Z'), view('lag_gbpusd_45', '2026-12-20T00:00:00Z')],
+      });
     }) as Tf & { import?: { to: string; id: string }[] };
     expect(tf.import).toEqual([{ to: 'google_bigquery_table.view_lag_eurusd_45', id: 'projects/bqx-ml/datasets/bqx_ml_v3_features_v2/tables/lag_eurusd_45' }]);
     const plain = synth((s) => {

@@ -75,7 +75,7 @@ function configBindings(env: EnvironmentConfig): string[] {
   const member = (p: string): string => {
     if ((IDENTITY_KEYS as readonly string[]).includes(p)) return `serviceAccount:${env.serviceAccounts[p as keyof EnvironmentConfig['serviceAccounts']]}@${env.project}.iam.gserviceaccount.com`;
     if (p === 'wif:repository') return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${env.ci.repository}`;
-    if (p === 'wif:deployEnvironment') return `principal://iam.googleapis.com/${pool}/subject/repo:${env.ci.repository}:environment:${env.ci.deployEnvironment}`;
+    if (p === 'wif:deployEnvironment') return `principalSet://iam.googleapis.com/${pool}/attribute.subject_ref/repo:${env.ci.repository}:environment:${env.ci.deployEnvironment}@${env.ci.deployRef}`;
     return p;
   };
   const role = (r: string) => (r.startsWith('custom:') ? `projects/${env.project}/roles/${r.slice('custom:'.length)}` : r);
@@ -145,9 +145,13 @@ describe('IAM comes from the config and only from it', () => {
     // glass holds 7 and state-bucket access, the runner lost staging-bucket access and gained actAs
     // (deployer), token creation and job execution (operators), break glass is impersonable by the
     // admins: 48 - 5 + 7 + 1 - 1 + 3 + 1; the runner writes manifests/ of staging (conditional) and
-    // reads the extract job: + 2; the compliance scheduler executes the runner job, and the deployer
-    // attaches its identity: + 2.
-    expect(synthesized).toHaveLength(58);
+    // reads the extract job: + 2. Then the foundation's state moved to its own bucket (granted at
+    // bootstrap, no stack declares it): break glass leaves the shared state bucket (- 1); the
+    // deployer's project-wide storage.admin, dataOwner and logging.configWriter became one project
+    // custom role (- 2) plus storage.admin on staging and output (+ 2; on the state bucket it
+    // replaces objectUser) and dataOwner on each of the nine datasets (+ 9): 56 - 1 - 2 + 2 + 9. The compliance scheduler executes the runner job, and the
+    // deployer attaches its identity: + 2.
+    expect(synthesized).toHaveLength(66);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +
         `resource.name.startsWith("projects/_/buckets/${env.buckets.staging.name}/objects/manifests/")`,

@@ -57,10 +57,12 @@ describe('prod environment (no plan committed)', () => {
     expect(provider.attribute_condition).toBe("assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'");
     expect(provider.attribute_condition).not.toContain('assertion.repository ==');
     expect(provider.oidc.issuer_uri).toBe('https://token.actions.githubusercontent.com');
+    expect(provider.attribute_mapping['attribute.subject_ref']).toBe("assertion.sub + '@' + assertion.ref");
     const wif = resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.role === 'roles/iam.workloadIdentityUser');
     expect(Object.fromEntries(wif.map((r) => [r.service_account_id, r.member]))).toEqual({
+      // Jobs in the production environment AND on refs/heads/main (one mapped attribute holds both claims).
       '${google_service_account.sa-bqx-ml-ci-deployer.name}':
-        'principal://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/subject/repo:bqx-ml/bqx-platform:environment:production',
+        'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.subject_ref/repo:bqx-ml/bqx-platform:environment:production@refs/heads/main',
       '${google_service_account.sa-bqx-ml-ci-planner.name}': 'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.repository/bqx-ml/bqx-platform',
     });
     // Nothing federated can reach break glass; only the admins' group, by token creation.
@@ -70,6 +72,13 @@ describe('prod environment (no plan committed)', () => {
     const deployerRoles = resourcesOf(f, 'google_project_iam_member').filter((r) => r.member.startsWith('serviceAccount:bqx-ml-ci-deployer@')).map((r) => r.role);
     expect(deployerRoles.filter((r) => /^roles\/(resourcemanager\.|iam\.|owner|editor)/.test(r))).toEqual([]);
     expect(deployerRoles.length).toBeGreaterThan(0);
+    // No project-wide bucket administration: the foundation's state bucket is out of the deployer's reach.
+    expect(deployerRoles.filter((r) => /^roles\/storage\./.test(r))).toEqual([]);
+    expect(deployerRoles.filter((r) => r === 'roles/bigquery.dataOwner' || r === 'roles/logging.configWriter')).toEqual([]);
+    // Project-wide it can only create buckets and datasets and manage log-based metrics: nothing reaches an existing bucket's objects or a dataset's data.
+    const deployerProject = resourcesOf(f, 'google_project_iam_custom_role').find((r) => r.role_id === 'bqxDeployerProject')!.permissions as string[];
+    expect(deployerProject.filter((p) => !/^(storage\.buckets\.(create|list)|bigquery\.datasets\.create|logging\.logMetrics\.\w+)$/.test(p))).toEqual([]);
+    expect(deployerProject).toEqual(expect.arrayContaining(['storage.buckets.create', 'bigquery.datasets.create', 'logging.logMetrics.create']));
     // Custom roles exist before the bindings that name them.
     const runnerProject = resourcesOf(f, 'google_project_iam_member').find((r) => r.member.startsWith('serviceAccount:bqx-ml-runner@'))!;
     expect(runnerProject.role).toBe('projects/bqx-ml/roles/bqxMigrationRunnerProject');
@@ -80,6 +89,21 @@ describe('prod environment (no plan committed)', () => {
     expect(roles).not.toEqual(expect.arrayContaining(['roles/owner']));
     expect(roles.filter((r) => ['roles/owner', 'roles/editor', 'roles/viewer'].includes(r))).toEqual([]);
     expect(resourcesOf(f, 'google_artifact_registry_repository')[0]).toMatchObject({ repository_id: 'bqx-ml', format: 'DOCKER', location: 'us-central1', docker_config: { immutable_tags: true } });
+  });
+
+  it("the foundation's state is apart: its own bucket, which no stack declares or grants on, and no project-wide storage role for the deployer", () => {
+    const stacks = ['foundation', 'data', 'pipeline'].map((s) => [s, tf(s)] as const);
+    expect(Object.fromEntries(stacks.map(([s, t]) => [s, (t as { terraform: { backend: { gcs: { bucket: string } } } }).terraform.backend.gcs.bucket]))).toEqual({
+      foundation: 'bqx-ml-tfstate-foundation',
+      data: 'bqx-ml-tfstate',
+      pipeline: 'bqx-ml-tfstate',
+    });
+    for (const [s, t] of stacks) {
+      expect({ s, declared: resourcesOf(t, 'google_storage_bucket').filter((b) => b.name === 'bqx-ml-tfstate-foundation') }).toEqual({ s, declared: [] });
+      expect({ s, granted: resourcesOf(t, 'google_storage_bucket_iam_member').filter((b) => String(b.bucket).includes('tfstate-foundation')) }).toEqual({ s, granted: [] });
+      const projectStorage = resourcesOf(t, 'google_project_iam_member').filter((r) => r.member.startsWith('serviceAccount:bqx-ml-ci-deployer@') && /storage|owner|editor/.test(r.role));
+      expect({ s, projectStorage }).toEqual({ s, projectStorage: [] });
+    }
   });
 
   it('data: nine datasets, expiration only on staging/temp, IAM as member resources, hardened buckets', () => {
@@ -118,7 +142,7 @@ describe('prod environment (no plan committed)', () => {
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
     expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
-    expect(countResources(d)).toBe(25);
+    expect(countResources(d)).toBe(35); // the deployer administers each declared bucket (3) and dataset (9), not project-wide; break glass holds nothing on the shared state
   });
 
   it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {

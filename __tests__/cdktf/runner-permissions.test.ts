@@ -26,7 +26,7 @@ import { loadEnvironment } from '../../config/environments';
 import { discoveryRule } from '../../core/extraction/discovery';
 import { loadPolicy } from '../../core/policy';
 import { renderStep, searchIndexesSql } from '../../engines/bigquery/sql';
-import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
+import { columnsSql, partitionsSql, viewsSql } from '../../engines/bigquery/catalog';
 import { createSchemaSql, createTableSql, insertSql, lockInsertSql, LEDGER_COLUMNS, selectSql } from '../../engines/bigquery/ledger';
 import type { Step } from '../../core/ports/engine';
 
@@ -74,7 +74,8 @@ describe('the runner permission table', () => {
     const [sql] = renderStep(LOC, STEPS.BACKUP_TABLE, OPTS);
     expect(sql).toMatch(/^CREATE SNAPSHOT TABLE `bqx-ml\.bqx_ml_v3_migration\.bk_a_eurusd` CLONE `bqx-ml\.bqx_ml_v3_features_v2\.a_eurusd` OPTIONS \(expiration_timestamp = /);
     expect(permissionsFor('featureDataset')).toContain('bigquery.tables.deleteSnapshot');
-    expect(permissionsFor('runnerDataset')).toContain('bigquery.tables.deleteSnapshot');
+    // Google asks deleteSnapshot on the table snapshotted, not on the dataset the snapshot lands in.
+    expect(permissionsFor('runnerDataset')).not.toContain('bigquery.tables.deleteSnapshot');
   });
 
   it('the ledger, catalogue and index reads are the statements the table describes', () => {
@@ -83,12 +84,13 @@ describe('the runner permission table', () => {
     expect(RUNNER_PERMISSIONS.LEDGER_APPEND.emits.startsWith(head(insertSql(LEDGER, 'ledger', LEDGER_COLUMNS)))).toBe(true);
     expect(RUNNER_PERMISSIONS.LOCK_APPEND.emits.startsWith(head(lockInsertSql(LEDGER)))).toBe(true);
     expect(selectSql(LEDGER, 'runs', LEDGER_COLUMNS, '', '`at`')).toMatch(/^SELECT .* FROM `bqx-ml\.bqx_ml_v3_migration\.runs`/);
-    // Dataset-qualified (dataset scope) versus region-qualified (project scope).
+    // Every INFORMATION_SCHEMA read is dataset-qualified (dataset scope): none needs table metadata on the project.
     expect(columnsSql('bqx-ml', 'bqx_ml_v3_features_v2')).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.COLUMNS');
     expect(viewsSql('bqx-ml', 'bqx_ml_v3_features_v2')).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.VIEWS');
     expect(searchIndexesSql(LOC)).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.SEARCH_INDEXES');
-    expect(storageSql('bqx-ml', 'us-central1')).toContain('`bqx-ml.region-us-central1`.INFORMATION_SCHEMA.TABLE_STORAGE');
-    expect(RUNNER_PERMISSIONS.CATALOG_TABLE_STORAGE.needs.find((n) => n.permissions.includes('bigquery.tables.list'))?.scope).toBe('project');
+    expect(partitionsSql('bqx-ml', 'bqx_ml_v3_features_v2')).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.PARTITIONS');
+    expect(RUNNER_PERMISSIONS.CATALOG_STORAGE.needs.find((n) => n.permissions.includes('bigquery.tables.list'))?.scope).toBe('featureDataset');
+    expect(permissionsFor('project')).toEqual(['bigquery.jobs.create']);
   });
 
   it('cites Google documentation for every need, and names permissions as service.resource.verb', () => {
@@ -113,7 +115,7 @@ describe('the runner permission table', () => {
 
   it('the required sets per scope (what the stacks grant and readiness asks)', () => {
     expect(requiredRunnerPermissions()).toEqual({
-      project: ['bigquery.jobs.create', 'bigquery.jobs.listAll', 'bigquery.tables.get', 'bigquery.tables.list'],
+      project: ['bigquery.jobs.create', 'bigquery.jobs.listAll'],
       featureDataset: [
         'bigquery.datasets.get',
         'bigquery.tables.create',
@@ -129,9 +131,9 @@ describe('the runner permission table', () => {
       runnerDataset: [
         'bigquery.datasets.get',
         'bigquery.tables.create',
-        'bigquery.tables.deleteSnapshot',
         'bigquery.tables.get',
         'bigquery.tables.getData',
+        'bigquery.tables.list',
         'bigquery.tables.restoreSnapshot',
         'bigquery.tables.updateData',
       ],
@@ -193,9 +195,9 @@ describe('the predefined roles the model relies on', () => {
     expect(missing).toEqual(['bigquery.tables.deleteSnapshot']);
   });
 
-  it('jobUser carries jobs.create but not the job history (JOBS_BY_PROJECT) nor the project-wide table metadata TABLE_STORAGE needs', () => {
+  it('on the project jobUser carries jobs.create; the job history (JOBS_BY_PROJECT) needs listAll besides, and no project-wide table metadata is asked', () => {
     expect(has('roles/bigquery.jobUser', 'bigquery.jobs.create')).toBe(true);
-    expect(permissionsFor('project').filter((p) => !has('roles/bigquery.jobUser', p))).toEqual(['bigquery.jobs.listAll', 'bigquery.tables.get', 'bigquery.tables.list']);
+    expect(permissionsFor('project').filter((p) => !has('roles/bigquery.jobUser', p))).toEqual(['bigquery.jobs.listAll']);
   });
 
   it('every role has a Google reference page and a sorted, duplicate-free list', () => {

@@ -94,7 +94,8 @@ describe('synthesis to disk', () => {
         const tf = JSON.parse(fs.readFileSync(path.join(out, 'stacks', id, 'cdk.tf.json'), 'utf8'));
         expect({ id, backend: tf.terraform.backend.gcs, project: tf.provider.google[0].project }).toEqual({
           id,
-          backend: { bucket: `bqx-ml${name === 'dev' ? '-dev' : ''}-tfstate`, prefix: `platform/${name}/${id}` },
+          // The foundation's state apart, in a bucket only break glass writes.
+          backend: { bucket: `bqx-ml${name === 'dev' ? '-dev' : ''}-tfstate${id === 'foundation' ? '-foundation' : ''}`, prefix: `platform/${name}/${id}` },
           project: name === 'dev' ? 'bqx-ml-dev' : 'bqx-ml',
         });
       }
@@ -200,12 +201,30 @@ describe('bqx synth (npm run synth) arguments', () => {
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
-  it('without --env synthesizes dev, never prod', async () => {
-    const out = tmpDir('bqx-synth-default-');
-    const r = await synth(['--out', out, '--plan', path.join(out, 'none.json')]);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^synthesized dev: 3 stacks/m);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml-dev');
+  it('one environment rule: --env, else BQX_ENV, else refused (nothing written)', async () => {
+    const saved = process.env.BQX_ENV;
+    try {
+      delete process.env.BQX_ENV;
+      const none = tmpDir('bqx-synth-default-');
+      const refused = await synth(['--out', none, '--plan', path.join(none, 'none.json')]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/bqx synth needs an environment: nothing defaults to one/);
+      expect(refused.err).toMatch(/--env dev\|prod or set BQX_ENV=dev\|prod/);
+      expect(fs.readdirSync(none)).toEqual([]);
+      // BQX_ENV=prod npm run synth synthesizes prod (it used to fall back to dev).
+      process.env.BQX_ENV = 'prod';
+      const out = tmpDir('bqx-synth-bqxenv-');
+      const r = await synth(['--out', out, '--plan', path.join(out, 'none.json')]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^synthesized prod: /m);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml');
+      // The flag wins over BQX_ENV.
+      const dev = tmpDir('bqx-synth-flag-');
+      expect((await synth(['--env', 'dev', '--out', dev, '--plan', path.join(dev, 'none.json')])).out).toMatch(/^synthesized dev: /m);
+    } finally {
+      if (saved === undefined) delete process.env.BQX_ENV;
+      else process.env.BQX_ENV = saved;
+    }
   });
 
   it('prod from the committed plan: says loudly that its views come from the DuckDB replica, and environment.json records it', async () => {

@@ -7,6 +7,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
+import { loadEnvironment } from '../../config/environments';
+import { synthesizeEnvironment } from '../../stacks/synthesize';
 import { tmpDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -36,8 +38,8 @@ const authenticates = (j: Job) => j.steps.some((s) => s.uses?.startsWith('google
 const script = (j: Job) => j.steps.map((s) => s.run ?? '').join('\n');
 
 describe('CI workflows', () => {
-  it('are the three platform workflows', () => {
-    expect(files).toEqual(['platform-deploy.yml', 'platform-drift.yml', 'platform-pr.yml']);
+  it('are the three platform workflows and the runner image build', () => {
+    expect(files).toEqual(['platform-deploy.yml', 'platform-drift.yml', 'platform-pr.yml', 'runner-image.yml']);
   });
 
   it.each(files)('%s: every action is pinned to a full commit SHA, with its tag in a comment', (f) => {
@@ -84,10 +86,34 @@ describe('CI workflows', () => {
         expect({ name, writes: writes.filter((w) => w !== 'id-token') }).toEqual({ name, writes: [] });
       }
     }
-    // Terraform only runs on checked configuration: the provider guard precedes `terraform init`.
+    // Terraform only runs on checked configuration: the guard (from the base branch) precedes `terraform init`.
     const plan = script(wf.jobs.plan);
-    expect(plan.indexOf('required_providers')).toBeGreaterThan(-1);
-    expect(plan.indexOf('required_providers')).toBeLessThan(plan.indexOf('terraform init'));
+    expect(plan.indexOf('guard/.github/scripts/guard-stack.sh')).toBeGreaterThan(-1);
+    expect(plan.indexOf('guard-stack.sh')).toBeLessThan(plan.indexOf('terraform init'));
+    expect(wf.jobs.plan.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).toMatchObject({ ref: '${{ github.event.pull_request.base.sha }}', 'sparse-checkout': '.github/scripts' });
+  });
+
+  it.each(files)('%s: no expression is interpolated into a run: script (matrix values and the like arrive through env:)', (f) => {
+    for (const [name, job] of Object.entries(load(f).jobs)) {
+      const interpolated = job.steps.flatMap((s) => (s.run ?? '').match(/\$\{\{[^}]*\}\}/g) ?? []);
+      expect({ name, interpolated }).toEqual({ name, interpolated: [] });
+    }
+  });
+
+  it.each(files)('%s: every job that runs terraform passes each stack through the guard first', (f) => {
+    for (const [name, job] of Object.entries(load(f).jobs)) {
+      const s = script(job);
+      const init = s.indexOf('terraform init');
+      if (init < 0 || name.startsWith('apply') || name.startsWith('deploy')) continue;
+      expect({ name, guarded: s.indexOf('guard-stack.sh') > -1 && s.indexOf('guard-stack.sh') < init }).toEqual({ name, guarded: true });
+    }
+  });
+
+  it('a plan longer than its share of the review is marked TRUNCATED and points at the full plan artifact', () => {
+    const deploy = raw('platform-deploy.yml');
+    expect(deploy).toMatch(/TRUNCATED: 60000 of \$size bytes shown\.\*\* The full plan is plan\.txt in the artifact plan-\$MATRIX_ENV-\$MATRIX_STACK of \$GITHUB_SERVER_URL\/\$GITHUB_REPOSITORY\/actions\/runs\/\$GITHUB_RUN_ID/);
+    expect(deploy).toMatch(/\$\{\{ env\.DIR \}\}\/plan\.txt/);
+    expect(raw('platform-pr.yml')).toMatch(/TRUNCATED: \$\{limit\} of \$\{text\.length\} characters shown; the full plan is the artifact plan-\$\{env\}-\$\{stack\} of \$\{run\}/);
   });
 
   it('the pull-request workflow type-checks the tests and runs the whole suite when any layer changes', () => {
@@ -110,7 +136,7 @@ describe('CI workflows', () => {
     expect(raw(f)).not.toContain('dist/scripts/synth.js');
     const synths = raw(f).match(/bqx(\.js)? synth[^\n]*/g) ?? [];
     expect(synths.length).toBeGreaterThan(0);
-    for (const s of synths) expect(s).toMatch(/--env "?\$env"?/);
+    for (const s of synths) expect(s).toMatch(/--env ("?\$env"?|prod|dev)\b/);
   });
 
   it('pr: when plans/ changes, bqx plan --diff of each saved plan against the base branch is posted in the plan comment', () => {
@@ -118,7 +144,8 @@ describe('CI workflows', () => {
     const steps = pr.jobs.synth.steps;
     const at = steps.findIndex((st) => st.name === 'Plan diff (plans/ changed)');
     expect(at).toBeGreaterThan(steps.findIndex((st) => st.name === 'Synthesize dev and prod (base)'));
-    expect(steps[at].run).toContain('git diff --quiet "${{ github.event.pull_request.base.sha }}" HEAD -- plans/');
+    expect(steps[at].run).toContain('git diff --quiet "$BASE_SHA" HEAD -- plans/');
+    expect(steps[at].env).toEqual({ BASE_SHA: '${{ github.event.pull_request.base.sha }}' });
     expect(steps[at].run).toContain('node bin/bqx.js plan --diff "../base/$plan" --current "$plan"');
     expect(steps[at + 1]).toMatchObject({ with: { name: 'plan-diff', path: 'plan-diff/' } });
     const comment = pr.jobs.comment.steps;
@@ -214,5 +241,58 @@ describe('apply-saved-plans.sh', () => {
     expect(r.status).toBe(1);
     expect(r.out).toContain('data: no saved plan (artifact plan-prod-data)');
     expect(r.calls).toEqual([]);
+  });
+});
+
+describe('the stack guard (.github/scripts/guard-stack.sh) and the backend check of pull requests', () => {
+  const GUARD = path.join(ROOT, '.github', 'scripts', 'guard-stack.sh');
+  let out: string;
+  beforeAll(() => {
+    out = tmpDir('bqx-guard-');
+    synthesizeEnvironment({ env: loadEnvironment('prod'), outdir: out, plan: null, now: new Date('2026-11-21T00:00:00Z') });
+  });
+  const stack = (s: string) => JSON.parse(fs.readFileSync(path.join(out, 'stacks', s, 'cdk.tf.json'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const guard = (tf: unknown, name: string) => {
+    const f = path.join(out, `probe-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(f, JSON.stringify(tf));
+    const r = spawnSync('bash', [GUARD, f, path.join(out, 'environment.json'), name], { encoding: 'utf8' });
+    return { status: r.status, err: r.stderr };
+  };
+
+  it('passes every synthesized stack as it is', () => {
+    for (const s of fs.readdirSync(path.join(out, 'stacks'))) expect({ s, ...guard(stack(s), s) }).toEqual({ s, status: 0, err: '' });
+  });
+
+  it.each([
+    ['a custom endpoint', (t: any) => (t.provider.google[0].bigquery_custom_endpoint = 'https://evil.example/'), /redirect or re-authenticate Terraform: google\.bigquery_custom_endpoint/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an access token', (t: any) => (t.provider.google[0].access_token = 'ya29.x'), /google\.access_token/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['impersonation', (t: any) => (t.provider.google[0].impersonate_service_account = 'owner@bqx-ml.iam.gserviceaccount.com'), /google\.impersonate_service_account/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['credentials', (t: any) => (t.provider.google[0].credentials = '{}'), /google\.credentials/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['another state bucket', (t: any) => (t.terraform.backend.gcs.bucket = 'someone-elses-bucket'), /backend is not the environment's state/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ["another stack's state", (t: any) => (t.terraform.backend.gcs.prefix = 'platform/prod/foundation'), /backend is not the environment's state/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a local backend', (t: any) => (t.terraform.backend = { local: { path: '/tmp/x' } }), /backend is not the environment's state/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a backend with credentials', (t: any) => (t.terraform.backend.gcs.access_token = 'ya29.x'), /backend is not the environment's state/], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ])('refuses %s', (_what, change, message) => {
+    const t = stack('data');
+    change(t);
+    const r = guard(t, 'data');
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(message);
+  });
+
+  it('the pull request diff refuses a stack whose terraform.backend changed', () => {
+    const step = load('platform-pr.yml').jobs.synth.steps.find((s) => s.run?.includes('Changed stacks'))!;
+    const dir = tmpDir('bqx-backend-diff-');
+    for (const side of ['head', 'base']) {
+      for (const env of ['dev', 'prod']) {
+        fs.mkdirSync(path.join(dir, side, env, 'stacks', 'data'), { recursive: true });
+        const t = stack('data');
+        if (side === 'head' && env === 'prod') t.terraform.backend.gcs.prefix = 'platform/prod/elsewhere';
+        fs.writeFileSync(path.join(dir, side, env, 'stacks', 'data', 'cdk.tf.json'), JSON.stringify(t));
+      }
+    }
+    const r = spawnSync('bash', ['-c', step.run!], { cwd: dir, encoding: 'utf8', env: { ...process.env, GITHUB_OUTPUT: path.join(dir, 'o'), GITHUB_STEP_SUMMARY: path.join(dir, 's') } });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error::prod/data: terraform.backend changed');
   });
 });

@@ -4,7 +4,8 @@ import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import type { StatementPreview } from '../report/summary';
-import { PERMISSION_SCOPES, type Engine, type RequiredPermission } from '../ports/engine';
+import type { Engine, RequiredPermission } from '../ports/engine';
+import { firstActionableSource, permissionGaps, PERMISSION_HINT } from './permissions';
 import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
 import { historyOf, planMayHaveChanged, readHistory } from './history';
@@ -29,28 +30,6 @@ export interface ApplyOptions extends BaseApplyOptions {
 export type ApplyResult = RunResult;
 
 /**
- * The permissions the engine's identity lacks (asked read-only, scope by scope), and those it could
- * not ask; null when nothing is required or the engine cannot ask.
- */
-async function permissionGaps(engine: Engine, required: readonly RequiredPermission[] | undefined, plan: Plan): Promise<{ missing: string[]; untested: string[] } | null> {
-  if (!required?.length || !engine.testPermissions) return null;
-  const table = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => isActionable(o.action))?.sources[0];
-  const missing: string[] = [];
-  const untested: string[] = [];
-  for (const scope of PERMISSION_SCOPES) {
-    const wanted = required.filter((r) => r.scope === scope);
-    if (!wanted.length) continue;
-    const t = await engine.testPermissions(scope, wanted.map((r) => r.permission), { table });
-    for (const r of wanted) {
-      if (t.untested.includes(r.permission)) untested.push(`${r.permission} on ${t.resource}`);
-      else if (!t.granted.includes(r.permission)) missing.push(`${r.permission} on ${t.resource} (${scope}; needed by ${r.neededBy.join(', ')})`);
-    }
-    if (t.untested.length) untested.push(`(${t.resource}: ${t.how})`);
-  }
-  return { missing, untested };
-}
-
-/**
  * Carries out a plan: paper (a simulated catalogue, nothing changes) or real (lock, preflight
  * refusals, per-operation gates, steps recorded in the ledger, validation after every batch).
  */
@@ -63,11 +42,10 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
     preflight: async (pre) => {
       const { plan, planSource, summary } = pre;
       // First, before any other read: every permission the run needs, asked without changing anything.
-      const gaps = await permissionGaps(engine, opts.requiredPermissions, plan);
+      const gaps = await permissionGaps(engine, opts.requiredPermissions, firstActionableSource(plan));
       if (gaps?.missing.length) {
         const message = `the runner lacks ${gaps.missing.length} permission(s) the run needs: ${gaps.missing.join('; ')}`;
-        const hint = 'grant exactly the permissions of config/runner-permissions.ts (the stacks grant them: deploy the foundation and data stacks), then run again; `bqx readiness --engine bigquery` names every missing one';
-        if (!paper) throw new BqxError('PERMISSION_MISSING', message, hint, 'REFUSED');
+        if (!paper) throw new BqxError('PERMISSION_MISSING', message, PERMISSION_HINT, 'REFUSED');
         summary.warnings.push(`preflight (PERMISSION_MISSING): ${message}`);
       }
       if (gaps?.untested.length) summary.warnings.push(`preflight: permissions not asked before the run (the first batch finds them): ${gaps.untested.join('; ')}`);

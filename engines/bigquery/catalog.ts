@@ -9,7 +9,7 @@ import { assertDatasetName, assertProjectId, assertTableName } from '../../core/
 import type { JobRunner } from './jobs';
 import { BigQueryApiError, RestTransport, toApiError } from './rest';
 import type { FieldSchema } from './rows';
-import { scalarParam } from './rows';
+import { stringArrayParam } from './rows';
 
 interface TableListItem {
   tableReference?: { tableId?: string };
@@ -100,12 +100,19 @@ export function regionQualifier(location: string): string {
   return region;
 }
 
-/** TABLE_STORAGE is region-scoped; `@dataset` picks the dataset's tables. */
-export function storageSql(project: string, location: string): string {
-  const region = regionQualifier(location);
-  assertProjectId(project, 'project');
-  return `SELECT table_name, total_rows, total_logical_bytes FROM \`${project}.${region}\`.INFORMATION_SCHEMA.TABLE_STORAGE WHERE table_schema = @dataset`;
+/**
+ * Row counts and logical bytes per table from the dataset-qualified PARTITIONS view: it needs
+ * bigquery.tables.get/list on the dataset only (a region-qualified view such as TABLE_STORAGE is
+ * authorized on the project, which would reach every dataset's metadata). One query reads at most
+ * PARTITIONS_MAX_TABLES tables (https://cloud.google.com/bigquery/docs/information-schema-partitions):
+ * `@tables` names them.
+ */
+export function partitionsSql(project: string, dataset: string): string {
+  return `SELECT table_name, SUM(total_rows) AS total_rows, SUM(total_logical_bytes) AS total_logical_bytes FROM ${datasetRef(project, dataset)}.INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN UNNEST(@tables) GROUP BY table_name`;
 }
+
+/** Google's limit on the tables one INFORMATION_SCHEMA.PARTITIONS query may read. */
+export const PARTITIONS_MAX_TABLES = 1000;
 
 export function viewsSql(project: string, dataset: string): string {
   return `SELECT table_name, view_definition FROM ${datasetRef(project, dataset)}.INFORMATION_SCHEMA.VIEWS`;
@@ -161,7 +168,8 @@ export class CatalogReader {
       }
       throw e;
     }
-    const [columns, storage, views] = await Promise.all([this.columnsByTable(), this.storageByTable(), this.viewQueries()]);
+    const stored = items.filter((it) => kindOf(it.type) !== 'VIEW').map((it) => it.tableReference?.tableId ?? '').filter(Boolean);
+    const [columns, storage, views] = await Promise.all([this.columnsByTable(), this.storageByTable(stored), this.viewQueries()]);
     return items
       .map((it) => {
         const name = it.tableReference?.tableId ?? '';
@@ -199,16 +207,22 @@ export class CatalogReader {
     return byTable;
   }
 
-  /** Row counts and logical bytes from TABLE_STORAGE (metadata; may lag recent changes by minutes). */
-  private async storageByTable(): Promise<Map<string, { rows: number; bytes: number }>> {
-    const out = await this.jobs.run({
-      jobId: `bqx_catalog_storage_${this.opts.dataset}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
-      query: storageSql(this.opts.project, this.opts.location),
-      params: [scalarParam('dataset', 'STRING', this.opts.dataset)],
-      labels: { bqx_kind: 'catalog_storage' },
-      readRows: true,
-    });
-    return new Map(out.rows.map((r) => [String(r.table_name), { rows: Number(r.total_rows ?? 0), bytes: Number(r.total_logical_bytes ?? 0) }]));
+  /** Row counts and logical bytes of `tables` (metadata; may lag recent changes by minutes), PARTITIONS_MAX_TABLES per query. */
+  private async storageByTable(tables: readonly string[]): Promise<Map<string, { rows: number; bytes: number }>> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < tables.length; i += PARTITIONS_MAX_TABLES) chunks.push(tables.slice(i, i + PARTITIONS_MAX_TABLES));
+    const outs = await Promise.all(
+      chunks.map((names, i) =>
+        this.jobs.run({
+          jobId: `bqx_catalog_storage_${this.opts.dataset}_${i}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`,
+          query: partitionsSql(this.opts.project, this.opts.dataset),
+          params: [stringArrayParam('tables', names)],
+          labels: { bqx_kind: 'catalog_storage' },
+          readRows: true,
+        }),
+      ),
+    );
+    return new Map(outs.flatMap((out) => out.rows.map((r) => [String(r.table_name), { rows: Number(r.total_rows ?? 0), bytes: Number(r.total_logical_bytes ?? 0) }] as const)));
   }
 
   private async viewQueries(): Promise<Map<string, string>> {

@@ -12,7 +12,7 @@ import type { JobHistory, JobRead } from '../../core/ports/engine';
 import { RUNNER_JOB_LABEL } from '../../core/usage';
 import { assertProjectId } from '../../core/identifiers';
 import { regionQualifier } from './catalog';
-import { scalarParam, stringsParam, type QueryParameter, type Row } from './rows';
+import { scalarParam, stringArrayParam, type QueryParameter, type Row } from './rows';
 
 export function jobsSql(project: string, location: string): string {
   const region = regionQualifier(location);
@@ -37,7 +37,7 @@ export function jobsParams(project: string, dataset: string, since: Date, names:
     scalarParam('since', 'TIMESTAMP', since.toISOString().replace('T', ' ').replace('Z', '+00')),
     scalarParam('project', 'STRING', project),
     scalarParam('dataset', 'STRING', dataset),
-    stringsParam('names', names),
+    stringArrayParam('names', names),
     scalarParam('runner_label', 'STRING', RUNNER_JOB_LABEL),
   ];
 }

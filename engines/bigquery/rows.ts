@@ -72,9 +72,9 @@ export function scalarParam(name: string, type: ScalarType, value: string | numb
   return { name, parameterType: { type }, parameterValue: { value: value === null ? null : String(value) } };
 }
 
-/** ARRAY<STRING> parameter. */
-export function stringsParam(name: string, values: readonly string[]): QueryParameter {
-  return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: values.map((value) => ({ value })) } };
+/** ARRAY<STRING> parameter (e.g. the table names a metadata query is limited to). */
+export function stringArrayParam(name: string, values: readonly string[]): QueryParameter {
+  return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: values.map((v) => ({ value: v })) } };
 }
 
 /** ARRAY<STRUCT<...>> parameter: the rows of one INSERT. */

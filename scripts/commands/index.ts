@@ -14,6 +14,7 @@ import { registerScan } from './scan';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
+import { registerViews } from './views';
 import { registerWarehouse } from './warehouse';
 
 /** Every verb of the CLI, in the order of a run. */
@@ -27,6 +28,7 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerReconcile(program, finish);
   registerExtraction(program, finish);
   registerRemap(program, finish);
+  registerViews(program, finish);
   registerRollback(program, finish);
   registerRetirement(program, finish);
   registerUnlock(program, finish);

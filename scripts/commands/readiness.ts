@@ -1,3 +1,4 @@
+import { namedEnvironment } from '../../config/environment-rule';
 import type { Command } from 'commander';
 import { serviceAccountEmail } from '../../config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from '../../config/environments';
@@ -52,7 +53,7 @@ export function registerReadiness(program: Command, finish: Finish): void {
     const asked = opts.impersonateServiceAccount as string | undefined;
     // On Google's endpoints readiness acts as the runner unless told otherwise; against a test
     // endpoint only when asked (a test double needs its own IAM Credentials endpoint for it).
-    const envName = (opts.env as string | undefined) ?? (process.env.BQX_ENV || undefined);
+    const envName = namedEnvironment({ flag: opts.env as string | undefined });
     const runner = engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount(envName, engine.project) : null;
     const impersonate = asked === 'none' ? undefined : (asked ?? runner ?? undefined);
     const outcome = await runReadiness({

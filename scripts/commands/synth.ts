@@ -2,6 +2,7 @@ import { performance } from 'perf_hooks';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { synthesize } from '../../app/synth';
+import { requireEnvironment } from '../../config/environment-rule';
 import { BqxError } from '../../core/errors';
 import type { Finish } from '../exit-codes';
 
@@ -21,23 +22,25 @@ export function registerSynth(program: Command, finish: Finish): void {
   program
     .command('synth')
     .description('Synthesize every CDKTF stack of an environment (views from the committed plan, or --plan) into <out>/stacks/<stack>/.')
-    .addOption(new Option('--env <name>', 'environment (no implicit prod: default dev)').choices(['dev', 'prod']).default('dev'))
+    .addOption(new Option('--env <name>', 'environment (else env BQX_ENV; neither: refused, nothing is synthesized for an environment not named)').choices(['dev', 'prod']))
     .option('--hcl', 'write cdk.tf (plain Terraform) instead of cdk.tf.json')
     .option('--out <dir>', 'output directory (default cdktf.out)')
     .option('--plan <file>', 'plan file for the views stacks (default: the environment’s views.planFile; env BQX_PLAN_FILE)')
     .option('--retire-plan <file>', 'applied retirement plan of the plan\'s views (bqx retire): exactly the views it retired are not declared (env BQX_RETIRE_PLAN_FILE)')
     .option('--now <iso>', 'the clock for grace periods (default now; env BQX_NOW)')
+    .option('--applied <file>', "views the runner has created (bqx views applied --out): an import block for exactly those (default: the environment's views.appliedFile)")
     .action(async (opts) => {
       const started = performance.now();
       const now = parseNow(opts.now);
-      const result = await synthesize({ env: opts.env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined), retirePlanFile: opts.retirePlan ?? (process.env.BQX_RETIRE_PLAN_FILE || undefined) });
+      const env = requireEnvironment({ flag: opts.env }, 'bqx synth');
+      const result = await synthesize({ env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined), retirePlanFile: opts.retirePlan ?? (process.env.BQX_RETIRE_PLAN_FILE || undefined), appliedFile: opts.applied });
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
       const file = opts.hcl ? 'cdk.tf' : 'cdk.tf.json';
       const total = Object.values(result.resources).reduce((a, b) => a + b, 0);
-      const lines = [`synthesized ${opts.env}: ${result.stacks.length} stacks, ${total} resources -> ${result.outdir}/stacks/<stack>/${file}`];
+      const lines = [`synthesized ${env}: ${result.stacks.length} stacks, ${total} resources -> ${result.outdir}/stacks/<stack>/${file}`];
       for (const [id, n] of Object.entries(result.resources)) lines.push(`  ${id.padEnd(12)} ${String(n).padStart(5)} resources`);
       if (result.views.planHash) {
-        lines.push(`  views: ${result.views.declared} declared, ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
+        lines.push(`  views: ${result.views.declared} declared (${result.views.imported} imported: created by the runner), ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
         const catalogue = result.views.catalogue;
         if (catalogue && !catalogue.fromWarehouse) lines.push(`  views plan catalogue: ${catalogue.name}, NOT the environment's BigQuery catalogue (allowed by views.allowPlanFromLocalCatalogue)`);
       }

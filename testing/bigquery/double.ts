@@ -22,9 +22,10 @@
 import { DoubleModel } from './double/model';
 import { RestServer } from './double/routing';
 
-export type { DoubleColumn, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, LatencyModel } from './double/types';
+export type { Authorization, DoubleColumn, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, LatencyModel } from './double/types';
 export { mulberry32 } from './double/model';
 export { IamModel, describeResource, type IamGrant, type IamResource } from './double/iam';
+export { NEEDS_FIXTURE, needsOn, needsRow, type NeedKind, type NeedOn, type NeedsRow } from './double/needs-fixture';
 
 export class BigQueryDouble extends DoubleModel {
   private readonly rest = new RestServer(this);

@@ -19,6 +19,7 @@
 import * as http from 'http';
 import { closeServer, listenOnLoopback } from '../../../testing/loopback';
 import { describeResource, serviceAccountProject, type IamModel, type IamResource } from '../../../testing/bigquery/double/iam';
+import { needsOn } from '../../../testing/bigquery/double/needs-fixture';
 
 export interface GoogleDoubleState {
   project: string;
@@ -146,14 +147,14 @@ export class GoogleApisDouble {
       // Replacing an object needs storage.objects.delete besides create (objects.insert reference).
       const object: IamResource = { kind: 'object', project: s.project, bucket: m[1], object: name };
       const existing = this.objects.get(`${m[1]}/${name}`);
-      const [missing] = lacking(object, 'storage.objects.create', ...(existing && !existing.deleted ? ['storage.objects.delete'] : []));
+      const [missing] = lacking(object, ...needsOn('STORAGE_OBJECTS_INSERT', 'object', existing !== undefined && !existing.deleted));
       if (missing) return denied(missing, object);
       this.objects.set(`${m[1]}/${name}`, { deleted: false, body });
       return this.send(res, 200, { kind: 'storage#object', bucket: m[1], name });
     }
     if (req.method === 'DELETE' && (m = p.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/))) {
       const object: IamResource = { kind: 'object', project: s.project, bucket: m[1], object: m[2] };
-      const [missing] = lacking(object, 'storage.objects.delete');
+      const [missing] = lacking(object, ...needsOn('STORAGE_OBJECTS_DELETE', 'object'));
       if (missing) return denied(missing, object);
       const o = this.objects.get(`${m[1]}/${m[2]}`);
       if (!o || o.deleted) return this.fail(res, 404, 'NOT_FOUND', `object ${m[2]}`);
@@ -162,7 +163,7 @@ export class GoogleApisDouble {
     }
     if (req.method === 'GET' && (m = p.match(/^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/))) {
       const job: IamResource = { kind: 'job', project: m[1], location: m[2], job: m[3] };
-      const [missing] = lacking(job, 'run.jobs.get');
+      const [missing] = lacking(job, ...needsOn('RUN_JOBS_GET', 'job'));
       if (missing) return denied(missing, job);
       if (m[1] !== s.project || !s.jobs.has(`${m[2]}/${m[3]}`)) return this.fail(res, 404, 'NOT_FOUND', `job ${m[3]}`);
       const env = Object.entries(s.jobEnv?.get(`${m[2]}/${m[3]}`) ?? {}).map(([name, value]) => ({ name, value }));

@@ -1,18 +1,19 @@
 /**
- * What each request to the double needs, in permissions, from the runner's permission table
- * (config/runner-permissions.ts) and nowhere else: a statement is classified the way the
- * interpreter recognises it (sql.ts), mapped to the step kind or support action of the table, and
- * that entry's needs are required on the resources the statement names (its project, the
- * dataset(s) it reads and writes, scope by scope). REST calls map to the support actions that
- * describe them (datasets.get, tables.list, tables.get, job polling).
+ * What each request to the double needs, in permissions, from the needs fixture
+ * (needs-fixture.ts: rows written from Google's pages) and nowhere else: the project's permission
+ * table (config/runner-permissions.ts) is what is being tested, so the double never reads it. A
+ * statement is classified the way the interpreter recognises it (sql.ts) as one fixture row, and
+ * that row's needs are required on the resources the statement names (its project, the table or
+ * dataset it changes, the tables it reads). REST calls are rows of their own (datasets.get,
+ * tables.list, tables.get, job polling).
  *
  * Denials answer like BigQuery: 403, reason accessDenied, a message naming the permission and the
  * resource ("Access Denied: Table p:d.t: Permission bigquery.tables.update denied on table p:d.t
  * (or it may not exist).").
  */
-import { RUNNER_PERMISSIONS, type PermissionScope, type RunnerActionKey } from '../../../config/runner-permissions';
 import { LEDGER_TABLES } from '../../../engines/bigquery/ledger';
 import type { IamResource } from './iam';
+import { needsRow, type NeedKind } from './needs-fixture';
 import { DoubleError, key } from './types';
 import type { DoubleTable } from './types';
 
@@ -21,113 +22,111 @@ export interface Need {
   readonly resource: IamResource;
   /** What BigQuery names in a denial: `Project p`, `Dataset p:d`, `Table p:d.t`. */
   readonly object: { readonly kind: 'Project' | 'Dataset' | 'Table'; readonly id: string };
-  /** The table entry the need comes from. */
-  readonly action: RunnerActionKey;
+  /** The fixture row the need comes from. */
+  readonly kind: NeedKind;
+}
+
+interface TableAt {
+  readonly dataset: string;
+  readonly table: string;
 }
 
 export interface Classified {
-  readonly action: RunnerActionKey;
-  /** Datasets (and a table of each, for messages) the statement binds to each dataset scope. */
-  readonly datasets: Partial<Record<Exclude<PermissionScope, 'project'>, { dataset: string; table: string | null }[]>>;
+  readonly kind: NeedKind;
+  /** The table the statement changes (or, for a dataset-level statement, null table). */
+  readonly target: { readonly dataset: string; readonly table: string | null } | null;
+  /** Every table or view the statement reads. */
+  readonly sources: readonly TableAt[];
 }
 
 const TABLE_REF = /`([^`.]+)\.([^`.]+)\.([^`.]+)`/g;
-const ref = (text: string) => {
+const ref = (text: string): TableAt | null => {
   const m = text.match(/^`([^`.]+)\.([^`.]+)\.([^`.]+)`$/);
-  return m ? { project: m[1], dataset: m[2], table: m[3] } : null;
+  return m ? { dataset: m[2], table: m[3] } : null;
 };
-const refs = (sql: string) => [...sql.matchAll(TABLE_REF)].map((x) => ({ project: x[1], dataset: x[2], table: x[3] }));
-const on = (r: { dataset: string; table: string | null } | null) => (r ? [{ dataset: r.dataset, table: r.table }] : []);
+const refs = (sql: string): TableAt[] => [...sql.matchAll(TABLE_REF)].map((x) => ({ dataset: x[2], table: x[3] }));
 const LEDGER = new Set<string>(Object.values(LEDGER_TABLES));
 
-/** Dataset-level permissions are named on the dataset in a denial; the others on the table. */
-const ON_DATASET = new Set(['bigquery.tables.create', 'bigquery.tables.list', 'bigquery.datasets.get', 'bigquery.datasets.create']);
-
 /**
- * The step kind or support action a statement is, and what it binds to each dataset scope. Null
- * when the double cannot tell (the caller refuses it: nothing unknown is authorized).
+ * The fixture row a statement is, with its target and sources. Null when the double cannot tell
+ * (the caller refuses it: nothing unknown is authorized).
  */
 export function classifyStatement(sql: string, tables: ReadonlyMap<string, DoubleTable>): Classified | null {
   let m: RegExpMatchArray | null;
-  const one = (action: RunnerActionKey, feature: string | null, runner: string | null = null): Classified => {
-    const f = feature ? ref(feature) : null;
-    const r = runner ? ref(runner) : null;
-    return { action, datasets: { ...(f ? { featureDataset: on(f) } : {}), ...(r ? { runnerDataset: on(r) } : {}) } };
-  };
-  if ((m = sql.match(/^ALTER TABLE (`[^`]+`) RENAME TO `[A-Za-z0-9_]+`$/))) return one('RENAME_TABLE', m[1]);
-  if ((m = sql.match(/^DROP TABLE (`[^`]+`)$/))) return one('DROP_TABLE', m[1]);
-  if ((m = sql.match(/^DROP VIEW (`[^`]+`)$/))) return one('DROP_VIEW', m[1]);
-  if ((m = sql.match(/^CREATE SNAPSHOT TABLE (`[^`]+`) CLONE (`[^`]+`) OPTIONS/))) return one('BACKUP_TABLE', m[2], m[1]);
-  if ((m = sql.match(/^CREATE TABLE (`[^`]+`) CLONE (`[^`]+`)$/))) return one('RESTORE_TABLE', m[1], m[2]);
-  if ((m = sql.match(/^CREATE OR REPLACE VIEW (`[^`]+`) AS SELECT .+ FROM (`[^`]+`)/))) {
-    return { action: 'CREATE_VIEW', datasets: { featureDataset: [...on(ref(m[1])), ...on(ref(m[2]))] } };
-  }
-  if ((m = sql.match(/^CREATE TABLE (`[^`]+`)\n(?:PARTITION BY|CLUSTER BY|AS SELECT)/))) {
-    return { action: 'CONSOLIDATE', datasets: { featureDataset: refs(sql).map((r) => ({ dataset: r.dataset, table: r.table })) } };
-  }
-  if (/^CREATE SCHEMA IF NOT EXISTS `[^`.]+\.[^`.]+`/.test(sql)) return { action: 'RUNNER_DATASET_CREATE', datasets: {} };
-  if ((m = sql.match(/^CREATE TABLE IF NOT EXISTS (`[^`]+`) \(/))) return one('LEDGER_INIT', null, m[1]);
-  if ((m = sql.match(/^INSERT INTO (`[^`]+`) \([^)]+\) SELECT [^@]+ FROM UNNEST\(@rows\)$/))) return one('LEDGER_APPEND', null, m[1]);
-  if ((m = sql.match(/^INSERT INTO (`[^`]+`) \(`lock_name`[\s\S]* FROM \(SELECT 1\) WHERE \(SELECT IFNULL\(MAX\(`seq`\), 0\) FROM (`[^`]+`)/))) {
-    return { action: 'LOCK_APPEND', datasets: { runnerDataset: [...on(ref(m[1])), ...on(ref(m[2]))] } };
-  }
-  if (/^SELECT .+ FROM `[^`.]+\.region-[a-z0-9-]+`\.INFORMATION_SCHEMA\.TABLE_STORAGE\b/.test(sql)) return { action: 'CATALOG_TABLE_STORAGE', datasets: {} };
-  if (/FROM `[^`.]+\.region-[a-z0-9-]+`\.INFORMATION_SCHEMA\.JOBS_BY_PROJECT\b/.test(sql)) return { action: 'JOB_HISTORY', datasets: {} };
-  if ((m = sql.match(/FROM `[^`.]+\.([^`.]+)`\.INFORMATION_SCHEMA\.(COLUMNS|VIEWS|SEARCH_INDEXES)\b/))) {
-    return { action: m[2] === 'SEARCH_INDEXES' ? 'SEARCH_INDEXES' : 'CATALOG_COLUMNS_AND_VIEWS', datasets: { featureDataset: [{ dataset: m[1], table: null }] } };
-  }
-  if (/^(SELECT|WITH) /.test(sql)) {
-    const read = refs(sql);
-    if (read.length === 0) return sql === 'SELECT 1' ? { action: 'DRY_RUN', datasets: {} } : null;
-    if (read.every((r) => LEDGER.has(r.table))) return { action: 'LEDGER_READ', datasets: { runnerDataset: read.map((r) => ({ dataset: r.dataset, table: r.table })) } };
-    // A view is read with getData on the view and on the table it selects from.
-    const targets = read.flatMap((r) => {
+  const c = (kind: NeedKind, target: string | TableAt | null, sources: TableAt[] = []): Classified => ({ kind, target: typeof target === 'string' ? ref(target) : target, sources });
+  /** A view is read with getData on the view and on the table it selects from. */
+  const withViewTargets = (read: TableAt[]): TableAt[] => [
+    ...read,
+    ...read.flatMap((r) => {
       const t = tables.get(key(r.dataset, r.table));
       return t?.type === 'VIEW' && t.viewTarget ? [{ dataset: t.viewTarget.dataset, table: t.viewTarget.name }] : [];
-    });
-    return { action: 'VALIDATION_READ', datasets: { featureDataset: [...read.map((r) => ({ dataset: r.dataset, table: r.table })), ...targets] } };
+    }),
+  ];
+  if ((m = sql.match(/^ALTER TABLE (`[^`]+`) RENAME TO `[A-Za-z0-9_]+`$/))) return c('ALTER_TABLE_RENAME', m[1]);
+  if ((m = sql.match(/^DROP TABLE (`[^`]+`)$/))) return c('DROP_TABLE', m[1]);
+  if ((m = sql.match(/^DROP VIEW (`[^`]+`)$/))) return c('DROP_VIEW', m[1]);
+  if ((m = sql.match(/^CREATE SNAPSHOT TABLE (`[^`]+`) CLONE (`[^`]+`) OPTIONS/))) return c('CREATE_SNAPSHOT_TABLE', m[1], [ref(m[2])!]);
+  if ((m = sql.match(/^CREATE TABLE (`[^`]+`) CLONE (`[^`]+`)$/))) return c('CREATE_TABLE_CLONE_OF_SNAPSHOT', m[1], [ref(m[2])!]);
+  if ((m = sql.match(/^CREATE OR REPLACE VIEW (`[^`]+`) AS SELECT .+ FROM (`[^`]+`)/))) return c('CREATE_OR_REPLACE_VIEW', m[1], [ref(m[2])!]);
+  if ((m = sql.match(/^CREATE TABLE (`[^`]+`)\n(?:PARTITION BY|CLUSTER BY|AS SELECT)/))) return c('CREATE_TABLE_AS_SELECT', m[1], refs(sql).slice(1));
+  if ((m = sql.match(/^CREATE SCHEMA IF NOT EXISTS `[^`.]+\.([^`.]+)`/))) return c('CREATE_SCHEMA', { dataset: m[1], table: '' });
+  if ((m = sql.match(/^CREATE TABLE IF NOT EXISTS (`[^`]+`) \(/))) return c('CREATE_TABLE_IF_NOT_EXISTS', m[1]);
+  if ((m = sql.match(/^INSERT INTO (`[^`]+`) \([^)]+\) SELECT [^@]+ FROM UNNEST\(@rows\)$/))) return c('INSERT_FROM_PARAMETER', m[1]);
+  if ((m = sql.match(/^INSERT INTO (`[^`]+`) \(`lock_name`[\s\S]* FROM \(SELECT 1\) WHERE \(SELECT IFNULL\(MAX\(`seq`\), 0\) FROM (`[^`]+`)/))) return c('INSERT_GUARDED', m[1], [ref(m[2])!]);
+  if ((m = sql.match(/^SELECT .+ FROM `[^`.]+\.([^`.]+)`\.INFORMATION_SCHEMA\.(COLUMNS|VIEWS|SEARCH_INDEXES|PARTITIONS)\b/))) {
+    return { kind: `INFORMATION_SCHEMA_${m[2]}` as NeedKind, target: { dataset: m[1], table: null }, sources: [] };
+  }
+  if (/FROM `[^`.]+\.region-[a-z0-9-]+`\.INFORMATION_SCHEMA\.JOBS_BY_PROJECT\b/.test(sql)) return c('INFORMATION_SCHEMA_JOBS_BY_PROJECT', null);
+  if (/INFORMATION_SCHEMA/.test(sql)) return null; // region-qualified views and any other: no row, refused
+  if (/^(SELECT|WITH) /.test(sql)) {
+    const read = refs(sql);
+    if (read.length === 0) return sql === 'SELECT 1' ? c('SELECT', null) : null;
+    return c('SELECT', null, read.every((r) => LEDGER.has(r.table)) ? read : withViewTargets(read));
   }
   return null;
 }
 
-/** Every permission a classified statement needs, from the table entry of its action, on the resources it names. */
-export function statementNeeds(c: Classified, project: string, dryRun: boolean): Need[] {
+/** BigQuery names a dataset in a denial for dataset-level permissions, the table otherwise. */
+function needOn(kind: NeedKind, permission: string, project: string, at: { dataset: string; table: string | null }): Need {
+  const resource: IamResource = { kind: 'dataset', project, dataset: at.dataset };
+  const onDataset = at.table === null || permission === 'bigquery.tables.create' || permission === 'bigquery.tables.list' || permission.startsWith('bigquery.datasets.');
+  return { permission, resource, object: onDataset ? { kind: 'Dataset', id: `${project}:${at.dataset}` } : { kind: 'Table', id: `${project}:${at.dataset}.${at.table}` }, kind };
+}
+
+export function projectNeed(permission: string, project: string, kind: NeedKind = 'QUERY_JOB'): Need {
+  return { permission, resource: { kind: 'project', project }, object: { kind: 'Project', id: project }, kind };
+}
+
+/**
+ * Every permission a classified statement needs, from its fixture row (and the dry run's row), on
+ * the resources it names. `exists` tells whether the target is already there (conditional needs).
+ */
+export function statementNeeds(c: Classified, project: string, dryRun: boolean, exists: (dataset: string, table: string) => boolean): Need[] {
   const needs: Need[] = [];
-  const actions: RunnerActionKey[] = dryRun ? ['DRY_RUN', c.action] : [c.action];
-  for (const action of actions) {
-    for (const n of RUNNER_PERMISSIONS[action].needs) {
-      if (n.scope === 'project') {
-        for (const permission of n.permissions) needs.push({ permission, resource: { kind: 'project', project }, object: { kind: 'Project', id: project }, action });
-        continue;
-      }
-      const bound = c.datasets[n.scope] ?? [];
-      if (!bound.length) throw new DoubleError(400, 'invalidQuery', `the double cannot authorize ${action}: the statement names no ${n.scope}`);
-      for (const b of bound) {
-        for (const permission of n.permissions) {
-          const onDataset = ON_DATASET.has(permission) || b.table === null;
-          needs.push({
-            permission,
-            resource: { kind: 'dataset', project, dataset: b.dataset },
-            object: onDataset ? { kind: 'Dataset', id: `${project}:${b.dataset}` } : { kind: 'Table', id: `${project}:${b.dataset}.${b.table}` },
-            action,
-          });
-        }
+  for (const kind of dryRun ? (['DRY_RUN', c.kind] as NeedKind[]) : [c.kind]) {
+    for (const n of needsRow(kind).needs) {
+      if (n.ifTargetExists && !(c.target?.table && exists(c.target.dataset, c.target.table))) continue;
+      for (const permission of n.permissions) {
+        if (n.on === 'project') needs.push(projectNeed(permission, project, kind));
+        else if (n.on === 'targetDataset' && c.target) needs.push(needOn(kind, permission, project, { dataset: c.target.dataset, table: null }));
+        else if (n.on === 'target' && c.target) needs.push(needOn(kind, permission, project, c.target));
+        else if (n.on === 'source') for (const s of c.sources) needs.push(needOn(kind, permission, project, s));
+        else throw new DoubleError(400, 'invalidQuery', `the double cannot authorize ${kind}: the statement names no ${n.on}`);
       }
     }
   }
   return needs;
 }
 
-/** What the engine's REST calls need (the table's support actions that describe them). */
-export function restNeed(kind: 'datasets.get' | 'tables.list' | 'tables.get', project: string, dataset: string, table?: string): Need {
-  const resource: IamResource = { kind: 'dataset', project, dataset };
-  if (kind === 'datasets.get') return { permission: 'bigquery.datasets.get', resource, object: { kind: 'Dataset', id: `${project}:${dataset}` }, action: 'CATALOG_DATASET' };
-  if (kind === 'tables.list') return { permission: 'bigquery.tables.list', resource, object: { kind: 'Dataset', id: `${project}:${dataset}` }, action: 'CATALOG_LIST' };
-  return { permission: 'bigquery.tables.get', resource, object: { kind: 'Table', id: `${project}:${dataset}.${table}` }, action: 'CATALOG_GET' };
+/** What the engine's REST calls need (their fixture rows). */
+export function restNeeds(kind: 'DATASETS_GET' | 'TABLES_LIST' | 'TABLES_GET', project: string, dataset: string, table?: string): Need[] {
+  return needsRow(kind).needs.flatMap((n) => n.permissions.map((p) => needOn(kind, p, project, { dataset, table: n.on === 'target' ? (table ?? null) : null })));
 }
 
-export function projectNeed(permission: string, project: string): Need {
-  return { permission, resource: { kind: 'project', project }, object: { kind: 'Project', id: project }, action: 'JOB_POLLING' };
+/** Reading a job or its results: the creator with its own rows' permission, anyone else with the other's. */
+export function jobReadNeeds(own: boolean, project: string): Need[] {
+  const kind: NeedKind = own ? 'JOB_READ_OWN' : 'JOB_READ_OTHER';
+  return needsRow(kind).needs.flatMap((n) => n.permissions.map((p) => projectNeed(p, project, kind)));
 }
 
 /** BigQuery's answer to a caller without the permission. */

@@ -1,6 +1,6 @@
 /** The simulated BigQuery behind the REST surface: catalogue state, jobs and their latency, limits, injected faults and counters. */
 import { DoubleError, key } from './types';
-import type { DoubleColumn, DoubleDataset, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, JobRecord, NewTable, RestParam } from './types';
+import type { Authorization, DoubleColumn, DoubleDataset, DoubleOptions, DoubleTable, Fault, FaultKind, InsertRecord, JobRecord, NewTable, RestParam } from './types';
 import type { IamModel } from './iam';
 import { Interpreter } from './sql';
 import type { Catalogue, CatalogueChange } from './sql';
@@ -40,6 +40,8 @@ export class DoubleModel implements Catalogue {
   iam: IamModel | null = null;
   /** Every jobs.insert received, dry runs and refused ones included, with its labels and caller. */
   readonly inserts: InsertRecord[] = [];
+  /** Every permission asked of a caller (with IAM), in order: what each verb really needed, and each denial. */
+  readonly authorizations: Authorization[] = [];
   readonly counters = { inserts: 0, dryRuns: 0, rejectedRateLimit: 0, rejectedJobRate: 0, serverErrors: 0, metadataLimitHits: 0, listPages: 0, maxRunning: 0, tablesGet: 0, requests: 0 };
   /** [simulated ms, jobs running] at every change. */
   readonly runningHistory: [number, number][] = [];

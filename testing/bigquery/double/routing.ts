@@ -2,7 +2,7 @@
 import * as http from 'http';
 import { closeServer, listenOnLoopback } from '../../loopback';
 import { LABEL_KEY_RE, LABEL_VALUE_RE, MAX_LABELS } from '../../../engines/bigquery/labels';
-import { accessDenied, classifyStatement, projectNeed, restNeed, statementNeeds, type Need } from './authorize';
+import { accessDenied, classifyStatement, jobReadNeeds, projectNeed, restNeeds, statementNeeds, type Need } from './authorize';
 import { DoubleError, datasetNotFound, key } from './types';
 import type { DoubleColumn, DoubleOptions, DoubleTable, InsertRecord, JobRecord, RestParam } from './types';
 import type { DoubleModel } from './model';
@@ -100,27 +100,27 @@ export class RestServer {
       if (req.method === 'GET' && (m = path.match(/^\/jobs\/([^/]+)$/))) {
         await this.apiDelay('jobs.get');
         const job = this.model.mustJob(m[1]);
-        this.authorize(caller, [this.jobNeed(caller, job)]);
+        this.authorize(caller, this.jobNeeds(caller, job));
         return this.send(res, 200, this.jobResource(job));
       }
       if (req.method === 'GET' && (m = path.match(/^\/queries\/([^/]+)$/))) {
         await this.apiDelay('jobs.getQueryResults');
-        this.authorize(caller, [this.jobNeed(caller, this.model.mustJob(m[1]))]);
+        this.authorize(caller, this.jobNeeds(caller, this.model.mustJob(m[1])));
         return this.send(res, 200, await this.queryResults(m[1], q));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)$/))) {
         await this.apiDelay('datasets.get');
-        this.authorize(caller, [restNeed('datasets.get', project, m[1])]);
+        this.authorize(caller, restNeeds('DATASETS_GET', project, m[1]));
         return this.send(res, 200, this.datasetResource(m[1]));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables$/))) {
         await this.apiDelay('tables.list');
-        this.authorize(caller, [restNeed('tables.list', project, m[1])]);
+        this.authorize(caller, restNeeds('TABLES_LIST', project, m[1]));
         return this.send(res, 200, this.tablesList(m[1], q));
       }
       if (req.method === 'GET' && (m = path.match(/^\/datasets\/([^/]+)\/tables\/([^/:]+)$/))) {
         await this.apiDelay('tables.get');
-        this.authorize(caller, [restNeed('tables.get', project, m[1], m[2])]);
+        this.authorize(caller, restNeeds('TABLES_GET', project, m[1], m[2]));
         this.model.counters.tablesGet++;
         return this.send(res, 200, this.tableResource(m[1], m[2]));
       }
@@ -155,16 +155,26 @@ export class RestServer {
 
   /** Throws BigQuery's accessDenied for the first need the caller does not hold (no IAM: allows all). */
   private authorize(caller: Caller, needs: readonly Need[]): void {
-    const iam = this.model.iam;
-    if (!iam || !caller) return;
-    const missing = needs.find((n) => !iam.has(caller, n.permission, n.resource));
+    const missing = this.missing(caller, needs);
     if (missing) throw accessDenied(missing);
   }
 
-  /** A job is read by its creator with bigquery.jobs.create, by anyone else with bigquery.jobs.get. */
-  private jobNeed(caller: Caller, job: JobRecord): Need {
+  /** The first need the caller lacks (null: all held, or no IAM); every need asked is recorded. */
+  private missing(caller: Caller, needs: readonly Need[]): Need | null {
+    const iam = this.model.iam;
+    if (!iam || !caller) return null;
+    for (const n of needs) {
+      const held = iam.has(caller, n.permission, n.resource);
+      this.model.authorizations.push({ principal: caller[0], kind: n.kind, permission: n.permission, resource: n.resource, granted: held });
+      if (!held) return n;
+    }
+    return null;
+  }
+
+  /** A job is read by its creator with the JOB_READ_OWN row, by anyone else with JOB_READ_OTHER. */
+  private jobNeeds(caller: Caller, job: JobRecord): Need[] {
     const own = caller === null || job.caller === null || job.caller[0] === caller[0];
-    return projectNeed(own ? 'bigquery.jobs.create' : 'bigquery.jobs.get', this.opts.project);
+    return jobReadNeeds(own, this.opts.project);
   }
 
   // ---- datasets and tables -----------------------------------------------------------------
@@ -240,7 +250,7 @@ export class RestServer {
       if (this.model.iam && caller) {
         const c = classifyStatement(sql, this.model.tables);
         if (!c) throw new DoubleError(400, 'invalidQuery', `the double cannot authorize (not a statement the runner emits): ${sql.slice(0, 120)}`);
-        const missing = statementNeeds(c, this.opts.project, dryRun).find((n) => !this.model.iam!.has(caller, n.permission, n.resource));
+        const missing = this.missing(caller, statementNeeds(c, this.opts.project, dryRun, (d, t) => this.model.tables.has(key(d, t))));
         denied = missing ? accessDenied(missing) : null;
       }
       if (dryRun) {

@@ -258,8 +258,11 @@ export class Interpreter {
         return set([S('table_name'), S('column_name'), S('data_type')], tables.flatMap((t) => t.columns.map((c) => ({ table_name: t.name, column_name: c.name, data_type: toSql[c.type] ?? c.type }))));
       }
       case 'catalog_storage': {
-        const ds = param('dataset');
-        const tables = [...this.cat.tables.values()].filter((t) => t.dataset === ds && t.type !== 'VIEW');
+        // Dataset-qualified PARTITIONS, limited to the tables named in @tables (at most 1,000, like BigQuery).
+        const ds = s.match(/FROM `[^`.]+\.([^`.]+)`\.INFORMATION_SCHEMA\.PARTITIONS/)![1];
+        const named = new Set((job.params.find((x) => x.name === 'tables')?.parameterValue.arrayValues ?? []).map((v) => String(v.value)));
+        if (named.size > 1000) throw new DoubleError(400, 'invalidQuery', 'INFORMATION_SCHEMA.PARTITIONS query attempted to read too many tables. Please add more restrictive filters.');
+        const tables = [...this.cat.tables.values()].filter((t) => t.dataset === ds && t.type !== 'VIEW' && named.has(t.name));
         return set([S('table_name'), I('total_rows'), I('total_logical_bytes')], tables.map((t) => ({ table_name: t.name, total_rows: t.numRows, total_logical_bytes: t.numBytes })));
       }
       case 'catalog_views': {

@@ -1,5 +1,6 @@
 /** Vocabulary shared by the double's modules: catalogue, job and fault shapes, options, table keys and the REST error. */
 import type { Clock } from '../../../engines/bigquery/limits';
+import type { IamResource } from './iam';
 
 export interface DoubleColumn {
   name: string;
@@ -146,6 +147,15 @@ export const datasetNotFound = (project: string, dataset: string): DoubleError =
 export const key = (dataset: string, name: string) => `${dataset}.${name}`;
 
 /** One jobs.insert the double received (dry runs and refused ones included), for tests. */
+/** One permission the double asked of a caller: the fixture row it came from, and the answer. */
+export interface Authorization {
+  readonly principal: string;
+  readonly kind: string;
+  readonly permission: string;
+  readonly resource: IamResource;
+  readonly granted: boolean;
+}
+
 export interface InsertRecord {
   readonly jobId: string | null;
   readonly sql: string;
