@@ -55,7 +55,7 @@ describe('review file of the committed Phase 4C plan (full catalogue)', () => {
     expect(text).toContain(`# policy     ${plan.policyHash}`);
     expect(text).toContain('# actions    KEEP 3,332  RENAME 1,356  DEDUPE 790  CONSOLIDATE 112  REVIEW 3');
     expect(text).toContain('# views      2,482 compatibility views: one under every old name of a RENAME, DEDUPE or CONSOLIDATE');
-    expect(text).toContain('# variants   level column 1,616  twin rule 97  identical twin 7  name 511  policy default 28  undecided 2');
+    expect(text).toContain('# variants   level column 1,623  twin rule 97  identical twin 7  name 504  policy default 28  undecided 2');
   });
 
   test('short evidence per action: sampled variant, twin fingerprint, windows, the reason a person must decide', () => {

@@ -48,6 +48,10 @@ test('a sampled variant always comes from a level column; twin-rule families are
     expect([t.name, op.variant]).toEqual([t.name, 'idx']);
   }
   expect(opOf(before, 'regime_eurusd_45')).toMatchObject({ action: 'CONSOLIDATE', target: 'regime_idx_eurusd' });
+  // A consolidation that folds in un-suffixed tables shows the evidence that decided them, not the named members'.
+  const lagIdx = before.operations.filter((o) => o.action === 'CONSOLIDATE' && o.target?.startsWith('lag_idx_'));
+  expect(lagIdx.length).toBeGreaterThan(0);
+  for (const op of lagIdx) expect(op.evidence?.variant).toMatchObject({ decidedBy: 'sample', column: expect.stringMatching(/^close_lag_(45|90)$/) });
   expect(opOf(before, 'var_corr_aud')).toMatchObject({ action: 'DEDUPE', target: 'var_corr_idx_aud' });
   expect(opOf(before, 'mkt_vol')).toMatchObject({ action: 'RENAME', target: 'mkt_vol_idx' });
   expect(opOf(before, 'csi_rev_nzd')).toMatchObject({ action: 'REVIEW', reason: 'EMPTY_TABLE' });

@@ -447,7 +447,11 @@ function decideGroup(
     }
   }
   const allMembers = members.map((m) => m.table.name).sort();
-  const evidence = { variant: members[0].evidence, fingerprints: allMembers.filter((n) => fp(facts, n)).map((n) => ({ table: n, ...(fp(facts, n) as { rows: number; hash: string }) })) };
+  // The evidence shown for a group: that of a member whose variant came from data (a level column,
+  // the twin rule) when there is one, so a reviewer sees what decided the un-suffixed sources.
+  const fromData = [...members].sort((a, b) => (a.table.name < b.table.name ? -1 : 1)).find((m) => m.evidence.decidedBy !== 'name');
+  const variantEvidence = (fromData ?? members[0]).evidence;
+  const evidence = { variant: variantEvidence, fingerprints: allMembers.filter((n) => fp(facts, n)).map((n) => ({ table: n, ...(fp(facts, n) as { rows: number; hash: string }) })) };
 
   if (windows.length === 1 && windows[0].copies.length === 0) {
     const only = windows[0].table;
@@ -459,7 +463,7 @@ function decideGroup(
         sources: [only.name],
         target,
         variant: members[0].variant,
-        evidence: { variant: members[0].evidence },
+        evidence: { variant: variantEvidence },
         viewColumns: new Map([[only.name, identity(only)]]),
       },
     ];
