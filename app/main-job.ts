@@ -25,7 +25,7 @@ import { reconcilePlan } from '../core/execute/reconcile';
 import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan } from '../core/plan/types';
 import { loadPolicy } from '../core/policy';
-import type { EngineOptions } from '../core/ports/engine';
+import type { DuckDbEngineOptions } from '../core/ports/engine';
 import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
 import { repoRoot } from '../core/paths';
@@ -34,12 +34,15 @@ import { synthesize } from './synth';
 import { planWarehouse, todayUtc, writePlanFile, writePlanReview } from './plan';
 import { reviewFileFor } from './plan-review';
 import { outcomeOfVerdict } from './readiness/verdict';
+import { verdictHeadline } from './readiness/production';
+import { projectionLine } from './readiness/projection';
+import { formatBytes } from './readiness/format';
 import { writeEvidence } from './report/evidence';
 import { writeReconcileReports } from './report/render';
 
 export interface MainJobOptions {
   /** The local warehouse (its dataset names and project are the environment's). */
-  readonly engine: EngineOptions;
+  readonly engine: DuckDbEngineOptions;
   readonly scale: Scale;
   readonly reportsDir: string;
   readonly stacksDir: string;
@@ -182,7 +185,7 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
     const readiness = await time(
       'readiness',
       () => runReadiness({ engine, plan, policyFile: opts.policyFile, stacksDir: opts.stacksDir, reportsDir, outDir: auditDir, verbs: opts.verbs }),
-      (r) => `${r.report.verdict}${r.report.blockers.length ? ` (${r.report.blockers.length} blockers)` : ''}; six documents in ${auditDir}/`,
+      (r) => `${verdictHeadline(r.report)}${r.report.blockers.length ? ` (${r.report.blockers.length} blockers)` : ''}; six documents in ${auditDir}/`,
     );
 
     // What the extract job reads: from readiness's own check (one computation, one source).
@@ -209,7 +212,9 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
         await writeEvidence(r.summary, { reportsDir, metricsFile });
         return r;
       },
-      (r) => `${r.summary.status}: ${outcomes(r.summary)}; ${r.summary.validation.passed}/${r.summary.validation.checks} checks`,
+      (r) =>
+        `${r.summary.status}: ${outcomes(r.summary)}; ${r.summary.validation.passed}/${r.summary.validation.checks} checks` +
+        (readiness.report.projection ? `; synthetic copy estimated ${formatBytes(r.summary.estimatedBytes)}; ${projectionLine(readiness.report.projection)}` : ''),
       false,
     );
     worse(runOutcome(paper.summary));
@@ -219,6 +224,8 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
     let applyPhase: RunPhase | null = null;
     let verifyPhase: RunPhase | null = null;
     let applySkipped: string | null = null;
+    // The job applies on the verdict of this run: the rehearsal's on the embedded warehouse (a
+    // production blocker such as the extract job's discovery does not stop a local rehearsal).
     if (readiness.report.verdict !== 'GO') {
       applySkipped = `readiness is ${readiness.report.verdict}`;
       say(`apply          -    not run: readiness is ${readiness.report.verdict} (see ${readiness.files?.markdown ?? 'the readiness report'})\n`);
@@ -293,7 +300,7 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
       columns: { before: columnSummary(columnsBefore.summary), after: columnSummary(columnsAfter.summary) },
       extraction: focus,
       views: after.summary.views,
-      readiness: readiness.report.verdict,
+      readiness: verdictHeadline(readiness.report),
       reportsDir,
       html,
       documents: readiness.documents ?? [],

@@ -1,4 +1,4 @@
-import type { StepKind } from '../core/ports/engine';
+import { PERMISSION_SCOPES, type PermissionScope, type StepKind } from '../core/ports/engine';
 import { PREDEFINED_ROLES } from './predefined-roles';
 
 /**
@@ -16,15 +16,13 @@ import { PREDEFINED_ROLES } from './predefined-roles';
  * `runnerDataset` (the dataset with role `ledger`: ledger, runs, lock, backups). `scopeTargets(env)`
  * names them for an environment.
  *
- * Every permission fact is cited to Google's documentation in `doc` (checked 2026-12-01; see also
- * /work/shared/spec/platform.md "Permissions facts"). Where Google's page names the permission on a
+ * Every permission fact is cited to Google's documentation in `doc` (checked 2026-12-01). Where Google's page names the permission on a
  * parent resource (a dataset for tables it holds, the project for region-qualified views), the
  * scope here is that parent: BigQuery IAM is granted on datasets, and a dataset-level binding covers
  * its tables.
  */
 
-export const PERMISSION_SCOPES = ['project', 'featureDataset', 'runnerDataset'] as const;
-export type PermissionScope = (typeof PERMISSION_SCOPES)[number];
+export { PERMISSION_SCOPES, type PermissionScope };
 
 /** What the runner does besides executing plan steps. */
 export const RUNNER_SUPPORT_ACTIONS = [
@@ -43,6 +41,7 @@ export const RUNNER_SUPPORT_ACTIONS = [
   'DRY_RUN',
   'VALIDATION_READ',
   'JOB_POLLING',
+  'JOB_HISTORY',
 ] as const;
 export type RunnerSupportAction = (typeof RUNNER_SUPPORT_ACTIONS)[number];
 
@@ -97,6 +96,7 @@ const DOCS = {
   isTableStorage: 'https://cloud.google.com/bigquery/docs/information-schema-table-storage#required_permissions',
   isIntro: 'https://cloud.google.com/bigquery/docs/information-schema-intro',
   isIndexes: 'https://cloud.google.com/bigquery/docs/information-schema-indexes#required_permissions',
+  isJobs: 'https://cloud.google.com/bigquery/docs/information-schema-jobs#required_permissions',
   runQuery: 'https://cloud.google.com/bigquery/docs/running-queries#required_permissions',
   dryRun: 'https://cloud.google.com/bigquery/docs/running-queries#dry-run',
   accessControl: 'https://cloud.google.com/bigquery/docs/access-control#bq-permissions',
@@ -364,6 +364,23 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
         permissions: ['bigquery.jobs.create'],
         doc: DOCS.accessControl,
         note: 'bigquery.jobs.get is only needed for jobs of other principals; the creator reads its own jobs and results',
+      },
+    ],
+  },
+  JOB_HISTORY: {
+    emits: 'SELECT job_id, user_email, creation_time, labels, … FROM `p.region-…`.INFORMATION_SCHEMA.JOBS_BY_PROJECT WHERE creation_time >= @since …',
+    source: 'engines/bigquery/job-history.ts jobsSql (bqx usage, bqx retire: who still reads a compatibility view)',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.isJobs),
+      {
+        scope: 'project',
+        permissions: ['bigquery.jobs.listAll'],
+        doc: DOCS.isJobs,
+        note:
+          'the page requires bigquery.jobs.listAll (and jobs.create) to query INFORMATION_SCHEMA.JOBS, a synonym of JOBS_BY_PROJECT; ' +
+          'JOBS_BY_USER needs only bigquery.jobs.list but shows the caller\'s own jobs, not the readers\'. listAll lists the metadata of ' +
+          'every job of the project (who ran what SQL), no table data',
       },
     ],
   },

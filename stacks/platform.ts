@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { App, Aspects, TerraformResource, TerraformStack } from 'cdktf';
 import type { EnvironmentConfig, IdentityKey } from '../config/environment';
-import { placeholders } from '../config/environment';
+import { datasetByRole, placeholders } from '../config/environment';
 import { BqxError } from '../core/errors';
 import { PlatformPolicy, PlatformPolicyProps } from '../constructs/policy';
 import type { ExpiringView } from '../constructs/compatibility-view-set';
@@ -9,7 +9,7 @@ import { FoundationStack } from './foundation-stack';
 import { DataStack } from './data-stack';
 import { PipelineStack } from './pipeline-stack';
 import { ViewsStack } from './views-stack';
-import { ViewPlan, readViewPlan } from './view-plan';
+import { ViewPlan, readRetiredViews, readViewPlan } from './view-plan';
 import { assignShards, shardId, shardNeed, type ShardNeed } from './sharding';
 import { resolveNow } from './clock';
 
@@ -33,6 +33,11 @@ export interface PlatformOptions {
   readonly plan?: ViewPlan | null;
   /** Plan file to read instead of env.views.planFile (relative to repoRoot). */
   readonly planFile?: string;
+  /**
+   * A retirement plan of the plan's views (`bqx retire`), once applied: the views stacks stop
+   * declaring exactly the views it retired (relative to repoRoot). @default none: views drop out by date
+   */
+  readonly retirePlanFile?: string;
   /** Directory the plan file is relative to. @default process.cwd() */
   readonly repoRoot?: string;
   /** Extra policy settings (tests exempt nothing; kept for reviewed exceptions). */
@@ -50,6 +55,8 @@ export interface PlatformResult {
     readonly expired: number;
     readonly expiringSoon: number;
     readonly planHash: string | null;
+    /** The catalogue the plan was made from (`engine:project.dataset`), and whether it is the environment's own BigQuery one. */
+    readonly catalogue: { readonly name: string; readonly fromWarehouse: boolean; readonly allowedBecause: string | null } | null;
     /** The shard count the plan's views need against the environment's (`views.shards`, never changed here); null without a plan. */
     readonly sharding: ShardNeed | null;
   };
@@ -80,11 +87,20 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
   let expiringSoon = 0;
   const expiring: (ExpiringView & { stack: string })[] = [];
   let sharding: ShardNeed | null = null;
+  let catalogue: PlatformResult['views']['catalogue'] = null;
   if (plan === null) {
     warnings.push(`warning: plan file ${planFile} not found: no views stacks synthesized (commit the Phase 4C plan to declare the compatibility views)`);
   } else {
     if (plan.project !== env.project) {
       throw new BqxError('INVALID_PLAN', `plan ${planFile} is for project ${plan.project}, environment ${env.name} is ${env.project}`, 'point views.planFile of this environment at a plan of its project');
+    }
+    const retired = options.retirePlanFile ? readRetiredViews(path.resolve(options.repoRoot ?? process.cwd(), options.retirePlanFile), plan) : undefined;
+    catalogue = planCatalogue(env, plan, planFile);
+    if (!catalogue.fromWarehouse) {
+      warnings.push(
+        `WARNING: the views of ${env.name} come from plan ${planFile} made from the catalogue ${catalogue.name}, NOT from BigQuery ${env.project}; ` +
+          `accepted by views.allowPlanFromLocalCatalogue: ${catalogue.allowedBecause}`,
+      );
     }
     const shards = assignShards(plan.views, env.views.shards, env.views.maxViewsPerShard);
     sharding = shardNeed(
@@ -93,7 +109,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
       env.views.maxViewsPerShard,
     );
     shards.forEach((views, i) => {
-      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now });
+      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now, retired });
       stack.addDependency(data);
       stacks.push(stack);
       const set = stack.viewSet;
@@ -119,7 +135,32 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
     ...options.policy,
   });
   for (const stack of stacks) Aspects.of(stack).add(policy);
-  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, sharding } };
+  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, catalogue, sharding } };
+}
+
+/**
+ * Where the plan of the views comes from. The views stacks declare what a run of this plan leaves
+ * behind, so the plan must be one of this environment's own warehouse (BigQuery, its features
+ * dataset); a plan of another catalogue (the embedded DuckDB replica) is refused unless the
+ * environment says why it is accepted (views.allowPlanFromLocalCatalogue).
+ */
+export function planCatalogue(env: EnvironmentConfig, plan: ViewPlan, planFile: string): NonNullable<PlatformResult['views']['catalogue']> {
+  const name = `${plan.engine}:${plan.project}.${plan.dataset}`;
+  const features = datasetByRole(env, 'features').id;
+  if (plan.dataset !== features) {
+    throw new BqxError('INVALID_PLAN', `plan ${planFile} is for dataset ${plan.dataset}, environment ${env.name} keeps its features in ${features}`, 'point views.planFile of this environment at a plan of its features dataset');
+  }
+  if (plan.engine === 'bigquery') return { name, fromWarehouse: true, allowedBecause: null };
+  const reason = env.views.allowPlanFromLocalCatalogue;
+  if (reason === undefined) {
+    throw new BqxError(
+      'PLAN_NOT_FROM_WAREHOUSE',
+      `plan ${planFile} was made from the catalogue ${name}, not from BigQuery ${env.project}.${features}: the views of ${env.name} would declare what a plan of another catalogue leaves behind`,
+      `make the plan from the warehouse (\`bqx plan --engine bigquery --env ${env.name} --out ${planFile}\`), or accept this one knowingly with views.allowPlanFromLocalCatalogue (config/environments.ts) saying why`,
+      'REFUSED',
+    );
+  }
+  return { name, fromWarehouse: false, allowedBecause: reason };
 }
 
 export function resourceCount(stack: TerraformStack): number {

@@ -19,6 +19,8 @@ export interface SynthesizeOptions {
   readonly plan?: ViewPlan | null;
   /** Plan file instead of the environment's (BQX_PLAN_FILE for the cdktf CLI). */
   readonly planFile?: string;
+  /** Applied retirement plan of the plan's views (BQX_RETIRE_PLAN_FILE for the cdktf CLI). */
+  readonly retirePlanFile?: string;
   readonly repoRoot?: string;
   /** Terraform binary for formatting HCL. @default the first of TERRAFORM_CANDIDATES that exists; null: do not format */
   readonly terraform?: string | null;
@@ -99,7 +101,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
   process.env.SYNTH_HCL_OUTPUT = hcl ? 'true' : 'false';
   try {
     const app = new App({ outdir, stackTraces: false, hclOutput: hcl });
-    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, repoRoot: options.repoRoot });
+    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, retirePlanFile: options.retirePlanFile, repoRoot: options.repoRoot });
     try {
       app.synth();
     } catch (e) {
@@ -110,7 +112,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
     fs.writeFileSync(path.join(outdir, 'expiring-views.json'), `${JSON.stringify(result.expiring, null, 2)}\n`);
     const resources: Record<string, number> = {};
     for (const s of result.stacks) resources[s.node.id] = resourceCount(s);
-    fs.writeFileSync(path.join(outdir, ENVIRONMENT_MANIFEST), `${JSON.stringify(environmentManifest(options.env, resources), null, 2)}\n`);
+    fs.writeFileSync(path.join(outdir, ENVIRONMENT_MANIFEST), `${JSON.stringify(environmentManifest(options.env, resources, result.views), null, 2)}\n`);
     return { ...result, warnings, outdir, resources, header: synthHeader(options.env), hclFormatted };
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
@@ -119,7 +121,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
 }
 
 /** What CI reads before planning or applying a stack of this output (.github/workflows/platform-*.yml). */
-export function environmentManifest(env: EnvironmentConfig, resources: Readonly<Record<string, number>>) {
+export function environmentManifest(env: EnvironmentConfig, resources: Readonly<Record<string, number>>, views?: Pick<PlatformResult['views'], 'planHash' | 'catalogue'>) {
   const email = (k: keyof EnvironmentConfig['serviceAccounts']) => serviceAccountEmail(env, env.serviceAccounts[k]);
   const blocked = placeholders(env);
   return {
@@ -141,6 +143,7 @@ export function environmentManifest(env: EnvironmentConfig, resources: Readonly<
       ]),
     ),
     placeholders: blocked,
+    ...(views ? { viewsPlan: { planHash: views.planHash, catalogue: views.catalogue } } : {}),
   };
 }
 

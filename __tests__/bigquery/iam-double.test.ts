@@ -21,7 +21,7 @@ import { applyPlan, RunRefused } from '../../core/execute/apply';
 import { makeSnapshot } from '../../core/catalogue';
 import { buildPlan } from '../../core/plan/planner';
 import { loadPolicy } from '../../core/policy';
-import type { EngineOptions, Step } from '../../core/ports/engine';
+import type { BigQueryEngineOptions, Step } from '../../core/ports/engine';
 import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
 import { LEDGER_TABLES } from '../../engines/bigquery/ledger';
 import { searchIndexesSql } from '../../engines/bigquery/sql';
@@ -71,7 +71,7 @@ interface World {
   close(): Promise<void>;
 }
 
-async function world(seed: (d: BigQueryDouble) => void, engine: Partial<EngineOptions> = {}, iam = tableIam()): Promise<World> {
+async function world(seed: (d: BigQueryDouble) => void, engine: Partial<BigQueryEngineOptions> = {}, iam = tableIam()): Promise<World> {
   const g = new GoogleApisDouble({ project: PROJECT, enabledApis: new Set(['bigquery.googleapis.com']), projectPermissions: new Set(), buckets: new Map(), jobs: new Set(), iam });
   await g.start();
   const h = await openHarness(
@@ -141,6 +141,7 @@ function requests(h: Harness): Record<RunnerActionKey, (() => Promise<unknown>) 
     DRY_RUN: () => e.jobs.dryRun('SELECT 1'),
     VALIDATION_READ: () => e.rowCount('v_a'),
     JOB_POLLING: null, // every job above is polled by its creator: covered by jobs.create
+    JOB_HISTORY: () => e.jobHistory!(new Date(0), ['v_a']),
   };
 }
 

@@ -33,7 +33,7 @@ import { reconcilePlan } from '../../core/execute/reconcile';
 import { buildPlan } from '../../core/plan/planner';
 import { isActionable, type Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../core/ports/engine';
 import { synthesizeEnvironment } from '../../stacks/synthesize';
 import { IamModel, type IamResource } from '../../testing/bigquery/double';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
@@ -73,7 +73,7 @@ interface World {
 }
 
 /** The small catalogue on the BigQuery double, the Google APIs double, one IAM model, an engine acting as `token`. */
-async function world(token: string = TOKENS.runner, engine: Partial<EngineOptions> = {}): Promise<World> {
+async function world(token: string = TOKENS.runner, engine: Partial<BigQueryEngineOptions> = {}): Promise<World> {
   const iam = iamModel();
   // The platform as the stacks declare it, deployed: APIs, buckets, Cloud Run jobs (the extract job
   // reading base tables only, as readiness requires before the first apply).
@@ -94,7 +94,7 @@ async function world(token: string = TOKENS.runner, engine: Partial<EngineOption
       d.iam = iam;
     },
     // As the app opens it (the Phase 4C job label), acting as the token's identity.
-    { engine: appEngineOptions({ ...baseOptions(), accessToken: token, googleApiEndpoint: g.endpoint, ...engine } as EngineOptions) },
+    { engine: appEngineOptions({ ...baseOptions(), accessToken: token, googleApiEndpoint: g.endpoint, ...engine }) },
   );
   return {
     h,
@@ -110,7 +110,7 @@ async function world(token: string = TOKENS.runner, engine: Partial<EngineOption
   };
 }
 
-const baseOptions = (): Partial<EngineOptions> => ({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET });
+const baseOptions = (): BigQueryEngineOptions => ({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET });
 
 function readiness(w: World, plan: Plan): Promise<ReadinessOutcome> {
   return runReadiness({ engine: w.h.engine, plan, stacksDir, reportsDir: null, googleApiEndpoint: w.g.endpoint, now: () => NOW });
@@ -173,7 +173,7 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
       expect(ready.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
       expect(ready.report.verdict).toBe('GO');
       const check = (id: string) => ready.report.checks.find((c) => c.id === id)!;
-      expect(check('infrastructure.iam.project')).toMatchObject({ status: 'pass', detail: expect.stringContaining('Granted 3/3') });
+      expect(check('infrastructure.iam.project')).toMatchObject({ status: 'pass', detail: expect.stringContaining('Granted 4/4') });
       expect(check('infrastructure.iam.dataset')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/Granted 10\/10.*may fail open: the paper run's first batch is the second line of defence/) });
       // Before the first run the runner dataset has no table: its table permissions cannot be asked (P2 names what covers them).
       expect(check('infrastructure.iam.runner-dataset')).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not exist yet') });
@@ -264,7 +264,7 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
 
       const required = requiredRunnerPermissions();
       const cases = PERMISSION_SCOPES.flatMap((scope) => required[scope].map((permission) => ({ scope, permission })));
-      expect(cases.length).toBe(20);
+      expect(cases.length).toBe(21);
       const table = catalogue(w);
       const masked: string[] = [];
       for (const { scope, permission } of cases) {

@@ -20,9 +20,10 @@ import { backupNameFor } from '../../core/execute/ids';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import { main } from '../../scripts/cli';
 import { environmentDefaults, localEngineOptions } from '../../scripts/options';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
+import { testNeeding } from '../support/needs';
 import { chromiumMissingReason, dumpDom, screenshot } from './support/chromium';
 import { PINNED_NOW, synthesizedStacks } from './support/stacks';
 
@@ -34,7 +35,7 @@ let pristine: string;
 let planFile: string;
 let plan: Plan;
 
-const optionsFor = (database: string): EngineOptions => localEngineOptions(database);
+const optionsFor = (database: string): DuckDbEngineOptions => localEngineOptions(database);
 
 async function planOf(database: string): Promise<Plan> {
   const engine = await openDuckDbEngine(optionsFor(database));
@@ -107,13 +108,25 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('bqx readiness on the local warehouse', () => {
   let go: ReadinessOutcome;
-
-  test('a freshly seeded small warehouse with its plan is GO (exit 0), with reports written', async () => {
+  // The GO outcome is read once for the tests that look at it, whichever of them runs.
+  beforeAll(async () => {
     go = await readiness(freshCopy());
-    expect(go.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
+  });
+
+  test('a freshly seeded small warehouse with its plan: REHEARSAL GO (exit 0), production CONDITIONAL GO, reports written', async () => {
+    expect(go.report.mode).toBe('rehearsal');
+    // Nothing stops the local run; production's blockers keep production's severity.
+    expect(go.report.blockers.filter((b) => (b.priority === 'P0' || b.priority === 'P1') && b.scope !== 'production')).toEqual([]);
     expect(go.report.verdict).toBe('GO');
+    expect(go.report.rehearsal?.verdict).toBe('GO');
     expect(exitCodeOf(outcomeOfVerdict(go.report.verdict))).toBe(EXIT.OK);
-    expect(go.report.counts.failed).toBe(0);
+    // The extract job's name-only discovery is a code change that must ship first: P1 on the local engine too.
+    expect(blocker(go, 'EXTRACT_DUPLICATES')).toMatchObject({ priority: 'P1', scope: 'production' });
+    expect(blocker(go, 'PRODUCTION_NOT_CHECKED')).toMatchObject({ priority: 'P1', scope: 'production' });
+    expect(go.report.production.verdict).toBe('CONDITIONAL GO');
+    expect(go.report.notChecked.map((x) => x.id)).toEqual(['credentials', 'apis', 'permissions', 'gcs', 'cloud-run', 'rename-loss', 'quotas', 'cost-tracking']);
+    expect(go.report.notChecked.every((x) => /^(bqx|gcloud) /.test(x.command))).toBe(true);
+    expect(go.report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['dependencies.extract-job']);
     // Every part of the audit ran, not just the cheap ones.
     const ids = go.report.checks.map((c) => c.id);
     for (const id of ['tools.policy', 'tools.plan', 'phases.rename', 'phases.dedupe', 'phases.consolidate', 'phases.views', 'phases.validation', 'infrastructure.dataset', 'infrastructure.budget', 'infrastructure.stacks', 'dependencies.node', 'dependencies.packages', 'dependencies.lockfile']) {
@@ -128,7 +141,9 @@ describe('bqx readiness on the local warehouse', () => {
     expect(c.after!.tables).toBeLessThan(c.before.tables); // dedupes and consolidations remove tables
     // Reports: Markdown of at most ~150 lines, JSON identical to the report, HTML.
     expect(go.markdown.split('\n').length).toBeLessThanOrEqual(150);
-    expect(go.markdown).toMatch(/^# Readiness: GO$/m);
+    expect(go.markdown).toMatch(/^# Readiness: REHEARSAL GO \(this local run may proceed\) · PRODUCTION CONDITIONAL GO$/m);
+    expect(go.markdown).toContain('REHEARSAL on a synthetic copy');
+    expect(go.markdown).toContain('## NOT CHECKED (needs Google Cloud)');
     expect(JSON.parse(readFileSync(go.files!.json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(go.report)));
     expect(readFileSync(go.files!.html, 'utf8')).toContain('id="verdict"');
   });
@@ -166,7 +181,8 @@ describe('bqx readiness on the local warehouse', () => {
     expect(out.report.blockers.filter((b) => b.priority === 'P0')).toEqual([]);
     expect(blocker(out, 'BUDGET_TOO_SMALL')).toMatchObject({ priority: 'P1', check: 'infrastructure.budget' });
     expect(out.report.conditions.join('\n')).toMatch(/budget/);
-    expect(out.markdown).toMatch(/\*\*Conditions\*\*/);
+    expect(out.markdown).toMatch(/^Rehearsal: \*\*CONDITIONAL GO\*\*/m);
+    expect(out.markdown).toMatch(/^- .*budget/m);
   });
 
   test('an invalid plan file is P0 and a missing plan is P1 (phases not assessed)', async () => {
@@ -244,16 +260,11 @@ describe('bqx readiness on the local warehouse', () => {
     await sql(db, `UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 3600000 WHERE dataset = '${FEATURES_DATASET}'`);
     const nogo = await run([]);
     expect(nogo.code).toBe(EXIT.NO_GO);
-    expect(nogo.out).toMatch(/^# Readiness: NO-GO$/m);
+    expect(nogo.out).toMatch(/^# Readiness: REHEARSAL NO-GO \(this local run may not proceed\) · PRODUCTION NO-GO$/m);
     expect(nogo.out).toContain('index.html');
   });
 
-  test('the HTML report renders in headless Chromium with the verdict, before/after numbers and cost at the top', async () => {
-    const reason = chromiumMissingReason();
-    if (reason) {
-      console.warn(`skipped: ${reason}`);
-      return;
-    }
+  testNeeding(chromiumMissingReason(), 'the HTML report renders in headless Chromium with the verdict, before/after numbers and cost at the top', async () => {
     const r = go.report;
     const dom = await dumpDom(go.files!.html);
     const text = (id: string) => {
@@ -261,6 +272,14 @@ describe('bqx readiness on the local warehouse', () => {
       return m ? m[1] : null;
     };
     expect(text('verdict')).toBe('GO');
+    // Rehearsal or production, said at the top; both verdicts; what was not checked; decisions and dates.
+    expect(visible(dom)).toMatch(/^REHEARSAL on a synthetic copy/);
+    expect(text('production-verdict')).toBe('PRODUCTION CONDITIONAL GO');
+    expect(visible(dom)).toContain('NOT CHECKED (8)');
+    expect(text('grace-end')).toBe(r.plan!.graceEnd);
+    expect(text('rollback-command')).toBe(`bqx rollback ${planFile} --approve ${r.plan!.planHash}`);
+    for (const x of r.plan!.review) expect(visible(dom)).toContain(x.table);
+    expect(visible(dom)).toMatch(/EA 1,968 .*BA 2,042 .*here/);
     const fmt = (n: number) => n.toLocaleString('en-US');
     expect(text('compliance-before')).toBe(`${fmt(r.compliance!.before.compliant)} / ${fmt(r.compliance!.before.tables)}`);
     expect(text('compliance-after')).toBe(`${fmt(r.compliance!.after!.compliant)} / ${fmt(r.compliance!.after!.tables)}`);
@@ -290,25 +309,25 @@ describe('bqx readiness on the local warehouse', () => {
     expect(bytes.length).toBeGreaterThan(10_000);
   });
 
+  // One `bqx main` run on a fresh copy, shared by the tests that look at it (each starts it if
+  // it has not run yet, so either passes or fails alone).
   const progressLabels: string[] = [];
-  test('after `bqx main` the HTML report shows what the run did, opened in headless Chromium', async () => {
-    const reason = chromiumMissingReason();
-    if (reason) {
-      console.warn(`skipped: ${reason}`);
-      return;
-    }
-    const db = freshCopy();
-    const reportsDir = path.join(work, 'main-reports');
-    const progress = { update: (done: number, total: number, label: string) => void progressLabels.push(`${done}/${total} ${label}`), done: () => void progressLabels.push('done') };
-    const result = await runMainJob({
-      progress,
-      engine: optionsFor(db),
+  const mainReports = () => path.join(work, 'main-reports');
+  let mainRun: ReturnType<typeof runMainJob> | null = null;
+  const mainJob = () =>
+    (mainRun ??= runMainJob({
+      progress: { update: (done: number, total: number, label: string) => void progressLabels.push(`${done}/${total} ${label}`), done: () => void progressLabels.push('done') },
+      engine: optionsFor(freshCopy()),
       scale: 'small',
-      reportsDir,
+      reportsDir: mainReports(),
       stacksDir: path.join(work, 'main-stacks'),
       planOut: path.join(work, 'main-plan.json'),
       graceStart: '2026-11-21',
-    });
+    }));
+
+  testNeeding(chromiumMissingReason(), 'after `bqx main` the HTML report shows what the run did, opened in headless Chromium', async () => {
+    const result = await mainJob();
+    const reportsDir = mainReports();
     expect(result.outcome).toBe('OK');
     const applied = JSON.parse(readFileSync(path.join(reportsDir, 'run-apply.json'), 'utf8'));
     const verified = JSON.parse(readFileSync(path.join(reportsDir, 'run-verify.json'), 'utf8'));
@@ -368,12 +387,12 @@ describe('bqx readiness on the local warehouse', () => {
     expect(bytes.length).toBeGreaterThan(20_000);
   }, 180_000);
 
-  test('the main job reports progress during its long steps (plan, paper run and apply count; the others show their elapsed time)', () => {
-    if (chromiumMissingReason()) return; // the run above did not happen
+  test('the main job reports progress during its long steps (plan, paper run and apply count; the others show their elapsed time)', async () => {
+    expect((await mainJob()).outcome).toBe('OK');
     const labels = progressLabels.join('\n');
     expect(labels).toMatch(/^\d+\/\d+ plan: /m);
     expect(progressLabels.filter((l) => /^\d+\/\d+ /.test(l) && !/^0\/0 /.test(l) && !/plan: /.test(l)).length).toBeGreaterThan(2); // batches of the paper run and the apply
     for (const step of ['synth', 'readiness', 'verify', 'reconcile']) expect(labels).toMatch(new RegExp(`^0/0 ${step} … \\d+ s$`, 'm'));
     expect(progressLabels.filter((l) => l === 'done').length).toBeGreaterThanOrEqual(8);
-  });
+  }, 180_000);
 });

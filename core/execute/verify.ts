@@ -3,7 +3,8 @@ import type { TableInfo } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
 import type { Engine } from '../ports/engine';
 import { recordChecks } from '../report/summary';
-import { historyOf, readHistory } from './history';
+import { historyOf, planMayHaveChanged, readHistory } from './history';
+import { checkCatalogue } from './preflight';
 import { compareWithPlan, describeMismatch } from './reconcile';
 import type { RunResult } from './run-common';
 import { summaryEnd, withRun } from './run-shell';
@@ -24,9 +25,16 @@ export interface VerifyOptions {
  * Re-runs every post-apply check of the operations the ledger records as applied, and compares
  * every table and view with the plan's expected end state (as reconcile does), so a table that is
  * missing, or changed by an operation the ledger does not know of, fails verify by name. Read-only.
+ * A plan that cannot have changed the warehouse and whose catalogue is not the warehouse's (a plan
+ * of another catalogue) is refused as apply refuses it, instead of naming every table MISSING.
  */
 export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: VerifyOptions = {}): Promise<RunResult> {
   return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null }, {
+    preflight: async (pre) => {
+      if (planMayHaveChanged(await readHistory(engine.ledger, pre.plan.planHash))) return;
+      const finding = checkCatalogue(pre.plan, await engine.listTables(), pre.planSource);
+      if (finding) await pre.refuse(finding);
+    },
     body: async (run) => {
       const { plan, summary } = run;
       const history = await readHistory(engine.ledger, plan.planHash);

@@ -57,21 +57,33 @@ export interface CoverageResult {
 
 /**
  * Which engine to open and where it works: plain data, filled from the CLI's options and the
- * environment config. Engines validate it (identifiers) before anything reaches SQL.
+ * environment config. Engines validate it (identifiers) before anything reaches SQL. One type per
+ * engine: what only one engine reads (the DuckDB file, the BigQuery endpoints and identity) is in
+ * that engine's options alone.
  */
-export interface EngineOptions {
-  readonly engine: 'duckdb' | 'bigquery';
-  /** DuckDB file of the local warehouse (duckdb engine). */
-  readonly database: string;
+export type EngineOptions = DuckDbEngineOptions | BigQueryEngineOptions;
+
+/** What every engine is told: where the warehouse is, in BigQuery's terms. */
+export interface EngineTargetOptions {
   readonly project: string;
   readonly location: string;
   readonly dataset: string;
   /** Dataset (schema) holding the ledger, lock and backups. */
   readonly runnerDataset: string;
-  /** BigQuery API endpoint (an emulator or the test double); default Google's. */
-  readonly apiEndpoint?: string;
   /** Only reads will be asked of it (audit, plan, fingerprint): DuckDB opens the file read-only. */
   readonly readOnly?: boolean;
+}
+
+export interface DuckDbEngineOptions extends EngineTargetOptions {
+  readonly engine: 'duckdb';
+  /** DuckDB file of the local warehouse. */
+  readonly database: string;
+}
+
+export interface BigQueryEngineOptions extends EngineTargetOptions {
+  readonly engine: 'bigquery';
+  /** BigQuery API endpoint (an emulator or the test double); default Google's. */
+  readonly apiEndpoint?: string;
   /**
    * Labels every BigQuery job the engine submits carries (steps, reads, dry runs, ledger, lock,
    * catalogue): the app fills them from config/job-labels.ts so budgets and cost reports see the
@@ -152,7 +164,8 @@ export function stepJobLabels(run: { readonly planHash: string; readonly runId: 
 }
 
 /** Where the runner's permissions are asked: the project, the dataset it remediates, its own dataset. */
-export type PermissionScope = 'project' | 'featureDataset' | 'runnerDataset';
+export const PERMISSION_SCOPES = ['project', 'featureDataset', 'runnerDataset'] as const;
+export type PermissionScope = (typeof PERMISSION_SCOPES)[number];
 
 /** What an engine found when asked, changing nothing, whether it holds some permissions. */
 export interface PermissionTest {
@@ -170,6 +183,32 @@ export interface RequiredPermission {
   readonly scope: PermissionScope;
   readonly permission: string;
   readonly neededBy: readonly string[];
+}
+
+/** One job of the engine's job history that referenced names of the dataset (`bqx usage`). */
+export interface JobRead {
+  readonly jobId: string;
+  /** Who ran it (BigQuery: user_email, a person or a service account). */
+  readonly principal: string;
+  /** ISO instant the job was created. */
+  readonly at: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Tables and views of the dataset the job referenced, as the engine's history records them. */
+  readonly tables: readonly string[];
+  /** The job's SQL, when the history keeps it (matched for view names too). */
+  readonly query: string | null;
+}
+
+export interface JobHistory {
+  readonly jobs: readonly JobRead[];
+  /** Where the jobs were read, for the report (e.g. the region's JOBS_BY_PROJECT view). */
+  readonly source: string;
+}
+
+/** Who reads through the rehearsal's query path (DuckDB): the principal and labels its log records. */
+export interface Reader {
+  readonly principal: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface Engine {
@@ -263,6 +302,19 @@ export interface Engine {
    * Rollback finds backups by their deterministic names when the ledger is short.
    */
   listRunnerTables(): Promise<string[]>;
+
+  /**
+   * Optional: jobs created since `since` that referenced any of `names` of the dataset (or whose SQL
+   * mentions the dataset), newest first. BigQuery: the region's INFORMATION_SCHEMA.JOBS_BY_PROJECT;
+   * DuckDB: the query log of reads made through `readAs`. Changes nothing.
+   */
+  jobHistory?(since: Date, names: readonly string[]): Promise<JobHistory>;
+  /**
+   * Optional (DuckDB): runs a reader's SELECT and records it in the engine's query log (job id,
+   * principal, labels, the dataset's tables and views it names): how the rehearsal's readers read,
+   * so `jobHistory` can say who still reads a compatibility view. Returns the rows read.
+   */
+  readAs?(sql: string, reader: Reader): Promise<{ readonly jobId: string; readonly rows: number }>;
 
   /** The ledger, lock and paper-run records, kept in the warehouse itself. */
   readonly ledger: LedgerStore;

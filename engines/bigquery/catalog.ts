@@ -93,10 +93,16 @@ export function columnsSql(project: string, dataset: string): string {
   return `SELECT table_name, column_name, data_type FROM ${datasetRef(project, dataset)}.INFORMATION_SCHEMA.COLUMNS ORDER BY table_name, ordinal_position`;
 }
 
-/** TABLE_STORAGE is region-scoped; `@dataset` picks the dataset's tables. */
-export function storageSql(project: string, location: string): string {
+/** `region-<location>`, the qualifier of region-scoped INFORMATION_SCHEMA views (validated). */
+export function regionQualifier(location: string): string {
   const region = `region-${location.toLowerCase()}`;
   if (!/^region-[a-z0-9-]+$/.test(region)) throw new BqxError('BAD_OPTION', `--location ${location} is not a BigQuery location`, 'use e.g. us-central1 or US');
+  return region;
+}
+
+/** TABLE_STORAGE is region-scoped; `@dataset` picks the dataset's tables. */
+export function storageSql(project: string, location: string): string {
+  const region = regionQualifier(location);
   assertProjectId(project, 'project');
   return `SELECT table_name, total_rows, total_logical_bytes FROM \`${project}.${region}\`.INFORMATION_SCHEMA.TABLE_STORAGE WHERE table_schema = @dataset`;
 }
@@ -133,6 +139,7 @@ export class CatalogReader {
           path: `/datasets/${dataset}/tables`,
           query: { maxResults: this.opts.pageSize, pageToken },
         }),
+        `tables.list of ${dataset} (page ${seenTokens.size + 1})`,
       );
       items.push(...(page.tables ?? []));
       pageToken = page.nextPageToken || undefined;
@@ -218,7 +225,7 @@ export class CatalogReader {
     assertTableName(name, 'table');
     assertDatasetName(dataset, 'dataset');
     try {
-      return await this.jobs.retrying(() => this.rest.call<RestTable>({ method: 'GET', path: `/datasets/${dataset}/tables/${name}` }));
+      return await this.jobs.retrying(() => this.rest.call<RestTable>({ method: 'GET', path: `/datasets/${dataset}/tables/${name}` }), `tables.get of ${dataset}.${name}`);
     } catch (e) {
       const err = toApiError(e);
       if (err.status === 404) return null;
@@ -236,6 +243,7 @@ export class CatalogReader {
     try {
       const d = await this.jobs.retrying(() =>
         this.rest.call<{ location?: string; defaultTableExpirationMs?: string }>({ method: 'GET', path: `/datasets/${dataset}` }),
+        `datasets.get of ${dataset}`,
       );
       return {
         name: dataset,

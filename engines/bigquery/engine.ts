@@ -11,7 +11,7 @@
 import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../core/ports/engine';
 import type { Column, TableInfo } from '../../core/catalogue';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, ReadResults, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType, kindOf, tableInfoFromRest, type RestTable } from './catalog';
@@ -19,6 +19,7 @@ import { checkCredentials, resolveIdentity, type Identity } from './credentials'
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { assertLabels, mergeLabels } from './labels';
 import { BigQueryLedgerStore } from './ledger';
+import { jobHistorySource, jobReads, jobsParams, jobsSql } from './job-history';
 import { Clock, realClock } from './limits';
 import { ReadFuser } from './fuse';
 import { fingerprintSignature, plainTable, TableMetadata } from './metadata';
@@ -42,6 +43,8 @@ export interface BigQueryEngineDeps {
   readonly fusedReads?: number;
   /** Operations the executor may keep in flight (default twice the job concurrency maximum). */
   readonly maxParallelOperations?: number;
+  /** Where retry loops say what they wait for once they have waited long (default: stderr). */
+  readonly notice?: (line: string) => void;
 }
 
 export const DEFAULT_READ_BYTE_CAP = 50 * 2 ** 30;
@@ -65,7 +68,7 @@ const httpUrl = (flag: string, url: string | undefined): string | undefined => {
   return url;
 };
 
-export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
+export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
   const project = assertProjectId(opts.project, '--project');
   const dataset = assertDatasetName(opts.dataset, '--dataset');
   const runnerDataset = assertDatasetName(opts.runnerDataset, '--runner-dataset');
@@ -84,8 +87,8 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
   const clock = deps.clock ?? realClock;
   const now = deps.now ?? (() => new Date());
   const client = makeClient({ project, location, apiEndpoint, authClient: identity.authClient });
-  const rest = clientTransport(client, project);
-  const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels };
+  const rest = clientTransport(client, project, apiEndpoint);
+  const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels, notice: deps.notice };
   const jobs = new JobRunner(rest, jobOptions);
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
   const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);
@@ -393,6 +396,10 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
       return { rowCounts, fingerprints: fps, probes, tables };
     },
 
+    async jobHistory(since, names) {
+      const rows = await runRead('usage_jobs', jobsSql(project, location), jobsParams(project, dataset, since, names));
+      return { jobs: jobReads(rows), ...jobHistorySource(project, location) };
+    },
     async close() {
       try {
         await engine.ledger.flush();

@@ -3,11 +3,12 @@ import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
 import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
-import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
+import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, JobHistory, KeyStats, Reader, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { bindsOrMissing, Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
+import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
 import { CATALOG_DDL, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
@@ -542,6 +543,14 @@ class DuckDbEngine implements Engine {
     }
   }
 
+  jobHistory(since: Date, names: readonly string[]): Promise<JobHistory> {
+    return jobHistory(this.db, this.where, since, names);
+  }
+
+  readAs(sql: string, reader: Reader): Promise<{ jobId: string; rows: number }> {
+    return readAs(this.db, this.where, sql, reader);
+  }
+
   async close(): Promise<void> {
     try {
       await this.ledger.flush();
@@ -551,7 +560,7 @@ class DuckDbEngine implements Engine {
   }
 }
 
-export async function openDuckDbEngine(opts: EngineOptions): Promise<Engine> {
+export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<Engine> {
   const where: EngineLocation = {
     project: opts.project,
     dataset: assertDatasetName(opts.dataset, '--dataset'),
