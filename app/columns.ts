@@ -51,6 +51,14 @@ export function formatColumnAudit(r: ColumnAuditResult, source: string, limit = 
     for (const x of bad.slice(0, limit)) lines.push(`  ${String(x.violation).padEnd(18)} ${x.name}${warehouse ? ` (${n(x.occurrences)})` : ''}${x.note ? `: ${x.note}` : ''}`);
     if (bad.length > limit) lines.push(`  … ${bad.length - limit} more (see --json)`);
   }
+  if (r.departures.length) {
+    const stricter = r.departures.filter((d) => d.tool === 'stricter');
+    const looser = r.departures.filter((d) => d.tool === 'looser');
+    lines.push('', `  departures from the team's recorded decision (policy columns.teamDecision): ${n(stricter.length)} stricter, ${n(looser.length)} looser:`);
+    for (const d of r.departures.slice(0, limit)) lines.push(`  ${d.tool.padEnd(9)} ${d.name} (team: ${d.team}): ${d.why}`);
+    if (r.departures.length > limit) lines.push(`  … ${r.departures.length - limit} more (see --json)`);
+  }
+  if (r.unusedExceptions.length) lines.push('', `  documented exceptions no table holds (remove them from the policy): ${r.unusedExceptions.join(', ')}`);
   return lines.join('\n');
 }
 

@@ -45,11 +45,14 @@ function variantToken(v: VariantEvidence | undefined, variant: string | null): s
       return `variant ${variant ?? v.verdict} (sample: median |${v.column}| ${v.medianAbs} over ${v.sampled} rows)`;
     case 'identical-twin':
       return `variant ${variant ?? '?'} (identical twin)`;
+    case 'twin-rule':
+      return `variant ${variant ?? '?'} (twin rule: ${(v.twins ?? []).map((t) => t.table).join(', ')} ${(v.twins ?? []).length === 1 ? 'differs' : 'differ'}${v.legacyVariant ? `; legacy ${v.legacyVariant}` : ''})`;
     case 'name':
       return `variant ${variant ?? v.verdict} (name)`;
     case 'policy-default':
       return `variant ${variant ?? v.verdict} (policy default)`;
     case 'none':
+      if (v.verdict === 'not-sampled') return '';
       return v.medianAbs !== null ? `sample ${v.verdict}: median |${v.column}| ${v.medianAbs} over ${v.sampled} rows` : `sample ${v.verdict}`;
   }
 }
@@ -93,6 +96,26 @@ export function evidenceToken(op: PlanOperation, viewsMissing: readonly string[]
   return parts.filter(Boolean).join('; ');
 }
 
+const DECIDED_BY: Record<VariantEvidence['decidedBy'], string> = {
+  sample: 'level column',
+  'twin-rule': 'twin rule',
+  'identical-twin': 'identical twin',
+  name: 'name',
+  'policy-default': 'policy default',
+  none: 'undecided',
+};
+
+/** Where the variants of the listed operations came from: the evidence each family declares in the policy. */
+function variantSources(ops: readonly PlanOperation[]): string {
+  const counts = new Map<string, number>();
+  for (const op of ops) {
+    const by = op.evidence?.variant?.decidedBy;
+    if (by) counts.set(DECIDED_BY[by], (counts.get(DECIDED_BY[by]) ?? 0) + 1);
+  }
+  const order = Object.values(DECIDED_BY);
+  return [...counts].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([k, n]) => `${k} ${num(n)}`).join('  ') + '   (operations by the evidence that decided their variant: policy variantDetection.evidence)';
+}
+
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
 /** `ACTION REASON sources -> target   evidence` of one operation: what the review file and the plan diff print after their own columns. */
@@ -131,6 +154,7 @@ export function planReview(plan: Plan): string {
     `# reasons    ${Object.entries(s.byReason).map(([r, n]) => `${r} ${num(n)}`).join('  ')}`,
     `# destroy    ${num(drops('DEDUPE') + drops('CONSOLIDATE'))} tables DROPPED, each after a backup: ${num(drops('DEDUPE'))} by DEDUPE (a twin keeps the data), ${num(drops('CONSOLIDATE'))} replaced by ${num(consolidations)} CONSOLIDATE tables`,
     `# views      ${num(plan.views.length)} compatibility views${plan.views.length === actionableSources && missingViews === 0 ? ': one under every old name of a RENAME, DEDUPE or CONSOLIDATE' : ` for ${num(actionableSources)} sources of RENAME, DEDUPE and CONSOLIDATE (lines say NO VIEW where one is missing)`}`,
+    `# variants   ${variantSources([...review, ...changes])}`,
     `# bytes      operations read ${num(s.estimatedBytes)} ($${s.estimatedCostUsd}); planning read ${num(s.planningBytes)}`,
     `# markers    ? REVIEW (a person decides)   ~ RENAME in place   - DROP (DEDUPE)   -/+ REPLACE (CONSOLIDATE: sources dropped, one table created)`,
     `# lines      ${num(review.length)} REVIEW first, then ${num(changes.length)} changes in plan order (marker seq id batch ACTION REASON sources -> target  evidence), then KEEP as ${num(keeps.length)} tables counted per family`,

@@ -35,7 +35,7 @@ function readFeatures(file: string): string {
   try {
     return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   } catch (e) {
-    throw new BqxError('FEATURES_UNREADABLE', `cannot read --features ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'pass a file with one training-column name per line, or - for standard input');
+    throw new BqxError('FEATURES_UNREADABLE', `cannot read --features ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'pass a file with one training-column name per line or a JSON array of names, or - for standard input');
   }
 }
 
@@ -50,10 +50,10 @@ export async function runRemap(input: RemapInput): Promise<RemapOutcome> {
   if (text === null) return { kind: 'mapping', remap };
   const rewrite = rewriteFeatureList(remap, text, passThrough(policy));
   if (rewrite.unknown.length) {
-    const shown = rewrite.unknown.slice(0, 20);
+    const shown = rewrite.unknown.slice(0, 20).map((u) => (rewrite.nearest[u]?.length ? `${u} (nearest: ${rewrite.nearest[u].join(', ')})` : u));
     throw new BqxError(
       'UNKNOWN_FEATURES',
-      `--features ${input.featuresFile}: ${rewrite.unknown.length} name(s) are not training columns of ${pair} before or after plan ${plan.planHash.slice(0, 12)}…: ${shown.join(', ')}${rewrite.unknown.length > shown.length ? `, … (${rewrite.unknown.length - shown.length} more)` : ''}`,
+      `--features ${input.featuresFile}: ${rewrite.unknown.length} name(s) are not training columns of ${pair} before or after plan ${plan.planHash.slice(0, 12)}…: ${shown.join('; ')}${rewrite.unknown.length > shown.length ? `, … (${rewrite.unknown.length - shown.length} more)` : ''}`,
       `check the pair (--pair) and the names (bqx remap --plan ${input.planFile} --pair ${pair} --json lists every known one); nothing was written`,
     );
   }
@@ -74,7 +74,7 @@ export function formatRemap(r: RemapResult, limit = 15): string {
     lines.push('', `  ${kind} (${n(list.length)}):`, ...list.slice(0, limit).map((m) => `    ${m.old} -> ${m.new}`));
     if (list.length > limit) lines.push(`    … ${n(list.length - limit)} more (see --json)`);
   }
-  if (r.added.length) lines.push('', `  new columns no old one becomes (window-presence markers of consolidations): ${r.added.slice(0, limit).join(', ')}${r.added.length > limit ? ', …' : ''}`);
+  if (r.added.length) lines.push('', `  ADDED (${n(r.added.length)}): new training columns no old one becomes (window-presence markers of consolidations): ${r.added.slice(0, limit).join(', ')}${r.added.length > limit ? ', …' : ''}`);
   return lines.join('\n');
 }
 
@@ -82,7 +82,7 @@ export function formatRemap(r: RemapResult, limit = 15): string {
 export function formatRewriteReport(o: Extract<RemapOutcome, { kind: 'features' }>): string {
   const f = o.rewrite.features;
   const count = (k: string) => f.filter((x) => x.kind === k).length;
-  const lines = [`remap of ${o.source} for ${o.remap.pair.toUpperCase()}: ${f.length} names, ${count('RENAMED')} renamed, ${count('MERGED')} merged, ${count('UNCHANGED')} unchanged${count('NOT_A_FEATURE') ? `, ${count('NOT_A_FEATURE')} not feature columns (kept)` : ''}`];
+  const lines = [`remap of ${o.source} for ${o.remap.pair.toUpperCase()}: ${f.length} names, ${count('RENAMED')} renamed, ${count('MERGED')} merged, ${count('UNCHANGED')} unchanged${count('ADDED') ? `, ${count('ADDED')} added by a consolidation` : ''}${count('NOT_A_FEATURE') ? `, ${count('NOT_A_FEATURE')} not feature columns (kept)` : ''}`];
   for (const m of o.rewrite.merged) lines.push(`  merged: ${m.old.join(', ')} -> ${m.new} (listed once)`);
   for (const x of f.filter((y) => y.kind === 'MERGED' && !o.rewrite.merged.some((m) => m.new === y.new))) lines.push(`  merged: ${x.old} -> ${x.new} (another old column becomes the same one)`);
   return lines.join('\n');

@@ -37,6 +37,8 @@ const columnsSchema = z
     exempt: z.array(columnName),
     reserved: z.array(columnName),
     windowlessExceptions: z.array(z.object({ reason: z.string().min(1), names: z.array(columnName).min(1) }).strict()),
+    teamDecision: z.object({ pattern: regexText, exempt: z.array(columnName), windowlessAccepted: z.boolean() }).strict(),
+    proposedFeatureTypes: z.record(token, z.array(token).min(1)),
   })
   .strict();
 
@@ -68,6 +70,16 @@ const familySchema = z
   })
   .strict();
 
+/** The evidence that decides a missing variant for one family (see variantDetection in the policy file). */
+const variantEvidenceRuleSchema = z
+  .object({
+    levelColumns: z.array(z.string().regex(/^[a-z][a-z0-9_]*(\{window\})?$/)).min(1).optional(),
+    twinRule: z.boolean().default(false),
+    legacyVariant: token.optional(),
+  })
+  .strict()
+  .refine((r) => r.levelColumns || r.twinRule, { message: 'declare levelColumns, twinRule or both' });
+
 const policySchema = z
   .object({
     version: z.literal(1),
@@ -91,7 +103,7 @@ const policySchema = z
         bqxBelow: z.number().positive(),
         idxAbove: z.number().positive(),
         sampleRows: z.number().int().positive(),
-        keyColumns: z.array(z.string()),
+        evidence: z.record(token, variantEvidenceRuleSchema),
       })
       .strict(),
     consolidation: z
@@ -122,6 +134,11 @@ const policySchema = z
   .superRefine((p, ctx) => {
     if (!p.variants.includes(p.defaultVariant)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultVariant'], message: `must be one of variants (${p.variants.join(', ')})` });
+    }
+    for (const [family, rule] of Object.entries(p.variantDetection.evidence)) {
+      if (rule.legacyVariant && !p.variants.includes(rule.legacyVariant)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variantDetection', 'evidence', family], message: `legacyVariant ${rule.legacyVariant} is not one of variants (${p.variants.join(', ')})` });
+      }
     }
     if (p.variantDetection.bqxBelow >= p.variantDetection.idxAbove) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variantDetection'], message: 'bqxBelow must be below idxAbove' });

@@ -5,6 +5,7 @@
  */
 import type { Column } from '../core/catalogue';
 import { copyToken, entityToken, PAIRS, type TableContent } from './catalogue';
+import { columnKind } from './column-kinds';
 
 // Bound once: under jest's sandboxed global every `Math.` lookup in a hot loop costs ~50x more.
 const { imul, floor, sin, cos, PI } = Math;
@@ -103,74 +104,119 @@ export interface RowSource {
   readonly content: TableContent;
 }
 
+/** Scale of a level's small companions (ranges, changes) per content variant: relative to its level. */
+const SCALE: Record<string, number> = { idx: 1, bqx: 0.3, ambiguous: 0.3, none: 0.3 };
+
 /**
- * Builds the value function of one column. `minute` is the row's offset from SERIES_START in
- * minutes (startOffset + i); `i` the row index.
+ * Builds the value function of one column from what the column means (warehouse/column-kinds.ts):
+ * only a level column carries the table's variant (IDX around 100, BQX around 0, the planted
+ * ambiguous table around 30). `minute` is the row's offset from SERIES_START in minutes
+ * (startOffset + i); `i` the row index.
  */
 export function columnGenerator(src: RowSource, column: Column): (i: number) => CellValue {
   const { key, variant, startOffset } = src.content;
   const name = column.name;
   const entities = keyEntities(key);
   const minute = (i: number) => startOffset + i;
+  const u = (i: number, salt = '') => unit(key, salt ? `${name}\u001f${salt}` : name, i);
+  const kind = columnKind(column);
+  const scale = SCALE[variant] ?? 1;
+  const int = column.type === 'INT64';
 
-  if (column.type === 'TIMESTAMP') return (i) => SERIES_START_MS + minute(i) * 60_000;
-
-  if (column.type === 'STRING') {
-    const constant = constantString(name, entities);
-    if (constant !== undefined) return () => constant;
+  switch (kind) {
+    case 'timestamp':
+      return (i) => SERIES_START_MS + minute(i) * 60_000;
+    case 'key': {
+      const constant = constantString(name, entities);
+      return () => constant ?? name;
+    }
     // Regime labels agree with their *_code column.
-    if (/_regime$/.test(name)) return (i) => REGIME_LABELS[floor(3 * unit(key, `${name}_code`, i))];
-    return (i) => `${name}_${floor(100 * unit(key, name, i))}`;
-  }
-
-  if (column.type === 'INT64') {
-    // The table's window, so the planner sees this column differ across window tables.
-    if (name === 'period_minutes') {
+    case 'regime-label':
+      return (i) => REGIME_LABELS[floor(3 * unit(key, `${name}_code`, i))];
+    case 'regime-code':
+      return (i) => floor(3 * u(i));
+    case 'window': {
+      // The table's window, so the planner sees this column differ across window tables.
       const w = tableWindow(src.tableName) ?? 0;
       return () => w;
     }
-    if (name === 'minute_of_day') return (i) => minute(i) % 1440;
-    if (name === 'pairs_covered') return () => PAIRS.length;
-    if (/_regime_code$/.test(name)) return (i) => floor(3 * unit(key, name, i));
-    if (/regime$/.test(name)) return (i) => floor(3 * unit(key, name, i));
-    if (name === 'sign_agreement' || name === 'mean_reversion_signal') return (i) => floor(3 * unit(key, name, i)) - 1;
-    if (name === 'volume') return (i) => 1000 + floor(100_000 * unit(key, name, i));
-    return (i) => floor(100 * unit(key, name, i));
-  }
-
-  if (column.type === 'BOOL') {
-    const hour = (i: number) => floor((minute(i) % 1440) / 60);
-    if (name === 'is_asian_session') return (i) => hour(i) < 9;
-    if (name === 'is_london_session') return (i) => hour(i) >= 7 && hour(i) < 16;
-    if (name === 'is_ny_session') return (i) => hour(i) >= 12 && hour(i) < 21;
-    return (i) => unit(key, name, i) < 0.1;
-  }
-
-  // FLOAT64 (and any other numeric type).
-  if (name === 'bqx_close') {
-    // Depends only on (pair, interval_time): equal across the 45 and 90 window tables of a pair.
-    const seriesKey = `bqx_close:${entities.pairs[0] ?? key}`;
-    return (i) => 10 * unit(seriesKey, name, minute(i)) - 5;
-  }
-  switch (variant) {
-    case 'idx':
-      return (i) => 95 + 10 * unit(key, name, i);
-    case 'bqx':
-      return (i) => 10 * unit(key, name, i) - 5;
-    case 'ambiguous':
-      return (i) => 27 + 6 * unit(key, name, i);
-    case 'none': {
-      const angle = (i: number, period: number, of: (m: number) => number) => (2 * PI * of(minute(i))) / period;
-      const minuteOfDay = (m: number) => m % 1440;
-      // 2025-11-20 is a Thursday (day 3 counting from Monday = 0).
-      const dayOfWeek = (m: number) => (3 + floor(m / 1440)) % 7;
-      if (name === 'hour_sin') return (i) => sin(angle(i, 1440, minuteOfDay));
-      if (name === 'hour_cos') return (i) => cos(angle(i, 1440, minuteOfDay));
-      if (name === 'dow_sin') return (i) => sin(angle(i, 7, dayOfWeek));
-      if (name === 'dow_cos') return (i) => cos(angle(i, 7, dayOfWeek));
-      return (i) => 2 * unit(key, name, i) - 1;
+    case 'minute-of-day':
+      return (i) => minute(i) % 1440;
+    case 'cyclic':
+      return cyclic(name, minute);
+    case 'flag': {
+      const hour = (i: number) => floor((minute(i) % 1440) / 60);
+      if (name === 'is_asian_session') return (i) => hour(i) < 9;
+      if (name === 'is_london_session') return (i) => hour(i) >= 7 && hour(i) < 16;
+      if (name === 'is_ny_session') return (i) => hour(i) >= 12 && hour(i) < 21;
+      return (i) => u(i) < 0.1;
     }
+    case 'level': {
+      if (name === 'bqx_close') {
+        // Depends only on (pair, interval_time): equal across the 45 and 90 window tables of a pair.
+        const seriesKey = `bqx_close:${entities.pairs[0] ?? key}`;
+        return (i) => 4 * unit(seriesKey, name, minute(i)) - 2;
+      }
+      if (variant === 'idx') return (i) => 95 + 10 * u(i);
+      if (variant === 'ambiguous') return (i) => 27 + 6 * u(i);
+      return (i) => 4 * u(i) - 2;
+    }
+    case 'correlation':
+      return (i) => 2 * u(i) - 1;
+    case 'fraction':
+      return (i) => u(i);
+    case 'dispersion':
+      return (i) => scale * (0.05 + 0.5 * u(i));
+    case 'zscore':
+      // The sum of three uniforms: bell-shaped around 0, within ±3.
+      return (i) => 2 * (u(i, 'a') + u(i, 'b') + u(i, 'c') - 1.5);
+    case 'change':
+      return (i) => scale * 1.5 * (2 * u(i) - 1);
+    case 'ratio':
+      // val1 / val2: near 1 for two indexed prices, of either sign for two oscillators.
+      return variant === 'idx' ? (i) => 0.95 + 0.1 * u(i) : (i) => (u(i, 'sign') < 0.5 ? -1 : 1) * (0.1 + 2.9 * u(i));
+    case 'threshold-low':
+    case 'threshold-high':
+      return threshold(key, name, kind, scale);
+    case 'signal':
+      return int ? (i) => floor(3 * u(i)) - 1 : (i) => 2 * u(i) - 1;
+    case 'count':
+      if (name === 'pairs_covered') return () => PAIRS.length;
+      return (i) => 1000 + floor(100_000 * u(i));
+    case 'rank':
+      return (i) => 1 + floor(8 * u(i));
+    case 'halflife':
+      return (i) => 5 + 300 * u(i);
+    case null:
+      if (column.type === 'STRING') return (i) => `${name}_${floor(100 * u(i))}`;
+      return int ? (i) => floor(100 * u(i)) : (i) => scale * (2 * u(i) - 1);
   }
+}
+
+/** Calendar features of the row's timestamp; `cyc_{sin,cos}_W` a cycle of W minutes. */
+function cyclic(name: string, minute: (i: number) => number): (i: number) => number {
+  const angle = (i: number, period: number, of: (m: number) => number) => (2 * PI * of(minute(i))) / period;
+  const minuteOfDay = (m: number) => m % 1440;
+  // 2025-11-20 is a Thursday (day 3 counting from Monday = 0).
+  const dayOfWeek = (m: number) => (3 + floor(m / 1440)) % 7;
+  const fn = name.includes('cos') ? cos : sin;
+  if (name.startsWith('hour_')) return (i) => fn(angle(i, 1440, minuteOfDay));
+  if (name.startsWith('dow_')) return (i) => fn(angle(i, 7, dayOfWeek));
+  const w = Number(/_(\d+)$/.exec(name)?.[1] ?? 1440);
+  return (i) => fn(angle(i, w, (m) => m % w));
+}
+
+/**
+ * Percentile thresholds of a regime, ordered per row (p33 < p66): both drawn from the same pair of
+ * units, keyed by the prefix. Thresholds of a range or volatility are positive; those of a momentum
+ * straddle 0.
+ */
+function threshold(key: string, name: string, kind: 'threshold-low' | 'threshold-high', scale: number): (i: number) => number {
+  const prefix = name.replace(/_p\d+$/, '');
+  const a = (i: number) => unit(key, `${prefix}_p33`, i);
+  const b = (i: number) => unit(key, `${prefix}_p66`, i);
+  if (prefix === 'momentum') return kind === 'threshold-low' ? (i) => -scale * (0.05 + 0.3 * a(i)) : (i) => scale * (0.05 + 0.3 * b(i));
+  return kind === 'threshold-low' ? (i) => scale * (0.05 + 0.2 * a(i)) : (i) => scale * (0.3 + 0.2 * a(i) + 0.2 * b(i));
 }
 
 /** The first FLOAT64 feature column, whose first value a perturbed table changes. */
@@ -185,7 +231,8 @@ export function generateColumns(src: RowSource, columns: readonly Column[]): Cel
   return columns.map((c) => {
     const gen = columnGenerator(src, c);
     const values = Array.from({ length: n }, (_, i) => gen(i));
-    if (perturb === c.name && n > 0) values[0] = (values[0] as number) + 1;
+    // Halved: a different value that still means what the column means (a correlation stays in [-1, 1]).
+    if (perturb === c.name && n > 0) values[0] = (values[0] as number) === 0 ? 0.001 : (values[0] as number) / 2;
     return values;
   });
 }

@@ -73,11 +73,15 @@ describe('review file of the committed Phase 4C plan (full catalogue)', () => {
     expect(text).toContain(`# policy     ${plan.policyHash}`);
     expect(text).toContain('# actions    KEEP 3,332  RENAME 1,356  DEDUPE 790  CONSOLIDATE 112  REVIEW 3');
     expect(text).toContain('# views      2,482 compatibility views: one under every old name of a RENAME, DEDUPE or CONSOLIDATE');
+    expect(text).toContain('# variants   level column 1,623  twin rule 97  identical twin 7  name 504  policy default 28  undecided 2');
   });
 
   test('short evidence per action: sampled variant, twin fingerprint, windows, the reason a person must decide', () => {
     const line = (action: string) => body.filter((l) => l.includes(` ${action} `));
-    expect(line('RENAME').every((l) => /variant (bqx|idx) \((sample: median \|\w+\| [\d.]+ over \d+ rows|name|policy default|identical twin)\)/.test(l))).toBe(true);
+    expect(line('RENAME').every((l) => /variant (bqx|idx) \((sample: median \|\w+\| [\d.]+ over \d+ rows|name|policy default|identical twin|twin rule: \w+ differs; legacy idx)\)/.test(l))).toBe(true);
+    // The twin rule decides the families without a level column; a sample only ever reads a level column.
+    expect(line('RENAME').filter((l) => l.includes('twin rule: ')).map((l) => l.split(' -> ')[1].split('_')[0]).sort()).toEqual([...Array(63).fill('csi'), ...Array(6).fill('mkt')]);
+    expect(body.filter((l) => /sample: median \|/.test(l)).every((l) => /median \|(val1|close_lag_\d+)\|/.test(l))).toBe(true);
     expect(line('DEDUPE').every((l) => / content = twin \(\d+ rows, fp [0-9a-f]{12}\)/.test(l))).toBe(true);
     expect(line('CONSOLIDATE').every((l) => /windows 45,90/.test(l))).toBe(true);
     const review = line('REVIEW');
@@ -89,7 +93,7 @@ describe('review file of the committed Phase 4C plan (full catalogue)', () => {
   test('a fraction of the JSON: bytes and lines', () => {
     const json = readFileSync(planFile, 'utf8');
     expect(Buffer.byteLength(text)).toBeLessThan(json.length / 10);
-    expect(lines.length).toBe(12 + 1 + 3 + 1 + 1 + (body.length - 3) + 2 + keepLines.length);
+    expect(lines.length).toBe(13 + 1 + 3 + 1 + 1 + (body.length - 3) + 2 + keepLines.length);
     expect(body.length + keepLines.length).toBeLessThan(2300);
   });
 

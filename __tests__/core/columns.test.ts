@@ -12,7 +12,7 @@ const grammar = columnGrammar(policy);
 const judge = (n: unknown) => judgeColumn(grammar, n);
 
 describe('column grammar', () => {
-  it.each(['agg_mean_45', 'reg_lin_term_180', 'vol_atr_720', 'mom_bqx_2880', 'close_lag_45', 'spread_lag_1', 'corr_12_180', 'lag_present_45', 'range_p33_90'])(
+  it.each(['agg_mean_45', 'reg_lin_term_180', 'vol_atr_720', 'mom_bqx_2880', 'close_lag_45', 'spread_lag_45', 'corr_12_180', 'lag_present_45', 'range_p33_90'])(
     '%s is a compliant feature column',
     (name) => {
       expect(judge(name)).toMatchObject({ compliant: true, violation: null, rule: 'feature' });
@@ -41,8 +41,36 @@ describe('column grammar', () => {
     expect(judgeColumn(columnGrammar(bare), 'ratio')).toMatchObject({ compliant: false, violation: 'WINDOW_VIOLATION' });
     const v = judge('spread');
     expect(v).toMatchObject({ compliant: true, violation: null, rule: 'exception' });
-    expect(v.exception).toMatch(/value of the bar itself/);
+    expect(v.exception).toMatch(/window-dependent in BQX tables/);
     expect(judge('hour_sin').exception).toMatch(/calendar/);
+  });
+
+  it.each(['spread_lag_1', 'spread_lag_60', 'agg_mean_46', 'agg_mean_045'])('%s fits the pattern but its trailing number is not a window: WINDOW_VIOLATION', (name) => {
+    expect(judge(name)).toMatchObject({ compliant: false, violation: 'WINDOW_VIOLATION', rule: 'violation' });
+    expect(judge(name).note).toMatch(/is not a window \(45, 90, 180/);
+  });
+
+  test('each PATTERN_VIOLATION gets the compliant name the policy proposes, when it has one', () => {
+    expect(judge('ema_45').proposal).toBe('mom_ema_45');
+    expect(judge('bqx_45').proposal).toBe('mom_bqx_45');
+    expect(judge('volatility_90').proposal).toBe('vol_volatility_90');
+    expect(judge('ema_45').note).toMatch(/propose mom_ema_45/);
+    expect(judge('agg__45').proposal).toBeNull();
+    expect(judge('agg_mean_45').proposal).toBeNull();
+    for (const name of ['ema_45', 'bqx_45', 'sma_90', 'momentum_45', 'dir_180', 'pos_360']) expect(judge(judge(name).proposal).compliant).toBe(true);
+  });
+
+  test('departures from the team decision (validator pattern, every window-less name accepted) are listed by name, with why', () => {
+    const r = auditColumnNames(policy, ['spread_zscore', 'spread_lag_1', 'ema_45', 'agg_mean_45', 'spread', 'interval_time', 'range_regime_code']);
+    expect(r.departures).toEqual([
+      { name: 'range_regime_code', team: 'accepted', tool: 'stricter', why: expect.stringMatching(/^window-less, and not a documented exception/) },
+      { name: 'spread_lag_1', team: 'accepted', tool: 'stricter', why: expect.stringMatching(/trailing 1 is not a window .*validator accepts any trailing number/) },
+      { name: 'spread_zscore', team: 'accepted', tool: 'stricter', why: expect.stringMatching(/^window-less, and not a documented exception/) },
+    ]);
+    // A team that had not accepted its window-less names: the tool's documented exceptions are looser.
+    const strictTeam = compilePolicy(readFileSync(policy.source, 'utf8').replace('windowlessAccepted: true', 'windowlessAccepted: false'), 'test');
+    const looser = auditColumnNames(strictTeam, ['spread', 'hour_sin', 'spread_zscore']).departures;
+    expect(looser.map((d) => [d.name, d.tool])).toEqual([['hour_sin', 'looser'], ['spread', 'looser']]);
   });
 
   test('targets: target_{variant}{window}_h{horizon} within the 7×7 matrix', () => {
@@ -138,6 +166,18 @@ describe('column audits', () => {
     expect(r.summary.tables).toBe(447);
     expect(verdict('spread_zscore')!.occurrences).toBe(tables.filter((t) => t.columns.some((c) => c.name === 'spread_zscore')).length);
     expect(r.summary.columns.nonCompliant).toBe(r.columns.filter((c) => !c.compliant).length);
+    // The window set is enforced on feature columns: 8 of the 9 spread_lag_N of every COV lag table fail.
+    const lagTables = tables.filter((t) => t.columns.some((c) => c.name === 'spread_lag_1')).length;
+    expect(r.columns.filter((c) => c.name.startsWith('spread_lag_') && c.violation === 'WINDOW_VIOLATION')).toHaveLength(8 * lagTables);
+    expect(verdict('spread_lag_45')).toMatchObject({ compliant: true, rule: 'feature' });
+    // Every documented exception names a column the catalogue holds.
+    expect(r.unusedExceptions).toEqual([]);
+    expect(auditCatalogueColumns(policy, tables.slice(0, 1)).unusedExceptions.length).toBeGreaterThan(0);
+    // Departures from the team's decision: stricter only (window-less statistics, lag counts), each by name.
+    expect(r.departures.every((d) => d.tool === 'stricter' && d.team === 'accepted')).toBe(true);
+    expect(r.departures.map((d) => d.name)).toEqual(expect.arrayContaining(['spread_lag_1', 'spread_lag_60', 'spread_zscore', 'period_minutes', 'corr_30min']));
+    expect(r.departures.map((d) => d.name)).not.toContain('ema_45');
+    expect(verdict('ema_45')!.proposal).toBe('mom_ema_45');
   });
 
   test('views and bookkeeping tables are not judged', () => {

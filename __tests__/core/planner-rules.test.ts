@@ -76,25 +76,33 @@ describe('single-table decisions', () => {
     expect(decide(table(twin, covCols), null)).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
   });
 
-  it('never guesses a variant: ambiguous, empty, unreadable and no numeric column are REVIEW', () => {
+  it('never guesses a variant: ambiguous, empty, unreadable and no level column are REVIEW', () => {
     const facts = emptyFacts();
     facts.samples.set('cov_vol_audcad_audchf', { column: 'val1', values: [30, 31, 29] });
-    facts.samples.set('csi_rev_nzd', { column: 'x_45', values: [] });
-    facts.samples.set('csi_agg_nzd', { error: 'permission denied' });
-    facts.samples.set('csi_mom_nzd', { column: null, values: [] });
+    facts.samples.set('cov_reg_audcad_audchf', { column: 'val1', values: [] });
+    facts.samples.set('cov_agg_audcad_audchf', { error: 'permission denied' });
     const p = plan(
       [
         table('cov_vol_audcad_audchf', covCols),
-        table('csi_rev_nzd', [ts, f('x_45')], 0),
-        table('csi_agg_nzd', [ts, f('x_45')]),
-        table('csi_mom_nzd', [ts, { name: 'label', type: 'STRING' }]),
+        table('cov_reg_audcad_audchf', covCols, 0),
+        table('cov_agg_audcad_audchf', covCols),
+        // cov's evidence is a level column (val1, val2): a cov table without one is not guessed.
+        table('cov_mom_audcad_audchf', [ts, f('spread'), f('ratio')]),
+        // A family the policy declares no evidence for.
+        table('div_eurusd', [ts, pair, f('div_score_45')]),
+        // Twin rule, but no twin to compare with.
+        table('csi_mom_nzd', [ts, f('csi_mom_strength_45')]),
+        table('csi_rev_nzd', [ts, f('csi_rev_strength_45')], 0),
       ],
       facts,
     );
     expect(opFor(p, 'cov_vol_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'VARIANT_AMBIGUOUS' });
+    expect(opFor(p, 'cov_reg_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'EMPTY_TABLE' });
+    expect(opFor(p, 'cov_agg_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
+    expect(opFor(p, 'cov_mom_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'NO_LEVEL_COLUMN' });
+    expect(opFor(p, 'div_eurusd')).toMatchObject({ action: 'REVIEW', reason: 'NO_VARIANT_EVIDENCE' });
+    expect(opFor(p, 'csi_mom_nzd')).toMatchObject({ action: 'REVIEW', reason: 'NO_TWIN_EVIDENCE' });
     expect(opFor(p, 'csi_rev_nzd')).toMatchObject({ action: 'REVIEW', reason: 'EMPTY_TABLE' });
-    expect(opFor(p, 'csi_agg_nzd')).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
-    expect(opFor(p, 'csi_mom_nzd')).toMatchObject({ action: 'REVIEW', reason: 'VARIANT_AMBIGUOUS' });
     expect(p.views).toHaveLength(0);
   });
 
@@ -142,6 +150,65 @@ describe('single-table decisions', () => {
     facts.overBudget.add('cov_mom_audcad_audchf');
     const p = plan([table('cov_mom_audcad_audchf', covCols)], facts, tight);
     expect(opFor(p, 'cov_mom_audcad_audchf')).toMatchObject({ action: 'REVIEW', reason: 'PLANNING_BUDGET_EXCEEDED' });
+  });
+});
+
+describe('the twin rule, for families without a level column', () => {
+  const csiCols = [ts, { name: 'currency', type: 'STRING' } as Column, f('csi_agg_strength_45'), f('csi_agg_rank_45')];
+  const regimeCols = (w: number, bqx: boolean): Column[] => [ts, pair, f(`hl_range_${w}`), f('range_p33'), f('range_p66'), ...(bqx ? [f(`momentum_${w}`)] : [])];
+
+  it('decides from a differing twin of the other variant, never from values; an identical twin is a DEDUPE', () => {
+    const facts = emptyFacts();
+    // Values that would read as "bqx" to a sample (a strength of 0.3): the twin rule does not read them.
+    facts.samples.set('csi_agg_aud', { column: 'csi_agg_strength_45', values: [0.3, 0.2, 0.4] });
+    facts.fingerprints.set('csi_agg_aud', { rows: 10, hash: 'I' });
+    facts.fingerprints.set('csi_agg_bqx_aud', { rows: 10, hash: 'B' });
+    const varCols = [ts, { name: 'currency', type: 'STRING' } as Column, f('corr_12_45'), f('family_coherence')];
+    for (const n of ['var_corr_aud', 'var_corr_idx_aud']) facts.fingerprints.set(n, { rows: 10, hash: 'V' });
+    facts.fingerprints.set('var_corr_bqx_aud', { rows: 10, hash: 'W' });
+    const p = plan(
+      [table('csi_agg_aud', csiCols), table('csi_agg_bqx_aud', csiCols), table('var_corr_aud', varCols), table('var_corr_idx_aud', varCols), table('var_corr_bqx_aud', varCols)],
+      facts,
+    );
+    const csi = opFor(p, 'csi_agg_aud');
+    expect(csi).toMatchObject({ action: 'RENAME', target: 'csi_agg_idx_aud', variant: 'idx' });
+    expect(csi.evidence?.variant).toMatchObject({ column: null, verdict: 'not-sampled', decidedBy: 'twin-rule', legacyVariant: 'idx', twins: [{ table: 'csi_agg_bqx_aud', variant: 'bqx', same: false }] });
+    const v = opFor(p, 'var_corr_aud');
+    expect(v).toMatchObject({ action: 'DEDUPE', target: 'var_corr_idx_aud', variant: 'idx' });
+    expect(v.evidence?.variant?.decidedBy).toBe('identical-twin');
+  });
+
+  it('a twin rule that disagrees with the documented legacy variant, or twins of every variant that differ, go to REVIEW', () => {
+    const facts = emptyFacts();
+    facts.fingerprints.set('csi_agg_aud', { rows: 10, hash: 'I' });
+    facts.fingerprints.set('csi_agg_idx_aud', { rows: 10, hash: 'J' });
+    const conflict = opFor(plan([table('csi_agg_aud', csiCols), table('csi_agg_idx_aud', csiCols)], facts), 'csi_agg_aud');
+    expect(conflict).toMatchObject({ action: 'REVIEW', reason: 'LEGACY_VARIANT_CONFLICT' });
+    facts.fingerprints.set('csi_agg_bqx_aud', { rows: 10, hash: 'B' });
+    const both = opFor(plan([table('csi_agg_aud', csiCols), table('csi_agg_idx_aud', csiCols), table('csi_agg_bqx_aud', csiCols)], facts), 'csi_agg_aud');
+    expect(both).toMatchObject({ action: 'REVIEW', reason: 'TARGET_EXISTS_DIFFERENT' });
+    const unread = emptyFacts();
+    unread.fingerprints.set('csi_agg_aud', { error: 'boom' });
+    expect(opFor(plan([table('csi_agg_aud', csiCols), table('csi_agg_bqx_aud', csiCols)], unread), 'csi_agg_aud')).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
+  });
+
+  it('window tables take the variant their same-window twins leave, and consolidate with it', () => {
+    const facts = emptyFacts();
+    for (const w of [45, 90]) {
+      facts.fingerprints.set(`regime_eurusd_${w}`, { rows: 10, hash: `I${w}` });
+      facts.fingerprints.set(`regime_bqx_eurusd_${w}`, { rows: 10, hash: `B${w}` });
+      for (const v of ['', 'bqx_']) facts.keyStats.set(`regime_${v}eurusd_${w}`, { rows: 10, distinctKeys: 10, nullKeys: 0 });
+    }
+    const tables = [45, 90].flatMap((w) => [table(`regime_eurusd_${w}`, regimeCols(w, false)), table(`regime_bqx_eurusd_${w}`, regimeCols(w, true))]);
+    const p = plan(tables, facts);
+    expect(opFor(p, 'regime_eurusd_45')).toMatchObject({ action: 'CONSOLIDATE', target: 'regime_idx_eurusd', sources: ['regime_eurusd_45', 'regime_eurusd_90'] });
+    expect(opFor(p, 'regime_eurusd_45').evidence?.variant).toMatchObject({ decidedBy: 'twin-rule', twins: [{ table: 'regime_bqx_eurusd_45', same: false }] });
+    expect(opFor(p, 'regime_bqx_eurusd_45')).toMatchObject({ action: 'CONSOLIDATE', target: 'regime_bqx_eurusd' });
+    // An un-suffixed window table identical to its bqx twin is a copy of it, folded into that consolidation.
+    facts.fingerprints.set('regime_eurusd_90', { rows: 10, hash: 'B90' });
+    const copy = plan(tables.map((t) => (t.name === 'regime_eurusd_90' ? { ...t, columns: regimeCols(90, true) } : t)), facts);
+    expect(opFor(copy, 'regime_eurusd_90')).toMatchObject({ action: 'CONSOLIDATE', target: 'regime_bqx_eurusd' });
+    expect(opFor(copy, 'regime_eurusd_90').consolidation?.windows.find((w) => w.window === 90)?.copies).toEqual(['regime_eurusd_90']);
   });
 });
 

@@ -230,13 +230,26 @@ describe('bqx remap --features FILE', () => {
     const r = await bqx(['remap', '--plan', planFile, '--pair', PAIR, '--database', pristine, '--features', file]);
     expect(r.code).toBe(EXIT.BAD_INPUT);
     expect(r.out).toBe('');
-    expect(r.err).toMatch(/2 name\(s\) are not training columns of eurusd .*: agg_mean_45, cov_agg_audcad_spraed/);
+    expect(r.err).toMatch(/2 name\(s\) are not training columns of eurusd .*: agg_mean_45( \(nearest: [^)]*\))?; cov_agg_audcad_spraed \(nearest: cov_agg_audcad_spread/);
     // Pair-level prefixes drop the pair, so lag_bqx_45_ema_45 is a column of every pair; but EURUSD's
     // column of the EURUSD×GBPUSD covariance (cov_agg_gbpusd_…) is not one of GBPUSD's.
     writeFileSync(file, 'lag_bqx_45_ema_45\ncov_agg_gbpusd_spread\n');
     const other = await bqx(['remap', '--plan', planFile, '--pair', 'gbpusd', '--database', pristine, '--features', file]);
     expect(other.code).toBe(EXIT.BAD_INPUT);
-    expect(other.err).toMatch(/1 name\(s\) are not training columns of gbpusd .*: cov_agg_gbpusd_spread$/m);
+    expect(other.err).toMatch(/1 name\(s\) are not training columns of gbpusd .*: cov_agg_gbpusd_spread( \(nearest: [^)]*\))?$/m);
+  });
+
+  test('a JSON list, names that keep the pair, ledger-style {table}_{column}, and a consolidation\'s ADDED columns', async () => {
+    const file = path.join(work, 'selected.json');
+    writeFileSync(file, JSON.stringify(['lag_bqx_eurusd_45_ema_45', 'cov_agg_audcad_eurusd_spread', 'agg_bqx_eurusd_agg_mean_45', 'lag_bqx_lag_present_45']));
+    const r = await bqx(['remap', '--plan', planFile, '--pair', PAIR, '--database', pristine, '--features', file]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(JSON.parse(r.out)).toEqual(['lag_bqx_ema_45', 'cov_agg_bqx_audcad_spread', 'agg_bqx_agg_mean_45', 'lag_bqx_lag_present_45']);
+    expect(r.err).toMatch(/1 added by a consolidation/);
+    writeFileSync(file, '["lag_bqx_45_ema_45", 3]');
+    const bad = await bqx(['remap', '--plan', planFile, '--pair', PAIR, '--database', pristine, '--features', file]);
+    expect(bad.code).toBe(EXIT.BAD_INPUT);
+    expect(bad.err).toMatch(/JSON but not an array of names/);
   });
 
   test('an unreadable features file is exit 2 naming it', async () => {

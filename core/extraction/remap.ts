@@ -168,40 +168,104 @@ export function remapPair(basis: RemapBasis, pair: string): RemapResult {
 export interface FeatureRewrite {
   /** The rewritten list, in the input's order; a name two inputs merge into appears once. */
   readonly lines: string[];
-  readonly features: { readonly old: string; readonly new: string; readonly kind: RemapKind | 'NOT_A_FEATURE' }[];
+  readonly features: { readonly old: string; readonly new: string; readonly kind: RemapKind | 'ADDED' | 'NOT_A_FEATURE' }[];
   /** New names that two or more listed names merge into. */
   readonly merged: { readonly new: string; readonly old: string[] }[];
   readonly unknown: string[];
+  /** Per unknown name, the nearest known training columns (old or new). */
+  readonly nearest: Readonly<Record<string, string[]>>;
+  /** The list was a JSON array: `lines` holds the rewritten array as JSON. */
+  readonly json: boolean;
 }
 
 /**
- * Rewrites a selected-features list (one name a line; blank lines and `#` comments kept). A name
- * is known when it is an old training column, already a new one, or not a feature column at all
- * (`interval_time`, targets matched by `isPassThrough`).
+ * The training-column form of a listed name: names that keep the pair (`agg_bqx_eurusd_agg_mean_45`,
+ * ledger-style `{table}_{column}`) lose it the way the training prefix does (every `_{pair}`
+ * removed, `__` collapsed); lowercase.
+ */
+export function trainingForm(name: string, pair: string): string {
+  const lower = name.toLowerCase();
+  const stripped = lower.startsWith(`${pair}_`) ? lower.slice(pair.length + 1) : lower;
+  return stripped.split(`_${pair}`).join('').replace(/__+/g, '_');
+}
+
+/** Levenshtein distance, bounded: stops counting once every entry of a row exceeds `max`. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, cur[j]);
+    }
+    if (best > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The known names closest to `name` (edit distance, then name order), at most `count`. */
+export function nearestNames(name: string, known: Iterable<string>, count = 3): string[] {
+  const max = Math.max(3, Math.ceil(name.length / 3));
+  const scored: [number, string][] = [];
+  for (const k of known) {
+    const d = distance(name, k, max);
+    if (d <= max) scored.push([d, k]);
+  }
+  return scored.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1)).slice(0, count).map(([, k]) => k);
+}
+
+/** The names of a selected-features list: a JSON array of strings, or one name a line. */
+function listedNames(text: string): { names: string[] | null; json: boolean } {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('[')) return { names: null, json: false };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (e) {
+    throw new BqxError('FEATURES_INVALID', `the features list starts with "[" but is not JSON: ${(e as Error).message}`, 'pass a JSON array of names, or one name a line');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
+    throw new BqxError('FEATURES_INVALID', 'the features list is JSON but not an array of names', 'pass a JSON array of strings, or one name a line');
+  }
+  return { names: parsed as string[], json: true };
+}
+
+/**
+ * Rewrites a selected-features list (a JSON array of names, or one name a line with blank lines and
+ * `#` comments kept). A name is known when it is an old training column, already a new one (a
+ * consolidation's presence marker: ADDED), or not a feature column at all (`interval_time`, targets
+ * matched by `isPassThrough`); names that keep the pair, ledger-style `{table}_{column}`, are read
+ * in their training form.
  */
 export function rewriteFeatureList(remap: RemapResult, text: string, isPassThrough: (name: string) => boolean): FeatureRewrite {
   const byOld = new Map(remap.mappings.map((m) => [m.old, m]));
+  const added = new Set(remap.added);
   const newNames = new Set([...remap.mappings.map((m) => m.new), ...remap.added]);
+  const listed = listedNames(text);
   const lines: string[] = [];
   const features: FeatureRewrite['features'][number][] = [];
   const unknown: string[] = [];
   const seen = new Map<string, string[]>();
-  const input = text.split(/\r?\n/);
-  if (input.length && input[input.length - 1] === '') input.pop();
+  const input = listed.names ?? text.split(/\r?\n/);
+  if (!listed.json && input.length && input[input.length - 1] === '') input.pop();
   for (const raw of input) {
     const name = raw.trim();
     if (name === '' || name.startsWith('#')) {
       lines.push(raw);
       continue;
     }
-    const m = byOld.get(name);
+    const form = byOld.has(name) || newNames.has(name) ? name : trainingForm(name, remap.pair);
+    const m = byOld.get(form);
     let to: string;
     if (m) {
       to = m.new;
       features.push({ old: name, new: to, kind: m.kind });
-    } else if (newNames.has(name)) {
-      to = name;
-      features.push({ old: name, new: name, kind: 'UNCHANGED' });
+    } else if (newNames.has(form)) {
+      to = form;
+      features.push({ old: name, new: form, kind: added.has(form) ? 'ADDED' : 'UNCHANGED' });
     } else if (isPassThrough(name)) {
       to = name;
       features.push({ old: name, new: name, kind: 'NOT_A_FEATURE' });
@@ -218,5 +282,7 @@ export function rewriteFeatureList(remap: RemapResult, text: string, isPassThrou
     lines.push(to);
   }
   const merged = [...seen.entries()].filter(([, olds]) => olds.length > 1).map(([n, olds]) => ({ new: n, old: olds }));
-  return { lines, features, merged, unknown };
+  const known = new Set([...byOld.keys(), ...newNames]);
+  const nearest = Object.fromEntries(unknown.slice(0, 20).map((u) => [u, nearestNames(trainingForm(u, remap.pair), known)]));
+  return { lines: listed.json ? [JSON.stringify(lines, null, 2)] : lines, features, merged, unknown, nearest, json: listed.json };
 }

@@ -21,6 +21,8 @@ export interface ColumnVerdict {
   /** For a documented window-less exception: the policy's reason. */
   readonly exception: string | null;
   readonly note: string | null;
+  /** For a PATTERN_VIOLATION: the compliant name the policy's feature types give (`ema_45` → `mom_ema_45`). */
+  readonly proposal: string | null;
 }
 
 /** The policy's column section, compiled once per policy. */
@@ -35,6 +37,10 @@ export interface ColumnGrammar {
   readonly reserved: ReadonlySet<string>;
   /** Name → reason. */
   readonly exceptions: ReadonlyMap<string, string>;
+  /** The team's recorded decision: its validator's pattern and exemptions, window-less names accepted or not. */
+  readonly team: { readonly pattern: RegExp; readonly exempt: ReadonlySet<string>; readonly windowlessAccepted: boolean };
+  /** Metric (the first token of a PATTERN_VIOLATION) → the feature type to prefix. */
+  readonly proposedType: ReadonlyMap<string, string>;
 }
 
 const compiled = new WeakMap<Policy, ColumnGrammar>();
@@ -53,6 +59,8 @@ export function columnGrammar(policy: Policy): ColumnGrammar {
       exempt: new Set(c.exempt),
       reserved: new Set(c.reserved),
       exceptions: new Map(c.windowlessExceptions.flatMap((e) => e.names.map((n) => [n, e.reason] as const))),
+      team: { pattern: new RegExp(c.teamDecision.pattern), exempt: new Set(c.teamDecision.exempt), windowlessAccepted: c.teamDecision.windowlessAccepted },
+      proposedType: new Map(Object.entries(c.proposedFeatureTypes).flatMap(([type, metrics]) => metrics.map((m) => [m, type] as const))),
     };
     compiled.set(policy, g);
   }
@@ -68,14 +76,23 @@ function shown(name: string): string {
   return printable.length > MAX_SHOWN ? `${printable.slice(0, MAX_SHOWN)}…` : printable;
 }
 
-const verdict = (name: string, rule: ColumnRule, violation: ColumnViolation | null, note: string | null = null, exception: string | null = null): ColumnVerdict => ({
+const verdict = (name: string, rule: ColumnRule, violation: ColumnViolation | null, note: string | null = null, exception: string | null = null, proposal: string | null = null): ColumnVerdict => ({
   name,
   compliant: violation === null,
   violation,
   rule,
   exception,
   note,
+  proposal,
 });
+
+/** The compliant name for `{metric}_{window}`: the policy's feature type for the metric, prefixed. */
+function propose(grammar: ColumnGrammar, name: string): string | null {
+  const type = grammar.proposedType.get(name.split('_')[0]);
+  if (!type) return null;
+  const candidate = `${type}_${name}`;
+  return grammar.feature.test(candidate) && grammar.windows.has(Number(/_(\d+)$/.exec(candidate)?.[1])) ? candidate : null;
+}
 
 /** The M008 verdict for one column name. */
 export function judgeColumn(grammar: ColumnGrammar, rawName: unknown): ColumnVerdict {
@@ -99,11 +116,16 @@ export function judgeColumn(grammar: ColumnGrammar, rawName: unknown): ColumnVer
   }
 
   if (/[A-Z]/.test(name)) return verdict(name, 'violation', 'PATTERN_VIOLATION', 'uppercase letters: column names are lowercase');
-  if (grammar.feature.test(name)) return verdict(name, 'feature', null);
+  if (grammar.feature.test(name)) {
+    const window = /_([0-9]+)$/.exec(name)?.[1] ?? '';
+    if (grammar.windows.has(Number(window)) && String(Number(window)) === window) return verdict(name, 'feature', null);
+    return verdict(name, 'violation', 'WINDOW_VIOLATION', `trailing ${window} is not a window (${[...grammar.windows].join(', ')})`);
+  }
   const exception = grammar.exceptions.get(name);
   if (exception !== undefined) return verdict(name, 'exception', null, 'documented window-less exception', exception);
   if (!grammar.windowSuffix.test(name)) return verdict(name, 'violation', 'WINDOW_VIOLATION', 'no trailing window (_45, _90, …)');
-  return verdict(name, 'violation', 'PATTERN_VIOLATION', 'ends in a window but is not {feature_type}_{metric}_{window}');
+  const proposal = propose(grammar, name);
+  return verdict(name, 'violation', 'PATTERN_VIOLATION', `ends in a window but is not {feature_type}_{metric}_{window}${proposal ? `: propose ${proposal}` : ''}`, null, proposal);
 }
 
 /** One column of one table (warehouse mode), or one name of a list (names mode). */
@@ -123,6 +145,17 @@ export interface ColumnNameEntry {
   readonly rule: ColumnRule;
   readonly occurrences: number;
   readonly note: string | null;
+  readonly proposal: string | null;
+}
+
+/** A name the tool judges otherwise than the team's recorded decision did, and why. */
+export interface ColumnDeparture {
+  readonly name: string;
+  /** What the team's decision says of the name. */
+  readonly team: 'accepted' | 'violation';
+  /** Stricter: the tool flags a name the team accepted; looser: the tool accepts one the team flagged. */
+  readonly tool: 'stricter' | 'looser';
+  readonly why: string;
 }
 
 export interface ColumnCounts {
@@ -151,6 +184,31 @@ export interface ColumnAuditResult {
   readonly columns: ColumnAuditEntry[];
   readonly names: ColumnNameEntry[];
   readonly summary: ColumnAuditSummary;
+  /** Names judged otherwise than the team's recorded decision, by name. */
+  readonly departures: ColumnDeparture[];
+  /** Documented exceptions no audited table holds (warehouse mode; empty for a list of names). */
+  readonly unusedExceptions: string[];
+}
+
+/** The team's decision on one name: its validator's pattern, its exemptions, and (when recorded) every window-less name accepted. */
+function teamAccepts(grammar: ColumnGrammar, name: string): boolean {
+  return grammar.team.exempt.has(name) || grammar.team.pattern.test(name) || (grammar.team.windowlessAccepted && !grammar.windowSuffix.test(name));
+}
+
+function departures(grammar: ColumnGrammar, verdicts: Iterable<ColumnVerdict>): ColumnDeparture[] {
+  const out: ColumnDeparture[] = [];
+  for (const v of verdicts) {
+    if (v.violation === 'INVALID_NAME') continue;
+    const team = teamAccepts(grammar, v.name);
+    if (team && !v.compliant) {
+      const why = !grammar.windowSuffix.test(v.name)
+        ? 'window-less, and not a documented exception: a statistic over a lookback whose window the name must carry (it collides when window tables are consolidated)'
+        : `${v.note ?? String(v.violation)}; the team's validator accepts any trailing number`;
+      out.push({ name: v.name, team: 'accepted', tool: 'stricter', why });
+    }
+    if (!team && v.compliant) out.push({ name: v.name, team: 'violation', tool: 'looser', why: v.exception ?? v.note ?? v.rule });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function count(verdicts: readonly ColumnVerdict[]): ColumnCounts {
@@ -180,11 +238,13 @@ export function auditColumnNames(policy: Policy, names: readonly string[]): Colu
     columns: verdicts.map((v) => ({ name: v.name, compliant: v.compliant, violation: v.violation })),
     names: names_,
     summary: { tables: null, views: null, columns: count(verdicts), names: count([...distinct.values()].map((d) => d.v)), tablesWithViolations: null },
+    departures: departures(grammar, [...distinct.values()].map((d) => d.v)),
+    unusedExceptions: [],
   };
 }
 
 function nameEntry(v: ColumnVerdict, occurrences: number): ColumnNameEntry {
-  return { name: v.name, compliant: v.compliant, violation: v.violation, rule: v.rule, occurrences, note: v.exception ?? v.note };
+  return { name: v.name, compliant: v.compliant, violation: v.violation, rule: v.rule, occurrences, note: v.exception ?? v.note, proposal: v.proposal };
 }
 
 /**
@@ -229,5 +289,7 @@ export function auditCatalogueColumns(
       names: count(names.map((n) => judge(n.name))),
       tablesWithViolations,
     },
+    departures: departures(grammar, names.map((n) => judge(n.name))),
+    unusedExceptions: [...grammar.exceptions.keys()].filter((n) => !perName.has(n)).sort(),
   };
 }

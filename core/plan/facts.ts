@@ -1,5 +1,3 @@
-import type { TableInfo } from '../catalogue';
-import type { Policy } from '../policy';
 import type { ReadRequest, ReadResults } from '../ports/engine';
 
 /** The reads the planner needs from a warehouse; engines provide them (the planner never writes). */
@@ -31,14 +29,6 @@ export interface PlanningFacts {
 
 export function emptyFacts(): PlanningFacts {
   return { samples: new Map(), fingerprints: new Map(), keyStats: new Map(), agreement: new Map(), overBudget: new Set(), bytesRead: 0 };
-}
-
-const NUMERIC = new Set(['FLOAT64', 'INT64', 'NUMERIC']);
-
-/** The first numeric feature column: numeric, not a key or metadata column, in schema order. */
-export function firstNumericFeatureColumn(policy: Policy, table: TableInfo): string | null {
-  const keys = new Set(policy.doc.variantDetection.keyColumns);
-  return table.columns.find((c) => NUMERIC.has(c.type) && !keys.has(c.name))?.name ?? null;
 }
 
 export function median(values: readonly number[]): number {

@@ -8,7 +8,8 @@ import { tableStateHash } from '../catalogue';
 import { isTableName } from '../identifiers';
 import { canonicalWithVariant, judgeName, type NameVerdict } from '../naming/grammar';
 import type { Policy } from '../policy';
-import { errorText, firstNumericFeatureColumn, median, type FactSource, type PlanningFacts, emptyFacts } from './facts';
+import { errorText, type FactSource, type PlanningFacts, emptyFacts } from './facts';
+import { decideVariant, levelColumn, sameColumns, usesTwinRule, variantFromLevel, type TwinSet, type VariantDecision } from './variant-evidence';
 import { computePlanHash, operationId } from './hash';
 import { countOperations } from './counts';
 import {
@@ -63,22 +64,36 @@ function classify(policy: Policy, table: TableInfo): Candidate {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Variant from a sample (pure)
+// Variant evidence (pure)
 
-function variantFromSample(policy: Policy, facts: PlanningFacts, table: TableInfo): VariantEvidence & { variant: string | null; reason?: PlanReason } {
-  const sample = facts.samples.get(table.name);
-  const base = { column: null, sampled: 0, medianAbs: null, decidedBy: 'none' as const };
-  if (facts.overBudget.has(table.name) && !sample) return { ...base, verdict: 'error', variant: null, reason: 'PLANNING_BUDGET_EXCEEDED' };
-  if (!sample || 'error' in sample) return { ...base, verdict: 'error', variant: null, reason: 'READ_ERROR' };
-  if (table.rowCount === 0) return { ...base, column: sample.column, verdict: 'empty', variant: null, reason: 'EMPTY_TABLE' };
-  if (sample.column === null) return { ...base, verdict: 'no-numeric-column', variant: null, reason: 'VARIANT_AMBIGUOUS' };
-  if (sample.values.length === 0) return { ...base, column: sample.column, verdict: 'empty', variant: null, reason: 'EMPTY_TABLE' };
-  const m = median(sample.values.map(Math.abs));
-  const { bqxBelow, idxAbove } = policy.doc.variantDetection;
-  const ev = { column: sample.column, sampled: sample.values.length, medianAbs: Math.round(m * 1e6) / 1e6 };
-  if (m < bqxBelow) return { ...ev, verdict: 'bqx', decidedBy: 'sample', variant: 'bqx' };
-  if (m > idxAbove) return { ...ev, verdict: 'idx', decidedBy: 'sample', variant: 'idx' };
-  return { ...ev, verdict: 'ambiguous', decidedBy: 'none', variant: null, reason: 'VARIANT_AMBIGUOUS' };
+/** Window tables named with a variant, by `{canonical target}|{window}`: the same-window twins of an un-suffixed one. */
+type WindowIndex = Map<string, string[]>;
+
+function windowIndex(candidates: readonly Candidate[]): WindowIndex {
+  const index: WindowIndex = new Map();
+  for (const c of candidates) {
+    if (c.kind !== 'window' || !c.verdict.variant) continue;
+    const key = `${canonicalWithVariant(c.verdict, c.verdict.variant)}|${c.window}`;
+    index.set(key, [...(index.get(key) ?? []), c.table.name]);
+  }
+  return index;
+}
+
+/**
+ * The twins of a table without a variant, per variant: a single table's canonical name with each
+ * variant; a window table's same-window tables named with each variant (`regime_eurusd_45` →
+ * `regime_bqx_eurusd_45`).
+ */
+function twinSets(policy: Policy, c: { table: TableInfo; verdict: NameVerdict; window?: number }, index: WindowIndex): TwinSet[] {
+  return policy.doc.variants.map((variant) => {
+    const target = canonicalWithVariant(c.verdict, variant) as string;
+    const names = c.window === undefined ? [target] : (index.get(`${target}|${c.window}`) ?? []);
+    return { variant, names: names.filter((n) => n !== c.table.name) };
+  });
+}
+
+function variantOf(policy: Policy, facts: PlanningFacts, byName: ReadonlyMap<string, TableInfo>, c: Candidate & { kind: 'single' | 'window' }, index: WindowIndex): VariantDecision {
+  return decideVariant(policy, facts, byName, c.table, c.verdict, twinSets(policy, { ...c, window: c.kind === 'window' ? c.window : undefined }, index));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +151,21 @@ function columnCost(t: TableInfo): number {
   return Math.ceil(t.bytes / Math.max(1, t.columns.length));
 }
 
+function fingerprintRead(source: FactSource, facts: PlanningFacts, byName: ReadonlyMap<string, TableInfo>, name: string): Read {
+  return {
+    key: `fingerprint|${name}`,
+    costBytes: byName.get(name)?.bytes ?? 0,
+    fingerprintOf: name,
+    run: async () => {
+      try {
+        facts.fingerprints.set(name, await source.contentFingerprint(name));
+      } catch (e) {
+        facts.fingerprints.set(name, { error: errorText(e) });
+      }
+    },
+  };
+}
+
 export async function gatherFacts(source: FactSource, input: PlanInput, progress?: PlanProgress): Promise<PlanningFacts> {
   const { snapshot, policy } = input;
   const facts = emptyFacts();
@@ -144,7 +174,9 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
   const sampleRows = policy.doc.variantDetection.sampleRows;
 
   // Stage 1: samples for every name whose variant must come from its data.
-  const needsSample = candidates.filter((c) => (c.kind === 'single' || c.kind === 'window') && c.verdict.variantSource === 'needs-data');
+  const index = windowIndex(candidates);
+  const fromData = candidates.filter((c): c is Candidate & { kind: 'single' | 'window' } => (c.kind === 'single' || c.kind === 'window') && c.verdict.variantSource === 'needs-data');
+  const needsSample = fromData.filter((c) => levelColumn(policy, c.table, c.verdict) !== null);
   await runReads(
     source,
     facts,
@@ -153,9 +185,9 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
       key: `sample|${c.table.name}`,
       costBytes: columnCost(c.table),
       run: async () => {
-        const column = firstNumericFeatureColumn(policy, c.table);
+        const column = levelColumn(policy, c.table, c.verdict) as string;
         try {
-          const values = column && c.table.rowCount > 0 ? await source.sampleNumeric(c.table.name, column, sampleRows) : [];
+          const values = c.table.rowCount > 0 ? await source.sampleNumeric(c.table.name, column, sampleRows) : [];
           facts.samples.set(c.table.name, { column, values });
         } catch (e) {
           facts.samples.set(c.table.name, { error: errorText(e) });
@@ -166,27 +198,39 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
     progress,
   );
 
-  // Stage 2: fingerprints of sources and the twins they may duplicate; key stats of window sources.
+  // Stage 2: fingerprints of sources and the twins they may duplicate, and of every table whose
+  // variant the twin rule decides (with its twins).
   const fingerprintWanted = new Set<string>();
+  for (const c of candidates) {
+    if (c.kind !== 'single') continue;
+    const twins = twinCandidates(policy, facts, c.table, c.verdict).filter((n) => byName.get(n)?.kind === 'TABLE');
+    if (twins.length) [c.table.name, ...twins].forEach((n) => fingerprintWanted.add(n));
+  }
+  for (const c of fromData) {
+    if (!usesTwinRule(policy, c.table, c.verdict) || c.table.rowCount === 0) continue;
+    const twins = twinSets(policy, { ...c, window: c.kind === 'window' ? c.window : undefined }, index).flatMap((t) => t.names).filter((n) => byName.get(n)?.kind === 'TABLE');
+    if (twins.length) [c.table.name, ...twins].forEach((n) => fingerprintWanted.add(n));
+  }
+  await runReads(source, facts, policy, [...fingerprintWanted].map((name) => fingerprintRead(source, facts, byName, name)), 'fingerprint', progress);
+
+  // Stage 3: the consolidation groups (every window table's variant is known now); fingerprints of
+  // same-window copies not read yet, key statistics of window sources.
+  const copiesWanted = new Set<string>();
   const keyStatsWanted = new Set<string>();
   const groups = new Map<string, { window: number; table: TableInfo }[]>();
   for (const c of candidates) {
-    if (c.kind === 'single') {
-      const twins = twinCandidates(policy, facts, c.table, c.verdict).filter((n) => byName.get(n)?.kind === 'TABLE');
-      if (twins.length) [c.table.name, ...twins].forEach((n) => fingerprintWanted.add(n));
-    } else if (c.kind === 'window') {
-      const variant = c.verdict.variant ?? variantFromSample(policy, facts, c.table).variant;
-      if (!variant) continue;
-      const target = canonicalWithVariant(c.verdict, variant) as string;
-      const list = groups.get(target) ?? [];
-      list.push({ window: c.window, table: c.table });
-      groups.set(target, list);
-    }
+    if (c.kind !== 'window') continue;
+    const variant = c.verdict.variant ?? variantOf(policy, facts, byName, c, index).variant;
+    if (!variant) continue;
+    const target = canonicalWithVariant(c.verdict, variant) as string;
+    const list = groups.get(target) ?? [];
+    list.push({ window: c.window, table: c.table });
+    groups.set(target, list);
   }
   for (const members of groups.values()) {
     for (const w of new Set(members.map((m) => m.window))) {
       const same = members.filter((m) => m.window === w).map((m) => m.table.name).sort();
-      if (same.length > 1) same.forEach((n) => fingerprintWanted.add(n));
+      if (same.length > 1) same.filter((n) => !facts.fingerprints.has(n)).forEach((n) => copiesWanted.add(n));
       keyStatsWanted.add(same[0]);
     }
   }
@@ -196,18 +240,7 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
     facts,
     policy,
     [
-      ...[...fingerprintWanted].map((name) => ({
-        key: `fingerprint|${name}`,
-        costBytes: byName.get(name)?.bytes ?? 0,
-        fingerprintOf: name,
-        run: async () => {
-          try {
-            facts.fingerprints.set(name, await source.contentFingerprint(name));
-          } catch (e) {
-            facts.fingerprints.set(name, { error: errorText(e) });
-          }
-        },
-      })),
+      ...[...copiesWanted].map((name) => fingerprintRead(source, facts, byName, name)),
       ...[...keyStatsWanted].map((name) => ({
         key: `keystats|${name}`,
         costBytes: columnCost(byName.get(name) as TableInfo),
@@ -224,7 +257,7 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
     progress,
   );
 
-  // Stage 3: do un-windowed columns agree across the windows of one consolidation?
+  // Stage 4: do un-windowed columns agree across the windows of one consolidation?
   const agreementReads: Read[] = [];
   for (const members of groups.values()) {
     const windows = windowSources(members);
@@ -255,7 +288,7 @@ export async function gatherFacts(source: FactSource, input: PlanInput, progress
 /** Names of existing-or-not twins a single candidate may duplicate, in the order they are tried. */
 function twinCandidates(policy: Policy, facts: PlanningFacts, table: TableInfo, verdict: NameVerdict): string[] {
   if (verdict.canonical) return [verdict.canonical];
-  const sampled = variantFromSample(policy, facts, table).variant;
+  const sampled = levelColumn(policy, table, verdict) !== null ? variantFromLevel(policy, facts, table).variant : null;
   const order = sampled ? [sampled, ...policy.doc.variants.filter((v) => v !== sampled)] : [...policy.doc.variants];
   return order.map((v) => canonicalWithVariant(verdict, v) as string);
 }
@@ -300,10 +333,6 @@ function fp(facts: PlanningFacts, name: string): { rows: number; hash: string } 
   return f && !('error' in f) ? f : null;
 }
 
-function sameColumns(a: TableInfo, b: TableInfo): boolean {
-  return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i].name && c.type === b.columns[i].type);
-}
-
 function review(c: { table: TableInfo; verdict: NameVerdict }, reason: PlanReason, detail?: string, evidence?: PlanOperation['evidence']): Draft {
   return { action: 'REVIEW', reason, family: c.verdict.family, sources: [c.table.name], target: null, variant: null, detail, evidence };
 }
@@ -312,14 +341,14 @@ function identity(table: TableInfo): { name: string; column: string }[] {
   return table.columns.map((c) => ({ name: c.name, column: c.name }));
 }
 
-function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, TableInfo>, c: { table: TableInfo; verdict: NameVerdict }): Draft {
+function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, TableInfo>, c: Candidate & { kind: 'single' }, index: WindowIndex): Draft {
   const { table, verdict } = c;
   const fromData = verdict.variantSource === 'needs-data';
-  const sample = fromData ? variantFromSample(policy, facts, table) : null;
-  const variantEvidence: VariantEvidence | undefined = sample
-    ? { column: sample.column, sampled: sample.sampled, medianAbs: sample.medianAbs, verdict: sample.verdict, decidedBy: sample.decidedBy }
+  const decision = fromData ? variantOf(policy, facts, byName, c, index) : null;
+  const variantEvidence: VariantEvidence = decision
+    ? decision.evidence
     : { column: null, sampled: 0, medianAbs: null, verdict: verdict.variant === 'bqx' ? 'bqx' : 'idx', decidedBy: verdict.variantSource === 'policy-default' ? 'policy-default' : 'name' };
-  if (sample?.reason === 'PLANNING_BUDGET_EXCEEDED') return review(c, 'PLANNING_BUDGET_EXCEEDED', 'the planning budget did not allow sampling this table', { variant: variantEvidence });
+  if (decision?.reason === 'PLANNING_BUDGET_EXCEEDED') return review(c, 'PLANNING_BUDGET_EXCEEDED', decision.detail, { variant: variantEvidence });
 
   const dedupe = (twinName: string, decidedBy: VariantEvidence['decidedBy']): Draft => {
     const twin = byName.get(twinName) as TableInfo;
@@ -350,7 +379,8 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
     return !!t && t.kind === 'TABLE' && !!a && !!b && a.hash === b.hash && a.rows === b.rows && sameColumns(table, t);
   };
 
-  const primary = verdict.canonical ?? (sample?.variant ? canonicalWithVariant(verdict, sample.variant) : null);
+  if (decision?.identicalTwin) return dedupe(decision.identicalTwin, 'identical-twin');
+  const primary = verdict.canonical ?? (decision?.variant ? canonicalWithVariant(verdict, decision.variant) : null);
   if (primary) {
     const existing = byName.get(primary);
     if (!existing) {
@@ -360,7 +390,7 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
         family: verdict.family,
         sources: [table.name],
         target: primary,
-        variant: verdict.variant ?? sample?.variant ?? policy.doc.defaultVariant,
+        variant: verdict.variant ?? decision?.variant ?? policy.doc.defaultVariant,
         evidence: { variant: variantEvidence },
         viewColumns: new Map([[table.name, identity(table)]]),
       };
@@ -382,19 +412,7 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
   if (primary) {
     return review(c, 'TARGET_EXISTS_DIFFERENT', `${primary} exists and its content differs from ${table.name}`, { variant: variantEvidence });
   }
-  const reason = sample?.reason ?? 'VARIANT_AMBIGUOUS';
-  const detail =
-    reason === 'VARIANT_AMBIGUOUS' && sample?.medianAbs !== null && sample?.medianAbs !== undefined
-      ? `median |${sample.column}| = ${sample.medianAbs} is between ${policy.doc.variantDetection.bqxBelow} and ${policy.doc.variantDetection.idxAbove}`
-      : reason === 'EMPTY_TABLE'
-        ? 'the table has no rows, so its variant cannot be read from data'
-        : reason === 'READ_ERROR'
-          ? `sampling failed: ${(() => {
-              const s = facts.samples.get(table.name);
-              return s && 'error' in s ? s.error : 'no sample';
-            })()}`
-          : 'no numeric feature column to sample';
-  return review(c, reason, detail, { variant: variantEvidence });
+  return review(c, decision?.reason ?? 'NO_VARIANT_EVIDENCE', decision?.detail, { variant: variantEvidence });
 }
 
 /** A windowed table of a consolidation group, with the variant it was decided to have. */
@@ -436,7 +454,11 @@ function decideGroup(policy: Policy, facts: PlanningFacts, byName: Map<string, T
     }
   }
   const allMembers = members.map((m) => m.table.name).sort();
-  const evidence = { variant: members[0].evidence, fingerprints: allMembers.filter((n) => fp(facts, n)).map((n) => ({ table: n, ...(fp(facts, n) as { rows: number; hash: string }) })) };
+  // The evidence shown for a group: that of a member whose variant came from data (a level column,
+  // the twin rule) when there is one, so a reviewer sees what decided the un-suffixed sources.
+  const fromData = [...members].sort((a, b) => (a.table.name < b.table.name ? -1 : 1)).find((m) => m.evidence.decidedBy !== 'name');
+  const variantEvidence = (fromData ?? members[0]).evidence;
+  const evidence = { variant: variantEvidence, fingerprints: allMembers.filter((n) => fp(facts, n)).map((n) => ({ table: n, ...(fp(facts, n) as { rows: number; hash: string }) })) };
 
   if (windows.length === 1 && windows[0].copies.length === 0) {
     const only = windows[0].table;
@@ -448,7 +470,7 @@ function decideGroup(policy: Policy, facts: PlanningFacts, byName: Map<string, T
         sources: [only.name],
         target,
         variant: members[0].variant,
-        evidence: { variant: members[0].evidence },
+        evidence: { variant: variantEvidence },
         viewColumns: new Map([[only.name, identity(only)]]),
       },
     ];
@@ -595,6 +617,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
   const byName = new Map(snapshot.tables.map((t) => [t.name, t]));
   const tables = snapshot.tables.filter((t) => t.kind !== 'VIEW');
   const candidates = tables.map((t) => classify(policy, t));
+  const index = windowIndex(candidates);
   const drafts: Draft[] = [];
   const groups = new Map<string, GroupMember[]>();
 
@@ -607,19 +630,19 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
         drafts.push(review(c, c.reason, c.detail));
         break;
       case 'single':
-        drafts.push(decideSingle(policy, facts, byName, c));
+        drafts.push(decideSingle(policy, facts, byName, c, index));
         break;
       case 'window': {
         let variant = c.verdict.variant;
         let evidence: VariantEvidence = { column: null, sampled: 0, medianAbs: null, verdict: variant === 'bqx' ? 'bqx' : 'idx', decidedBy: 'name' };
         if (!variant) {
-          const s = variantFromSample(policy, facts, c.table);
-          evidence = { column: s.column, sampled: s.sampled, medianAbs: s.medianAbs, verdict: s.verdict, decidedBy: s.decidedBy };
-          if (!s.variant) {
-            drafts.push(review(c, s.reason ?? 'VARIANT_AMBIGUOUS', `variant of ${c.table.name} could not be read from its data (${s.verdict})`, { variant: evidence }));
+          const d = variantOf(policy, facts, byName, c, index);
+          evidence = d.evidence;
+          if (!d.variant) {
+            drafts.push(review(c, d.reason ?? 'NO_VARIANT_EVIDENCE', `variant of ${c.table.name} not decided: ${d.detail ?? d.evidence.verdict}`, { variant: evidence }));
             break;
           }
-          variant = s.variant;
+          variant = d.variant;
         }
         const target = canonicalWithVariant(c.verdict, variant) as string;
         groups.set(target, [...(groups.get(target) ?? []), { window: c.window, table: c.table, verdict: c.verdict, variant, evidence }]);

@@ -44,6 +44,10 @@ export const PLAN_REASONS = [
   'NOT_A_TABLE',
   'PLANNING_BUDGET_EXCEEDED',
   'UNSUPPORTED_NAME',
+  'NO_VARIANT_EVIDENCE',
+  'NO_LEVEL_COLUMN',
+  'NO_TWIN_EVIDENCE',
+  'LEGACY_VARIANT_CONFLICT',
   // Retirement plans: why a compatibility view is dropped (UNREAD) or kept.
   'UNREAD',
   'STILL_READ',
@@ -65,10 +69,14 @@ const variantEvidenceSchema = z
     column: z.string().nullable(),
     sampled: z.number().int().nonnegative(),
     medianAbs: z.number().nullable(),
-    /** What the sample says on its own. */
-    verdict: z.enum(['idx', 'bqx', 'ambiguous', 'empty', 'no-numeric-column', 'error']),
-    /** Where the chosen variant came from. */
-    decidedBy: z.enum(['sample', 'identical-twin', 'name', 'policy-default', 'none']),
+    /** What the sample of a level column says on its own (`not-sampled`: the family's evidence is not a level column, or the schema has none). */
+    verdict: z.enum(['idx', 'bqx', 'ambiguous', 'empty', 'no-numeric-column', 'error', 'not-sampled']),
+    /** Where the chosen variant came from (`sample`: a level column; `twin-rule`: the other variant's twin exists and differs). */
+    decidedBy: z.enum(['sample', 'identical-twin', 'twin-rule', 'name', 'policy-default', 'none']),
+    /** The twins the twin rule compared, and whether each holds the same content. */
+    twins: z.array(z.object({ table: name, variant: z.string(), same: z.boolean() }).strict()).optional(),
+    /** The family's documented legacy variant the twin rule's answer had to agree with. */
+    legacyVariant: z.string().optional(),
   })
   .strict();
 

@@ -16,10 +16,10 @@ export function registerAudit(program: Command, finish: Finish): void {
       'Audit names against M008: table names of the warehouse catalogue (every page), or with --columns every column of every table ' +
         '(per table and per distinct name; reports only, renames nothing); --names audits a list instead of the warehouse.',
     )
-    .option('--columns', 'judge column names ({feature_type}_{metric}_{window}, reserved columns, targets, the policy’s documented exceptions)')
+    .option('--columns', 'judge column names ({feature_type}_{metric}_{window} with a window of the set, reserved columns, targets, the policy’s documented exceptions); lists departures from the team’s recorded decision and a compliant name for each PATTERN_VIOLATION')
     .option('--names <file>', 'audit the names in FILE (one per line, - for stdin) instead of a warehouse; a pre-commit lint')
     .option('--fail-on-violation', `exit ${EXIT.VIOLATIONS} when any name violates M008, naming the offending names on stderr`);
-  withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{summary, tables}, or with --columns {columns, names, summary}').action(async (opts) => {
+  withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{summary, tables}, or with --columns {columns, names, summary, departures, unusedExceptions}').action(async (opts) => {
     const engine = engineOptions(opts);
     // In the runner's Cloud Run job (the scheduled audit), every violation is also a structured log line.
     const complianceLog = structuredLogging() && opts.names === undefined ? { plan: process.env.BQX_PLAN_FILE ? planFor(process.env.BQX_PLAN_FILE, engine) : null } : undefined;

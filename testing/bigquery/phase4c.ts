@@ -2,7 +2,8 @@
  * The Phase 4C plan for the catalogue of warehouse/catalogue.ts, made by the project's planner
  * (core/plan/planner.ts). Facts come either from a live engine (the bench: the BigQuery engine
  * against the double) or from the catalogue's own content description (the ZetaSQL test, which
- * only needs the statements): samples follow the content's variant, fingerprints its content key.
+ * only needs the statements): samples are the seed's values of the sampled column, fingerprints its
+ * content key.
  */
 import { makeSnapshot, type TableInfo } from '../../core/catalogue';
 import type { FactSource } from '../../core/plan/facts';
@@ -10,6 +11,7 @@ import { buildPlan } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
 import { loadPolicy, type Policy } from '../../core/policy';
 import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../warehouse/catalogue';
+import { columnGenerator } from '../../warehouse/content';
 import { PROJECT, tableBytes } from './warehouse';
 
 export const GRACE_START = '2026-12-01';
@@ -42,10 +44,12 @@ export function catalogueFacts(tables: readonly CatalogueTable[]): FactSource {
   };
   return {
     maxParallelOperations: 64,
-    async sampleNumeric(table, _column, limit) {
+    async sampleNumeric(table, column, limit) {
       const t = must(table);
-      const centre = t.content.variant === 'bqx' ? 0 : t.content.variant === 'ambiguous' ? 30 : 100;
-      return Array.from({ length: Math.min(limit, t.content.rows) }, (_, i) => centre + 2 * Math.sin(i));
+      const c = t.columns.find((x) => x.name === column);
+      if (!c) throw new Error(`no column ${column} in ${table}`);
+      const gen = columnGenerator({ tableName: t.name, content: t.content }, c);
+      return Array.from({ length: Math.min(limit, t.content.rows) }, (_, i) => gen(i) as number);
     },
     async contentFingerprint(table) {
       const t = must(table);

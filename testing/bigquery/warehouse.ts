@@ -1,11 +1,13 @@
 /**
  * Seeds the HTTP double with the catalogue of warehouse/catalogue.ts (the real 5,817 table names
  * and schemas), with table sizes from the facts (§2.3: cov ~224 MB/table, lag ~204 MB/table,
- * regime 31 GB / 112 tables) and content the planner can read: a sample whose magnitude follows
- * the table's variant, and a content key whose equality means identical rows.
+ * regime 31 GB / 112 tables) and content the planner can read: a sample of the table's level
+ * column (the values the local seed holds), and a content key whose equality means identical rows.
  */
 import type { ColumnType } from '../../core/catalogue';
 import { buildCatalogue, CatalogueTable, FEATURES_DATASET, Scale } from '../../warehouse/catalogue';
+import { columnKind } from '../../warehouse/column-kinds';
+import { columnGenerator } from '../../warehouse/content';
 import type { BigQueryDouble, DoubleColumn } from './double';
 
 export const PROJECT = 'bqx-ml';
@@ -40,12 +42,15 @@ const REST_TYPES: Record<ColumnType, string> = {
 
 export const restColumns = (t: Pick<CatalogueTable, 'columns'>): DoubleColumn[] => t.columns.map((c) => ({ name: c.name, type: REST_TYPES[c.type] }));
 
-/** Values whose median magnitude says the variant: bqx oscillates near 0, idx sits near 100. */
+/**
+ * The double holds one sample per table: the values of its first level column (the only column the
+ * planner samples), as the local seed generates them; none for a table without one.
+ */
 function sampleFor(t: CatalogueTable): number[] {
-  if (t.content.rows === 0) return [];
-  const centre = t.content.variant === 'bqx' ? 0 : t.content.variant === 'ambiguous' ? 30 : 100;
-  const spread = t.content.variant === 'bqx' ? 2 : 3;
-  return Array.from({ length: t.content.rows }, (_, i) => centre + spread * Math.sin(i + t.content.key.length));
+  const level = t.columns.find((c) => c.type === 'FLOAT64' && columnKind(c) === 'level');
+  if (t.content.rows === 0 || !level) return [];
+  const gen = columnGenerator({ tableName: t.name, content: t.content }, level);
+  return Array.from({ length: t.content.rows }, (_, i) => gen(i) as number);
 }
 
 export function seedDouble(double: BigQueryDouble, scale: Scale, opts: { withRunnerDataset?: boolean } = {}): CatalogueTable[] {
