@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { OutcomeKind } from '../core/errors';
 import { registerCommands } from './commands';
 import { exitCodeHelp, exitCodeOf, reportError, type Finish } from './exit-codes';
+import { engineFlags, withEngineFlags } from './options';
 
 export function buildProgram(finish: Finish = () => undefined): Command {
   const program = new Command();
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return exitCodeOf(outcome);
   } catch (e) {
-    return reportError(e, 'bqx');
+    // A hint's commands carry the engine flags given here: copied, it acts on the same warehouse.
+    return reportError(e, 'bqx', process.stderr, (hint) => withEngineFlags(hint, engineFlags(argv)));
   }
 }

@@ -48,12 +48,12 @@ export function exitCodeHelp(): string {
   return `Exit codes:\n${rows.map((k) => `  ${String(EXIT[k]).padEnd(3)} ${EXIT_MEANINGS[k]}`).join('\n')}`;
 }
 
-/** Prints what went wrong (and what to do) and returns the exit code: every entry point ends here. */
-export function reportError(e: unknown, prefix: string, stderr: NodeJS.WritableStream = process.stderr): number {
+/** Prints what went wrong (and what to do; `hintFor` completes the hint's commands) and returns the exit code: every entry point ends here. */
+export function reportError(e: unknown, prefix: string, stderr: NodeJS.WritableStream = process.stderr, hintFor: (hint: string) => string = (h) => h): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT;
   if (isBqxError(e)) {
     stderr.write(`${prefix}: ${e.message}\n`);
-    if (e.hint) stderr.write(`  what to do: ${e.hint}\n`);
+    if (e.hint) stderr.write(`  what to do: ${hintFor(e.hint)}\n`);
     if (process.env.BQX_DEBUG === '1') stderr.write(`${e.stack ?? ''}\n`);
     return exitCodeOf(e.kind);
   }

@@ -3,6 +3,7 @@ import type { TableInfo } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
 import type { Engine } from '../ports/engine';
 import { recordChecks } from '../report/summary';
+import { refuseUnlessAppliedHere } from './applied-here';
 import { historyOf, readHistory } from './history';
 import { compareWithPlan, describeMismatch } from './reconcile';
 import type { RunResult } from './run-common';
@@ -26,7 +27,8 @@ export interface VerifyOptions {
  * missing, or changed by an operation the ledger does not know of, fails verify by name. Read-only.
  */
 export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: VerifyOptions = {}): Promise<RunResult> {
-  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null }, {
+  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null, readOnly: true }, {
+    preflight: refuseUnlessAppliedHere('verify'),
     body: async (run) => {
       const { plan, summary } = run;
       const history = await readHistory(engine.ledger, plan.planHash);

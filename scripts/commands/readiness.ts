@@ -31,7 +31,8 @@ export function registerReadiness(program: Command, finish: Finish): void {
         'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud, as the runner: credentials, APIs, every permission ' +
         'of the runner permission table by testIamPermissions, buckets, jobs). ' +
         'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents (tool inventory, Phase 4C readiness, ' +
-        'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
+        'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO. ' +
+        'Read-only: opens the warehouse read-only and writes nothing to it (its record is the report).',
     )
     .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
     .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
@@ -53,7 +54,8 @@ export function registerReadiness(program: Command, finish: Finish): void {
     const runner = engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount(envName, engine.project) : null;
     const impersonate = asked === 'none' ? undefined : (asked ?? runner ?? undefined);
     const outcome = await runReadiness({
-      engineOptions: engine,
+      // Reads only: the warehouse is opened read-only; the report is the run's record.
+      engineOptions: { ...engine, readOnly: true },
       planFile: opts.plan,
       policyFile: opts.policy,
       stacksDir: opts.stacks,
