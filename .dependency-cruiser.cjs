@@ -23,6 +23,21 @@ module.exports = {
     layer('config-is-data', '^config/', '^(config|core)/', 'config/ holds the environments as validated data'),
     layer('warehouse-is-the-local-fixture', '^warehouse/', '^(warehouse|core|config|engines/duckdb)/', 'warehouse/ reproduces the catalogue and seeds the local DuckDB file'),
     layer('testing-doubles-stand-alone', '^testing/', '^(testing|core|engines|config|warehouse)/', 'testing/ holds doubles of Google APIs for tests and benches'),
+    layer('bench-measures-from-outside', '^bench/', '^((bench|app|core|engines|config|stacks|testing|warehouse)/|scripts/options[.]ts$)', 'bench/ drives the layers below the CLI (and its engine options) to measure them; it never reaches into the verbs'),
+    {
+      name: 'nothing-imports-bench',
+      comment: 'benches measure the product; no product code depends on them',
+      severity: 'error',
+      from: { path: OWN, pathNot: '^bench/' },
+      to: { path: '^bench/' },
+    },
+    {
+      name: 'engines-never-import-each-other',
+      comment: 'each engine implements the ports on its own: DuckDB knows nothing of BigQuery and the reverse (engines/index.ts alone chooses between them)',
+      severity: 'error',
+      from: { path: '^engines/([^/]+)/' },
+      to: { path: '^engines/', pathNot: '^engines/$1/' },
+    },
     {
       name: 'no-cycles',
       comment: 'no import cycle among the project modules',
@@ -46,8 +61,9 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules|cdktf[.]out)/' },
+    // npm packages are seen (the library rules need them) but not followed into.
+    doNotFollow: { path: '(^|/)node_modules/' },
+    exclude: { path: '(^|/)(dist|cdktf[.]out)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['require', 'node', 'default'], extensions: ['.ts', '.js', '.json'] },

@@ -15,7 +15,7 @@ import { synthHeader, synthesizeEnvironment } from './stacks/synthesize';
 try {
   const name = process.env.BQX_ENV;
   if (!name) {
-    throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npx cdktf synth`);
+    throw new BqxError('ENVIRONMENT_REQUIRED', 'BQX_ENV is not set: the cdktf app does not default to an environment', `name it: BQX_ENV=${ENVIRONMENT_NAMES.join('|')} npm run cdktf -- synth`);
   }
   const env = loadEnvironment(name);
   process.stdout.write(`bqx: ${env.name === 'prod' ? 'PRODUCTION ' : ''}${synthHeader(env)}\n`);

@@ -45,6 +45,8 @@ export interface AuditVerbOutcome {
   readonly json: unknown;
   readonly text: () => string;
   readonly violations: number;
+  /** One line per offending name (`name: violations; M008 name: canonical`), for stderr on failure. */
+  readonly offenders: readonly string[];
 }
 
 /** The M008 audit of a warehouse (every table of its listing) or of a list of names (`namesFile`). */
@@ -81,10 +83,19 @@ export async function runColumnAudit(input: { engine: EngineOptions; policyFile?
 export async function runAuditVerb(input: AuditInput): Promise<AuditVerbOutcome> {
   if (input.columns) {
     const { result, source } = await runColumnAudit(input);
-    return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant };
+    const offenders = result.names.filter((x) => !x.compliant).map((x) => `${x.name}: ${x.violation}${x.note ? ` (${x.note})` : ''}`);
+    return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant, offenders };
   }
   const { result, source } = await runAudit(input);
-  return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant };
+  const offenders = result.tables.filter((t) => !t.compliant).map((t) => `${t.name}: ${t.violations.join(', ')}${t.canonical ? `; M008 name: ${t.canonical}` : ''}`);
+  return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant, offenders };
+}
+
+/** What `--fail-on-violation` prints on stderr: the offending names (all of a --names list; the first `limit` of a warehouse). */
+export function formatOffenders(offenders: readonly string[], limit: number = Infinity): string {
+  const shown = offenders.slice(0, limit);
+  const more = offenders.length - shown.length;
+  return [`${offenders.length} ${offenders.length === 1 ? 'name violates' : 'names violate'} M008:`, ...shown.map((l) => `  ${l}`), ...(more > 0 ? [`  … ${more} more (see --json)`] : [])].join('\n');
 }
 
 export function formatAudit(result: AuditResult, source: string): string {

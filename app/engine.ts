@@ -1,14 +1,17 @@
 import { phase4cJobLabels } from '../config/job-labels';
 import { actionsNeeding, grantedActions, PERMISSION_SCOPES, permissionsFor, type PermissionScope, type RunnerActionKey } from '../config/runner-permissions';
 import { openEngine } from '../engines';
-import type { Engine, EngineOptions, RequiredPermission } from '../core/ports/engine';
+import type { BigQueryEngineOptions, Engine, EngineOptions, RequiredPermission } from '../core/ports/engine';
 
 /**
  * The engine options as the app opens them: every BigQuery job the engine submits carries the
  * Phase 4C label (config/job-labels.ts), which the pipeline stack's budget filters on. This is the
  * one place the app opens an engine (withEngine and readiness).
  */
+export function appEngineOptions(options: BigQueryEngineOptions): BigQueryEngineOptions;
+export function appEngineOptions(options: EngineOptions): EngineOptions;
 export function appEngineOptions(options: EngineOptions): EngineOptions {
+  if (options.engine !== 'bigquery') return options;
   return { ...options, jobLabels: { ...phase4cJobLabels(), ...options.jobLabels } };
 }
 

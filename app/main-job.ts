@@ -26,7 +26,7 @@ import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan } from '../core/plan/types';
 import { loadPolicy, type Policy } from '../core/policy';
 import { loadPlanFile } from '../core/plan/load';
-import type { Engine, EngineOptions } from '../core/ports/engine';
+import type { DuckDbEngineOptions, Engine } from '../core/ports/engine';
 import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
 import { repoRoot } from '../core/paths';
@@ -41,7 +41,7 @@ import { interruptOnSignals } from './signals';
 
 export interface MainJobOptions {
   /** The local warehouse (its dataset names and project are the environment's). */
-  readonly engine: EngineOptions;
+  readonly engine: DuckDbEngineOptions;
   readonly scale: Scale;
   readonly reportsDir: string;
   readonly stacksDir: string;

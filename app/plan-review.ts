@@ -5,8 +5,14 @@
  * view's columns: 7.3 MB and 323k lines for the full catalogue); this file holds what a reviewer
  * decides on, diffable line by line between two plans.
  *
- *   header   plan hash, catalogue fingerprint, policy hash, counts per action and reason, views
- *   body     `seq id batch ACTION REASON sources -> target  evidence`, in plan order (the JSON's)
+ *   header   plan hash, catalogue fingerprint, policy hash, counts per action and reason, views,
+ *            and how many tables the plan drops
+ *   REVIEW   first: what a person must decide before anything happens to those tables
+ *   changes  `marker seq id batch ACTION REASON sources -> target  evidence`, in plan order, marked
+ *            as `terraform plan` marks its actions: `~` renamed in place, `-` DROP (a DEDUPE drops
+ *            its table after a backup), `-/+` REPLACE (a CONSOLIDATE drops its sources after a
+ *            backup and creates one new table); every DROP is spelled out, so `grep -i drop`
+ *            finds each table the plan removes
  *   KEEP     one line per (family, reason) with its count: a KEEP does nothing, and the question
  *            it raises ("is this name really compliant?") is answered per family by the audit; the
  *            3,332 KEEP names of the full catalogue listed one by one would be 57% of the file and
@@ -14,9 +20,20 @@
  *
  * Pure: the same plan gives the same text.
  */
-import type { Plan, PlanOperation, VariantEvidence } from '../core/plan/types';
+import { consolidatedTables } from '../core/execute/steps';
+import type { Action, Plan, PlanOperation, VariantEvidence } from '../core/plan/types';
 
-export const REVIEW_FORMAT = 'bqx-plan-review/v1';
+export const REVIEW_FORMAT = 'bqx-plan-review/v2';
+
+/** How each action is marked, right-aligned as `terraform plan` marks create/update/destroy/replace. */
+export const ACTION_MARKERS: Readonly<Record<Action, string>> = { REVIEW: '  ?', RENAME: '  ~', DEDUPE: '  -', CONSOLIDATE: '-/+', KEEP: '   ' };
+
+/** The tables an operation drops (each after a backup; its old name then serves a view). */
+export function droppedTables(op: PlanOperation): string[] {
+  if (op.action === 'DEDUPE') return [op.sources[0]];
+  if (op.action === 'CONSOLIDATE') return consolidatedTables(op);
+  return [];
+}
 
 /** The review file written beside a plan file. */
 export const reviewFileFor = (planFile: string): string => `${planFile}.txt`;
@@ -40,8 +57,10 @@ function variantToken(v: VariantEvidence | undefined, variant: string | null): s
 const shortHash = (h: string) => h.replace(/^sha256:/, '').slice(0, 12);
 
 /** The short evidence token of one operation: why this action is safe (or what a person must decide). */
-function evidenceToken(op: PlanOperation, viewsMissing: readonly string[]): string {
+export function evidenceToken(op: PlanOperation, viewsMissing: readonly string[]): string {
   const parts: string[] = [];
+  const dropped = droppedTables(op);
+  if (dropped.length) parts.push(`DROP ${dropped.join(', ')}${op.action === 'CONSOLIDATE' ? `; CREATE ${op.target}` : ''}`);
   switch (op.action) {
     case 'RENAME':
       parts.push(variantToken(op.evidence?.variant, op.variant));
@@ -75,6 +94,13 @@ function evidenceToken(op: PlanOperation, viewsMissing: readonly string[]): stri
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
+
+/** `ACTION REASON sources -> target   evidence` of one operation: what the review file and the plan diff print after their own columns. */
+export function operationText(op: PlanOperation, viewsMissing: readonly string[] = []): string {
+  const move = `${op.sources.join(' + ')}${op.target ? ` -> ${op.target}` : ''}`;
+  const evidence = evidenceToken(op, viewsMissing);
+  return `${pad(op.action, 11)} ${pad(op.reason, 23)} ${move}${evidence ? `   ${evidence}` : ''}`.trimEnd();
+}
 const num = (n: number) => n.toLocaleString('en-US');
 
 /** The review text of a plan. */
@@ -87,11 +113,14 @@ export function planReview(plan: Plan): string {
     viewsOf.set(v.operationId, set);
   }
   const ops = [...plan.operations].sort((a, b) => a.seq - b.seq);
-  const listed = ops.filter((o) => o.action !== 'KEEP');
+  const review = ops.filter((o) => o.action === 'REVIEW');
+  const changes = ops.filter((o) => o.action !== 'KEEP' && o.action !== 'REVIEW');
   const keeps = ops.filter((o) => o.action === 'KEEP');
-  const actionableSources = listed.filter((o) => o.action !== 'REVIEW').reduce((n, o) => n + o.sources.length, 0);
+  const actionableSources = changes.reduce((n, o) => n + o.sources.length, 0);
   const seqWidth = String(ops.length).length;
-  const missingViews = listed.filter((o) => o.action !== 'REVIEW').reduce((n, o) => n + o.sources.filter((src) => !viewsOf.get(o.id)?.has(src)).length, 0);
+  const missingViews = changes.reduce((n, o) => n + o.sources.filter((src) => !viewsOf.get(o.id)?.has(src)).length, 0);
+  const drops = (action: Action) => changes.filter((o) => o.action === action).reduce((n, o) => n + droppedTables(o).length, 0);
+  const consolidations = changes.filter((o) => o.action === 'CONSOLIDATE').length;
 
   const lines = [
     `# ${REVIEW_FORMAT}: the plan as a person reviews it; the plan file (JSON) is what the tools read`,
@@ -100,18 +129,22 @@ export function planReview(plan: Plan): string {
     `# policy     ${plan.policyHash}   grace period ${plan.graceStart} + ${plan.graceDays} days`,
     `# actions    ${Object.entries(s.byAction).map(([a, n]) => `${a} ${num(n)}`).join('  ')}   (tables: ${Object.entries(s.sourcesByAction).map(([a, n]) => `${a} ${num(n)}`).join('  ')})`,
     `# reasons    ${Object.entries(s.byReason).map(([r, n]) => `${r} ${num(n)}`).join('  ')}`,
+    `# destroy    ${num(drops('DEDUPE') + drops('CONSOLIDATE'))} tables DROPPED, each after a backup: ${num(drops('DEDUPE'))} by DEDUPE (a twin keeps the data), ${num(drops('CONSOLIDATE'))} replaced by ${num(consolidations)} CONSOLIDATE tables`,
     `# views      ${num(plan.views.length)} compatibility views${plan.views.length === actionableSources && missingViews === 0 ? ': one under every old name of a RENAME, DEDUPE or CONSOLIDATE' : ` for ${num(actionableSources)} sources of RENAME, DEDUPE and CONSOLIDATE (lines say NO VIEW where one is missing)`}`,
     `# bytes      operations read ${num(s.estimatedBytes)} ($${s.estimatedCostUsd}); planning read ${num(s.planningBytes)}`,
-    `# lines      ${num(listed.length)} operations below in plan order (seq id batch ACTION REASON sources -> target  evidence), then KEEP as ${num(keeps.length)} tables counted per family`,
+    `# markers    ? REVIEW (a person decides)   ~ RENAME in place   - DROP (DEDUPE)   -/+ REPLACE (CONSOLIDATE: sources dropped, one table created)`,
+    `# lines      ${num(review.length)} REVIEW first, then ${num(changes.length)} changes in plan order (marker seq id batch ACTION REASON sources -> target  evidence), then KEEP as ${num(keeps.length)} tables counted per family`,
     '',
   ];
-  for (const op of listed) {
+  const line = (op: PlanOperation) => {
     const views = viewsOf.get(op.id) ?? new Set<string>();
     const missing = op.action === 'REVIEW' ? [] : op.sources.filter((src) => !views.has(src));
-    const move = `${op.sources.join(' + ')}${op.target ? ` -> ${op.target}` : ''}`;
-    const evidence = evidenceToken(op, missing);
-    lines.push(`${String(op.seq).padStart(seqWidth)} ${op.id} b${pad(op.batch, 3)} ${pad(op.action, 11)} ${pad(op.reason, 23)} ${move}${evidence ? `   ${evidence}` : ''}`.trimEnd());
-  }
+    return `${ACTION_MARKERS[op.action]} ${String(op.seq).padStart(seqWidth)} ${op.id} b${pad(op.batch, 3)} ${operationText(op, missing)}`;
+  };
+  lines.push(`# REVIEW: ${num(review.length)} ${review.length === 1 ? 'operation needs' : 'operations need'} a person's decision; nothing happens to ${review.length === 1 ? 'its tables' : 'their tables'} until the plan changes`);
+  lines.push(...review.map(line), '');
+  lines.push(`# changes: ${num(changes.length)} operations in plan order`);
+  lines.push(...changes.map(line));
 
   const keepCounts = new Map<string, number>();
   for (const op of keeps) {

@@ -38,18 +38,47 @@ export async function planWarehouse(engine: Engine, policy: Policy, graceStart: 
   return plan;
 }
 
-export function writePlanFile(plan: Plan, file: string): string {
-  const out = ensureWritableFile(file, 'plan file');
-  writeFileSync(out, `${JSON.stringify(plan, null, 2)}\n`);
+/** `--out -` / `--review -`: the document goes to stdout, never to a file named `-`. */
+export const STDOUT = '-';
+
+/** Writes `text` to `file`, or to stdout for `-`; returns the absolute path or `-`. */
+function writeOutput(file: string, what: string, text: string): string {
+  if (file === STDOUT) {
+    process.stdout.write(text);
+    return STDOUT;
+  }
+  const out = ensureWritableFile(file, what);
+  writeFileSync(out, text);
   return out;
+}
+
+export function writePlanFile(plan: Plan, file: string): string {
+  return writeOutput(file, 'plan file', `${JSON.stringify(plan, null, 2)}\n`);
 }
 
 /** Writes the review file of a plan (app/plan-review.ts): one line per operation, KEEP counted per family. */
 export function writePlanReview(plan: Plan, file: string): { file: string; bytes: number; lines: number } {
-  const out = ensureWritableFile(file, 'plan review file');
   const text = planReview(plan);
-  writeFileSync(out, text);
-  return { file: out, bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
+  return { file: writeOutput(file, 'plan review file', text), bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
+}
+
+/**
+ * Where `bqx plan` writes: the plan file and the review file (default beside the plan; none when
+ * the plan goes to stdout). At most one of them may be stdout; both are checked before planning.
+ */
+export function planOutputs(out: string, review: string | undefined): { out: string; review: string | null } {
+  if (out === STDOUT && review === STDOUT) {
+    throw new BqxError('BAD_OPTION', '--out - and --review - both name stdout', 'send one of them to a file');
+  }
+  const reviewFile = review ?? (out === STDOUT ? null : reviewFileFor(out));
+  if (out !== STDOUT) ensureWritableFile(out, 'plan file');
+  if (reviewFile !== null && reviewFile !== STDOUT) {
+    ensureWritableFile(reviewFile, 'plan review file');
+    if (path.resolve(reviewFile) === path.resolve(out)) {
+      throw new BqxError('BAD_OPTION', `--review ${reviewFile} is the plan file itself`, 'name another file for the review (default: the plan file + .txt)');
+    }
+  }
+  return { out, review: reviewFile };
 }
 
 /**
@@ -63,21 +92,16 @@ export async function runPlan(input: {
   out: string;
   review?: string;
   progress?: Progress;
-}): Promise<{ plan: Plan; out: string; review: { file: string; bytes: number; lines: number } }> {
+}): Promise<{ plan: Plan; out: string; review: { file: string; bytes: number; lines: number } | null }> {
   const policy = loadPolicy(input.policyFile);
   const graceStart = parseGraceStart(input.graceStart);
-  const reviewFile = input.review ?? reviewFileFor(input.out);
-  ensureWritableFile(input.out, 'plan file');
-  ensureWritableFile(reviewFile, 'plan review file');
-  if (path.resolve(reviewFile) === path.resolve(input.out)) {
-    throw new BqxError('BAD_OPTION', `--review ${reviewFile} is the plan file itself`, 'name another file for the review (default: the plan file + .txt)');
-  }
+  const outputs = planOutputs(input.out, input.review);
   const plan = await withEngine({ ...input.engine, readOnly: true }, (engine) => planWarehouse(engine, policy, graceStart, input.progress));
-  const out = writePlanFile(plan, input.out);
-  return { plan, out, review: writePlanReview(plan, reviewFile) };
+  const out = writePlanFile(plan, outputs.out);
+  return { plan, out, review: outputs.review === null ? null : writePlanReview(plan, outputs.review) };
 }
 
-export function formatPlanSummary(plan: Plan, out: string | null, reviewFile?: { file: string; bytes: number; lines: number }): string {
+export function formatPlanSummary(plan: Plan, out: string | null, reviewFile?: { file: string; bytes: number; lines: number } | null): string {
   const s = plan.summary;
   const lines = [
     `Plan ${plan.planHash.slice(0, 16)}… for ${plan.engine}:${plan.project}.${plan.dataset} (${s.tables} tables, catalogue ${plan.catalogueFingerprint.slice(0, 12)}…)`,
@@ -97,7 +121,7 @@ export function formatPlanSummary(plan: Plan, out: string | null, reviewFile?: {
     for (const o of review.slice(0, 20)) lines.push(`    ${o.sources.join(', ')}: ${o.reason}${o.detail ? ` (${o.detail})` : ''}`);
     if (review.length > 20) lines.push(`    … ${review.length - 20} more in the plan file`);
   }
-  if (out) lines.push('', `  written to ${out}; approve destructive operations with --approve ${plan.planHash}`);
-  if (reviewFile) lines.push(`  review file (one line per operation): ${reviewFile.file} (${reviewFile.lines} lines, ${reviewFile.bytes} bytes)`);
+  if (out) lines.push('', `  written to ${out === STDOUT ? 'stdout' : out}; approve destructive operations with --approve ${plan.planHash}`);
+  if (reviewFile) lines.push(`  review file (one line per operation): ${reviewFile.file === STDOUT ? 'stdout' : reviewFile.file} (${reviewFile.lines} lines, ${reviewFile.bytes} bytes)`);
   return lines.join('\n');
 }

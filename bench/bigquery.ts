@@ -43,7 +43,8 @@ import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan, type PlanOperation } from '../core/plan/types';
 import { runOutcome } from '../core/report/summary';
 import { openBigQueryEngine, type BigQueryEngine } from '../engines/bigquery/engine';
-import { bytesToUsd, formatUsd } from '../engines/bigquery/cost';
+import { formatUsd } from '../app/readiness/format';
+import { bytesToUsd } from '../core/cost';
 import { scaledClock, type Clock } from '../engines/bigquery/limits';
 import { fingerprintSql } from '../engines/bigquery/sql';
 import type { Step } from '../core/ports/engine';
@@ -198,7 +199,7 @@ async function dryRunCosts(ops: PlanOperation[], plan: Plan, pricePerTiBUsd: num
   const double = new BigQueryDouble({ project: PROJECT, location: LOCATION, clock });
   seedDouble(double, 'full', { withRunnerDataset: true });
   const endpoint = await double.start();
-  const engine = await openBigQueryEngine({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint }, { clock });
+  const engine = await openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint }, { clock });
   let ctasBytes = 0;
   let lagBytes = 0;
   let regimeBytes = 0;
@@ -252,7 +253,7 @@ async function applyBench(useExecutor: boolean): Promise<void> {
   seedDouble(double, 'full', { withRunnerDataset: true });
   const endpoint = await double.start();
   const engine = await openBigQueryEngine(
-    { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
+    { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
     { clock, jobs: { concurrency: { initial: 16, min: 1, max: 64 } }, ...(process.argv.includes('--ops') ? { maxParallelOperations: Number(flagValue('ops', '128')) } : {}), ...(process.argv.includes('--fuse') ? { fusedReads: Number(flagValue('fuse', '16')) } : {}) },
   );
   bc.attach(engine);
@@ -378,7 +379,7 @@ async function verifyFaultsBench(scale: Scale): Promise<void> {
   const proxy = new FaultProxy({ target: await double.start(), rate: 0, seed: 23 });
   const endpoint = await proxy.start();
   // The engine's own retry policy (backoff 0.5 s doubling to 32 s, simulated), as a real run has it.
-  const engine = await openBigQueryEngine({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint }, { clock });
+  const engine = await openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint }, { clock });
   bc.attach(engine);
   const { loadPolicy } = await import('../core/policy');
   const policy = loadPolicy();

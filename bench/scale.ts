@@ -1,5 +1,5 @@
 /**
- * Linearity of audit, plan, the paper run and synth over catalogue size (issue 13 part 3):
+ * Linearity of audit, plan, the paper run and synth over catalogue size (1x to 10x the 5,817 tables):
  *   npm run build && node dist/bench/scale.js [--scales full,2x,5x,10x] [--cache DIR] [--clean]
  *
  * For each scale (`full` = 1x: the 5,817 tables; `2x`, `5x`, `10x`: copies of it with synthetic

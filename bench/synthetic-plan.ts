@@ -3,6 +3,8 @@ import type { ViewPlan } from '../stacks/view-plan';
 
 export interface SyntheticPlanOptions {
   readonly views: number;
+  /** Catalogue the plan claims to come from (default bigquery: the environment's own). */
+  readonly engine?: string;
   readonly project?: string;
   readonly dataset?: string;
   /** graceEnd of view i is graceStart + graceDays, minus `spreadDays * i / views` (so some expire earlier). */
@@ -49,5 +51,5 @@ export function syntheticViewPlan(o: SyntheticPlanOptions): ViewPlan {
       graceEnd: new Date(end).toISOString(),
     });
   }
-  return { project: o.project ?? 'bqx-ml', dataset: o.dataset ?? 'bqx_ml_v3_features_v2', graceStart, graceDays, planHash: `sha256:${'ab'.repeat(32)}`, views };
+  return { engine: o.engine ?? 'bigquery', project: o.project ?? 'bqx-ml', dataset: o.dataset ?? 'bqx_ml_v3_features_v2', graceStart, graceDays, planHash: `sha256:${'ab'.repeat(32)}`, views };
 }

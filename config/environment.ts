@@ -305,6 +305,13 @@ const baseSchema = z.object({
     warnWithinDays: z.number().int().min(0),
     /** Adopt views the runner created itself (import blocks); see CompatibilityViewSet. */
     importExisting: z.boolean().default(false),
+    /**
+     * The views must come from a plan of this environment's own BigQuery catalogue. A plan made
+     * from another catalogue (the embedded DuckDB replica) is refused at synthesis unless this says
+     * why it is accepted; synthesis then prints that reason as a warning on every run, and
+     * environment.json records it.
+     */
+    allowPlanFromLocalCatalogue: z.string().min(20).optional(),
   }),
 });
 

@@ -323,7 +323,15 @@ const prod: EnvironmentInput = {
     phase4c: { ceilingUsd: 15, start: '2026-11-01' },
   },
   alerts: {},
-  views: { planFile: 'plans/phase-4c.plan.json', shards: 10, maxViewsPerShard: 400, warnWithinDays: 3 },
+  views: {
+    planFile: 'plans/phase-4c.plan.json',
+    shards: 10,
+    maxViewsPerShard: 400,
+    warnWithinDays: 3,
+    allowPlanFromLocalCatalogue:
+      'the committed plan was made from the embedded DuckDB replica of bqx-ml.bqx_ml_v3_features_v2 (nobody here can read BigQuery); ' +
+      'before the views stacks are applied, commit a plan made by `bqx plan --engine bigquery --env prod` and remove this allowance',
+  },
 };
 
 const DEV_GROUPS: Groups = { operators: `bqx-ml-dev-operators@${PLACEHOLDER_GROUP_DOMAIN}`, platformAdmins: `bqx-ml-platform-admins@${PLACEHOLDER_GROUP_DOMAIN}` };

@@ -1,4 +1,4 @@
-import type { StepKind } from '../core/ports/engine';
+import { PERMISSION_SCOPES, type PermissionScope, type StepKind } from '../core/ports/engine';
 import { PREDEFINED_ROLES } from './predefined-roles';
 
 /**
@@ -16,15 +16,13 @@ import { PREDEFINED_ROLES } from './predefined-roles';
  * `runnerDataset` (the dataset with role `ledger`: ledger, runs, lock, backups). `scopeTargets(env)`
  * names them for an environment.
  *
- * Every permission fact is cited to Google's documentation in `doc` (checked 2026-12-01; see also
- * /work/shared/spec/platform.md "Permissions facts"). Where Google's page names the permission on a
+ * Every permission fact is cited to Google's documentation in `doc` (checked 2026-12-01). Where Google's page names the permission on a
  * parent resource (a dataset for tables it holds, the project for region-qualified views), the
  * scope here is that parent: BigQuery IAM is granted on datasets, and a dataset-level binding covers
  * its tables.
  */
 
-export const PERMISSION_SCOPES = ['project', 'featureDataset', 'runnerDataset'] as const;
-export type PermissionScope = (typeof PERMISSION_SCOPES)[number];
+export { PERMISSION_SCOPES, type PermissionScope };
 
 /** What the runner does besides executing plan steps. */
 export const RUNNER_SUPPORT_ACTIONS = [

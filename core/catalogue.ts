@@ -68,18 +68,3 @@ export function makeSnapshot(engine: string, project: string, dataset: string, t
   const sorted = [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { engine, project, dataset, tables: sorted, fingerprint: catalogueFingerprint(sorted) };
 }
-
-export interface CatalogueDifference {
-  readonly added: string[];
-  readonly removed: string[];
-  readonly changed: string[];
-}
-
-export function diffCatalogues(before: readonly TableInfo[], after: readonly TableInfo[]): CatalogueDifference {
-  const a = new Map(before.map((t) => [t.name, tableStateHash(t)]));
-  const b = new Map(after.map((t) => [t.name, tableStateHash(t)]));
-  const added = [...b.keys()].filter((n) => !a.has(n)).sort();
-  const removed = [...a.keys()].filter((n) => !b.has(n)).sort();
-  const changed = [...a.keys()].filter((n) => b.has(n) && a.get(n) !== b.get(n)).sort();
-  return { added, removed, changed };
-}

@@ -1,9 +1,10 @@
 /**
  * Named failpoints: how the crash and failure tests reach an exact point in a real process (the
  * way FoundationDB's and TiKV's fail points do). Off unless `BQX_FAILPOINTS` names them, so a
- * production run pays one map lookup per point.
+ * production run pays one map lookup per point. A test hook (core/test-hooks.ts): it needs
+ * BQX_TEST_HOOKS=1 as well, and the CLI refuses it against BigQuery's own endpoint.
  *
- *   BQX_FAILPOINTS="engine.after-step=kill@5;ledger.flush=throw(ENOSPC)"
+ *   BQX_TEST_HOOKS=1 BQX_FAILPOINTS="engine.after-step=kill@5;ledger.flush=throw(ENOSPC)"
  *
  * Points: `engine.after-step` and `engine.after.<step-kind>` (e.g. `engine.after.drop-table`) right
  * after a step succeeded; `engine.step` inside a DuckDB step's transaction, before its statements;
@@ -16,6 +17,8 @@
  * on). `@N` fires only at the N-th hit of that point (1-based, counted in this process since the variable took its value); without it,
  * at every hit.
  */
+
+import { checkTestHooks } from './test-hooks';
 
 export const FAILPOINTS_ENV = 'BQX_FAILPOINTS';
 
@@ -48,6 +51,8 @@ const hits = new Map<string, number>();
 function active(): Map<string, Spec> {
   const text = process.env[FAILPOINTS_ENV];
   if (specs === null || text !== specsFrom) {
+    // Armed without the test switch (a process the CLI did not start): refused, never run.
+    if (text) checkTestHooks();
     specs = parseFailpoints(text ?? '');
     specsFrom = text;
     hits.clear();

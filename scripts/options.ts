@@ -6,7 +6,8 @@ import { Command, Option } from 'commander';
 import { datasetByRole } from '../config/environment';
 import { loadEnvironment } from '../config/environments';
 import { BqxError } from '../core/errors';
-import type { EngineOptions } from '../core/ports/engine';
+import type { DuckDbEngineOptions, EngineOptions, EngineTargetOptions } from '../core/ports/engine';
+import { checkTestHooks } from '../core/test-hooks';
 import { DEFAULT_METRICS_FILE, DEFAULT_REPORTS_DIR } from '../app/report/evidence';
 import type { EvidenceOptions } from '../app/runs';
 
@@ -19,7 +20,7 @@ export const DEFAULT_DATABASE = '.bqx/warehouse.duckdb';
 export const LOCAL_ENVIRONMENT = 'prod';
 
 /** Project, location and dataset names of an environment: what the engine options default to. */
-export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Pick<EngineOptions, 'project' | 'location' | 'dataset' | 'runnerDataset'> {
+export function environmentDefaults(name: string = LOCAL_ENVIRONMENT): Omit<EngineTargetOptions, 'readOnly'> {
   const env = loadEnvironment(name);
   return {
     project: env.project,
@@ -58,7 +59,7 @@ export function withEvidenceOptions(cmd: Command): Command {
 }
 
 /** The embedded warehouse at `database` with every other option at the environment's default. */
-export function localEngineOptions(database: string = DEFAULT_DATABASE): EngineOptions {
+export function localEngineOptions(database: string = DEFAULT_DATABASE): DuckDbEngineOptions {
   return { engine: 'duckdb', database, ...environmentDefaults() };
 }
 
@@ -72,15 +73,15 @@ export function engineOptions(opts: Record<string, unknown>): EngineOptions {
     throw new BqxError('ENVIRONMENT_REQUIRED', '--engine bigquery needs an environment: nothing targets production by default', 'pass --env dev or --env prod (or set BQX_ENV), or an explicit --project');
   }
   const d = environmentDefaults(envName ?? 'dev');
-  return {
-    engine,
-    database: String(opts.database ?? DEFAULT_DATABASE),
+  const apiEndpoint = (opts.apiEndpoint as string | undefined) ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined;
+  checkTestHooks(process.env, { engine, apiEndpoint });
+  const target = {
     project: String(opts.project ?? d.project),
     location: String(opts.location ?? d.location),
     dataset: String(opts.dataset ?? d.dataset),
     runnerDataset: String(opts.runnerDataset ?? d.runnerDataset),
-    apiEndpoint: (opts.apiEndpoint as string | undefined) ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined,
   };
+  return engine === 'duckdb' ? { engine, database: String(opts.database ?? DEFAULT_DATABASE), ...target } : { engine, ...target, apiEndpoint };
 }
 
 export function evidenceOptions(opts: Record<string, unknown>): EvidenceOptions {

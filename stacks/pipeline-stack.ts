@@ -40,6 +40,16 @@ export const RUNNER_HALT_ALERT_FILTER = (jobName: string) =>
  * fan-out over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts)
  * and the budgets.
  */
+/** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+export function headingAnchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+/** A Markdown link to a RUNBOOK section on the repository's default branch. */
+export function runbookLink(repository: string, heading: string): string {
+  return `[RUNBOOK, ${heading}](https://github.com/${repository}/blob/main/RUNBOOK.md#${headingAnchor(heading)})`;
+}
+
 export class PipelineStack extends BqxStack {
   readonly extract: PipelineJob;
   readonly merge: PipelineJob;
@@ -97,8 +107,14 @@ export class PipelineStack extends BqxStack {
     const channels = env.alerts.notificationEmail
       ? [new EmailNotificationChannel(this, 'alerts-email', { email: env.alerts.notificationEmail, labels: this.labels }).channelName]
       : [];
+    // Each incident links the RUNBOOK section that handles it (its heading is `Alert: <display name>`).
     const alert = (alertId: string, props: Omit<ConstructorParameters<typeof AlertPolicy>[2], 'notificationChannels' | 'labels'>) =>
-      new AlertPolicy(this, alertId, { ...props, notificationChannels: channels, labels: this.labels });
+      new AlertPolicy(this, alertId, {
+        ...props,
+        documentation: `${props.documentation}\n\nWhat to do: ${runbookLink(env.ci.repository, `Alert: ${props.displayName}`)}`,
+        notificationChannels: channels,
+        labels: this.labels,
+      });
 
     const noCheckpoints = new LogMetric(this, 'metric-extract-no-checkpoints', {
       name: NO_CHECKPOINTS_METRIC,

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { App, Aspects, TerraformResource, TerraformStack } from 'cdktf';
 import type { EnvironmentConfig, IdentityKey } from '../config/environment';
-import { placeholders } from '../config/environment';
+import { datasetByRole, placeholders } from '../config/environment';
 import { BqxError } from '../core/errors';
 import { PlatformPolicy, PlatformPolicyProps } from '../constructs/policy';
 import type { ExpiringView } from '../constructs/compatibility-view-set';
@@ -50,6 +50,8 @@ export interface PlatformResult {
     readonly expired: number;
     readonly expiringSoon: number;
     readonly planHash: string | null;
+    /** The catalogue the plan was made from (`engine:project.dataset`), and whether it is the environment's own BigQuery one. */
+    readonly catalogue: { readonly name: string; readonly fromWarehouse: boolean; readonly allowedBecause: string | null } | null;
     /** The shard count the plan's views need against the environment's (`views.shards`, never changed here); null without a plan. */
     readonly sharding: ShardNeed | null;
   };
@@ -80,11 +82,19 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
   let expiringSoon = 0;
   const expiring: (ExpiringView & { stack: string })[] = [];
   let sharding: ShardNeed | null = null;
+  let catalogue: PlatformResult['views']['catalogue'] = null;
   if (plan === null) {
     warnings.push(`warning: plan file ${planFile} not found: no views stacks synthesized (commit the Phase 4C plan to declare the compatibility views)`);
   } else {
     if (plan.project !== env.project) {
       throw new BqxError('INVALID_PLAN', `plan ${planFile} is for project ${plan.project}, environment ${env.name} is ${env.project}`, 'point views.planFile of this environment at a plan of its project');
+    }
+    catalogue = planCatalogue(env, plan, planFile);
+    if (!catalogue.fromWarehouse) {
+      warnings.push(
+        `WARNING: the views of ${env.name} come from plan ${planFile} made from the catalogue ${catalogue.name}, NOT from BigQuery ${env.project}; ` +
+          `accepted by views.allowPlanFromLocalCatalogue: ${catalogue.allowedBecause}`,
+      );
     }
     const shards = assignShards(plan.views, env.views.shards, env.views.maxViewsPerShard);
     sharding = shardNeed(
@@ -119,7 +129,32 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
     ...options.policy,
   });
   for (const stack of stacks) Aspects.of(stack).add(policy);
-  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, sharding } };
+  return { stacks, warnings, expiring, views: { declared, expired, expiringSoon, planHash: plan?.planHash ?? null, catalogue, sharding } };
+}
+
+/**
+ * Where the plan of the views comes from. The views stacks declare what a run of this plan leaves
+ * behind, so the plan must be one of this environment's own warehouse (BigQuery, its features
+ * dataset); a plan of another catalogue (the embedded DuckDB replica) is refused unless the
+ * environment says why it is accepted (views.allowPlanFromLocalCatalogue).
+ */
+export function planCatalogue(env: EnvironmentConfig, plan: ViewPlan, planFile: string): NonNullable<PlatformResult['views']['catalogue']> {
+  const name = `${plan.engine}:${plan.project}.${plan.dataset}`;
+  const features = datasetByRole(env, 'features').id;
+  if (plan.dataset !== features) {
+    throw new BqxError('INVALID_PLAN', `plan ${planFile} is for dataset ${plan.dataset}, environment ${env.name} keeps its features in ${features}`, 'point views.planFile of this environment at a plan of its features dataset');
+  }
+  if (plan.engine === 'bigquery') return { name, fromWarehouse: true, allowedBecause: null };
+  const reason = env.views.allowPlanFromLocalCatalogue;
+  if (reason === undefined) {
+    throw new BqxError(
+      'PLAN_NOT_FROM_WAREHOUSE',
+      `plan ${planFile} was made from the catalogue ${name}, not from BigQuery ${env.project}.${features}: the views of ${env.name} would declare what a plan of another catalogue leaves behind`,
+      `make the plan from the warehouse (\`bqx plan --engine bigquery --env ${env.name} --out ${planFile}\`), or accept this one knowingly with views.allowPlanFromLocalCatalogue (config/environments.ts) saying why`,
+      'REFUSED',
+    );
+  }
+  return { name, fromWarehouse: false, allowedBecause: reason };
 }
 
 export function resourceCount(stack: TerraformStack): number {

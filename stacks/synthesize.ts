@@ -110,7 +110,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
     fs.writeFileSync(path.join(outdir, 'expiring-views.json'), `${JSON.stringify(result.expiring, null, 2)}\n`);
     const resources: Record<string, number> = {};
     for (const s of result.stacks) resources[s.node.id] = resourceCount(s);
-    fs.writeFileSync(path.join(outdir, ENVIRONMENT_MANIFEST), `${JSON.stringify(environmentManifest(options.env, resources), null, 2)}\n`);
+    fs.writeFileSync(path.join(outdir, ENVIRONMENT_MANIFEST), `${JSON.stringify(environmentManifest(options.env, resources, result.views), null, 2)}\n`);
     return { ...result, warnings, outdir, resources, header: synthHeader(options.env), hclFormatted };
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
@@ -119,7 +119,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
 }
 
 /** What CI reads before planning or applying a stack of this output (.github/workflows/platform-*.yml). */
-export function environmentManifest(env: EnvironmentConfig, resources: Readonly<Record<string, number>>) {
+export function environmentManifest(env: EnvironmentConfig, resources: Readonly<Record<string, number>>, views?: Pick<PlatformResult['views'], 'planHash' | 'catalogue'>) {
   const email = (k: keyof EnvironmentConfig['serviceAccounts']) => serviceAccountEmail(env, env.serviceAccounts[k]);
   const blocked = placeholders(env);
   return {
@@ -141,6 +141,7 @@ export function environmentManifest(env: EnvironmentConfig, resources: Readonly<
       ]),
     ),
     placeholders: blocked,
+    ...(views ? { viewsPlan: { planHash: views.planHash, catalogue: views.catalogue } } : {}),
   };
 }
 

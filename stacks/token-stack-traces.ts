@@ -10,7 +10,6 @@
  */
 export function disableTokenStackTraces(): boolean {
   if (process.env.BQX_TOKEN_STACK_TRACES === '1') return false;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('cdktf/lib/tokens/private/stack-trace') as { captureStackTrace: (below?: unknown) => string[] };
   mod.captureStackTrace = () => [];
   return true;

@@ -4,6 +4,8 @@ import type { CompatibilityView } from '../core/plan/types';
 
 /** The part of a plan (`bqx-plan/v1`) the views stacks declare. */
 export interface ViewPlan {
+  /** The engine whose catalogue the plan was made from (`bigquery` for the environment's own warehouse). */
+  readonly engine: string;
   readonly project: string;
   readonly dataset: string;
   readonly graceStart: string;
@@ -18,6 +20,6 @@ export interface ViewPlan {
  */
 export function readViewPlan(file: string): ViewPlan | null {
   if (!fs.existsSync(file)) return null;
-  const { project, dataset, graceStart, graceDays, planHash, views } = loadPlanFile(file);
-  return { project, dataset, graceStart, graceDays, planHash, views };
+  const { engine, project, dataset, graceStart, graceDays, planHash, views } = loadPlanFile(file);
+  return { engine, project, dataset, graceStart, graceDays, planHash, views };
 }

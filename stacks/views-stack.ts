@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { CompatibilityView } from '../core/plan/types';
 import type { EnvironmentConfig } from '../config/environment';
 import { CompatibilityViewSet } from '../constructs/compatibility-view-set';
+import { checkTestHooks } from '../core/test-hooks';
 import { BqxStack } from './bqx-stack';
 
 export interface ViewsStackProps {
@@ -36,10 +37,13 @@ export class ViewsStack extends BqxStack {
    * cdktf's preparing pass resolves every resource once more only to discover cross-stack
    * references. A views stack holds literal values only (names, SQL, labels: no references to
    * any stack), so the pass finds nothing and costs a quarter of synth time at 2,500 views. A test
-   * checks the output is identical with and without it.
+   * checks the output is identical with and without it (BQX_FULL_PREPARE=1, a test hook).
    */
   override prepareStack(): void {
-    if (process.env.BQX_FULL_PREPARE === '1') return super.prepareStack();
+    if (process.env.BQX_FULL_PREPARE === '1') {
+      checkTestHooks();
+      return super.prepareStack();
+    }
     this.ensureBackendExists();
   }
 }

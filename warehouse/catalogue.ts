@@ -1,5 +1,5 @@
 /**
- * The BQX ML V3 feature catalogue as recorded in shared/spec/reference/bqx-v3-facts.md §2.3–2.4:
+ * The BQX ML V3 feature catalogue as recorded in the BQX ML V3 reference facts (§2.3–2.4, names and schemas):
  * every table name of `bqx_ml_v3_features_v2`, its columns and the content it holds. The seed builds
  * the local warehouse from this, and the GoogleSQL tests register the same schemas with ZetaSQL.
  *

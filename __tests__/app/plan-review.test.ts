@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'fs';
 import * as path from 'path';
-import { planReview, REVIEW_FORMAT, reviewFileFor } from '../../app/plan-review';
+import { ACTION_MARKERS, planReview, REVIEW_FORMAT, reviewFileFor } from '../../app/plan-review';
 import { runPlan } from '../../app/plan';
 import { loadPlanFile } from '../../core/plan/load';
 import type { Plan } from '../../core/plan/types';
@@ -15,11 +15,13 @@ const planFile = repoPath('plans', 'phase-4c.plan.json');
 const plan = loadPlanFile(planFile);
 const text = planReview(plan);
 const lines = text.trimEnd().split('\n');
-const body = lines.filter((l) => /^\s*\d+ op_/.test(l));
+const body = lines.filter((l) => /^(  [?~-]|-\/\+) +\d+ op_/.test(l));
+/** A body line without its marker, split into seq, id, batch, action, reason, … */
+const fields = (l: string) => l.slice(4).trim().split(/\s+/);
 const keepLines = lines.filter((l) => l.startsWith('KEEP '));
 
 describe('review file of the committed Phase 4C plan (full catalogue)', () => {
-  test('every operation but KEEP appears exactly once, with its id, in plan order', () => {
+  test('every operation but KEEP appears exactly once, with its id: REVIEW first, then the changes in plan order', () => {
     const listed = plan.operations.filter((o) => o.action !== 'KEEP');
     expect(body).toHaveLength(listed.length);
     const hits = new Map<string, number>();
@@ -27,16 +29,32 @@ describe('review file of the committed Phase 4C plan (full catalogue)', () => {
     const wrong = plan.operations.filter((op) => (hits.get(op.id) ?? 0) !== (op.action === 'KEEP' ? 0 : 1)).map((op) => op.id);
     expect(wrong).toEqual([]);
     expect(hits.size).toBe(listed.length);
-    const seqs = body.map((l) => Number(l.trim().split(' ')[0]));
+    const actions = body.map((l) => fields(l)[3]);
+    const reviews = actions.filter((a) => a === 'REVIEW').length;
+    expect(reviews).toBe(3);
+    expect(actions.slice(0, reviews)).toEqual(['REVIEW', 'REVIEW', 'REVIEW']);
+    const seqs = body.slice(reviews).map((l) => Number(fields(l)[0]));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const bySeq = new Map(plan.operations.map((o) => [o.seq, o]));
     const mismatched = body.filter((l) => {
-      const [seq, id, batch, action, reason] = l.trim().split(/\s+/);
+      const [seq, id, batch, action, reason] = fields(l);
       const op = bySeq.get(Number(seq));
       const move = `${op?.sources.join(' + ')}${op?.target ? ` -> ${op.target}` : ''}`;
-      return !op || id !== op.id || batch !== `b${op.batch}` || action !== op.action || reason !== op.reason || !l.includes(` ${move}`);
+      return !op || !l.startsWith(`${ACTION_MARKERS[op.action]} `) || id !== op.id || batch !== `b${op.batch}` || action !== op.action || reason !== op.reason || !l.includes(` ${move}`);
     });
     expect(mismatched).toEqual([]);
+  });
+
+  test('every table the plan drops is marked as terraform marks a destroy and spelled DROP: - for DEDUPE, -/+ for CONSOLIDATE', () => {
+    const dropLines = lines.filter((l) => /\bDROP\b/.test(l) && !l.startsWith('#'));
+    expect(dropLines).toHaveLength(790 + 112);
+    expect(dropLines.every((l) => l.startsWith('  - ') || l.startsWith('-/+ '))).toBe(true);
+    const dropped = dropLines.flatMap((l) => (/\bDROP ([^;]+?)(;|$)/.exec(l.replace(/ {3}.*?DROP /, '   DROP ')) as RegExpExecArray)[1].split(', '));
+    const expected = plan.operations.filter((o) => o.destructive).flatMap((o) => (o.action === 'DEDUPE' ? [o.sources[0]] : [...new Set([...(o.consolidation?.windows.flatMap((w) => [w.source, ...w.copies]) ?? []), ...o.sources])]));
+    expect(dropped.sort()).toEqual(expected.sort());
+    expect(dropped).toHaveLength(1126);
+    expect(text).toContain('# destroy    1,126 tables DROPPED, each after a backup: 790 by DEDUPE (a twin keeps the data), 336 replaced by 112 CONSOLIDATE tables');
+    expect(lines.filter((l) => l.startsWith('  ~ ')).every((l) => fields(l)[3] === 'RENAME' && !/\bDROP\b/.test(l))).toBe(true);
   });
 
   test('KEEP is counted per family and reason, adding up to every KEEP of the plan', () => {
@@ -64,13 +82,14 @@ describe('review file of the committed Phase 4C plan (full catalogue)', () => {
     expect(line('CONSOLIDATE').every((l) => /windows 45,90/.test(l))).toBe(true);
     const review = line('REVIEW');
     expect(review).toHaveLength(3);
+    expect(lines.indexOf(review[0])).toBe(lines.findIndex((l) => l.startsWith('# REVIEW: 3 operations need a person')) + 1);
     for (const op of plan.operations.filter((o) => o.action === 'REVIEW')) expect(review.find((l) => l.includes(op.id))).toContain(op.detail);
   });
 
   test('a fraction of the JSON: bytes and lines', () => {
     const json = readFileSync(planFile, 'utf8');
     expect(Buffer.byteLength(text)).toBeLessThan(json.length / 10);
-    expect(lines.length).toBe(10 + body.length + 2 + keepLines.length);
+    expect(lines.length).toBe(12 + 1 + 3 + 1 + 1 + (body.length - 3) + 2 + keepLines.length);
     expect(body.length + keepLines.length).toBeLessThan(2300);
   });
 
@@ -101,7 +120,7 @@ describe('bqx plan writes the review file beside the plan', () => {
   test('default <out>.txt, or --review FILE; never over the plan file', async () => {
     const out = path.join(tmp.dir, 'plan.json');
     const r = await runPlan({ engine: engineOptions(database), out, graceStart: '2026-11-21' });
-    expect(r.review.file).toBe(path.resolve(reviewFileFor(out)));
+    expect(r.review!.file).toBe(path.resolve(reviewFileFor(out)));
     const written = readFileSync(reviewFileFor(out), 'utf8');
     expect(written).toBe(planReview(r.plan));
     expect(r.review).toMatchObject({ bytes: statSync(reviewFileFor(out)).size, lines: written.split('\n').length - 1 });

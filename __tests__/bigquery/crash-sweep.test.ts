@@ -29,7 +29,7 @@ let planFile: string;
 function apply(endpoint: string, failpoints: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const args = [BIN, 'apply', planFile, '--engine', 'bigquery', '--env', 'prod', '--api-endpoint', endpoint, '--approve', plan.planHash, '--reports-dir', path.join(work, 'reports'), '--metrics-file', path.join(work, 'reports', 'metrics.prom')];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BQX_FAILPOINTS: failpoints }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: failpoints }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     child.on('exit', (code, signal) => resolve({ code, signal, stderr }));

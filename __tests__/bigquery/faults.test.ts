@@ -53,7 +53,7 @@ async function world(rate: number, seed: number): Promise<World> {
   const proxy = new FaultProxy({ target, rate, seed });
   const endpoint = await proxy.start();
   const engine = await openBigQueryEngine(
-    { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
+    { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
     { clock, jobs: { backoffBaseMs: 100, backoffCapMs: 2_000, maxAttempts: 12 } },
   );
   return {

@@ -21,7 +21,7 @@ import { applyPlan, RunRefused } from '../../core/execute/apply';
 import { makeSnapshot } from '../../core/catalogue';
 import { buildPlan } from '../../core/plan/planner';
 import { loadPolicy } from '../../core/policy';
-import type { EngineOptions, Step } from '../../core/ports/engine';
+import type { BigQueryEngineOptions, Step } from '../../core/ports/engine';
 import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
 import { LEDGER_TABLES } from '../../engines/bigquery/ledger';
 import { searchIndexesSql } from '../../engines/bigquery/sql';
@@ -71,7 +71,7 @@ interface World {
   close(): Promise<void>;
 }
 
-async function world(seed: (d: BigQueryDouble) => void, engine: Partial<EngineOptions> = {}, iam = tableIam()): Promise<World> {
+async function world(seed: (d: BigQueryDouble) => void, engine: Partial<BigQueryEngineOptions> = {}, iam = tableIam()): Promise<World> {
   const g = new GoogleApisDouble({ project: PROJECT, enabledApis: new Set(['bigquery.googleapis.com']), projectPermissions: new Set(), buckets: new Map(), jobs: new Set(), iam });
   await g.start();
   const h = await openHarness(

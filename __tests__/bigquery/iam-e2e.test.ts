@@ -33,7 +33,7 @@ import { reconcilePlan } from '../../core/execute/reconcile';
 import { buildPlan } from '../../core/plan/planner';
 import { isActionable, type Plan } from '../../core/plan/types';
 import { loadPolicy } from '../../core/policy';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../core/ports/engine';
 import { synthesizeEnvironment } from '../../stacks/synthesize';
 import { IamModel, type IamResource } from '../../testing/bigquery/double';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
@@ -73,7 +73,7 @@ interface World {
 }
 
 /** The small catalogue on the BigQuery double, the Google APIs double, one IAM model, an engine acting as `token`. */
-async function world(token: string = TOKENS.runner, engine: Partial<EngineOptions> = {}): Promise<World> {
+async function world(token: string = TOKENS.runner, engine: Partial<BigQueryEngineOptions> = {}): Promise<World> {
   const iam = iamModel();
   // The platform as the stacks declare it, deployed: APIs, buckets, Cloud Run jobs (the extract job
   // reading base tables only, as readiness requires before the first apply).
@@ -94,7 +94,7 @@ async function world(token: string = TOKENS.runner, engine: Partial<EngineOption
       d.iam = iam;
     },
     // As the app opens it (the Phase 4C job label), acting as the token's identity.
-    { engine: appEngineOptions({ ...baseOptions(), accessToken: token, googleApiEndpoint: g.endpoint, ...engine } as EngineOptions) },
+    { engine: appEngineOptions({ ...baseOptions(), accessToken: token, googleApiEndpoint: g.endpoint, ...engine }) },
   );
   return {
     h,
@@ -110,7 +110,7 @@ async function world(token: string = TOKENS.runner, engine: Partial<EngineOption
   };
 }
 
-const baseOptions = (): Partial<EngineOptions> => ({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET });
+const baseOptions = (): BigQueryEngineOptions => ({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET });
 
 function readiness(w: World, plan: Plan): Promise<ReadinessOutcome> {
   return runReadiness({ engine: w.h.engine, plan, stacksDir, reportsDir: null, googleApiEndpoint: w.g.endpoint, now: () => NOW });

@@ -15,14 +15,13 @@ import { applyPlan } from '../../core/execute/apply';
 import { rollbackPlan } from '../../core/execute/rollback';
 import { buildPlan } from '../../core/plan/planner';
 import { loadPolicy } from '../../core/policy';
-import type { EngineOptions } from '../../core/ports/engine';
 import { LABEL_KEY_RE, LABEL_VALUE_RE } from '../../engines/bigquery/labels';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness } from './support/open';
 
 test('plan, paper run, apply and rollback: every job (steps, reads, dry runs, ledger, lock, catalogue) carries bqx-phase; every step job its plan and run', async () => {
-  const options = appEngineOptions({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET } as EngineOptions);
+  const options = appEngineOptions({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET });
   expect(options.jobLabels).toEqual({ [PHASE_4C_JOB_LABEL.key]: PHASE_4C_JOB_LABEL.value });
   const h = await openHarness((d) => seedDouble(d, 'small', { withRunnerDataset: true }), { engine: { jobLabels: options.jobLabels } });
   try {

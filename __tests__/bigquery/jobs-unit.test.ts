@@ -92,7 +92,7 @@ describe('AIMD', () => {
 });
 
 describe('engine options', () => {
-  const base = { engine: 'bigquery' as const, database: '', project: 'bqx-ml', location: 'us-central1', dataset: 'bqx_ml_v3_features_v2', runnerDataset: 'bqx_ml_v3_migration' };
+  const base = { engine: 'bigquery' as const, project: 'bqx-ml', location: 'us-central1', dataset: 'bqx_ml_v3_features_v2', runnerDataset: 'bqx_ml_v3_migration' };
   test('bad input is refused with the option named', async () => {
     await expect(openBigQueryEngine({ ...base, project: 'Bad_Project' })).rejects.toThrow(/--project: "Bad_Project" is not a valid project id/);
     await expect(openBigQueryEngine({ ...base, runnerDataset: base.dataset })).rejects.toThrow(/--runner-dataset .* is the dataset being remediated/);

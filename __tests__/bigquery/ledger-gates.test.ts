@@ -12,7 +12,8 @@ import { checkExpiration } from '../../core/execute/preflight';
 import { TrackedState } from '../../core/execute/warehouse-state';
 import { tableStateHash } from '../../core/catalogue';
 import type { PlanOperation } from '../../core/plan/types';
-import { bytesToUsd, TIB } from '../../engines/bigquery/cost';
+import { bytesToUsd, TIB } from '../../core/cost';
+import { loadPolicy } from '../../core/policy';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { BigQueryDouble } from '../../testing/bigquery/double';
 import { openHarness, Harness } from './support/open';
@@ -126,7 +127,7 @@ describe('BigQuery ledger and lock', () => {
 
   test('two runners racing for the same seq from two engines: exactly one wins', async () => {
     const other = await openBigQueryEngine(
-      { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
+      { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
       { clock: h.clock },
     );
     const results = await Promise.all([h.engine.ledger.appendLockIf(lockEvent(1, 'run_a')), other.ledger.appendLockIf(lockEvent(1, 'run_b'))]);
@@ -195,8 +196,8 @@ describe('BigQuery-only gates', () => {
     ]);
   });
 
-  test('cost: bytes to dollars at $6.25/TiB; a CTAS is estimated by dry run, renames are free', async () => {
-    expect(bytesToUsd(TIB)).toBe(6.25);
+  test("cost: bytes to dollars at the policy's $6.25/TiB; a CTAS is estimated by dry run, renames are free", async () => {
+    expect(bytesToUsd(TIB, loadPolicy().doc.execution.pricePerTiBUsd)).toBe(6.25);
     expect(bytesToUsd(TIB / 2, 5)).toBe(2.5);
     expect(await h.engine.estimateBytes({ kind: 'RENAME_TABLE', from: 'plain', to: 'p2' })).toBe(0);
     h.double.addTable({ dataset: FEATURES_DATASET, name: 'a_45', columns: [{ name: 'interval_time', type: 'TIMESTAMP' }, { name: 'v_45', type: 'FLOAT' }], numBytes: 300 });
@@ -226,7 +227,7 @@ describe('BigQuery-only gates', () => {
 
   test('a read above the byte cap is refused before any job runs (a fingerprint reads the table\'s logical bytes, from tables.get)', async () => {
     const small = await openBigQueryEngine(
-      { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
+      { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
       { clock: h.clock, readByteCap: 1000 },
     );
     await expect(small.contentFingerprint('plain')).rejects.toThrow(/fingerprint would read 1048576 bytes, above the cap of 1000/);

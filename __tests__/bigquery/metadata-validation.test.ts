@@ -145,7 +145,7 @@ describe('reads, the byte cap and fused jobs', () => {
   afterEach(() => h.close());
 
   const small = (cap: number) =>
-    openBigQueryEngine({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: F, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint }, { clock: h.clock, readByteCap: cap });
+    openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: F, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint }, { clock: h.clock, readByteCap: cap });
 
   test('a read the metadata bounds within the cap runs without a dry run; one above it is refused before any job', async () => {
     const dry = h.double.counters.dryRuns;

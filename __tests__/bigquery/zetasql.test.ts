@@ -77,7 +77,7 @@ describe('GoogleSQL the BigQuery engine emits, resolved by ZetaSQL', () => {
     await z.start();
     await z.register(catalogueFor(tables, plan));
     // render() needs no connection; the endpoint is never called.
-    engine = await openBigQueryEngine({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: 'http://127.0.0.1:9' }, { now: () => new Date('2026-12-01T00:00:00Z') });
+    engine = await openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: 'http://127.0.0.1:9' }, { now: () => new Date('2026-12-01T00:00:00Z') });
   }, 120_000);
   afterAll(() => z.stop());
 

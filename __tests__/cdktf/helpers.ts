@@ -31,7 +31,6 @@ export function synthErrors(stack: TerraformStack): string {
 
 export const LABELS = { system: 'bqx-ml', env: 'test' };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Tf = { resource: Record<string, Record<string, any>>; data?: Record<string, Record<string, any>>; terraform?: any };
 
 export const resourcesOf = (tf: Tf, type: string) => Object.values(tf.resource[type] ?? {});

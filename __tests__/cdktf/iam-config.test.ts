@@ -141,10 +141,11 @@ describe('IAM comes from the config and only from it', () => {
     const { stacks, foundation } = build(env);
     const synthesized = synthesizedBindings(env, stacks);
     expect(synthesized).toEqual(configBindings(env));
-    // 48 before issue 11; now: the deployer lost 5 project roles, break glass holds 7 and state-bucket
-    // access, the runner lost staging-bucket access and gained actAs (deployer), token creation and
-    // job execution (operators), break glass is impersonable by the admins: 48 - 5 + 7 + 1 - 1 + 3 + 1;
-    // issue 12: the runner writes manifests/ of staging (conditional) and reads the extract job: + 2.
+    // 48 before identities were narrowed to least privilege: the deployer lost 5 project roles, break
+    // glass holds 7 and state-bucket access, the runner lost staging-bucket access and gained actAs
+    // (deployer), token creation and job execution (operators), break glass is impersonable by the
+    // admins: 48 - 5 + 7 + 1 - 1 + 3 + 1; the runner writes manifests/ of staging (conditional) and
+    // reads the extract job: + 2.
     expect(synthesized).toHaveLength(56);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +

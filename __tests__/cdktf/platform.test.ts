@@ -297,12 +297,14 @@ describe('views stacks from a plan', () => {
     skipped.result.stacks.forEach((s) => s.prepareStack());
     const fast = skipped.tf('views-00');
     process.env.BQX_FULL_PREPARE = '1';
+    process.env.BQX_TEST_HOOKS = '1';
     try {
       const full = build('prod', plan);
       full.result.stacks.forEach((s) => s.prepareStack());
       expect(full.tf('views-00')).toEqual(fast);
     } finally {
       delete process.env.BQX_FULL_PREPARE;
+      delete process.env.BQX_TEST_HOOKS;
     }
   });
 
@@ -316,6 +318,30 @@ describe('views stacks from a plan', () => {
   it('refuses a plan for another project, and a shard over the cap', () => {
     expect(() => build('dev', syntheticViewPlan({ views: 3 }))).toThrow(/plan plans\/phase-4c.dev.plan.json is for project bqx-ml, environment dev is bqx-ml-dev/);
     expect(() => build('dev', syntheticViewPlan({ views: 900, project: 'bqx-ml-dev' }))).toThrow(/views-0\d would hold \d+ views \(cap 400\)/);
+  });
+
+  it('the views come from a plan of the environment\'s own BigQuery catalogue; another catalogue is refused unless the environment says why, and then said loudly', () => {
+    const fromBigQuery = build('prod', syntheticViewPlan({ views: 12 }));
+    expect(fromBigQuery.result.views.catalogue).toEqual({ name: 'bigquery:bqx-ml.bqx_ml_v3_features_v2', fromWarehouse: true, allowedBecause: null });
+    expect(fromBigQuery.result.warnings.filter((w) => w.includes('NOT from BigQuery'))).toEqual([]);
+
+    const local = syntheticViewPlan({ views: 12, engine: 'duckdb' });
+    const allowed = build('prod', local);
+    const reason = pinnedEnv('prod').views.allowPlanFromLocalCatalogue as string;
+    expect(reason).toContain('bqx plan --engine bigquery --env prod');
+    expect(allowed.result.views.catalogue).toEqual({ name: 'duckdb:bqx-ml.bqx_ml_v3_features_v2', fromWarehouse: false, allowedBecause: reason });
+    expect(allowed.result.warnings).toContain(
+      `WARNING: the views of prod come from plan plans/phase-4c.plan.json made from the catalogue duckdb:bqx-ml.bqx_ml_v3_features_v2, NOT from BigQuery bqx-ml; accepted by views.allowPlanFromLocalCatalogue: ${reason}`,
+    );
+
+    const strict = pinnedEnv('prod');
+    const env = { ...strict, views: { ...strict.views, allowPlanFromLocalCatalogue: undefined } };
+    expect(() => buildPlatform(Testing.app(), { env, plan: local, now: PINNED_NOW })).toThrow(
+      /plan plans\/phase-4c.plan.json was made from the catalogue duckdb:bqx-ml.bqx_ml_v3_features_v2, not from BigQuery bqx-ml.bqx_ml_v3_features_v2/,
+    );
+    expect(() => build('prod', syntheticViewPlan({ views: 3, dataset: 'bqx_ml_v3_other' }))).toThrow(/is for dataset bqx_ml_v3_other, environment prod keeps its features in bqx_ml_v3_features_v2/);
+    // The dev environment accepts no local plan.
+    expect(pinnedEnv('dev').views.allowPlanFromLocalCatalogue).toBeUndefined();
   });
 
   it('snapshot: a small views stack', () => {

@@ -1,5 +1,5 @@
 /**
- * Views sharding at 25,000 views (issue 13 part 3): the shard count is the config's, every stack
+ * Views sharding at 25,000 views (ten times the catalogue's): the shard count is the config's, every stack
  * stays within 400 resources when the config chooses enough shards, growing the plan never moves
  * a view, and too few shards fail synthesis naming the shard, its count and the count needed.
  */

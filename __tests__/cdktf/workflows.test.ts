@@ -13,8 +13,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
 const APPLY_SCRIPT = path.join(ROOT, '.github', 'scripts', 'apply-saved-plans.sh');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Job = { permissions?: Record<string, string> | string; steps: { uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
+type Job = { permissions?: Record<string, string> | string; steps: { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
 type Workflow = { name: string; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
 
 const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -91,6 +90,16 @@ describe('CI workflows', () => {
     expect(plan.indexOf('required_providers')).toBeLessThan(plan.indexOf('terraform init'));
   });
 
+  it('the pull-request workflow type-checks the tests and runs the whole suite when any layer changes', () => {
+    const wf = parse(raw('platform-pr.yml')) as Workflow & { on: { pull_request: { paths: string[] } } };
+    for (const layer of ['core/**', 'engines/**', 'app/**', 'scripts/**', 'config/**', 'constructs/**', 'stacks/**', '__tests__/**']) expect(wf.on.pull_request.paths).toContain(layer);
+    const test = script(wf.jobs.test);
+    expect(test).toMatch(/npm ci[^\n]*\n\s*npm run typecheck\n\s*npm test/);
+    expect(perms(wf.jobs.test.permissions)).toEqual({});
+    // .ci/run does the same on a fresh machine.
+    expect(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/^npm run typecheck$/m);
+  });
+
   it.each(files)('%s: every terraform plan runs without the state lock (the planner cannot write state)', (f) => {
     for (const [name, job] of Object.entries(load(f).jobs)) {
       for (const line of script(job).split('\n').filter((l) => /terraform plan /.test(l))) expect({ name, line, lockFree: line.includes('-lock=false') }).toEqual({ name, line, lockFree: true });
@@ -102,6 +111,19 @@ describe('CI workflows', () => {
     const synths = raw(f).match(/bqx(\.js)? synth[^\n]*/g) ?? [];
     expect(synths.length).toBeGreaterThan(0);
     for (const s of synths) expect(s).toMatch(/--env "?\$env"?/);
+  });
+
+  it('pr: when plans/ changes, bqx plan --diff of each saved plan against the base branch is posted in the plan comment', () => {
+    const pr = load('platform-pr.yml');
+    const steps = pr.jobs.synth.steps;
+    const at = steps.findIndex((st) => st.name === 'Plan diff (plans/ changed)');
+    expect(at).toBeGreaterThan(steps.findIndex((st) => st.name === 'Synthesize dev and prod (base)'));
+    expect(steps[at].run).toContain('git diff --quiet "${{ github.event.pull_request.base.sha }}" HEAD -- plans/');
+    expect(steps[at].run).toContain('node bin/bqx.js plan --diff "../base/$plan" --current "$plan"');
+    expect(steps[at + 1]).toMatchObject({ with: { name: 'plan-diff', path: 'plan-diff/' } });
+    const comment = pr.jobs.comment.steps;
+    expect(comment.find((st) => st.uses?.startsWith('actions/download-artifact@'))?.with).toMatchObject({ pattern: 'plan-*', path: 'plans' });
+    expect(comment.find((st) => st.uses?.startsWith('actions/github-script@'))?.with?.script).toContain("f.endsWith('.diff.txt')");
   });
 
   it('deploy: plans are saved with a readable summary; dev and prod apply exactly the downloaded saved plans, prod behind its environment', () => {

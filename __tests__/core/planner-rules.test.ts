@@ -177,6 +177,18 @@ describe('consolidation', () => {
     expect(plan(tables, dup).operations.filter((o) => o.reason === 'JOIN_KEY_NOT_UNIQUE')).toHaveLength(4);
   });
 
+  it('a copy that could not be read is a READ_ERROR, and PLANNING_BUDGET_EXCEEDED only when the budget left it unread', () => {
+    const failed = lagFacts({ pair: true, bqx_close: true, period_minutes: false });
+    failed.fingerprints.set('lag_bqx_eurusd_w90', { error: 'read failed' });
+    // Another table went over the budget: that does not make this failed read a budget case.
+    failed.overBudget.add('cov_mom_audcad_audchf');
+    expect(opFor(plan(tables, failed), 'lag_bqx_eurusd_45')).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
+    const unread = lagFacts({ pair: true, bqx_close: true, period_minutes: false });
+    unread.fingerprints.delete('lag_bqx_eurusd_w90');
+    unread.overBudget.add('lag_bqx_eurusd_w90');
+    expect(opFor(plan(tables, unread), 'lag_bqx_eurusd_45')).toMatchObject({ action: 'REVIEW', reason: 'PLANNING_BUDGET_EXCEEDED' });
+  });
+
   it('refuses a consolidation whose target already exists', () => {
     const p = plan([...tables, table('lag_bqx_eurusd', bqxLag(45))], lagFacts({ pair: true, bqx_close: true, period_minutes: false }));
     expect(opFor(p, 'lag_bqx_eurusd_45')).toMatchObject({ action: 'REVIEW', reason: 'COLLISION' });

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { auditNames } from '../../core/audit';
 import { loadPolicy } from '../../core/policy';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import { buildCatalogue } from '../../warehouse/catalogue';
+import { buildDist } from '../support/build';
 import { engineOptions, open, seedSmall, tempDir } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -18,12 +19,8 @@ let tmp: ReturnType<typeof tempDir>;
 let database: string;
 
 beforeAll(async () => {
-  // The CLI runs from dist/; other areas may have type errors mid-work, tsc still emits.
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  } catch {
-    /* emitted anyway */
-  }
+  // The CLI runs from dist/: built now, and a failed build fails the file.
+  buildDist();
   tmp = tempDir('cli');
   ({ database } = await seedSmall(tmp.dir));
 }, 300_000);
@@ -128,7 +125,7 @@ test('failpoint: BQX_FAILPOINTS=engine.after-step=kill@N kills the process right
       process.stdout.write('survived\\n');
       await e.close();
     })();`;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BQX_FAILPOINTS: 'engine.after-step=kill@1' } });
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: 'engine.after-step=kill@1' } });
   expect(r.signal).toBe('SIGKILL');
   expect(r.stdout).not.toContain('survived');
   const engine = await open(database);

@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import type { Engine } from '../../core/ports/engine';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse, type SeedStats } from '../../warehouse/seed';
 
@@ -12,7 +12,7 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function engineOptions(database: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
+export function engineOptions(database: string, overrides: Partial<DuckDbEngineOptions> = {}): DuckDbEngineOptions {
   return {
     engine: 'duckdb',
     database,
@@ -30,6 +30,6 @@ export async function seedSmall(dir: string, name = 'warehouse.duckdb'): Promise
   return { database, stats };
 }
 
-export function open(database: string, overrides: Partial<EngineOptions> = {}): Promise<Engine> {
+export function open(database: string, overrides: Partial<DuckDbEngineOptions> = {}): Promise<Engine> {
   return openDuckDbEngine(engineOptions(database, overrides));
 }

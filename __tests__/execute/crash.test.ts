@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -9,6 +9,7 @@ import { isActionable, type Plan } from '../../core/plan/types';
 import { environmentDefaults } from '../../scripts/options';
 
 const DEFAULT_RUNNER_DATASET = environmentDefaults().runnerDataset;
+import { buildDist } from '../support/build';
 import { fingerprintWarehouse, openAt, pristineWarehouse, removeTempDirs, tempDir } from './support';
 
 // Kills `node bin/bqx.js apply` (engine failpoint: SIGKILL right after the N-th successful step) at
@@ -92,9 +93,8 @@ function backupsPerTable(tables: string[]): Map<string, number> {
 const engineSteps = (records: LedgerRecord[]) => records.filter((x) => x.state === 'STEP_DONE' && x.jobId !== null);
 
 beforeAll(async () => {
-  // The CLI runs from dist/: compile (incremental, fast when nothing changed).
-  const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8' });
-  if (!existsSync(path.join(ROOT, 'dist', 'scripts', 'cli.js'))) throw new Error(`build failed: ${build.stdout}`);
+  // The CLI runs from dist/: built now, and a failed build fails the file.
+  buildDist();
   const p = await pristineWarehouse();
   plan = p.plan;
   pristine = p.database;
@@ -122,7 +122,7 @@ test('killed at 9 points and re-run each time: same end state, no work repeated 
   const kills: CliResult[] = [];
   let done = 0;
   for (const p of points) {
-    kills.push(await bqx(applyArgs(db), { BQX_FAILPOINTS: `engine.after-step=kill@${p - done}` }));
+    kills.push(await bqx(applyArgs(db), { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: `engine.after-step=kill@${p - done}` }));
     done = p;
   }
   const last = await bqx(applyArgs(db));

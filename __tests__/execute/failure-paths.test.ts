@@ -6,13 +6,15 @@
  * terminal outcome per operation and run, no record lost), the lock, and the documented exit code.
  */
 import { spawn, spawnSync } from 'child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
 import { foldLock, lockNameFor } from '../../core/execute/lock';
 import type { LedgerRecord } from '../../core/ledger/types';
 import { isActionable, type Plan } from '../../core/plan/types';
 import { EXIT } from '../../scripts/exit-codes';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { testNeeding } from '../support/needs';
 import { fingerprintWarehouse, freshWarehouse, openAt, pristineWarehouse, removeTempDirs, tempDir, type WarehouseFingerprint } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -116,7 +118,7 @@ describe('a step that fails (ENOSPC inside its transaction) keeps the ledger tru
   test('the records of earlier steps survive, the run ends 6 (partial progress), rollback restores exactly, twice', async () => {
     const w = await freshWarehouse();
     // The 40th step's transaction fails after the pending ledger records were written into it.
-    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_FAILPOINTS: 'engine.step=throw(ENOSPC)@40' } });
+    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: 'engine.step=throw(ENOSPC)@40' } });
     expect(r.status).toBe(EXIT.INCOMPLETE);
     const l = await ledgerOf(w.database);
     expectLedgerTrue(l);
@@ -142,7 +144,7 @@ describe('a step that fails (ENOSPC inside its transaction) keeps the ledger tru
   test('a rename whose view failed: resume completes it; the end state equals the clean run', async () => {
     const w = await freshWarehouse();
     const steps = 3; // first RENAME is step 1, its CREATE VIEW step 2 (one writer, seq order) — fail a view step
-    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_FAILPOINTS: `engine.step=throw(ENOSPC)@${steps}` } });
+    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: `engine.step=throw(ENOSPC)@${steps}` } });
     expect([EXIT.INCOMPLETE, EXIT.HALTED]).toContain(r.status);
     const resume = await bqx(applyArgs(w.database, w.dir));
     expect(resume.status).toBe(EXIT.OK);
@@ -151,16 +153,27 @@ describe('a step that fails (ENOSPC inside its transaction) keeps the ledger tru
   });
 });
 
-/** Mounts a tmpfs of `kib` KiB (a private mount namespace) and runs `script` in it; null when this machine does not allow it. */
-function inTmpfs(kib: number, mnt: string, script: string): { status: number | null; stdout: string; stderr: string } | null {
-  const root = process.getuid?.() === 0;
-  const probe = spawnSync('unshare', [...(root ? [] : ['-r']), '-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs ${mnt}`], { encoding: 'utf8' });
-  if (probe.status !== 0) return null;
-  const r = spawnSync('unshare', [...(root ? [] : ['-r']), '-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${kib}k tmpfs ${mnt} && ${script}`], { encoding: 'utf8', cwd: ROOT });
+const unshareArgs = () => [...(process.getuid?.() === 0 ? [] : ['-r']), '-m', '--propagation', 'private', 'sh', '-c'];
+
+/** Why a tmpfs cannot be mounted here (a private mount namespace, util-linux's unshare), or null. */
+function tmpfsMissingReason(): string | null {
+  const mnt = mkdtempSync(path.join(tmpdir(), 'bqx-tmpfs-probe-'));
+  try {
+    const probe = spawnSync('unshare', [...unshareArgs(), `mount -t tmpfs -o size=64k tmpfs ${mnt}`], { encoding: 'utf8' });
+    if (probe.status === 0) return null;
+    return `this machine does not allow mounting a tmpfs (unshare -m: ${probe.error?.message ?? probe.stderr.trim()}); the ENOSPC failpoint cases above cover the same path`;
+  } finally {
+    rmSync(mnt, { recursive: true, force: true });
+  }
+}
+
+/** Mounts a tmpfs of `kib` KiB (a private mount namespace) and runs `script` in it. */
+function inTmpfs(kib: number, mnt: string, script: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', [...unshareArgs(), `mount -t tmpfs -o size=${kib}k tmpfs ${mnt} && ${script}`], { encoding: 'utf8', cwd: ROOT });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('a full disk (a tmpfs that fills mid-apply): exit 9 with what to do, nothing lost; with room again, resume and rollback both work', async () => {
+testNeeding(tmpfsMissingReason(), 'a full disk (a tmpfs that fills mid-apply): exit 9 with what to do, nothing lost; with room again, resume and rollback both work', async () => {
   const w = await freshWarehouse();
   const mnt = path.join(w.dir, 'mnt');
   mkdirSync(mnt);
@@ -175,10 +188,6 @@ test('a full disk (a tmpfs that fills mid-apply): exit 9 with what to do, nothin
     `cp ${mnt}/w.duckdb ${out}/w.duckdb; [ -f ${mnt}/w.duckdb.wal ] && cp ${mnt}/w.duckdb.wal ${out}/w.duckdb.wal; true`,
   ].join(' && ');
   const r = inTmpfs(size, mnt, script);
-  if (r === null) {
-    console.warn('skipped the tmpfs half: this machine does not allow mounting a tmpfs (unshare -m); the ENOSPC failpoint cases above cover the same path');
-    return;
-  }
   expect(r.status).toBe(0);
   const status = Number(readFileSync(path.join(out, 'status'), 'utf8'));
   const stderr = readFileSync(path.join(out, 'stderr'), 'utf8');
@@ -263,7 +272,7 @@ describe('refused runs change nothing', () => {
 describe('signals stop at a safe point', () => {
   test('SIGTERM mid-apply: exit 7, report INTERRUPTED, ledger true, lock released; the printed command resumes to the clean end state', async () => {
     const w = await freshWarehouse();
-    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_FAILPOINTS: 'engine.after-step=signal(SIGTERM)@30' } });
+    const r = await bqx(applyArgs(w.database, w.dir), { env: { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: 'engine.after-step=signal(SIGTERM)@30' } });
     expect(r.status).toBe(EXIT.INTERRUPTED);
     expect(r.stderr).toContain('SIGTERM: the apply stops at the next safe point');
     const report = JSON.parse(readFileSync(path.join(w.dir, 'reports', 'run-apply.json'), 'utf8'));
@@ -286,7 +295,7 @@ describe('signals stop at a safe point', () => {
     // The run signals itself after its 3rd step; its wind-down is slowed (a 4 s ledger flush) so
     // the second signal, sent as soon as the first is acknowledged, lands while it is still going.
     const r = await bqx(applyArgs(w.database, w.dir), {
-      env: { BQX_FAILPOINTS: 'engine.after-step=signal(SIGTERM)@3;ledger.flush=delay(4000)' },
+      env: { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: 'engine.after-step=signal(SIGTERM)@3;ledger.flush=delay(4000)' },
       onStderr: (text, child) => {
         if (!second && text.includes('stops at the next safe point')) {
           second = Date.now();

@@ -11,13 +11,13 @@ import type { Engine } from '../../core/ports/engine';
 import { localEngineOptions } from '../../scripts/options';
 import { exitCodeOf } from '../../scripts/exit-codes';
 import { runOutcome, type RunSummary } from '../../core/report/summary';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import { seedWarehouse } from '../../warehouse/seed';
 
 export const policy: Policy = loadPolicy();
 export const GRACE_START = '2026-11-21';
 
-export function engineOptionsFor(database: string): EngineOptions {
+export function engineOptionsFor(database: string): DuckDbEngineOptions {
   return localEngineOptions(database);
 }
 

@@ -59,11 +59,12 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   // The plan's review file beside it: one line per operation that changes something.
   const review = readFileSync(path.resolve(dir, `${first.result.planFile}.txt`), 'utf8');
   expect(review).toContain(first.result.planHash);
-  expect(review.split('\n').filter((l) => /^\s*\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
+  expect(review.split('\n').filter((l) => /^(  [~-]|-\/\+) +\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
   expect(first.result.readiness).toBe('GO');
   expect(first.result.views).toBe(163);
   expect(existsSync(first.result.html)).toBe(true);
-  expect(readFileSync(first.result.html, 'utf8')).toContain('GO');
+  // The verdict element itself (a bare 'GO' would also match NO-GO).
+  expect(readFileSync(first.result.html, 'utf8')).toMatch(/id="verdict"[^>]*>GO</);
   for (const f of ['run-paper.md', 'run-apply.json', 'run-verify.md', 'run-reconcile.json', 'metrics.prom', 'readiness.md']) {
     expect(existsSync(path.join(dir, 'reports', f))).toBe(true);
   }

@@ -8,6 +8,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { EXIT, EXIT_MEANINGS } from '../../scripts/exit-codes';
 import { buildProgram } from '../../scripts/cli';
+import { headingAnchor } from '../../stacks/pipeline-stack';
 import { bqxCommands } from './support/markdown-commands';
 import { synthesizedStacks } from './support/stacks';
 
@@ -68,6 +69,40 @@ describe('operating documents', () => {
     expect(names.filter((n) => !headings.has(n))).toEqual([]);
     // And no section for an alert that no longer exists.
     expect([...headings].filter((h) => !names.includes(h))).toEqual([]);
+    // Each incident's text links its section, by the anchor GitHub gives that heading.
+    const anchors = new Set([...read('RUNBOOK.md').matchAll(/^#+ (.+)$/gm)].map((m) => headingAnchor(m[1])));
+    for (const a of stacks.alertPolicies) {
+      const link = /\(https:\/\/github\.com\/bqx-ml\/bqx-platform\/blob\/main\/RUNBOOK\.md#([a-z0-9-]+)\)/.exec(a.documentation);
+      expect({ alert: a.displayName, anchor: link?.[1] }).toEqual({ alert: a.displayName, anchor: headingAnchor(`Alert: ${a.displayName}`) });
+      expect(anchors.has(link![1])).toBe(true);
+    }
+    expect(headingAnchor('10. Identities: who can do what')).toBe('10-identities-who-can-do-what');
+  });
+
+  test('the RUNBOOK reads top to bottom: one numbering, each section and alert starting with the one command to run', () => {
+    const runbook = read('RUNBOOK.md');
+    const numbers = [...runbook.matchAll(/^## (\d+)\. /gm)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(numbers.map((_, i) => i));
+    const sections = runbook.split(/^(?=##+ )/m).filter((x) => /^## \d+\. |^### Alert: /.test(x));
+    const firstLines = sections.map((x) => ({ heading: x.split('\n')[0], first: x.split('\n').slice(1).find((l) => l.trim() !== '') }));
+    expect(firstLines.filter((x) => !x.first?.startsWith('**Run:** '))).toEqual([]);
+  });
+
+  test('every link to a RUNBOOK section lands on a heading, and every "RUNBOOK N" names a section that exists', () => {
+    const runbook = read('RUNBOOK.md');
+    const anchors = new Set([...runbook.matchAll(/^#+ (.+)$/gm)].map((m) => headingAnchor(m[1])));
+    const last = Math.max(...[...runbook.matchAll(/^## (\d+)\. /gm)].map((m) => Number(m[1])));
+    const files = [...DOCS, 'README.md', 'stacks/README.md'];
+    const broken: string[] = [];
+    for (const f of files) {
+      const text = read(f);
+      const links = f === 'RUNBOOK.md' ? [...text.matchAll(/\]\(#([^)]+)\)/g)] : [...text.matchAll(/RUNBOOK\.md#([^)\s]+)\)/g)];
+      for (const m of links) if (!anchors.has(m[1])) broken.push(`${f}: #${m[1]}`);
+      for (const m of text.matchAll(/RUNBOOK (?:sections? )?(\d+)(?:[–-](\d+))?/g)) {
+        for (const n of [m[1], m[2]].filter(Boolean).map(Number)) if (n > last) broken.push(`${f}: ${m[0]}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   test('the RUNBOOK exit codes are those of scripts/exit-codes.ts', () => {

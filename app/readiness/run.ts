@@ -84,14 +84,15 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
   const now = opts.now ?? (() => new Date());
   const started = Date.now();
   const googleApiEndpoint = opts.googleApiEndpoint ?? process.env.BQX_GOOGLE_API_ENDPOINT;
+  const o = opts.engineOptions;
   const engine =
     opts.engine ??
-    (opts.engineOptions
-      ? await openAppEngine({
-          ...opts.engineOptions,
-          googleApiEndpoint: opts.engineOptions.googleApiEndpoint ?? googleApiEndpoint,
-          impersonateServiceAccount: opts.impersonateServiceAccount ?? opts.engineOptions.impersonateServiceAccount,
-        })
+    (o
+      ? await openAppEngine(
+          o.engine === 'bigquery'
+            ? { ...o, googleApiEndpoint: o.googleApiEndpoint ?? googleApiEndpoint, impersonateServiceAccount: opts.impersonateServiceAccount ?? o.impersonateServiceAccount }
+            : o,
+        )
       : null);
   if (!engine) throw new Error('runReadiness needs engineOptions or an open engine');
   const stacksDir = opts.stacksDir ?? 'cdktf.out';

@@ -19,7 +19,8 @@ export interface DeclaredStacks {
   readonly buckets: readonly { readonly stack: string; readonly name: string; readonly role: string | null }[];
   /** `role` is the job's `job` label (extract, merge); `env` its container's literal environment. */
   readonly jobs: readonly DeclaredJob[];
-  readonly alertPolicies: readonly { readonly stack: string; readonly displayName: string }[];
+  /** Alert policies with the text their incidents show (which links the RUNBOOK section that handles them). */
+  readonly alertPolicies: readonly { readonly stack: string; readonly displayName: string; readonly documentation: string }[];
   readonly apis: readonly string[];
   readonly views: number;
 }
@@ -72,7 +73,7 @@ export function readDeclaredStacks(dir: string): DeclaredStacks | null {
   const datasets: DeclaredDataset[] = [];
   const buckets: { stack: string; name: string; role: string | null }[] = [];
   const jobs: DeclaredJob[] = [];
-  const alertPolicies: { stack: string; displayName: string }[] = [];
+  const alertPolicies: { stack: string; displayName: string; documentation: string }[] = [];
   const apis = new Set<string>();
   let views = 0;
   for (const stack of names) {
@@ -100,7 +101,7 @@ export function readDeclaredStacks(dir: string): DeclaredStacks | null {
     }
     for (const a of Object.values(r.google_monitoring_alert_policy ?? {})) {
       const displayName = literal(a.display_name);
-      if (displayName) alertPolicies.push({ stack, displayName });
+      if (displayName) alertPolicies.push({ stack, displayName, documentation: literal((a.documentation as { content?: unknown } | undefined)?.content) ?? '' });
     }
     for (const s of Object.values(r.google_project_service ?? {})) {
       const service = literal(s.service);

@@ -4,10 +4,10 @@ import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
 import type { RunSummary, StatementPreview } from '../report/summary';
-import type { Engine, PermissionScope, RequiredPermission } from '../ports/engine';
+import { PERMISSION_SCOPES, type Engine, type RequiredPermission } from '../ports/engine';
 import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
-import { historyOf, readHistory } from './history';
+import { historyOf, planMayHaveChanged, readHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
 import { compareWithPlan, describeMismatch } from './reconcile';
 import { checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps, type Finding } from './preflight';
@@ -38,7 +38,7 @@ async function permissionGaps(engine: Engine, required: readonly RequiredPermiss
   const table = [...plan.operations].sort((a, b) => a.seq - b.seq).find((o) => isActionable(o.action))?.sources[0];
   const missing: string[] = [];
   const untested: string[] = [];
-  for (const scope of ['project', 'featureDataset', 'runnerDataset'] as PermissionScope[]) {
+  for (const scope of PERMISSION_SCOPES) {
     const wanted = required.filter((r) => r.scope === scope);
     if (!wanted.length) continue;
     const t = await engine.testPermissions(scope, wanted.map((r) => r.permission), { table });
@@ -102,16 +102,11 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       summary.estimatedBytes = chosen.reduce((n, o) => n + (bytesOf.get(o.id) ?? 0), 0);
       summary.estimatedCostUsd = dollars(summary.estimatedBytes, exec.pricePerTiBUsd);
       const budgetUsd = opts.budgetUsd ?? exec.budgetUsd;
-      // An apply run of this plan that never ended (killed) may have changed the warehouse even
-      // when none of its records landed: they are written behind its steps, and a crash can take
-      // them all. The plan's catalogue fingerprint then no longer describes the warehouse, and each
-      // operation's gates and step checks (which read the warehouse) decide, as for any resumed
-      // plan. A run that ended wrote every record before its END (appendRun settles the ledger
-      // first), so what it changed is on record.
-      const ended = new Set(history.runs.filter((r) => r.event === 'END').map((r) => r.runId));
-      const killed = history.runs.some((r) => r.mode === 'apply' && r.event === 'START' && !ended.has(r.runId));
+      // Once this plan may have changed the warehouse, its catalogue fingerprint no longer describes
+      // it, and each operation's gates and step checks (which read the warehouse) decide, as for
+      // any resumed plan.
       const findings = [
-        history.touched || killed ? null : checkCatalogue(plan, tables, planSource),
+        planMayHaveChanged(history) ? null : checkCatalogue(plan, tables, planSource),
         checkApproval(plan, chosen, opts.approve, planSource),
         checkBudget(chosen, bytesOf, budgetUsd, exec.pricePerTiBUsd, planSource),
         checkExpiration(dataset.defaultTableExpirationMs, engine.where.dataset, chosen.length),

@@ -69,6 +69,17 @@ export function foldHistory(records: readonly LedgerRecord[], runs: readonly Run
   return { ops, runs: [...runs], modeOf, touched };
 }
 
+/**
+ * Whether the warehouse may hold changes of this plan, so that the plan's catalogue fingerprint no
+ * longer describes it: an operation recorded as applied or begun, or an apply run of this plan that
+ * never ended (killed). Its records are written behind its steps and a crash can take them all; a
+ * run that ended wrote every record before its END (appendRun settles the ledger first).
+ */
+export function planMayHaveChanged(history: PlanHistory): boolean {
+  const ended = new Set(history.runs.filter((r) => r.event === 'END').map((r) => r.runId));
+  return history.touched || history.runs.some((r) => r.mode === 'apply' && r.event === 'START' && !ended.has(r.runId));
+}
+
 export async function readHistory(store: LedgerStore, planHash: string): Promise<PlanHistory> {
   const [records, runs] = await Promise.all([store.records(planHash), store.runs(planHash)]);
   return foldHistory(records, runs);

@@ -55,7 +55,3 @@ export type GateName = (typeof GATE_ORDER)[number];
 export function isReason(s: string): s is Reason {
   return Object.prototype.hasOwnProperty.call(REASONS, s);
 }
-
-export function reasonClass(r: Reason): ReasonClass {
-  return REASONS[r].class;
-}

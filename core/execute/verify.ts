@@ -3,8 +3,9 @@ import type { TableInfo } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
 import type { Engine } from '../ports/engine';
 import { recordChecks } from '../report/summary';
-import { refuseUnlessAppliedHere } from './applied-here';
-import { historyOf, readHistory } from './history';
+import { checkAppliedHere } from './applied-here';
+import { historyOf, planMayHaveChanged, readHistory } from './history';
+import { checkCatalogue } from './preflight';
 import { compareWithPlan, describeMismatch } from './reconcile';
 import type { RunResult } from './run-common';
 import { summaryEnd, withRun } from './run-shell';
@@ -25,10 +26,18 @@ export interface VerifyOptions {
  * Re-runs every post-apply check of the operations the ledger records as applied, and compares
  * every table and view with the plan's expected end state (as reconcile does), so a table that is
  * missing, or changed by an operation the ledger does not know of, fails verify by name. Read-only.
+ * A plan that cannot have changed the warehouse and whose catalogue is not the warehouse's (a plan
+ * of another catalogue) is refused as apply refuses it, instead of naming every table MISSING.
  */
 export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: VerifyOptions = {}): Promise<RunResult> {
   return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null, readOnly: true }, {
-    preflight: refuseUnlessAppliedHere('verify'),
+    preflight: async (pre) => {
+      const elsewhere = await checkAppliedHere(engine.ledger, pre.plan, pre.planSource, 'verify');
+      if (elsewhere) await pre.refuse(elsewhere);
+      if (planMayHaveChanged(await readHistory(engine.ledger, pre.plan.planHash))) return;
+      const finding = checkCatalogue(pre.plan, await engine.listTables(), pre.planSource);
+      if (finding) await pre.refuse(finding);
+    },
     body: async (run) => {
       const { plan, summary } = run;
       const history = await readHistory(engine.ledger, plan.planHash);

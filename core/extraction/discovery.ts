@@ -57,11 +57,6 @@ export function discoveryMatcher(rule: DiscoveryRule, pair: string): (table: str
   };
 }
 
-/** The discovery group that picks `table` up for `pair` (by name only), or null. */
-export function discoveryGroup(rule: DiscoveryRule, table: string, pair: string): string | null {
-  return discoveryMatcher(rule, pair)(table);
-}
-
 /** The prefix of a table's training columns: every `_{pair}` removed, `__` collapsed (facts §6.1). */
 export function trainingPrefix(table: string, pair: string): string {
   const cut = table.includes(`_${pair}`) ? table.split(`_${pair}`).join('') : table;

@@ -397,13 +397,16 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
   return review(c, reason, detail, { variant: variantEvidence });
 }
 
-function decideGroup(
-  policy: Policy,
-  facts: PlanningFacts,
-  byName: Map<string, TableInfo>,
-  target: string,
-  members: { window: number; table: TableInfo; verdict: NameVerdict; variant: string; evidence: VariantEvidence }[],
-): Draft[] {
+/** A windowed table of a consolidation group, with the variant it was decided to have. */
+interface GroupMember {
+  readonly window: number;
+  readonly table: TableInfo;
+  readonly verdict: NameVerdict;
+  readonly variant: string;
+  readonly evidence: VariantEvidence;
+}
+
+function decideGroup(policy: Policy, facts: PlanningFacts, byName: Map<string, TableInfo>, target: string, members: readonly GroupMember[]): Draft[] {
   const key = policy.doc.consolidation.joinKey;
   const family = members[0].verdict.family;
   const type = members[0].verdict.type as string;
@@ -417,7 +420,11 @@ function decideGroup(
     for (const copy of w.copies) {
       const a = fp(facts, w.table.name);
       const b = fp(facts, copy.name);
-      if (!a || !b) return reviewAll(facts.overBudget.size ? 'PLANNING_BUDGET_EXCEEDED' : 'READ_ERROR', `could not compare ${copy.name} with ${w.table.name}`);
+      if (!a || !b) {
+        // Over budget only when one of these two was left unread for the budget; any other miss is a read error.
+        const why = facts.overBudget.has(w.table.name) || facts.overBudget.has(copy.name) ? 'PLANNING_BUDGET_EXCEEDED' : 'READ_ERROR';
+        return reviewAll(why, `could not compare ${copy.name} with ${w.table.name}`);
+      }
       if (a.hash !== b.hash || a.rows !== b.rows || !sameColumns(w.table, copy)) {
         return reviewAll('COPIES_DIFFER', `${copy.name} is not an identical copy of ${w.table.name}`);
       }
@@ -589,7 +596,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
   const tables = snapshot.tables.filter((t) => t.kind !== 'VIEW');
   const candidates = tables.map((t) => classify(policy, t));
   const drafts: Draft[] = [];
-  const groups = new Map<string, { window: number; table: TableInfo; verdict: NameVerdict; variant: string; evidence: VariantEvidence }[]>();
+  const groups = new Map<string, GroupMember[]>();
 
   for (const c of candidates) {
     switch (c.kind) {
@@ -620,7 +627,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
       }
     }
   }
-  for (const target of [...groups.keys()].sort()) drafts.push(...decideGroup(policy, facts, byName, target, groups.get(target) as never));
+  for (const [target, members] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) drafts.push(...decideGroup(policy, facts, byName, target, members));
   resolveNamespace(drafts);
 
   drafts.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.family < b.family ? -1 : a.family > b.family ? 1 : 0) || (a.sources[0] < b.sources[0] ? -1 : 1));

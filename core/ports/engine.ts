@@ -57,21 +57,33 @@ export interface CoverageResult {
 
 /**
  * Which engine to open and where it works: plain data, filled from the CLI's options and the
- * environment config. Engines validate it (identifiers) before anything reaches SQL.
+ * environment config. Engines validate it (identifiers) before anything reaches SQL. One type per
+ * engine: what only one engine reads (the DuckDB file, the BigQuery endpoints and identity) is in
+ * that engine's options alone.
  */
-export interface EngineOptions {
-  readonly engine: 'duckdb' | 'bigquery';
-  /** DuckDB file of the local warehouse (duckdb engine). */
-  readonly database: string;
+export type EngineOptions = DuckDbEngineOptions | BigQueryEngineOptions;
+
+/** What every engine is told: where the warehouse is, in BigQuery's terms. */
+export interface EngineTargetOptions {
   readonly project: string;
   readonly location: string;
   readonly dataset: string;
   /** Dataset (schema) holding the ledger, lock and backups. */
   readonly runnerDataset: string;
-  /** BigQuery API endpoint (an emulator or the test double); default Google's. */
-  readonly apiEndpoint?: string;
   /** Only reads will be asked of it (audit, plan, fingerprint): DuckDB opens the file read-only. */
   readonly readOnly?: boolean;
+}
+
+export interface DuckDbEngineOptions extends EngineTargetOptions {
+  readonly engine: 'duckdb';
+  /** DuckDB file of the local warehouse. */
+  readonly database: string;
+}
+
+export interface BigQueryEngineOptions extends EngineTargetOptions {
+  readonly engine: 'bigquery';
+  /** BigQuery API endpoint (an emulator or the test double); default Google's. */
+  readonly apiEndpoint?: string;
   /**
    * Labels every BigQuery job the engine submits carries (steps, reads, dry runs, ledger, lock,
    * catalogue): the app fills them from config/job-labels.ts so budgets and cost reports see the
@@ -152,7 +164,8 @@ export function stepJobLabels(run: { readonly planHash: string; readonly runId: 
 }
 
 /** Where the runner's permissions are asked: the project, the dataset it remediates, its own dataset. */
-export type PermissionScope = 'project' | 'featureDataset' | 'runnerDataset';
+export const PERMISSION_SCOPES = ['project', 'featureDataset', 'runnerDataset'] as const;
+export type PermissionScope = (typeof PERMISSION_SCOPES)[number];
 
 /** What an engine found when asked, changing nothing, whether it holds some permissions. */
 export interface PermissionTest {

@@ -133,6 +133,7 @@ export class CatalogReader {
           path: `/datasets/${dataset}/tables`,
           query: { maxResults: this.opts.pageSize, pageToken },
         }),
+        `tables.list of ${dataset} (page ${seenTokens.size + 1})`,
       );
       items.push(...(page.tables ?? []));
       pageToken = page.nextPageToken || undefined;
@@ -218,7 +219,7 @@ export class CatalogReader {
     assertTableName(name, 'table');
     assertDatasetName(dataset, 'dataset');
     try {
-      return await this.jobs.retrying(() => this.rest.call<RestTable>({ method: 'GET', path: `/datasets/${dataset}/tables/${name}` }));
+      return await this.jobs.retrying(() => this.rest.call<RestTable>({ method: 'GET', path: `/datasets/${dataset}/tables/${name}` }), `tables.get of ${dataset}.${name}`);
     } catch (e) {
       const err = toApiError(e);
       if (err.status === 404) return null;
@@ -236,6 +237,7 @@ export class CatalogReader {
     try {
       const d = await this.jobs.retrying(() =>
         this.rest.call<{ location?: string; defaultTableExpirationMs?: string }>({ method: 'GET', path: `/datasets/${dataset}` }),
+        `datasets.get of ${dataset}`,
       );
       return {
         name: dataset,

@@ -11,7 +11,7 @@
 import { assertDistinctDatasets, assertNotReserved, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../core/ports/engine';
 import type { Column, TableInfo } from '../../core/catalogue';
 import type { ContentFingerprint, CoverageResult, Engine, KeyStats, ReadResults, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { CatalogReader, columnType, kindOf, tableInfoFromRest, type RestTable } from './catalog';
@@ -42,6 +42,8 @@ export interface BigQueryEngineDeps {
   readonly fusedReads?: number;
   /** Operations the executor may keep in flight (default twice the job concurrency maximum). */
   readonly maxParallelOperations?: number;
+  /** Where retry loops say what they wait for once they have waited long (default: stderr). */
+  readonly notice?: (line: string) => void;
 }
 
 export const DEFAULT_READ_BYTE_CAP = 50 * 2 ** 30;
@@ -65,7 +67,7 @@ const httpUrl = (flag: string, url: string | undefined): string | undefined => {
   return url;
 };
 
-export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
+export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
   const project = assertProjectId(opts.project, '--project');
   // BigQuery's dataset names are case-sensitive; INFORMATION_SCHEMA is its own (any case).
   const dataset = assertNotReserved(assertDatasetName(opts.dataset, '--dataset'), '--dataset', ['INFORMATION_SCHEMA']);
@@ -85,8 +87,8 @@ export async function openBigQueryEngine(opts: EngineOptions, deps: BigQueryEngi
   const clock = deps.clock ?? realClock;
   const now = deps.now ?? (() => new Date());
   const client = makeClient({ project, location, apiEndpoint, authClient: identity.authClient });
-  const rest = clientTransport(client, project);
-  const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels };
+  const rest = clientTransport(client, project, apiEndpoint);
+  const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels, notice: deps.notice };
   const jobs = new JobRunner(rest, jobOptions);
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
   const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);

@@ -82,6 +82,25 @@ export interface JobRunnerOptions {
   readonly random?: () => number;
   /** Labels every job carries, dry runs included (engine options `jobLabels`: the Phase 4C label). */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Where a retry loop says what it waits for, once it has waited (or is about to have waited) more
+   * than RETRY_NOTICE_AFTER_MS: one line per backoff step. Default: stderr, TTY or not.
+   */
+  readonly notice?: (line: string) => void;
+}
+
+/** A retry loop quiet longer than this looks hung: from here on each backoff step is announced. */
+export const RETRY_NOTICE_AFTER_MS = 5_000;
+
+const stderrNotice = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** One retry loop: what it retries, since when (clock ms), and how many waits so far. */
+interface RetryLoop {
+  readonly what: string;
+  readonly since: number;
+  waits: number;
 }
 
 export const DEFAULT_JOB_RUNNER_OPTIONS: Omit<JobRunnerOptions, 'location' | 'clock'> = {
@@ -183,6 +202,7 @@ export class JobRunner {
     const base = sanitizeJobId(spec.jobId);
     let suffix = 0;
     let submissions = 0;
+    const loop = this.loop(`BigQuery job ${base}`);
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       const jobId = suffix === 0 ? base : `${base}_r${suffix}`;
       const epoch = this.limiter.epoch;
@@ -202,22 +222,24 @@ export class JobRunner {
           this.limiter.onRateLimited(epoch);
           // The job was not created, so the same id stays free; a fixed id simply waits.
           if (!spec.fixedId) suffix++;
-          await this.backoff(attempt);
+          await this.backoff(attempt, loop, err.reason);
           continue;
         } else if (RATE_LIMIT_REASONS.has(err.reason) || err.status === 429) {
           this.stats.rateLimited++;
           this.limiter.onRateLimited(epoch);
-          await this.backoff(attempt);
+          await this.backoff(attempt, loop, err.reason);
           continue;
         } else if (err.outcomeUnknown) {
           // The job may exist. Never resubmit before looking: a second submit of a landed DDL
           // would fail (or, for a non-idempotent statement, apply twice).
           this.stats.unknownOutcomes++;
           if (err.status >= 500) this.stats.serverErrors++;
-          await this.backoff(attempt);
+          await this.backoff(attempt, loop, err.reason);
           const found = await this.findJob(jobId);
           if (!found) continue;
           job = found;
+        } else if (err.status === 0) {
+          throw err; // never sent (a named endpoint refused it): not a failure of this job
         } else {
           throw new JobFailedError(jobId, err.reason, err.message);
         }
@@ -232,7 +254,7 @@ export class JobRunner {
             this.limiter.onRateLimited(epoch);
           }
           suffix++;
-          await this.backoff(attempt);
+          await this.backoff(attempt, loop, reason);
           continue;
         }
         throw new JobFailedError(jobId, reason, failure.message ?? '');
@@ -282,6 +304,7 @@ export class JobRunner {
   private async waitDone(jobId: string, job: RestJob): Promise<RestJob> {
     let current = job;
     let errors = 0;
+    const loop = this.loop(`polling BigQuery job ${jobId}`);
     while (current.status?.state !== 'DONE') {
       try {
         const page = await this.rest.call<QueryResultsPage>({
@@ -312,7 +335,7 @@ export class JobRunner {
         if (++errors >= this.opts.maxAttempts) {
           throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery job ${jobId}: polling failed ${errors} times (${err.reason})`, 'the job may still finish: resume the run later (applied work is skipped)');
         }
-        await this.backoff(errors);
+        await this.backoff(errors, loop, err.reason);
       }
     }
     return current;
@@ -364,9 +387,10 @@ export class JobRunner {
     }
   }
 
-  /** Retries an idempotent call on rate limits, 5xx and network errors. */
-  async retrying<T>(fn: () => Promise<T>): Promise<T> {
+  /** Retries an idempotent call on rate limits, 5xx and network errors; `what` names it in waiting notices. */
+  async retrying<T>(fn: () => Promise<T>, what = 'a BigQuery API call'): Promise<T> {
     let last: BigQueryApiError | null = null;
+    const loop = this.loop(what);
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       try {
         return await fn();
@@ -376,13 +400,25 @@ export class JobRunner {
         if (err.status >= 500) this.stats.serverErrors++;
         else if (err.status !== 0) this.stats.rateLimited++;
         last = err;
-        await this.backoff(attempt);
+        await this.backoff(attempt, loop, err.reason);
       }
     }
     throw new BqxError('BIGQUERY_RETRIES_EXHAUSTED', `BigQuery kept failing: ${last?.reason}: ${last?.message}`, 'BigQuery (or the network to it) kept failing: wait and run the same command again; finished work is recognised', 'UNAVAILABLE');
   }
 
-  private backoff(attempt: number): Promise<void> {
-    return this.opts.clock.sleep(backoffMs(attempt, this.opts.backoffBaseMs, this.opts.backoffCapMs, this.random));
+  private loop(what: string): RetryLoop {
+    return { what, since: this.opts.clock.now(), waits: 0 };
+  }
+
+  /** Waits before retry `attempt + 1`; says so on stderr once the loop has waited more than a few seconds. */
+  private backoff(attempt: number, loop: RetryLoop, reason: string): Promise<void> {
+    const ms = backoffMs(attempt, this.opts.backoffBaseMs, this.opts.backoffCapMs, this.random);
+    const waited = this.opts.clock.now() - loop.since;
+    loop.waits++;
+    if (waited + ms > RETRY_NOTICE_AFTER_MS) {
+      const s = (n: number) => `${(n / 1000).toFixed(1)} s`;
+      (this.opts.notice ?? stderrNotice)(`bqx: waiting for ${loop.what} (${reason}): ${s(waited)} so far, retry ${loop.waits} of at most ${this.opts.maxAttempts} in ${s(ms)}`);
+    }
+    return this.opts.clock.sleep(ms);
   }
 }

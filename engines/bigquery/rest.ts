@@ -41,17 +41,28 @@ export class BigQueryApiError extends BqxError {
         ? 'the Google credentials cannot be used: run `gcloud auth application-default login --impersonate-service-account=<runner SA>` or point GOOGLE_APPLICATION_CREDENTIALS at a valid file'
         : denied
           ? 'this identity lacks a permission BigQuery names above: grant it (see RUNBOOK, identities), then run again'
-          : undefined,
-      denied ? 'UNAVAILABLE' : 'FAILURE',
+          : reason === ENDPOINT_UNREACHABLE
+            ? 'start the emulator or test double at that address, or correct --api-endpoint (env BQX_BIGQUERY_API_ENDPOINT); drop it to use Google'
+            : undefined,
+      denied || reason === ENDPOINT_UNREACHABLE ? 'UNAVAILABLE' : 'FAILURE',
     );
     this.name = 'BigQueryApiError';
   }
 
-  /** No HTTP response, or a 5xx: the server may or may not have acted on the request. */
+  /**
+   * No HTTP response, or a 5xx: the server may or may not have acted on the request. A named
+   * endpoint that refuses the connection never received it, and is no transient fault of Google.
+   */
   get outcomeUnknown(): boolean {
-    return this.status === 0 || this.status >= 500;
+    return (this.status === 0 && this.reason !== ENDPOINT_UNREACHABLE) || this.status >= 500;
   }
 }
+
+/** The reason of a refused connection (or an unknown host) at an endpoint the user named. */
+export const ENDPOINT_UNREACHABLE = 'endpointUnreachable';
+
+/** Socket errors that mean nothing listens there (or the name does not resolve): the request was never sent. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
 interface ClientError {
   code?: number | string;
@@ -103,7 +114,18 @@ export function makeClient(opts: ClientOptions): BigQuery {
   });
 }
 
-export function clientTransport(client: BigQuery, project: string): RestTransport {
+/**
+ * The transport over the client. With `namedEndpoint` (the user's --api-endpoint), a connection
+ * that endpoint refuses fails the call at once, naming it: the job layer never retries it.
+ */
+export function clientTransport(client: BigQuery, project: string, namedEndpoint?: string): RestTransport {
+  const failure = (err: unknown): BigQueryApiError => {
+    const code = (err as ClientError | null)?.code;
+    if (namedEndpoint !== undefined && typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
+      return new BigQueryApiError(0, ENDPOINT_UNREACHABLE, `nothing answers at the BigQuery API endpoint ${namedEndpoint} (${code}): ${(err as Error).message}`);
+    }
+    return toApiError(err);
+  };
   return {
     project,
     call<T>(req: RestRequest): Promise<T> {
@@ -111,7 +133,7 @@ export function clientTransport(client: BigQuery, project: string): RestTranspor
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) qs[k] = v;
       return new Promise<T>((resolve, reject) => {
         client.request({ method: req.method, uri: req.path, qs, json: req.body ?? true } as never, (err: unknown, body: unknown) => {
-          if (err) reject(toApiError(err));
+          if (err) reject(failure(err));
           else resolve((body ?? {}) as T);
         });
       });

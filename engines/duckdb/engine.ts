@@ -3,7 +3,7 @@ import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
 import { assertDistinctDatasets, assertNotReserved, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
-import type { EngineOptions } from '../../core/ports/engine';
+import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { bindsOrMissing, Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
@@ -557,7 +557,7 @@ class DuckDbEngine implements Engine {
 /** Schemas DuckDB and this engine keep for themselves. */
 export const DUCKDB_RESERVED_SCHEMAS = ['information_schema', 'pg_catalog', 'main', 'temp', CATALOG_SCHEMA] as const;
 
-export async function openDuckDbEngine(opts: EngineOptions): Promise<Engine> {
+export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<Engine> {
   const named = {
     dataset: assertNotReserved(assertDatasetName(opts.dataset, '--dataset'), '--dataset', DUCKDB_RESERVED_SCHEMAS),
     runnerDataset: assertNotReserved(assertDatasetName(opts.runnerDataset, '--runner-dataset'), '--runner-dataset', DUCKDB_RESERVED_SCHEMAS),

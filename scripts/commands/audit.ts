@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { runAuditVerb } from '../../app/audit';
+import { formatOffenders, runAuditVerb } from '../../app/audit';
 import type { Finish } from '../exit-codes';
 import { EXIT } from '../exit-codes';
 import { emit, engineOptions, withEngineOptions, withJsonOption, withPolicyOption } from '../options';
+
+/** A warehouse can hold thousands of offenders: stderr names the first ones, --json has them all. */
+const OFFENDERS_OF_A_WAREHOUSE = 50;
 
 export function registerAudit(program: Command, finish: Finish): void {
   const cmd = program
@@ -13,10 +16,13 @@ export function registerAudit(program: Command, finish: Finish): void {
     )
     .option('--columns', 'judge column names ({feature_type}_{metric}_{window}, reserved columns, targets, the policy’s documented exceptions)')
     .option('--names <file>', 'audit the names in FILE (one per line, - for stdin) instead of a warehouse; a pre-commit lint')
-    .option('--fail-on-violation', `exit ${EXIT.VIOLATIONS} when any name violates M008`);
+    .option('--fail-on-violation', `exit ${EXIT.VIOLATIONS} when any name violates M008, naming the offending names on stderr`);
   withJsonOption(withPolicyOption(withEngineOptions(cmd)), '{summary, tables}, or with --columns {columns, names, summary}').action(async (opts) => {
     const r = await runAuditVerb({ engine: engineOptions(opts), policyFile: opts.policy, namesFile: opts.names, columns: Boolean(opts.columns) });
     emit(Boolean(opts.json), r.json, r.text);
-    finish(opts.failOnViolation && r.violations > 0 ? 'VIOLATIONS' : 'OK');
+    if (opts.failOnViolation && r.violations > 0) {
+      process.stderr.write(`bqx audit: ${formatOffenders(r.offenders, opts.names === undefined ? OFFENDERS_OF_A_WAREHOUSE : Infinity)}\n`);
+      finish('VIOLATIONS');
+    } else finish('OK');
   });
 }

@@ -37,6 +37,8 @@ export function registerSynth(program: Command, finish: Finish): void {
       for (const [id, n] of Object.entries(result.resources)) lines.push(`  ${id.padEnd(12)} ${String(n).padStart(5)} resources`);
       if (result.views.planHash) {
         lines.push(`  views: ${result.views.declared} declared, ${result.views.expired} past their grace period, ${result.views.expiringSoon} expiring soon (plan ${result.views.planHash})`);
+        const catalogue = result.views.catalogue;
+        if (catalogue && !catalogue.fromWarehouse) lines.push(`  views plan catalogue: ${catalogue.name}, NOT the environment's BigQuery catalogue (allowed by views.allowPlanFromLocalCatalogue)`);
       }
       const sharding = result.views.sharding;
       if (sharding) {

@@ -17,7 +17,7 @@ export async function freshDouble(): Promise<{ double: BigQueryDouble; endpoint:
 }
 
 export async function engineOn(endpoint: string): Promise<BigQueryEngine> {
-  return openBigQueryEngine({ engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint });
+  return openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint });
 }
 
 /** The small catalogue's plan, made by the BigQuery engine on a fresh double, and that double's feature dataset before any apply. */

@@ -1,4 +1,4 @@
-import type { EngineOptions } from '../../../core/ports/engine';
+import type { BigQueryEngineOptions } from '../../../core/ports/engine';
 import { BigQueryEngineDeps, openBigQueryEngine, BigQueryEngine } from '../../../engines/bigquery/engine';
 import { Clock, scaledClock } from '../../../engines/bigquery/limits';
 import { FEATURES_DATASET } from '../../../warehouse/catalogue';
@@ -18,14 +18,14 @@ export interface Harness {
  */
 export async function openHarness(
   seed: (d: BigQueryDouble) => void,
-  opts: { speedup?: number; double?: Partial<DoubleOptions>; deps?: BigQueryEngineDeps; engine?: Partial<EngineOptions>; before?: (d: BigQueryDouble) => void } = {},
+  opts: { speedup?: number; double?: Partial<DoubleOptions>; deps?: BigQueryEngineDeps; engine?: Partial<BigQueryEngineOptions>; before?: (d: BigQueryDouble) => void } = {},
 ): Promise<Harness> {
   const clock = scaledClock(opts.speedup ?? 1000);
   const double = new BigQueryDouble({ project: PROJECT, location: LOCATION, clock, ...opts.double });
   seed(double);
   const endpoint = await double.start();
   const engine = await openBigQueryEngine(
-    { engine: 'bigquery', database: '', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint, ...opts.engine },
+    { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint, ...opts.engine },
     { clock, ...opts.deps, jobs: { backoffBaseMs: 200, backoffCapMs: 5_000, ...opts.deps?.jobs } },
   );
   return {

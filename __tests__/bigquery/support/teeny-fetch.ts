@@ -15,7 +15,6 @@ export function teenyWithGlobalFetch(): unknown {
   if (!original.includes(needle)) throw new Error(`teeny-request changed: ${file} no longer contains ${needle}`);
   const source = original.replace(needle, 'globalThis.fetch(...args)');
   const mod = { exports: {} as Record<string, unknown> };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('exports', 'require', 'module', '__filename', '__dirname', source)(mod.exports, createRequire(file), mod, file, path.dirname(file));
   return mod.exports;
 }

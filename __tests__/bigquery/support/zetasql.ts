@@ -15,7 +15,6 @@ import type { ColumnType } from '../../../core/catalogue';
 
 // The package's runServer() pipes the server's output to our stdout and keeps the child in a
 // module variable; we start the same binary ourselves to own its lifetime.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const zetasql = require('@fivetrandevelopers/zetasql');
 
 /** A port nobody listens on right now (the OS picks it), so parallel test files do not collide. */
