@@ -31,7 +31,7 @@ let undoSteps: UndoStep[] = [];
 function bqx(verb: 'apply' | 'rollback', endpoint: string, failpoints = ''): Promise<Exit> {
   const args = [BIN, verb, planFile, '--engine', 'bigquery', '--env', 'prod', '--api-endpoint', endpoint, '--approve', plan.planHash, '--reports-dir', path.join(work, 'reports'), '--json'];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BQX_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] });
     let [stdout, stderr] = ['', ''];
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.stderr.on('data', (d) => (stderr += String(d)));

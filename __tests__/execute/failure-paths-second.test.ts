@@ -189,7 +189,7 @@ test('exit codes and hints: partial apply is not MATCHED, --max-operations 0 is 
   expect(JSON.parse(reconcile.stdout).notApplied).toHaveLength(plan.operations.filter((o) => isActionable(o.action)).length - 5);
 
   // SIGTERM right after the run's END is written: the result is still printed, the code is the run's.
-  const late = await bqx(['apply', planFile, '--database', db, '--approve', plan.planHash, '--max-operations', '3', '--json', ...evidence(dir)], { env: { BQX_FAILPOINTS: 'run.ended=signal(SIGTERM)' } });
+  const late = await bqx(['apply', planFile, '--database', db, '--approve', plan.planHash, '--max-operations', '3', '--json', ...evidence(dir)], { env: { BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: 'run.ended=signal(SIGTERM)' } });
   expect({ status: late.status, signal: late.signal }).toEqual({ status: EXIT.OK, signal: null });
   expect(late.stderr).toContain('SIGTERM');
   expect(JSON.parse(late.stdout).status).toBe('OK');

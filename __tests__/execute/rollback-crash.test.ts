@@ -26,7 +26,7 @@ let undoSteps: UndoStep[] = [];
 
 function bqx(verb: 'apply' | 'rollback', db: string, failpoints = ''): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, verb, planFile, '--database', db, '--approve', plan.planHash, '--reports-dir', path.join(path.dirname(db), 'reports'), '--json'], { cwd: ROOT, env: { ...process.env, BQX_FAILPOINTS: failpoints } });
+    const child = spawn(process.execPath, [BIN, verb, planFile, '--database', db, '--approve', plan.planHash, '--reports-dir', path.join(path.dirname(db), 'reports'), '--json'], { cwd: ROOT, env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: failpoints } });
     let [stdout, stderr] = ['', ''];
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));

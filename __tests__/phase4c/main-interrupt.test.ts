@@ -17,7 +17,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function bqx(args: string[], failpoints = ''): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [repoPath('bin', 'bqx.js'), ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: { ...process.env, BQX_FAILPOINTS: failpoints } });
+  const r = spawnSync(process.execPath, [repoPath('bin', 'bqx.js'), ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: failpoints } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -49,7 +49,7 @@ test('SIGTERM during the apply: exit 7 at a safe point with the resume command; 
 
 test('SIGTERM during the seed: exit 7, no temporary seed files left; a seed killed outright leaves files the next seed removes', () => {
   const seedDir = mkdtempSync(path.join(dir, 'seed-'));
-  const run = (failpoints: string) => spawnSync(process.execPath, [repoPath('bin', 'bqx.js'), 'main', '--scale', 'small', '--database', 'w.duckdb'], { cwd: seedDir, encoding: 'utf8', env: { ...process.env, BQX_FAILPOINTS: failpoints } });
+  const run = (failpoints: string) => spawnSync(process.execPath, [repoPath('bin', 'bqx.js'), 'main', '--scale', 'small', '--database', 'w.duckdb'], { cwd: seedDir, encoding: 'utf8', env: { ...process.env, BQX_TEST_HOOKS: '1', BQX_FAILPOINTS: failpoints } });
   const leftovers = () => readdirSync(seedDir).filter((f) => f.includes('.seeding-'));
   const stopped = run('seed.transaction=signal(SIGTERM)@1');
   expect({ status: stopped.status, stderr: stopped.stderr }).toEqual({ status: 7, stderr: expect.stringContaining('what to do: run the same command again') });
