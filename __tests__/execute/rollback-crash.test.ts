@@ -90,7 +90,7 @@ beforeAll(async () => {
   applied = copyOf(p.database);
   const r = await bqx('apply', applied);
   if (r.code !== 0) throw new Error(`apply of the sweep's plan failed: ${r.code} ${r.stderr}`);
-});
+}, 300_000);
 afterAll(() => removeTempDirs());
 
 test('uncrashed: the rollback of a plan covering every action kind restores the pre-apply warehouse', async () => {
