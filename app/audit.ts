@@ -5,6 +5,8 @@ import { loadPolicy } from '../core/policy';
 import type { EngineOptions } from '../core/ports/engine';
 import { describeWarehouse, withEngine } from './engine';
 import { auditListedColumns, auditWarehouseColumns, formatColumnAudit, type ColumnAuditResult } from './columns';
+import type { Plan } from '../core/plan/types';
+import { knownTables, logViolations, violationEvents } from './report/compliance-log';
 
 /** Names from a file (one per line, `#` comments) or standard input (`-`). */
 export function readNameList(file: string): string[] {
@@ -38,6 +40,12 @@ export interface AuditInput {
   readonly namesFile?: string;
   /** Judge column names (M008 §1.5–1.6) instead of table names. */
   readonly columns?: boolean;
+  /**
+   * Log every violation of the warehouse, table names and columns, as structured lines for Cloud
+   * Monitoring (app/report/compliance-log.ts), judged against this plan (null: every one is new).
+   * The scheduled audit of the runner's job does this.
+   */
+  readonly complianceLog?: { readonly plan: Plan | null };
 }
 
 /** What `bqx audit` prints and how it ends: tables or columns, JSON or text. */
@@ -81,12 +89,30 @@ export async function runColumnAudit(input: { engine: EngineOptions; policyFile?
 
 /** `bqx audit [--columns] [--names FILE]`: one function for the verb, whichever audit it asks for. */
 export async function runAuditVerb(input: AuditInput): Promise<AuditVerbOutcome> {
+  if (input.complianceLog && input.namesFile === undefined) {
+    // One listing (metadata only), both audits, one line per violation; the output asked for is unchanged.
+    const policy = loadPolicy(input.policyFile);
+    const listing = await withEngine({ ...input.engine, readOnly: true }, (engine) => engine.listTables());
+    const tables = auditCatalogue(policy, listing);
+    const columns = auditWarehouseColumns(policy, listing);
+    logViolations(violationEvents(tables, columns, input.complianceLog.plan ? knownTables(input.complianceLog.plan) : null));
+    const source = describeWarehouse(input.engine);
+    return input.columns ? columnOutcome(columns, source) : tableOutcome(tables, source);
+  }
   if (input.columns) {
     const { result, source } = await runColumnAudit(input);
-    const offenders = result.names.filter((x) => !x.compliant).map((x) => `${x.name}: ${x.violation}${x.note ? ` (${x.note})` : ''}`);
-    return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant, offenders };
+    return columnOutcome(result, source);
   }
   const { result, source } = await runAudit(input);
+  return tableOutcome(result, source);
+}
+
+function columnOutcome(result: ColumnAuditResult, source: string): AuditVerbOutcome {
+  const offenders = result.names.filter((x) => !x.compliant).map((x) => `${x.name}: ${x.violation}${x.note ? ` (${x.note})` : ''}`);
+  return { json: result, text: () => formatColumnAudit(result, source), violations: result.summary.columns.nonCompliant, offenders };
+}
+
+function tableOutcome(result: AuditResult, source: string): AuditVerbOutcome {
   const offenders = result.tables.filter((t) => !t.compliant).map((t) => `${t.name}: ${t.violations.join(', ')}${t.canonical ? `; M008 name: ${t.canonical}` : ''}`);
   return { json: result, text: () => formatAudit(result, source), violations: result.summary.nonCompliant, offenders };
 }

@@ -35,6 +35,9 @@ import { synthesize } from './synth';
 import { planWarehouse, todayUtc, writePlanFile, writePlanReview } from './plan';
 import { reviewFileFor } from './plan-review';
 import { outcomeOfVerdict } from './readiness/verdict';
+import { verdictHeadline } from './readiness/production';
+import { projectionLine } from './readiness/projection';
+import { formatBytes } from './readiness/format';
 import { writeEvidence } from './report/evidence';
 import { writeReconcileReports } from './report/render';
 import { interruptOnSignals } from './signals';
@@ -285,7 +288,7 @@ async function readinessOf(job: MainJob, plan: Plan) {
     job,
     'readiness',
     () => runReadiness({ engine: job.engine, plan, policyFile, stacksDir, reportsDir, outDir: auditDir, verbs }),
-    (r) => `${r.report.verdict}${r.report.blockers.length ? ` (${r.report.blockers.length} blockers)` : ''}; six documents in ${auditDir}/`,
+    (r) => `${verdictHeadline(r.report)}${r.report.blockers.length ? ` (${r.report.blockers.length} blockers)` : ''}; six documents in ${auditDir}/`,
   );
 }
 
@@ -308,7 +311,7 @@ function extractionLine(job: MainJob, readiness: Readiness): { focus: PairExtrac
   return { focus, pairs };
 }
 
-async function paperRun(job: MainJob, plan: Plan): Promise<RunSummary> {
+async function paperRun(job: MainJob, plan: Plan, readiness: Readiness): Promise<RunSummary> {
   const r = await timed(
     job,
     'paper run',
@@ -317,7 +320,9 @@ async function paperRun(job: MainJob, plan: Plan): Promise<RunSummary> {
       await writeEvidence(out.summary, { reportsDir: job.opts.reportsDir, metricsFile: job.metricsFile });
       return out;
     },
-    (out) => `${out.summary.status}: ${outcomes(out.summary)}; ${out.summary.validation.passed}/${out.summary.validation.checks} checks`,
+    (out) =>
+      `${out.summary.status}: ${outcomes(out.summary)}; ${out.summary.validation.passed}/${out.summary.validation.checks} checks` +
+      (readiness.report.projection ? `; synthetic copy estimated ${formatBytes(out.summary.estimatedBytes)}; ${projectionLine(readiness.report.projection)}` : ''),
     false,
   );
   worse(job, runOutcome(r.summary));
@@ -327,6 +332,8 @@ async function paperRun(job: MainJob, plan: Plan): Promise<RunSummary> {
 /** Apply (only on GO after an OK paper run), then verify. The run state is written before the first change. */
 async function applyAndVerify(job: MainJob, plan: Plan, audits: Audits, readiness: Readiness): Promise<{ apply: RunPhase | null; verify: RunPhase | null; skipped: string | null }> {
   const price = job.policy.doc.execution.pricePerTiBUsd;
+  // The job applies on the verdict of this run: the rehearsal's on the embedded warehouse (a
+  // production blocker such as the extract job's discovery does not stop a local rehearsal).
   if (readiness.report.verdict !== 'GO') {
     job.say(`apply          -    not run: readiness is ${readiness.report.verdict} (see ${readiness.files?.markdown ?? 'the readiness report'})\n`);
     worse(job, outcomeOfVerdict(readiness.report.verdict));
@@ -445,7 +452,7 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
       await synthStacks(job);
       const readiness = await readinessOf(job, plan);
       const { focus, pairs } = extractionLine(job, readiness);
-      const paper = await paperRun(job, plan);
+      const paper = await paperRun(job, plan, readiness);
       const phases = await applyAndVerify(job, plan, audits, readiness);
       const reconciled = await reconcileStep(job, plan);
       const { after, columnsAfter, manifestsDir } = await auditAfter(job, plan, pairs, phases.apply !== null);
@@ -460,7 +467,7 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
         columns: { before: columnSummary(audits.columnsBefore), after: columnSummary(columnsAfter.summary) },
         extraction: focus,
         views: after.summary.views,
-        readiness: readiness.report.verdict,
+        readiness: verdictHeadline(readiness.report),
         reportsDir: opts.reportsDir,
         html,
         documents: readiness.documents ?? [],

@@ -21,12 +21,12 @@
  * Pure: the same plan gives the same text.
  */
 import { consolidatedTables } from '../core/execute/steps';
-import type { Action, Plan, PlanOperation, VariantEvidence } from '../core/plan/types';
+import type { Action, Plan, PlanAction, PlanOperation, VariantEvidence } from '../core/plan/types';
 
 export const REVIEW_FORMAT = 'bqx-plan-review/v2';
 
 /** How each action is marked, right-aligned as `terraform plan` marks create/update/destroy/replace. */
-export const ACTION_MARKERS: Readonly<Record<Action, string>> = { REVIEW: '  ?', RENAME: '  ~', DEDUPE: '  -', CONSOLIDATE: '-/+', KEEP: '   ' };
+export const ACTION_MARKERS: Readonly<Record<PlanAction, string>> = { REVIEW: '  ?', RENAME: '  ~', DEDUPE: '  -', CONSOLIDATE: '-/+', KEEP: '   ', RETIRE_VIEW: '  -' };
 
 /** The tables an operation drops (each after a backup; its old name then serves a view). */
 export function droppedTables(op: PlanOperation): string[] {

@@ -13,7 +13,8 @@ import { RunRefused } from '../core/execute/run-common';
 import { summaryOfFailedRun } from '../core/execute/run-shell';
 import { verifyPlan } from '../core/execute/verify';
 import { loadPlanFile } from '../core/plan/load';
-import { loadPolicy } from '../core/policy';
+import type { Plan } from '../core/plan/types';
+import { loadPolicy, type Policy } from '../core/policy';
 import type { EngineOptions } from '../core/ports/engine';
 import type { Progress } from '../core/report/progress';
 import type { RunSummary } from '../core/report/summary';
@@ -23,6 +24,7 @@ import { writeReconcileReports } from './report/render';
 import { logRunEnd } from './report/runner-log';
 import { ensureWritableDir, ensureWritableFile } from './output-paths';
 import { interruptOnSignals } from './signals';
+import { projectionLine, realSizeProjection } from './readiness/projection';
 
 export interface EvidenceOptions {
   readonly reportsDir: string;
@@ -95,10 +97,19 @@ function noteResume(summary: RunSummary, command: string | undefined): RunSummar
   return summary;
 }
 
-export async function runApply(input: ApplyInput): Promise<RunVerbResult> {
+/**
+ * A paper run on the embedded warehouse also says what the same plan would read and take at the
+ * real feature store's size (labelled PROJECTED; null on BigQuery, whose figures are real).
+ */
+export async function runApply(input: ApplyInput): Promise<RunVerbResult & { projection: string | null }> {
   const policy = loadPolicy(input.policyFile);
   const plan = loadPlanFile(input.planFile);
   checkEvidencePaths(input.evidence);
+  const projection = input.mode === 'paper' && input.engine.engine !== 'bigquery' ? projectionLine(realSizeProjection(plan, policy)) : null;
+  return { ...(await applyOn(input, plan, policy)), projection };
+}
+
+function applyOn(input: ApplyInput, plan: Plan, policy: Policy): Promise<RunVerbResult> {
   return interruptible(input.mode === 'paper' ? 'the paper run' : 'the apply', input.holdSignalsAfterRun, (signal) =>
     withEngine(input.engine, (engine) =>
       evidenced(input.evidence, async () => {

@@ -6,6 +6,8 @@ export interface SynthInput {
   readonly hcl?: boolean;
   readonly now?: Date;
   readonly planFile?: string;
+  /** Applied retirement plan of the plan's views: exactly the views it retired are not declared. */
+  readonly retirePlanFile?: string;
   readonly repoRoot?: string;
 }
 
@@ -13,5 +15,5 @@ export interface SynthInput {
 export async function synthesize(input: SynthInput): Promise<SynthesizeResult> {
   const { loadEnvironment } = await import('../config/environments');
   const { synthesizeEnvironment } = await import('../stacks/synthesize');
-  return synthesizeEnvironment({ env: loadEnvironment(input.env), outdir: input.outdir, hcl: input.hcl, now: input.now, planFile: input.planFile, repoRoot: input.repoRoot });
+  return synthesizeEnvironment({ env: loadEnvironment(input.env), outdir: input.outdir, hcl: input.hcl, now: input.now, planFile: input.planFile, retirePlanFile: input.retirePlanFile, repoRoot: input.repoRoot });
 }

@@ -26,7 +26,7 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
  * to identities, federation, project IAM and custom roles are applied by `breakGlass`, which no CI
  * workflow can impersonate (only the platform admins' group, by token creation).
  */
-export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator', 'breakGlass'] as const;
+export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator', 'breakGlass', 'compliance'] as const;
 export type IdentityKey = (typeof IDENTITY_KEYS)[number];
 
 /**
@@ -242,6 +242,8 @@ const baseSchema = z.object({
     orchestrator: z.string().regex(ACCOUNT_ID_RE),
     /** Applies the foundation stack (identities, federation, project IAM, custom roles); people only. */
     breakGlass: z.string().regex(ACCOUNT_ID_RE),
+    /** Cloud Scheduler's identity for the daily compliance audit: executes the runner job with the audit's arguments, nothing else. */
+    compliance: z.string().regex(ACCOUNT_ID_RE),
   }),
   ci: z.object({
     /** `owner/name` of the repository whose GitHub Actions may impersonate the CI identities. */
@@ -293,6 +295,18 @@ const baseSchema = z.object({
     plannerRole: z.literal('roles/billing.viewer').default('roles/billing.viewer'),
   }),
   alerts: z.object({ notificationEmail: z.string().email().optional() }),
+  /**
+   * Continuous compliance: Cloud Scheduler executes the runner job daily with `bqx audit --columns
+   * --json` (metadata only); every violation is a log line counted by a log-based metric, and a
+   * violation in a table the committed plan does not know pages (pipeline stack).
+   */
+  compliance: z
+    .object({
+      /** unix-cron, in `timeZone`. */
+      schedule: z.string().regex(/^[0-9*/,-]+( [0-9*/,-]+){4}$/).default('0 6 * * *'),
+      timeZone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z_+-]+)*$/).default('Etc/UTC'),
+    })
+    .default({}),
   views: z.object({
     /** Path (relative to the repository) of the committed plan the views come from. */
     planFile: z.string().min(1),

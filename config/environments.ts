@@ -24,6 +24,7 @@ const API_LIST = [
   'cloudbilling.googleapis.com',
   'billingbudgets.googleapis.com',
   'cloudresourcemanager.googleapis.com',
+  'cloudscheduler.googleapis.com',
 ];
 
 /** The datasets of the platform spec plus the runner's ledger (same names in every project). */
@@ -193,6 +194,8 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       ciPlanner: { 'wif:repository': ['roles/iam.workloadIdentityUser'] },
       ciDeployer: { 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] },
       breakGlass: { [platformAdmins]: ['roles/iam.serviceAccountTokenCreator'] },
+      // The deployer attaches the scheduler's identity to the Cloud Scheduler job (actAs).
+      compliance: { ciDeployer: ['roles/iam.serviceAccountUser'] },
     },
     artifactRegistry: { ciDeployer: ['roles/artifactregistry.writer'] }, // CI pushes the job images
     jobs: {
@@ -207,7 +210,9 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       // run.jobs.runWithOverrides (https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/run),
       // which roles/run.jobsExecutorWithOverrides holds with run.jobs.run and run.executions.cancel
       // only (https://cloud.google.com/iam/docs/roles-permissions/run), not job updates.
-      runner: { [operators]: ['roles/run.jobsExecutorWithOverrides'] },
+      // The daily compliance audit runs the runner job with the audit's arguments (an override):
+      // the same role, held by the scheduler's own identity on this job only.
+      runner: { [operators]: ['roles/run.jobsExecutorWithOverrides'], compliance: ['roles/run.jobsExecutorWithOverrides'] },
     },
   };
 }
@@ -267,6 +272,7 @@ const prod: EnvironmentInput = {
     ciDeployer: 'bqx-ml-ci-deployer',
     orchestrator: 'bqx-ml-orchestrator',
     breakGlass: 'bqx-ml-break-glass',
+    compliance: 'bqx-ml-compliance',
   },
   ci: {
     repository: 'bqx-ml/bqx-platform',

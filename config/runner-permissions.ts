@@ -41,6 +41,7 @@ export const RUNNER_SUPPORT_ACTIONS = [
   'DRY_RUN',
   'VALIDATION_READ',
   'JOB_POLLING',
+  'JOB_HISTORY',
 ] as const;
 export type RunnerSupportAction = (typeof RUNNER_SUPPORT_ACTIONS)[number];
 
@@ -95,6 +96,7 @@ const DOCS = {
   isTableStorage: 'https://cloud.google.com/bigquery/docs/information-schema-table-storage#required_permissions',
   isIntro: 'https://cloud.google.com/bigquery/docs/information-schema-intro',
   isIndexes: 'https://cloud.google.com/bigquery/docs/information-schema-indexes#required_permissions',
+  isJobs: 'https://cloud.google.com/bigquery/docs/information-schema-jobs#required_permissions',
   runQuery: 'https://cloud.google.com/bigquery/docs/running-queries#required_permissions',
   dryRun: 'https://cloud.google.com/bigquery/docs/running-queries#dry-run',
   accessControl: 'https://cloud.google.com/bigquery/docs/access-control#bq-permissions',
@@ -362,6 +364,23 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
         permissions: ['bigquery.jobs.create'],
         doc: DOCS.accessControl,
         note: 'bigquery.jobs.get is only needed for jobs of other principals; the creator reads its own jobs and results',
+      },
+    ],
+  },
+  JOB_HISTORY: {
+    emits: 'SELECT job_id, user_email, creation_time, labels, … FROM `p.region-…`.INFORMATION_SCHEMA.JOBS_BY_PROJECT WHERE creation_time >= @since …',
+    source: 'engines/bigquery/job-history.ts jobsSql (bqx usage, bqx retire: who still reads a compatibility view)',
+    status: 'granted',
+    needs: [
+      JOBS(DOCS.isJobs),
+      {
+        scope: 'project',
+        permissions: ['bigquery.jobs.listAll'],
+        doc: DOCS.isJobs,
+        note:
+          'the page requires bigquery.jobs.listAll (and jobs.create) to query INFORMATION_SCHEMA.JOBS, a synonym of JOBS_BY_PROJECT; ' +
+          'JOBS_BY_USER needs only bigquery.jobs.list but shows the caller\'s own jobs, not the readers\'. listAll lists the metadata of ' +
+          'every job of the project (who ran what SQL), no table data',
       },
     ],
   },

@@ -25,6 +25,12 @@ export interface CompatibilityViewSetProps {
    * so this is switched on only for batches the runner has applied. @default false
    */
   readonly importExisting?: boolean;
+  /**
+   * The views a retirement plan dropped (`bqx retire`, applied): when given, exactly these are left
+   * out, and a view past its grace period that the retirement kept (still read) stays declared.
+   * @default undefined: views are left out when their grace period ends
+   */
+  readonly retired?: ReadonlySet<string>;
 }
 
 export interface ExpiringView {
@@ -63,7 +69,8 @@ function graceEndMs(view: CompatibilityView): number {
  * Compatibility views under names that disappeared, one `google_bigquery_table` each, with
  * `deletion_protection = false` (they are meant to go away) and no explicit schema (BigQuery derives
  * it from the SQL). A view whose grace period has ended is not declared, so its removal is an
- * ordinary reviewed plan. Each view's Terraform id is `view_<name>`: stable whatever the set or
+ * ordinary reviewed plan; with a retirement plan (`retired`), exactly the views it retired are not
+ * declared (`expired` lists them), and views it kept because they are still read stay. Each view's Terraform id is `view_<name>`: stable whatever the set or
  * stack it is in.
  */
 export class CompatibilityViewSet extends Construct {
@@ -79,9 +86,10 @@ export class CompatibilityViewSet extends Construct {
     const included: CompatibilityView[] = [];
     const expired: CompatibilityView[] = [];
     const expiring: ExpiringView[] = [];
+    const retired = props.retired;
     for (const v of props.views) {
       const end = graceEndMs(v);
-      if (end <= now) {
+      if (retired ? retired.has(v.name) : end <= now) {
         expired.push(v);
         continue;
       }

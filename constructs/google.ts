@@ -21,6 +21,7 @@ export { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 export { CloudRunV2Job } from '@cdktf/provider-google/lib/cloud-run-v2-job';
 export { CloudRunV2JobIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-job-iam-member';
 export { WorkflowsWorkflow } from '@cdktf/provider-google/lib/workflows-workflow';
+export { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 export { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 export { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 export type { MonitoringAlertPolicyAlertStrategy, MonitoringAlertPolicyConditions } from '@cdktf/provider-google/lib/monitoring-alert-policy';

@@ -28,6 +28,8 @@ export interface LogMetricProps {
   readonly valueType?: string;
   /** @default '1' */
   readonly unit?: string;
+  /** Metric labels (STRING) and how each is extracted from the entry, e.g. `{ kind: 'EXTRACT(jsonPayload.kind)' }`. @default none */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A log-based metric: by default, the count of log entries matching a filter. */
@@ -49,7 +51,13 @@ export class LogMetric extends Construct {
         name: props.name,
         description: props.description,
         filter: props.filter,
-        metricDescriptor: { metricKind: props.metricKind ?? 'DELTA', valueType: props.valueType ?? 'INT64', unit: props.unit ?? '1' },
+        metricDescriptor: {
+          metricKind: props.metricKind ?? 'DELTA',
+          valueType: props.valueType ?? 'INT64',
+          unit: props.unit ?? '1',
+          labels: props.labels ? Object.keys(props.labels).map((key) => ({ key, valueType: 'STRING' })) : undefined,
+        },
+        labelExtractors: props.labels ? { ...props.labels } : undefined,
       }),
       id,
     );
@@ -102,9 +110,9 @@ export class AlertCondition {
    * refuses a policy whose filter names a metric that does not exist yet (404 "Cannot find
    * metric(s)", hashicorp/terraform-provider-google#11102).
    */
-  static logMetric(metric: LogMetric, props: Omit<ThresholdConditionProps, 'filter'> & { readonly resourceType: string }): AlertCondition {
-    const { resourceType, ...rest } = props;
-    const c = AlertCondition.threshold({ ...rest, filter: `resource.type = "${resourceType}" AND metric.type = "${metric.metricType}"` });
+  static logMetric(metric: LogMetric, props: Omit<ThresholdConditionProps, 'filter'> & { readonly resourceType: string; /** More of the filter, e.g. on a metric label. */ readonly where?: string }): AlertCondition {
+    const { resourceType, where, ...rest } = props;
+    const c = AlertCondition.threshold({ ...rest, filter: `resource.type = "${resourceType}" AND metric.type = "${metric.metricType}"${where ? ` AND ${where}` : ''}` });
     return new AlertCondition(c.spec, [metric.resource]);
   }
 

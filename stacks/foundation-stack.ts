@@ -20,6 +20,7 @@ const DESCRIPTIONS: Record<IdentityKey, string> = {
   ciDeployer: 'CI (GitHub environment of the deploy): terraform apply of data, pipeline, views; no project IAM',
   orchestrator: 'Workflows fan-out: executes the pipeline jobs per pair',
   breakGlass: 'People only (platform admins): terraform apply of the foundation stack',
+  compliance: 'Cloud Scheduler: executes the runner job daily with the M008 compliance audit (metadata only)',
 };
 
 /**

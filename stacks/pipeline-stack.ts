@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment';
-import { extractJobEnv, imageUri } from '../config/environment';
+import { datasetByRole, extractJobEnv, imageUri } from '../config/environment';
 import { DataGoogleProject, WorkflowsWorkflow } from '../constructs/google';
 import { PipelineJob } from '../constructs/pipeline-job';
 import { AlertCondition, AlertPolicy, EmailNotificationChannel, LogMetric } from '../constructs/monitoring';
 import { Budget } from '../constructs/budget';
+import { ScheduledJobRun } from '../constructs/scheduled-job-run';
 import { PHASE_4C_JOB_LABEL } from '../config/job-labels';
 import { terraformLiteral } from '../constructs/terraform-literal';
 import { BqxStack } from './bqx-stack';
@@ -35,6 +36,21 @@ export const RUNNER_HALT_FILTER = 'jsonPayload.component="bqx-runner" AND jsonPa
 export const RUNNER_HALT_ALERT_FILTER = (jobName: string) =>
   `resource.type="cloud_run_job" AND resource.labels.job_name="${jobName}" AND ${RUNNER_HALT_FILTER}`;
 
+/** The log-based metric of M008 violations the scheduled audit logs (app/report/compliance-log.ts). */
+export const VIOLATIONS_METRIC = 'bqx_m008_violations';
+
+/** Contract with the audit: one `{"component":"bqx-runner","event":"audit_violation",...}` line per violation. */
+export const AUDIT_VIOLATION_FILTER = (jobName: string) =>
+  `resource.type="cloud_run_job" AND resource.labels.job_name="${jobName}" AND jsonPayload.component="bqx-runner" AND jsonPayload.event="audit_violation"`;
+
+/** What the scheduled execution of the runner job runs: the table and column audit, metadata only. */
+export function complianceAuditArgs(env: EnvironmentConfig): string[] {
+  return [
+    'audit', '--engine', 'bigquery', '--project', env.project, '--location', env.bigqueryLocation,
+    '--dataset', datasetByRole(env, 'features').id, '--runner-dataset', datasetByRole(env, 'ledger').id, '--columns', '--json',
+  ];
+}
+
 /**
  * Pipeline: the extract, merge and runner jobs with their IAM from the `iam` config, the Workflows
  * fan-out over the pairs, alerting (job failure, an extract that wrote no checkpoints, runner halts)
@@ -58,6 +74,9 @@ export class PipelineStack extends BqxStack {
   readonly workflow: WorkflowsWorkflow;
   readonly alerts: readonly AlertPolicy[];
   readonly budgets: readonly Budget[];
+  /** The daily compliance audit (the runner job, executed by Cloud Scheduler as its own identity). */
+  readonly complianceAudit: ScheduledJobRun;
+  readonly violations: LogMetric;
 
   constructor(scope: Construct, id: string, env: EnvironmentConfig) {
     super(scope, id, { env, userProjectOverride: true });
@@ -88,6 +107,17 @@ export class PipelineStack extends BqxStack {
     this.extract = extract.pipelineJob;
     this.merge = merge.pipelineJob;
     this.runner = job('runner').pipelineJob;
+    this.complianceAudit = new ScheduledJobRun(this, 'compliance-audit', {
+      name: `${env.jobs.runner.name}-compliance-audit`,
+      description: 'Daily M008 compliance audit of table and column names (metadata only); violations are logged and counted',
+      job: this.runner,
+      schedule: env.compliance.schedule,
+      timeZone: env.compliance.timeZone,
+      region: env.region,
+      project: env.project,
+      serviceAccount: principals.identity('compliance'),
+      args: complianceAuditArgs(env),
+    });
 
     this.workflow = new WorkflowsWorkflow(this, 'fan-out', {
       name: env.orchestration.workflowName,
@@ -121,6 +151,12 @@ export class PipelineStack extends BqxStack {
       description: 'Extract executions that finished having written no checkpoints',
       filter: NO_CHECKPOINTS_FILTER(env.jobs.extract.name),
     });
+    this.violations = new LogMetric(this, 'metric-m008-violations', {
+      name: VIOLATIONS_METRIC,
+      description: 'M008 violations found by the scheduled audit, per table name or column, by class; baseline new when the committed plan does not know the table',
+      filter: AUDIT_VIOLATION_FILTER(env.jobs.runner.name),
+      labels: { kind: 'EXTRACT(jsonPayload.kind)', class: 'EXTRACT(jsonPayload.class)', baseline: 'EXTRACT(jsonPayload.baseline)' },
+    });
     this.alerts = [
       alert('alert-job-failed', {
         displayName: 'BQX pipeline job execution failed',
@@ -145,6 +181,15 @@ export class PipelineStack extends BqxStack {
         documentation: 'The M008 runner halted on a validation failure. See the ledger (bqx_ml_v3_migration) and the run report before resuming.',
         alertStrategy: { notificationRateLimit: { period: '300s' }, autoClose: '86400s' },
         conditions: [AlertCondition.logMatch({ displayName: 'runner halt logged', filter: RUNNER_HALT_ALERT_FILTER(env.jobs.runner.name) })],
+      }),
+      alert('alert-m008-new-violation', {
+        displayName: 'BQX new M008 violation',
+        severity: 'WARNING',
+        documentation:
+          'The daily compliance audit found a table name or column that violates M008 in a table the committed plan does not know (created since: a generator writes a non-compliant or retired name): find the producer, fix it, re-audit.',
+        conditions: [
+          AlertCondition.logMetric(this.violations, { displayName: 'new violating tables or columns > 0', resourceType: 'cloud_run_job', where: 'metric.labels.baseline = "new"', alignmentPeriod: '3600s' }),
+        ],
       }),
     ];
 

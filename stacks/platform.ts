@@ -9,7 +9,7 @@ import { FoundationStack } from './foundation-stack';
 import { DataStack } from './data-stack';
 import { PipelineStack } from './pipeline-stack';
 import { ViewsStack } from './views-stack';
-import { ViewPlan, readViewPlan } from './view-plan';
+import { ViewPlan, readRetiredViews, readViewPlan } from './view-plan';
 import { assignShards, shardId, shardNeed, type ShardNeed } from './sharding';
 import { resolveNow } from './clock';
 
@@ -33,6 +33,11 @@ export interface PlatformOptions {
   readonly plan?: ViewPlan | null;
   /** Plan file to read instead of env.views.planFile (relative to repoRoot). */
   readonly planFile?: string;
+  /**
+   * A retirement plan of the plan's views (`bqx retire`), once applied: the views stacks stop
+   * declaring exactly the views it retired (relative to repoRoot). @default none: views drop out by date
+   */
+  readonly retirePlanFile?: string;
   /** Directory the plan file is relative to. @default process.cwd() */
   readonly repoRoot?: string;
   /** Extra policy settings (tests exempt nothing; kept for reviewed exceptions). */
@@ -89,6 +94,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
     if (plan.project !== env.project) {
       throw new BqxError('INVALID_PLAN', `plan ${planFile} is for project ${plan.project}, environment ${env.name} is ${env.project}`, 'point views.planFile of this environment at a plan of its project');
     }
+    const retired = options.retirePlanFile ? readRetiredViews(path.resolve(options.repoRoot ?? process.cwd(), options.retirePlanFile), plan) : undefined;
     catalogue = planCatalogue(env, plan, planFile);
     if (!catalogue.fromWarehouse) {
       warnings.push(
@@ -103,7 +109,7 @@ export function buildPlatform(app: App, options: PlatformOptions): PlatformResul
       env.views.maxViewsPerShard,
     );
     shards.forEach((views, i) => {
-      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now });
+      const stack = new ViewsStack(app, shardId(i), { env, project: plan.project, dataset: plan.dataset, planHash: plan.planHash, views, now, retired });
       stack.addDependency(data);
       stacks.push(stack);
       const set = stack.viewSet;

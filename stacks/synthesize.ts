@@ -19,6 +19,8 @@ export interface SynthesizeOptions {
   readonly plan?: ViewPlan | null;
   /** Plan file instead of the environment's (BQX_PLAN_FILE for the cdktf CLI). */
   readonly planFile?: string;
+  /** Applied retirement plan of the plan's views (BQX_RETIRE_PLAN_FILE for the cdktf CLI). */
+  readonly retirePlanFile?: string;
   readonly repoRoot?: string;
   /** Terraform binary for formatting HCL. @default the first of TERRAFORM_CANDIDATES that exists; null: do not format */
   readonly terraform?: string | null;
@@ -99,7 +101,7 @@ export function synthesizeEnvironment(options: SynthesizeOptions): SynthesizeRes
   process.env.SYNTH_HCL_OUTPUT = hcl ? 'true' : 'false';
   try {
     const app = new App({ outdir, stackTraces: false, hclOutput: hcl });
-    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, repoRoot: options.repoRoot });
+    const result = buildPlatform(app, { env: options.env, now: options.now, plan: options.plan, planFile: options.planFile, retirePlanFile: options.retirePlanFile, repoRoot: options.repoRoot });
     try {
       app.synth();
     } catch (e) {

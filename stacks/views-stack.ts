@@ -12,6 +12,8 @@ export interface ViewsStackProps {
   readonly planHash: string;
   readonly views: readonly CompatibilityView[];
   readonly now: Date;
+  /** Views a retirement plan dropped: exactly these are left out (see CompatibilityViewSet). */
+  readonly retired?: ReadonlySet<string>;
 }
 
 /** One shard of the compatibility views (a few hundred resources, so its plan and refresh stay quick). */
@@ -27,6 +29,7 @@ export class ViewsStack extends BqxStack {
       now: props.now,
       warnWithinDays: props.env.views.warnWithinDays,
       importExisting: props.env.views.importExisting,
+      retired: props.retired,
       // No plan-hash label: a regenerated plan would otherwise rewrite the labels of every view
       // in the next `terraform plan`, burying the real changes of a PR under thousands of updates.
       labels: this.labels,

@@ -22,7 +22,8 @@ import type { Column, ColumnType } from '../core/catalogue';
 import { BqxError } from '../core/errors';
 import { failpoint } from '../core/failpoints';
 import { assertColumnName } from '../core/identifiers';
-import { CATALOG_DDL, DATASET_OPTIONS, TABLE_OPTIONS, ident, listLiteral, literal, table } from '../engines/duckdb/sql';
+import { CATALOG_DDL, CATALOG_SCHEMA, DATASET_OPTIONS, TABLE_OPTIONS, ident, listLiteral, literal, table } from '../engines/duckdb/sql';
+import { realSizesSql } from './real-sizes';
 import { duckDbType } from '../engines/duckdb/types';
 import { busyInThisProcess, openDuckDbFile, openInThisProcess } from '../engines/duckdb/open';
 import { buildCatalogue, FEATURES_DATASET, OTHER_DATASETS, type Scale } from './catalogue';
@@ -139,7 +140,12 @@ function metadataSql(tables: readonly SeedTable[], datasets: readonly string[]):
     (t) => `(${literal(t.dataset)}, ${literal(t.name)}, ${literal(t.partitionBy)}, ${listLiteral(t.clusterBy)})`,
   );
   const datasetRows = datasets.map((d) => `(${literal(d)}, ${literal(LOCATION)}, ${SCRATCH_EXPIRATION_MS[d] ?? 'NULL'})`);
-  return [`INSERT INTO ${TABLE_OPTIONS} VALUES ${tableRows.join(', ')};`, `INSERT INTO ${DATASET_OPTIONS} VALUES ${datasetRows.join(', ')};`];
+  return [
+    `INSERT INTO ${TABLE_OPTIONS} VALUES ${tableRows.join(', ')};`,
+    `INSERT INTO ${DATASET_OPTIONS} VALUES ${datasetRows.join(', ')};`,
+    // The real feature store's size of each table, kept as metadata (warehouse/real-sizes.ts).
+    ...realSizesSql(CATALOG_SCHEMA, tables.filter((t) => t.dataset === FEATURES_DATASET).map((t) => t.name), literal),
+  ];
 }
 
 /**

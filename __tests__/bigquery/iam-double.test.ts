@@ -141,6 +141,7 @@ function requests(h: Harness): Record<RunnerActionKey, (() => Promise<unknown>) 
     DRY_RUN: () => e.jobs.dryRun('SELECT 1'),
     VALIDATION_READ: () => e.rowCount('v_a'),
     JOB_POLLING: null, // every job above is polled by its creator: covered by jobs.create
+    JOB_HISTORY: () => e.jobHistory!(new Date(0), ['v_a']),
   };
 }
 

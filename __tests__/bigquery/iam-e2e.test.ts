@@ -173,7 +173,7 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
       expect(ready.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
       expect(ready.report.verdict).toBe('GO');
       const check = (id: string) => ready.report.checks.find((c) => c.id === id)!;
-      expect(check('infrastructure.iam.project')).toMatchObject({ status: 'pass', detail: expect.stringContaining('Granted 3/3') });
+      expect(check('infrastructure.iam.project')).toMatchObject({ status: 'pass', detail: expect.stringContaining('Granted 4/4') });
       expect(check('infrastructure.iam.dataset')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/Granted 10\/10.*may fail open: the paper run's first batch is the second line of defence/) });
       // Before the first run the runner dataset has no table: its table permissions cannot be asked (P2 names what covers them).
       expect(check('infrastructure.iam.runner-dataset')).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not exist yet') });
@@ -264,7 +264,7 @@ describe('the permission model, end to end (synthesized stacks â†’ IAM double â†
 
       const required = requiredRunnerPermissions();
       const cases = PERMISSION_SCOPES.flatMap((scope) => required[scope].map((permission) => ({ scope, permission })));
-      expect(cases.length).toBe(20);
+      expect(cases.length).toBe(21);
       const table = catalogue(w);
       const masked: string[] = [];
       for (const { scope, permission } of cases) {

@@ -75,6 +75,36 @@ describe('per-table pacing', () => {
   });
 });
 
+describe('per-table pacing says what it waits for', () => {
+  test('a caller held past 5 s is announced on the notice sink, one line per 5 s of waiting', async () => {
+    const clock = manualClock();
+    const notices: string[] = [];
+    const pacer = new KeyedRateLimiter(1, 20_000, clock, (l) => notices.push(l), 5_000);
+    const first = await pacer.acquire('d.t');
+    const second = pacer.acquire('d.t');
+    // The first job runs 12 s: while it is in flight the second polls every 1.2 s.
+    for (let t = 0; t < 12_000; t += 100) {
+      clock.advance(100);
+      await flush();
+    }
+    first();
+    for (let t = 0; t < 21_000; t += 100) {
+      clock.advance(100);
+      await flush();
+    }
+    await second;
+    expect(notices.length).toBeGreaterThanOrEqual(2);
+    expect(notices[0]).toMatch(/^bqx: waiting for the metadata-update quota of table d\.t \(1 updates per 20\.0 s\): \d+\.\d s so far, next look in \d+\.\d s$/);
+    const waited = notices.map((l) => Number(/: ([\d.]+) s so far/.exec(l)![1]));
+    for (let i = 1; i < waited.length; i++) expect(waited[i] - waited[i - 1]).toBeGreaterThanOrEqual(5);
+    // Quiet while the total stays under 5 s.
+    const quiet: string[] = [];
+    const fast = new KeyedRateLimiter(5, 10_000, clock, (l) => quiet.push(l), 5_000);
+    for (let i = 0; i < 5; i++) (await fast.acquire('d.u'))();
+    expect(quiet).toEqual([]);
+  });
+});
+
 describe('AIMD', () => {
   test('halves once per congestion event, then +1 per success up to the max', () => {
     const lim = new AdaptiveLimiter({ initial: 32, min: 1, max: 40 }, manualClock());

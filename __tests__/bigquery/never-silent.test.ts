@@ -63,7 +63,7 @@ test('a named endpoint that refuses the connection fails within seconds (exit 9)
   });
   const ms = Date.now() - t0;
   expect(r.status).toBe(EXIT.UNAVAILABLE);
-  expect(ms).toBeLessThan(10_000);
+  expect(ms).toBeLessThan(15_000); // 91 s of silent retries before; process start-up alone takes seconds on a loaded machine
   expect(r.stderr).toContain('nothing answers at the BigQuery API endpoint http://127.0.0.1:1 (ECONNREFUSED)');
   expect(r.stderr).toContain('correct --api-endpoint');
   expect(r.stderr).not.toContain('run the same command again');

@@ -8,6 +8,7 @@
  * `CREATE TABLE … CLONE` needs a feature flag it ships but does not count as released.
  */
 import { columnsSql, storageSql, viewsSql } from '../../engines/bigquery/catalog';
+import { jobsParams, jobsSql } from '../../engines/bigquery/job-history';
 import { BigQueryEngine, openBigQueryEngine } from '../../engines/bigquery/engine';
 import type { Step } from '../../core/ports/engine';
 import { createSchemaSql, createTableSql, insertSql, LEDGER_COLUMNS, LEDGER_TABLES, lockInsertSql, LOCK_COLUMNS, RUN_COLUMNS, selectSql } from '../../engines/bigquery/ledger';
@@ -62,6 +63,21 @@ function catalogueFor(tables: readonly CatalogueTable[], plan: Plan): ZTable[] {
   out.push({
     path: [`${PROJECT}.region-${LOCATION}`, 'INFORMATION_SCHEMA', 'TABLE_STORAGE'],
     columns: [{ name: 'table_schema', type: S }, { name: 'table_name', type: S }, { name: 'total_rows', type: I }, { name: 'total_logical_bytes', type: I }],
+  });
+  // The columns of JOBS_BY_PROJECT the usage query reads, with Google's documented types
+  // (https://cloud.google.com/bigquery/docs/information-schema-jobs#schema).
+  const record = (...fields: string[]) => structOf(fields.map((name) => ({ name, type: S })));
+  out.push({
+    path: [`${PROJECT}.region-${LOCATION}`, 'INFORMATION_SCHEMA', 'JOBS_BY_PROJECT'],
+    columns: [
+      { name: 'job_id', type: S },
+      { name: 'user_email', type: S },
+      { name: 'creation_time', type: 'TIMESTAMP' },
+      { name: 'job_type', type: S },
+      { name: 'query', type: S },
+      { name: 'labels', type: record('key', 'value') },
+      { name: 'referenced_tables', type: record('project_id', 'dataset_id', 'table_id') },
+    ],
   });
   return out;
 }
@@ -177,6 +193,23 @@ describe('GoogleSQL the BigQuery engine emits, resolved by ZetaSQL', () => {
     );
     for (const q of reads) await expect(z.analyze(q)).resolves.toBe('resolvedQueryStmtNode');
     await expect(z.analyze(storageSql(PROJECT, LOCATION), { dataset: 'STRING' })).resolves.toBe('resolvedQueryStmtNode');
+  });
+
+  test('a retirement plan\'s RETIRE_VIEW drops the view; its rollback recreates it from the plan (both resolve)', async () => {
+    const v = plan.views[0];
+    const op = { ...plan.operations.find((o) => o.id === v.operationId)!, action: 'RETIRE_VIEW' as const, sources: [v.name], target: v.target, view: v };
+    const [drop] = stepsFor(op, [], ATTEMPT);
+    expect(drop).toEqual({ kind: 'DROP_VIEW', name: v.name });
+    await expect(z.analyze(engine.render(drop as Step)[0])).resolves.toBe('resolvedDropStmtNode');
+    await expect(z.analyze(engine.render({ kind: 'CREATE_VIEW', name: v.name, target: v.target, columns: v.columns, filter: v.filter })[0])).resolves.toBe('resolvedCreateViewStmtNode');
+  });
+
+  test('the usage read of the job history resolves against JOBS_BY_PROJECT, with its parameters', async () => {
+    const params = { since: 'TIMESTAMP', project: 'STRING', dataset: 'STRING', runner_label: 'STRING', names: { typeKind: 'TYPE_ARRAY', arrayType: { elementType: { typeKind: 'TYPE_STRING' } } } } as const;
+    expect(jobsParams(PROJECT, FEATURES_DATASET, new Date(0), ['a']).map((p) => p.name).sort()).toEqual(Object.keys(params).sort());
+    await expect(z.analyze(jobsSql(PROJECT, LOCATION), params)).resolves.toBe('resolvedQueryStmtNode');
+    // A column the view does not have is caught.
+    await expect(z.analyze(jobsSql(PROJECT, LOCATION).replace('j.user_email', 'j.principal_email'), params)).rejects.toThrow(/principal_email/);
   });
 
   test('ledger statements resolve: init, appends with an ARRAY<STRUCT> parameter, reads, the conditional lock insert', async () => {

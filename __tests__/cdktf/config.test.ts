@@ -122,7 +122,7 @@ describe('environment configuration', () => {
 
     it('refuses an unknown identity, naming the path', () => {
       expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extractor: ['roles/bigquery.dataViewer'] }))).toThrow(
-        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator, breakGlass; or a full IAM member/,
+        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator, breakGlass, compliance; or a full IAM member/,
       );
     });
 

@@ -172,6 +172,14 @@ describe('CompatibilityViewSet', () => {
     expect(set.expiringSoon).toEqual([{ name: 'soon_a', graceEnd: '2026-11-23T12:00:00.000Z', hoursLeft: 60 }]);
   });
 
+  it('with a retirement plan, leaves out exactly the retired views: a view past its grace period that is still read stays', () => {
+    const views = [view('unread_a', '2026-11-20T00:00:00.000Z'), view('still_read_a', '2026-11-20T00:00:00.000Z'), view('later_a', '2026-11-24T00:00:01.000Z')];
+    const sets: CompatibilityViewSet[] = [];
+    const tf = synth((s) => sets.push(new CompatibilityViewSet(s, 'views', { project: 'bqx-ml', datasetId: 'bqx_ml_v3_features_v2', now: PINNED_NOW, retired: new Set(['unread_a']), views })));
+    expect(Object.keys(tf.resource.google_bigquery_table).sort()).toEqual(['view_later_a', 'view_still_read_a']);
+    expect(sets[0].expired.map((v) => v.name)).toEqual(['unread_a']);
+  });
+
   it('can adopt views the runner created (import blocks keyed by the table path)', () => {
     const tf = synth((s) => {
       new CompatibilityViewSet(s, 'v', { project: 'bqx-ml', datasetId: 'bqx_ml_v3_features_v2', now: PINNED_NOW, importExisting: true, views: [view('lag_eurusd_45', '2026-12-20T00:00:00Z')] });

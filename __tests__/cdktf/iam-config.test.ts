@@ -145,8 +145,9 @@ describe('IAM comes from the config and only from it', () => {
     // glass holds 7 and state-bucket access, the runner lost staging-bucket access and gained actAs
     // (deployer), token creation and job execution (operators), break glass is impersonable by the
     // admins: 48 - 5 + 7 + 1 - 1 + 3 + 1; the runner writes manifests/ of staging (conditional) and
-    // reads the extract job: + 2.
-    expect(synthesized).toHaveLength(56);
+    // reads the extract job: + 2; the compliance scheduler executes the runner job, and the deployer
+    // attaches its identity: + 2.
+    expect(synthesized).toHaveLength(58);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +
         `resource.name.startsWith("projects/_/buckets/${env.buckets.staging.name}/objects/manifests/")`,

@@ -44,14 +44,14 @@ describe('prod environment (no plan committed)', () => {
     expect(result.warnings.some((w) => w.includes('plan file plans/phase-4c.plan.json not found: no views stacks synthesized'))).toBe(true);
   });
 
-  it('foundation: required APIs, seven identities, WIF restricted to the repository by id, deploys gated by the environment, no keys', () => {
+  it('foundation: required APIs, eight identities, WIF restricted to the repository by id, deploys gated by the environment, no keys', () => {
     const f = tf('foundation');
     const apis = resourcesOf(f, 'google_project_service').map((r) => r.service).sort();
     for (const api of ['bigquery', 'storage', 'run', 'workflows', 'artifactregistry', 'iam', 'iamcredentials', 'sts', 'monitoring', 'logging', 'cloudbilling', 'billingbudgets', 'cloudresourcemanager']) {
       expect(apis).toContain(`${api}.googleapis.com`);
     }
     expect(resourcesOf(f, 'google_service_account').map((r) => r.account_id).sort()).toEqual(
-      ['bqx-ml-break-glass', 'bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
+      ['bqx-ml-break-glass', 'bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-compliance', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
     );
     const provider = resourcesOf(f, 'google_iam_workload_identity_pool_provider')[0];
     expect(provider.attribute_condition).toBe("assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'");
@@ -148,7 +148,10 @@ describe('prod environment (no plan committed)', () => {
     expect(rc.args).toEqual(['apply', 'plans/phase-4c.plan.json', '--engine', 'bigquery', '--project', 'bqx-ml', '--location', 'us-central1', '--dataset', 'bqx_ml_v3_features_v2', '--runner-dataset', 'bqx_ml_v3_migration', '--dry-run']);
     expect(spec('bqx-ml-runner').env).toMatchObject({ GOOGLE_CLOUD_PROJECT: 'bqx-ml', BQX_DATASET: 'bqx_ml_v3_features_v2', BQX_RUNNER_DATASET: 'bqx_ml_v3_migration', BQX_ENV: 'prod' });
     const runnerIam = resourcesOf(p, 'google_cloud_run_v2_job_iam_member').filter((r) => /^\$\{google_cloud_run_v2_job\.bqx-ml-runner_job_[0-9A-F]{8}\.name\}$/.test(r.name));
-    expect(runnerIam.map((r) => `${r.role} ${r.member}`)).toEqual(['roles/run.jobsExecutorWithOverrides group:bqx-ml-operators@example.com']);
+    expect(runnerIam.map((r) => `${r.role} ${r.member}`)).toEqual([
+      'roles/run.jobsExecutorWithOverrides serviceAccount:bqx-ml-compliance@bqx-ml.iam.gserviceaccount.com', // the daily compliance audit
+      'roles/run.jobsExecutorWithOverrides group:bqx-ml-operators@example.com',
+    ]);
 
     const wf = resourcesOf(p, 'google_workflows_workflow')[0];
     const src: string = wf.source_contents;
@@ -159,7 +162,7 @@ describe('prod environment (no plan committed)', () => {
     expect(src).toContain('name: PAIR');
 
     const alerts = resourcesOf(p, 'google_monitoring_alert_policy').map((a) => a.display_name).sort();
-    expect(alerts).toEqual(['BQX extract wrote no checkpoints', 'BQX migration runner halted', 'BQX pipeline job execution failed']);
+    expect(alerts).toEqual(['BQX extract wrote no checkpoints', 'BQX migration runner halted', 'BQX new M008 violation', 'BQX pipeline job execution failed']);
     expect(resourcesOf(p, 'google_logging_metric')[0].filter).toContain('jsonPayload.checkpoints=0');
     // The halt alert matches the runner job's own log entries (resource type and job name label).
     const halted = resourcesOf(p, 'google_monitoring_alert_policy').find((a) => a.display_name === 'BQX migration runner halted')!;

@@ -113,7 +113,7 @@ describe('the runner permission table', () => {
 
   it('the required sets per scope (what the stacks grant and readiness asks)', () => {
     expect(requiredRunnerPermissions()).toEqual({
-      project: ['bigquery.jobs.create', 'bigquery.tables.get', 'bigquery.tables.list'],
+      project: ['bigquery.jobs.create', 'bigquery.jobs.listAll', 'bigquery.tables.get', 'bigquery.tables.list'],
       featureDataset: [
         'bigquery.datasets.get',
         'bigquery.tables.create',
@@ -193,9 +193,9 @@ describe('the predefined roles the model relies on', () => {
     expect(missing).toEqual(['bigquery.tables.deleteSnapshot']);
   });
 
-  it('jobUser carries jobs.create but not the project-wide table metadata TABLE_STORAGE needs', () => {
+  it('jobUser carries jobs.create but not the job history (JOBS_BY_PROJECT) nor the project-wide table metadata TABLE_STORAGE needs', () => {
     expect(has('roles/bigquery.jobUser', 'bigquery.jobs.create')).toBe(true);
-    expect(permissionsFor('project').filter((p) => !has('roles/bigquery.jobUser', p))).toEqual(['bigquery.tables.get', 'bigquery.tables.list']);
+    expect(permissionsFor('project').filter((p) => !has('roles/bigquery.jobUser', p))).toEqual(['bigquery.jobs.listAll', 'bigquery.tables.get', 'bigquery.tables.list']);
   });
 
   it('every role has a Google reference page and a sorted, duplicate-free list', () => {

@@ -7,6 +7,9 @@ import { ENVIRONMENT_MANIFEST, TERRAFORM_CANDIDATES, synthesizeEnvironment } fro
 import { main } from '../../scripts/cli';
 import { syntheticViewPlan } from '../../bench/synthetic-plan';
 import { PINNED_NOW, tmpDir } from './helpers';
+import { buildRetirePlan } from '../../core/plan/retire';
+import type { Plan } from '../../core/plan/types';
+import { viewUsage } from '../../core/usage';
 
 const devEnv = () => {
   const input = environmentInput('dev');
@@ -29,6 +32,29 @@ describe('synthesis to disk', () => {
     expect(manifest.stacks['views-00'].dependencies).toEqual(['data']);
     expect(r.resources['views-00'] + r.resources['views-01']).toBe(6);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'expiring-views.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('with an applied retirement plan, the views stacks stop declaring exactly the retired views (the read one stays)', () => {
+    // A plan file records days (the synthetic plan carries instants).
+    const synthetic = devPlan();
+    const plan = { ...synthetic, planHash: 'c'.repeat(64), graceStart: synthetic.graceStart.slice(0, 10), views: synthetic.views.map((v) => ({ ...v, graceEnd: v.graceEnd.slice(0, 10) })) };
+    const base = { ...plan, engine: 'bigquery', operations: [] } as unknown as Plan;
+    const after = new Date(Date.parse(`${plan.views[0].graceEnd.slice(0, 10)}T00:00:00Z`) + 2 * 86_400_000);
+    const read = plan.views[1].name;
+    const usage = viewUsage(base, { source: 'test', jobs: [{ jobId: 'j1', principal: 'analyst@bqx.dev', at: new Date(after.getTime() - 3_600_000).toISOString(), labels: {}, tables: [read], query: null }] }, { since: new Date(after.getTime() - 30 * 86_400_000), until: after, days: 30 });
+    const tables = plan.views.map((v) => ({ name: v.name, kind: 'VIEW' as const, columns: v.columns.map((c) => ({ name: c.name, type: 'STRING' as const })), rowCount: 0, bytes: 0, partitionBy: null, clusterBy: [] }));
+    const retire = buildRetirePlan({ basePlan: base, tables, usage, unreadDays: 30, now: after, engine: 'bigquery', policyHash: 'a'.repeat(64), batchSize: 100 });
+    const dir = tmpDir('bqx-synth-retire-');
+    fs.writeFileSync(path.join(dir, 'retire.json'), JSON.stringify(retire));
+    // Long after the grace period: without the retirement every view would be gone; with it, only the retired ones.
+    const late = new Date(after.getTime() + 90 * 86_400_000);
+    const r = synthesizeEnvironment({ env: devEnv(), outdir: path.join(dir, 'out'), plan, retirePlanFile: 'retire.json', repoRoot: dir, now: late });
+    expect(r.views.declared).toBe(1);
+    expect(r.views.expired).toBe(plan.views.length - 1);
+    const declared = ['views-00', 'views-01'].flatMap((id) => Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'stacks', id, 'cdk.tf.json'), 'utf8')).resource?.google_bigquery_table ?? {}));
+    expect(declared).toEqual([`view_${read}`]);
+    const other = { ...plan, planHash: 'b'.repeat(64) };
+    expect(() => synthesizeEnvironment({ env: devEnv(), outdir: path.join(dir, 'out2'), plan: other, retirePlanFile: 'retire.json', repoRoot: dir, now: late })).toThrow(/retires the views of plan/);
   });
 
   it('removes stacks that no longer exist from the output directory', () => {
@@ -181,6 +207,16 @@ describe('bqx synth (npm run synth) arguments', () => {
     expect(r.out).toMatch(/^synthesized dev: 3 stacks/m);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8')).project).toBe('bqx-ml-dev');
   });
+
+  it('prod from the committed plan: says loudly that its views come from the DuckDB replica, and environment.json records it', async () => {
+    const out = tmpDir('bqx-synth-prod-plan-');
+    const r = await synth(['--env', 'prod', '--out', out, '--now', '2026-11-21T00:00:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^WARNING: the views of prod come from plan plans\/phase-4c\.plan\.json made from the catalogue duckdb:bqx-ml\.bqx_ml_v3_features_v2, NOT from BigQuery bqx-ml; accepted by views\.allowPlanFromLocalCatalogue: /m);
+    expect(r.out).toContain("  views plan catalogue: duckdb:bqx-ml.bqx_ml_v3_features_v2, NOT the environment's BigQuery catalogue (allowed by views.allowPlanFromLocalCatalogue)");
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'environment.json'), 'utf8'));
+    expect(manifest.viewsPlan.catalogue).toMatchObject({ name: 'duckdb:bqx-ml.bqx_ml_v3_features_v2', fromWarehouse: false });
+  }, 120_000);
 
   it('synthesizes an environment with a pinned clock and reports every stack', async () => {
     const out = tmpDir('bqx-synth-cli-');

@@ -58,6 +58,24 @@ describe('single-table decisions', () => {
     expect(viaTwin.evidence?.variant?.decidedBy).toBe('identical-twin');
   });
 
+  it('drops a table only for a proven identical twin: same rows, hash and columns, and a table', () => {
+    const source = 'cov_agg_audcad_audchf';
+    const twin = 'cov_agg_bqx_audcad_audchf';
+    const facts = (twinFp: { rows: number; hash: string } | null) => {
+      const f = emptyFacts();
+      f.samples.set(source, { column: 'val1', values: [1, -2, 0.5] });
+      f.fingerprints.set(source, { rows: 10, hash: 'A' });
+      if (twinFp) f.fingerprints.set(twin, twinFp);
+      return f;
+    };
+    const decide = (twinTable: TableInfo, twinFp: { rows: number; hash: string } | null) => opFor(plan([table(source, covCols), twinTable], facts(twinFp)), source);
+    expect(decide(table(twin, covCols), { rows: 10, hash: 'A' })).toMatchObject({ action: 'DEDUPE', target: twin });
+    expect(decide(table(twin, covCols), { rows: 11, hash: 'A' })).toMatchObject({ action: 'REVIEW', reason: 'TARGET_EXISTS_DIFFERENT' });
+    expect(decide(table(twin, covCols.slice(0, 4)), { rows: 10, hash: 'A' })).toMatchObject({ action: 'REVIEW', reason: 'TARGET_EXISTS_DIFFERENT' });
+    expect(decide({ ...table(twin, covCols), kind: 'VIEW' }, { rows: 10, hash: 'A' })).toMatchObject({ action: 'REVIEW', reason: 'COLLISION' });
+    expect(decide(table(twin, covCols), null)).toMatchObject({ action: 'REVIEW', reason: 'READ_ERROR' });
+  });
+
   it('never guesses a variant: ambiguous, empty, unreadable and no numeric column are REVIEW', () => {
     const facts = emptyFacts();
     facts.samples.set('cov_vol_audcad_audchf', { column: 'val1', values: [30, 31, 29] });
@@ -187,6 +205,16 @@ describe('consolidation', () => {
     unread.fingerprints.delete('lag_bqx_eurusd_w90');
     unread.overBudget.add('lag_bqx_eurusd_w90');
     expect(opFor(plan(tables, unread), 'lag_bqx_eurusd_45')).toMatchObject({ action: 'REVIEW', reason: 'PLANNING_BUDGET_EXCEEDED' });
+  });
+
+  it('a lone window table is renamed to the consolidated name; a missing join key or unreadable key statistics stop the group', () => {
+    const lone = plan([table('lag_bqx_eurusd_45', bqxLag(45))], lagFacts({}));
+    expect(opFor(lone, 'lag_bqx_eurusd_45')).toMatchObject({ action: 'RENAME', reason: 'CANONICAL_FREE', target: 'lag_bqx_eurusd' });
+    const noKey = tables.map((t) => ({ ...t, columns: t.columns.filter((c) => c.name !== 'interval_time') }));
+    expect(opFor(plan(noKey, lagFacts({ pair: true, bqx_close: true, period_minutes: false })), 'lag_bqx_eurusd_45')).toMatchObject({ action: 'REVIEW', reason: 'SCHEMA_CONFLICT' });
+    const unreadable = lagFacts({ pair: true, bqx_close: true, period_minutes: false });
+    unreadable.keyStats.set('lag_bqx_eurusd_90', { error: 'read failed' });
+    expect(plan(tables, unreadable).operations.filter((o) => o.reason === 'READ_ERROR')).toHaveLength(4);
   });
 
   it('refuses a consolidation whose target already exists', () => {

@@ -5,11 +5,14 @@
  */
 import { hostname } from 'os';
 import { catalogueFingerprint, tableStateHash, type TableInfo } from '../../core/catalogue';
-import { foldHistory, historyOf } from '../../core/execute/history';
+import { foldHistory, historyOf, planMayHaveChanged } from '../../core/execute/history';
 import { describeHolder, foldLock, haltsSinceClear, holderIsDeadHere, isExpired, lockNameFor } from '../../core/execute/lock';
-import { catalogueDifferences, checkApproval, checkCatalogue, checkExpiration, dollars } from '../../core/execute/preflight';
+import { catalogueDifferences, checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps } from '../../core/execute/preflight';
+import type { OpStep } from '../../core/execute/steps';
+import { TIB } from '../../core/cost';
 import type { LedgerRecord, LockEvent, RunRecord } from '../../core/ledger/types';
-import type { Plan, PlanOperation } from '../../core/plan/types';
+import type { ConsolidationSpec, Plan, PlanOperation } from '../../core/plan/types';
+import type { Engine, Step } from '../../core/ports/engine';
 
 const table = (name: string, rowCount = 10): TableInfo => ({ name, kind: 'TABLE', columns: [{ name: 'interval_time', type: 'TIMESTAMP' }], rowCount, bytes: 80, partitionBy: null, clusterBy: [] });
 const op = (id: string, sources: TableInfo[], destructive = false): PlanOperation =>
@@ -26,16 +29,19 @@ describe('checkCatalogue', () => {
   });
 
   test('a table gone, one changed and one created since are each named; the run is refused', () => {
-    const f = checkCatalogue(plan, [table('a', 11), table('c')], 'p.json')!;
+    const now = [table('a', 11), table('c')];
+    const f = checkCatalogue(plan, now, 'p.json')!;
     expect(f).toMatchObject({ code: 'CATALOGUE_CHANGED', kind: 'REFUSED' });
-    expect(f.message).toContain(`plan p.json was made from catalogue ${plan.catalogueFingerprint.slice(0, 12)}…`);
+    expect(f.message).toContain(`plan p.json was made from catalogue ${plan.catalogueFingerprint.slice(0, 12)}…, the warehouse is now ${catalogueFingerprint(now).slice(0, 12)}…:`);
     expect(f.message).toContain(': 3 table(s) differ — a: schema or row count changed (now 11 rows, 1 columns); b: gone; c: not in the plan (created since)');
     expect(f.message).not.toContain('; …');
     expect(f.hint).toContain('bqx plan --out FILE');
     expect(catalogueDifferences(plan, [a, b])).toEqual([]);
   });
 
-  test('more than ten differences: ten shown, then an ellipsis', () => {
+  test('ten differences are all shown; more than ten: ten shown, then an ellipsis', () => {
+    const ten = Array.from({ length: 8 }, (_, i) => table(`new_${i}`));
+    expect(checkCatalogue(plan, [...ten], 'p.json')!.message).toMatch(/10 table\(s\) differ — .*new_7: not in the plan \(created since\)$/);
     const extra = Array.from({ length: 11 }, (_, i) => table(`new_${String(i).padStart(2, '0')}`));
     const f = checkCatalogue(plan, [a, b, ...extra], 'p.json')!;
     expect(f.message).toContain('11 table(s) differ');
@@ -76,6 +82,69 @@ test('checkExpiration: a default table expiration refuses a run with pending wor
   expect(f).toMatchObject({ code: 'DATASET_EXPIRATION', kind: 'REFUSED' });
   expect(f.message).toBe('dataset ds has a default table expiration of 86400000 ms: a renamed table keeps its creation time and could be deleted at once');
   expect(f.hint).toContain('bq update --default_table_expiration 0 ds');
+});
+
+describe('checkBudget', () => {
+  const op = (id: string): PlanOperation => ({ id }) as PlanOperation;
+  const bytes = new Map([['a', TIB], ['b', TIB]]);
+
+  test('a cost exactly at the budget runs; a byte over it is refused, as OVER_BUDGET', () => {
+    expect(checkBudget([op('a'), op('b')], bytes, 12.5, 6.25, 'p.json')).toBeNull();
+    const over = checkBudget([op('a'), op('b')], new Map([['a', TIB], ['b', TIB + 2 ** 20]]), 12.5, 6.25, 'p.json')!;
+    expect(over).toMatchObject({ code: 'OVER_BUDGET', kind: 'REFUSED' });
+    // The first operation ends exactly at the budget: it fits.
+    expect(over.message).toContain('over the budget of $12.5; the first 1 fit');
+    expect(checkBudget([op('a'), op('b')], bytes, 6.25, 6.25, 'p.json')!.hint).toBe('run a smaller batch: bqx apply p.json --max-operations 1, or raise --budget-usd');
+  });
+
+  test('when not even the first operation fits, the hint says so instead of --max-operations 0', () => {
+    expect(checkBudget([op('a')], bytes, 6, 6.25, 'p.json')!.hint).toBe('raise --budget-usd (the first operation alone exceeds it)');
+  });
+});
+
+describe('previewSteps', () => {
+  const steps: OpStep[] = [
+    { kind: 'RENAME_TABLE', from: 'a', to: 'b' },
+    { kind: 'BACKUP_TABLE', name: 'b', backupName: 'bk' },
+    { kind: 'DROP_TABLE', name: 'b' },
+    { kind: 'RESTORE_TABLE', backupName: 'bk', name: 'b' },
+    { kind: 'CONSOLIDATE', target: 't', spec: { windows: [{ source: 's_45' }] } as unknown as ConsolidationSpec },
+    { kind: 'VALIDATE_CONSOLIDATION' },
+  ];
+  const engineWith = (asked: string[], fail = new Set<string>()) =>
+    ({
+      estimateBytes: async (s: Step) => {
+        asked.push(s.kind);
+        if (fail.has(s.kind)) throw new Error('dry run refused');
+        return 100;
+      },
+      render: (s: Step) => [`-- ${s.kind}`],
+    }) as unknown as Engine;
+
+  test('a real run asks the engine only for the steps that may read data, and adds them up', async () => {
+    const asked: string[] = [];
+    const p = await previewSteps(engineWith(asked), steps, 6.25, 7, false);
+    expect(asked).toEqual(['BACKUP_TABLE', 'RESTORE_TABLE', 'CONSOLIDATE']);
+    expect(p.bytes).toBe(300);
+    // Only the validation's note: a real run renders no statement.
+    expect(p.statements.map((x) => x.step)).toEqual(['VALIDATE consolidation']);
+  });
+
+  test("nothing estimated: the plan's own estimate; a refused dry run counts as unknown", async () => {
+    expect((await previewSteps(engineWith([]), [steps[0], steps[2]], 6.25, 7, false)).bytes).toBe(7);
+    const p = await previewSteps(engineWith([], new Set(['CONSOLIDATE'])), steps, 6.25, 7, true);
+    expect(p.bytes).toBe(400);
+    expect(p.statements.map((s) => [s.sql[0].slice(0, 20), s.bytes])).toEqual([
+      ['-- RENAME_TABLE', 100],
+      ['-- BACKUP_TABLE', 100],
+      ['-- DROP_TABLE', 100],
+      ['-- RESTORE_TABLE', 100],
+      ['-- CONSOLIDATE', null],
+      ['-- coverage of the k', null],
+    ]);
+    expect(p.statements[0].costUsd).toBe(dollars(100, 6.25));
+    expect(p.statements[4].costUsd).toBeNull();
+  });
 });
 
 test('dollars: bytes at the price per TiB', () => {
@@ -126,6 +195,29 @@ describe('the ledger fold', () => {
   const runs: RunRecord[] = [{ runId: 'r1', planHash: 'p', mode: 'apply', event: 'START', status: null, summary: null, at: 'a' }];
   const rec = (operationId: string, state: LedgerRecord['state'], reason = 'OK', detail: string | null = null, runId = 'r1'): LedgerRecord =>
     ({ runId, planHash: 'p', operationId, seq: 1, action: 'RENAME', state, reason, detail, jobId: null, bytes: 0, rows: null, at: 'a' }) as LedgerRecord;
+
+  test('touched: any applied, open or partly done operation; a failed attempt with no step done is not', () => {
+    expect(foldHistory([rec('x', 'STARTED'), rec('x', 'FAILED', 'STEP_FAILED')], runs).touched).toBe(false);
+    expect(foldHistory([rec('x', 'STARTED')], runs).touched).toBe(true);
+    expect(foldHistory([rec('x', 'STARTED'), rec('x', 'STEP_DONE', 'RENAME_TABLE', 'a>b'), rec('x', 'FAILED', 'STEP_FAILED')], runs).touched).toBe(true);
+    expect(foldHistory([rec('x', 'STARTED'), rec('x', 'APPLIED')], runs).runs).toEqual(runs);
+  });
+
+  test('the plan may have changed the warehouse once touched, or after an apply run that never ended', () => {
+    const run = (runId: string, event: RunRecord['event'], mode: RunRecord['mode'] = 'apply'): RunRecord => ({ runId, planHash: 'p', mode, event, status: null, summary: null, at: 'a' });
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START'), run('r1', 'END')]))).toBe(false);
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START')]))).toBe(true);
+    expect(planMayHaveChanged(foldHistory([], [run('r1', 'START'), run('r1', 'END'), run('r2', 'START')]))).toBe(true);
+    expect(planMayHaveChanged(foldHistory([], [run('pp', 'START', 'paper')]))).toBe(false);
+    expect(planMayHaveChanged(foldHistory([rec('x', 'STARTED')], runs))).toBe(true);
+  });
+
+  test('a rollback run that recorded steps but no ROLLED_BACK (it died) leaves the operation applied', () => {
+    const withRollback: RunRecord[] = [...runs, { runId: 'rb', planHash: 'p', mode: 'rollback', event: 'START', status: null, summary: null, at: 'b' }];
+    const h = foldHistory([rec('x', 'STARTED'), rec('x', 'STEP_DONE', 'RENAME_TABLE', 'a>b'), rec('x', 'APPLIED'), rec('x', 'STEP_DONE', 'DROP_VIEW', 'a', 'rb')], withRollback);
+    expect(historyOf(h, 'x')).toMatchObject({ applied: true, lastOutcome: 'APPLIED' });
+    expect([...historyOf(h, 'x').stepsDone]).toEqual(['RENAME_TABLE|a>b']);
+  });
 
   test('a failed attempt is closed, not applied; a second attempt counts; only backups are recorded as backups', () => {
     const h = foldHistory([rec('x', 'STARTED'), rec('x', 'STEP_DONE', 'RENAME_TABLE', 'a>b'), rec('x', 'FAILED', 'STEP_FAILED'), rec('x', 'STARTED')], runs);

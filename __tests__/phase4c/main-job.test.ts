@@ -45,14 +45,15 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   expect(first.result.extraction!.remap.RENAMED).toBeGreaterThan(0);
   expect(first.result.extraction!.remap.MERGED).toBeGreaterThan(0);
   expect(first.result.steps.find((s) => s.name === 'extraction')?.line).toMatch(/^EURUSD: 211 tables before, 207 after, each feature once; a name-only discovery reads 73 views twice/);
-  expect(first.result.documents.map((d) => path.basename(d))).toEqual([
-    'EXECUTIVE_SUMMARY.md',
-    'TOOL_INVENTORY.md',
-    'PHASE_4C_READINESS.md',
-    'INFRASTRUCTURE_READINESS.md',
-    'DEPENDENCY_ANALYSIS.md',
-    'EXECUTION_BLOCKERS.md',
-    'readiness-audit.json',
+  // The directive's own file names, dated by the run (YYYYMMDD).
+  expect(first.result.documents.map((d) => path.basename(d).replace(/_\d{8}\./, '_DATE.'))).toEqual([
+    'BA_AUDIT_SUMMARY_DATE.md',
+    'IMPLEMENTATION_SCRIPT_INVENTORY_DATE.md',
+    'M008_PHASE4C_READINESS_REPORT_DATE.md',
+    'INFRASTRUCTURE_READINESS_REPORT_DATE.md',
+    'DEPENDENCY_ANALYSIS_DATE.md',
+    'EXECUTION_BLOCKER_ANALYSIS_DATE.md',
+    'BA_AUDIT_SUMMARY_DATE.json',
   ]);
   for (const d of first.result.documents) expect(existsSync(d)).toBe(true);
   expect(JSON.parse(readFileSync(path.join(dir, 'reports', 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(207);
@@ -60,7 +61,8 @@ test('seeds, plans, applies on GO and leaves only the planted anomalies; a secon
   const review = readFileSync(path.resolve(dir, `${first.result.planFile}.txt`), 'utf8');
   expect(review).toContain(first.result.planHash);
   expect(review.split('\n').filter((l) => /^(  [~-]|-\/\+) +\d+ op_[0-9a-f]{16} b\d+\s+(RENAME|DEDUPE|CONSOLIDATE)\s/.test(l)).length).toBeGreaterThan(100);
-  expect(first.result.readiness).toBe('GO');
+  // The job applies on the rehearsal's verdict; production's (the extract job's change, the cloud checks) is reported beside it.
+  expect(first.result.readiness).toBe('REHEARSAL GO (this local run may proceed) · PRODUCTION CONDITIONAL GO');
   expect(first.result.views).toBe(163);
   expect(existsSync(first.result.html)).toBe(true);
   // The verdict element itself (a bare 'GO' would also match NO-GO).

@@ -113,11 +113,20 @@ describe('bqx readiness on the local warehouse', () => {
     go = await readiness(freshCopy());
   });
 
-  test('a freshly seeded small warehouse with its plan is GO (exit 0), with reports written', async () => {
-    expect(go.report.blockers.filter((b) => b.priority === 'P0' || b.priority === 'P1')).toEqual([]);
+  test('a freshly seeded small warehouse with its plan: REHEARSAL GO (exit 0), production CONDITIONAL GO, reports written', async () => {
+    expect(go.report.mode).toBe('rehearsal');
+    // Nothing stops the local run; production's blockers keep production's severity.
+    expect(go.report.blockers.filter((b) => (b.priority === 'P0' || b.priority === 'P1') && b.scope !== 'production')).toEqual([]);
     expect(go.report.verdict).toBe('GO');
+    expect(go.report.rehearsal?.verdict).toBe('GO');
     expect(exitCodeOf(outcomeOfVerdict(go.report.verdict))).toBe(EXIT.OK);
-    expect(go.report.counts.failed).toBe(0);
+    // The extract job's name-only discovery is a code change that must ship first: P1 on the local engine too.
+    expect(blocker(go, 'EXTRACT_DUPLICATES')).toMatchObject({ priority: 'P1', scope: 'production' });
+    expect(blocker(go, 'PRODUCTION_NOT_CHECKED')).toMatchObject({ priority: 'P1', scope: 'production' });
+    expect(go.report.production.verdict).toBe('CONDITIONAL GO');
+    expect(go.report.notChecked.map((x) => x.id)).toEqual(['credentials', 'apis', 'permissions', 'gcs', 'cloud-run', 'rename-loss', 'quotas', 'cost-tracking']);
+    expect(go.report.notChecked.every((x) => /^(bqx|gcloud) /.test(x.command))).toBe(true);
+    expect(go.report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['dependencies.extract-job']);
     // Every part of the audit ran, not just the cheap ones.
     const ids = go.report.checks.map((c) => c.id);
     for (const id of ['tools.policy', 'tools.plan', 'phases.rename', 'phases.dedupe', 'phases.consolidate', 'phases.views', 'phases.validation', 'infrastructure.dataset', 'infrastructure.budget', 'infrastructure.stacks', 'dependencies.node', 'dependencies.packages', 'dependencies.lockfile']) {
@@ -132,7 +141,9 @@ describe('bqx readiness on the local warehouse', () => {
     expect(c.after!.tables).toBeLessThan(c.before.tables); // dedupes and consolidations remove tables
     // Reports: Markdown of at most ~150 lines, JSON identical to the report, HTML.
     expect(go.markdown.split('\n').length).toBeLessThanOrEqual(150);
-    expect(go.markdown).toMatch(/^# Readiness: GO$/m);
+    expect(go.markdown).toMatch(/^# Readiness: REHEARSAL GO \(this local run may proceed\) · PRODUCTION CONDITIONAL GO$/m);
+    expect(go.markdown).toContain('REHEARSAL on a synthetic copy');
+    expect(go.markdown).toContain('## NOT CHECKED (needs Google Cloud)');
     expect(JSON.parse(readFileSync(go.files!.json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(go.report)));
     expect(readFileSync(go.files!.html, 'utf8')).toContain('id="verdict"');
   });
@@ -170,7 +181,8 @@ describe('bqx readiness on the local warehouse', () => {
     expect(out.report.blockers.filter((b) => b.priority === 'P0')).toEqual([]);
     expect(blocker(out, 'BUDGET_TOO_SMALL')).toMatchObject({ priority: 'P1', check: 'infrastructure.budget' });
     expect(out.report.conditions.join('\n')).toMatch(/budget/);
-    expect(out.markdown).toMatch(/\*\*Conditions\*\*/);
+    expect(out.markdown).toMatch(/^Rehearsal: \*\*CONDITIONAL GO\*\*/m);
+    expect(out.markdown).toMatch(/^- .*budget/m);
   });
 
   test('an invalid plan file is P0 and a missing plan is P1 (phases not assessed)', async () => {
@@ -248,7 +260,7 @@ describe('bqx readiness on the local warehouse', () => {
     await sql(db, `UPDATE "_bqx_catalog"."dataset_options" SET default_table_expiration_ms = 3600000 WHERE dataset = '${FEATURES_DATASET}'`);
     const nogo = await run([]);
     expect(nogo.code).toBe(EXIT.NO_GO);
-    expect(nogo.out).toMatch(/^# Readiness: NO-GO$/m);
+    expect(nogo.out).toMatch(/^# Readiness: REHEARSAL NO-GO \(this local run may not proceed\) · PRODUCTION NO-GO$/m);
     expect(nogo.out).toContain('index.html');
   });
 
@@ -260,6 +272,14 @@ describe('bqx readiness on the local warehouse', () => {
       return m ? m[1] : null;
     };
     expect(text('verdict')).toBe('GO');
+    // Rehearsal or production, said at the top; both verdicts; what was not checked; decisions and dates.
+    expect(visible(dom)).toMatch(/^REHEARSAL on a synthetic copy/);
+    expect(text('production-verdict')).toBe('PRODUCTION CONDITIONAL GO');
+    expect(visible(dom)).toContain('NOT CHECKED (8)');
+    expect(text('grace-end')).toBe(r.plan!.graceEnd);
+    expect(text('rollback-command')).toBe(`bqx rollback ${planFile} --approve ${r.plan!.planHash}`);
+    for (const x of r.plan!.review) expect(visible(dom)).toContain(x.table);
+    expect(visible(dom)).toMatch(/EA 1,968 .*BA 2,042 .*here/);
     const fmt = (n: number) => n.toLocaleString('en-US');
     expect(text('compliance-before')).toBe(`${fmt(r.compliance!.before.compliant)} / ${fmt(r.compliance!.before.tables)}`);
     expect(text('compliance-after')).toBe(`${fmt(r.compliance!.after!.compliant)} / ${fmt(r.compliance!.after!.tables)}`);
@@ -351,7 +371,10 @@ describe('bqx readiness on the local warehouse', () => {
     const runReports = readdirSync(reportsDir).filter((f) => /^run-.+\.md$/.test(f));
     expect(runReports.sort()).toEqual(['run-apply.md', 'run-paper.md', 'run-reconcile.md', 'run-verify.md']);
     for (const f of runReports) expect(links).toContain(f);
-    expect(links).toEqual(expect.arrayContaining(['readiness-audit/EXECUTIVE_SUMMARY.md', 'readiness-audit/EXECUTION_BLOCKERS.md']));
+    // The directive's deliverables under its own dated file names.
+    for (const doc of ['BA_AUDIT_SUMMARY', 'EXECUTION_BLOCKER_ANALYSIS']) {
+      expect(links.filter((l) => new RegExp(`^readiness-audit/${doc}_\\d{4}-?\\d{2}-?\\d{2}\\.md$`).test(l))).toHaveLength(1);
+    }
     for (const l of links) expect(existsSync(path.join(path.dirname(result.html), l))).toBe(true);
     // The manifests the runner leaves for the job.
     expect(JSON.parse(readFileSync(path.join(reportsDir, 'staging', 'manifests', 'eurusd', 'extraction.json'), 'utf8')).tables).toHaveLength(eurusd.after);

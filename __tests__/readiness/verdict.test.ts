@@ -55,8 +55,14 @@ describe('reports', () => {
   const report = (blockers: Blocker[]): ReadinessReport => ({
     format: 'bqx-readiness/v1',
     generatedAt: '2026-11-21T00:00:00.000Z',
+    mode: 'rehearsal',
     verdict: verdictOf(blockers),
     conditions: conditionsOf(blockers),
+    production: { verdict: verdictOf(blockers), conditions: conditionsOf(blockers) },
+    rehearsal: { verdict: verdictOf(blockers), conditions: conditionsOf(blockers) },
+    notChecked: [],
+    projection: null,
+    code: null,
     engine: { kind: 'duckdb', project: 'p', dataset: 'd', runnerDataset: 'r', location: 'l' },
     currentFingerprint: null,
     plan: null,
@@ -75,7 +81,7 @@ describe('reports', () => {
     const many = Array.from({ length: 60 }, (_, i) => b(i % 2 ? 'P0' : 'P1', `B${i}`));
     const md = readinessMarkdown({ ...report(many), checks: report(many).checks.slice(0, 40) });
     expect(md.split('\n').length).toBeLessThanOrEqual(150);
-    expect(md).toMatch(/^# Readiness: NO-GO$/m);
+    expect(md).toMatch(/^# Readiness: REHEARSAL NO-GO \(this local run may not proceed\) · PRODUCTION NO-GO$/m);
     expect(md).toContain('more in readiness.json');
   });
 

@@ -47,6 +47,11 @@ const EFFORT: Readonly<Record<string, { delay: string; workaround: string }>> = 
     delay: 'about a day: change the job’s discovery, rebuild and redeploy its image, set jobs.extract.discovery (config/environments.ts) and deploy the pipeline stack',
     workaround: 'do not run extractions during the grace period, or drop the duplicate columns from the training files after the merge',
   },
+  PRODUCTION_NOT_CHECKED: { delay: 'under an hour (one readiness run on Google Cloud as the runner), more if it finds a blocker', workaround: 'none: a rehearsal cannot stand in for the cloud checks' },
+  CODE_WRITES_RETIRED_NAME: { delay: 'about an hour per generator (write the plan’s target names, review, redeploy its image if it has one)', workaround: 'do not run those generators from the first apply until they are changed' },
+  CODE_DISCOVERY_READS_VIEWS: { delay: 'about a day: change the discovery, rebuild and redeploy every image that ships it', workaround: 'do not run those jobs during the grace period' },
+  CODE_READS_RETIRED_NAME: { delay: 'none to the start: the compatibility views serve the old names until the grace period ends', workaround: 'extend the grace period (plan --grace-start) if the consumers cannot change in time' },
+  CODE_WRITES_NONCOMPLIANT: { delay: 'none to the start', workaround: 'run bqx audit after each regeneration and plan again' },
   CHECK_FAILED: { delay: 'unknown until the cause is known', workaround: 'none: this part is not assessed' },
 };
 

@@ -1,4 +1,6 @@
 import { formatBytes, formatUsd as usd } from './format';
+import { modeLine, verdictHeadline } from './production';
+import { projectionLine } from './projection';
 import { SECTIONS, type ReadinessReport } from './types';
 
 const MAX_BLOCKERS = 30;
@@ -9,17 +11,26 @@ const cell = (s: string, max = 170) => (s.length > max ? `${s.slice(0, max - 1)}
 /** The summary people read: verdict first, then blockers, then what was checked. At most ~150 lines. */
 export function readinessMarkdown(r: ReadinessReport): string {
   const L: string[] = [];
-  L.push(`# Readiness: ${r.verdict}`, '');
+  L.push(`# Readiness: ${verdictHeadline(r)}`, '');
+  L.push(`**${modeLine(r.mode, r.engine)}**`, '');
   L.push(
     `${r.engine.kind}:${r.engine.kind === 'duckdb' ? '' : `${r.engine.project}.`}${r.engine.dataset} · ${r.generatedAt} · ` +
-      `${r.counts.checks} checks, ${r.counts.failed} failed · blockers P0 ${r.counts.P0}, P1 ${r.counts.P1}, P2 ${r.counts.P2}, P3 ${r.counts.P3}`,
+      `${r.counts.checks} checks, ${r.counts.failed} failed · blockers P0 ${r.counts.P0}, P1 ${r.counts.P1}, P2 ${r.counts.P2}, P3 ${r.counts.P3} (severities as in production)`,
     '',
   );
-  if (r.verdict === 'GO') L.push('No P0 or P1 blocker: the plan can start.', '');
-  if (r.verdict === 'NO-GO') L.push(`**Do not start.** ${r.counts.P0} P0 blocker(s) prevent execution.`, '');
-  if (r.conditions.length) {
-    L.push(r.verdict === 'CONDITIONAL GO' ? '**Conditions** (each must hold before starting):' : 'Also required (P1):', '');
-    for (const c of r.conditions.slice(0, 10)) L.push(`- ${cell(c, 240)}`);
+  if (r.rehearsal) {
+    L.push(`Rehearsal: **${r.rehearsal.verdict}**: ${r.rehearsal.verdict === 'GO' ? 'no P0 or P1 blocker of this local run; it may proceed on the synthetic copy' : r.rehearsal.verdict === 'NO-GO' ? 'a P0 blocker stops even the local run' : 'the local run has conditions'}.`, '');
+    for (const c of r.rehearsal.conditions.slice(0, 10)) L.push(`- ${cell(c, 240)}`);
+    if (r.rehearsal.conditions.length) L.push('');
+  }
+  const pv = r.production.verdict;
+  const same = r.rehearsal !== null && r.rehearsal.conditions.join('\n') === r.production.conditions.join('\n');
+  L.push(`Production: **${pv}**${pv === 'GO' ? ': no P0 or P1 blocker; the plan can start on the feature store.' : pv === 'NO-GO' ? ': do not start; a P0 blocker prevents execution.' : same ? ': the conditions above hold for the feature store too.' : ': each condition must hold before the first apply on the feature store:'}`, '');
+  if (!same) for (const c of r.production.conditions.slice(0, 10)) L.push(`- ${cell(c, 240)}`);
+  if (!same && r.production.conditions.length) L.push('');
+  if (r.notChecked.length) {
+    L.push('## NOT CHECKED (needs Google Cloud)', '');
+    for (const x of r.notChecked) L.push(`- ${x.what}: \`${x.command}\``);
     L.push('');
   }
 
@@ -42,10 +53,11 @@ export function readinessMarkdown(r: ReadinessReport): string {
   if (r.cost) {
     const c = r.cost;
     L.push(
-      `Cost: ${formatBytes(c.estimatedBytes)} read (${usd(c.estimatedCostUsd)}), consolidations ${formatBytes(c.consolidationBytes)} (${usd(c.consolidationCostUsd)}); budget ${usd(c.budgetUsd)} at $${c.pricePerTiBUsd}/TiB` +
+      `Cost${r.mode === 'rehearsal' ? ' (SYNTHETIC copy)' : ''}: ${formatBytes(c.estimatedBytes)} read (${usd(c.estimatedCostUsd)}), consolidations ${formatBytes(c.consolidationBytes)} (${usd(c.consolidationCostUsd)}); budget ${usd(c.budgetUsd)} at $${c.pricePerTiBUsd}/TiB` +
         (c.dryRunSample ? `; one consolidation's dry run read ${formatBytes(c.dryRunSample.dryRunBytes)} (planned ${formatBytes(c.dryRunSample.plannedBytes)})` : ''),
       '',
     );
+    if (r.projection) L.push(`Cost ${projectionLine(r.projection)}. Basis: ${r.projection.basis}.`, '');
   }
 
   if (r.compliance) {
@@ -70,6 +82,6 @@ export function readinessMarkdown(r: ReadinessReport): string {
     for (const c of checks) L.push(`- ${STATUS[c.status]} ${c.title}: ${cell(c.detail, 200)}`);
     L.push('');
   }
-  L.push(`Exit codes: 0 GO, 10 NO-GO, 11 CONDITIONAL GO. Full detail: readiness.json and index.html.`);
+  L.push(`Exit codes (of the verdict this run acts on${r.mode === 'rehearsal' ? ': the rehearsal’s' : ''}): 0 GO, 10 NO-GO, 11 CONDITIONAL GO. Full detail: readiness.json and index.html.`);
   return `${L.join('\n')}\n`;
 }

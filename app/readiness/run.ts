@@ -16,6 +16,7 @@ import { withEffort } from './effort';
 import { toolInventory } from './inventory';
 import { checkBudget, checkRunnerDataset, checkStacks, checkTargetDataset, costOf } from './checks/infrastructure';
 import { checkPhases } from './checks/phases';
+import { checkViewReaders } from './checks/view-readers';
 import { checkCatalogue, checkPlan, checkPolicy } from './checks/tools';
 import { complianceBeforeAfter } from './compliance';
 import { Findings } from './findings';
@@ -23,8 +24,19 @@ import { googleApis } from './google-apis';
 import { readinessMarkdown } from './markdown';
 import { readDeclaredStacks, type DeclaredStacks } from './stacks';
 import { READINESS_FORMAT, type ReadinessReport } from './types';
-import { conditionsOf, countByPriority, sortBlockers, verdictOf } from './verdict';
+import { countByPriority, sortBlockers } from './verdict';
+import { checkTeamCode } from './checks/code';
+import { graceEndOf, reviewEntries, rollbackCommand } from './decisions';
+import { realSizeProjection } from './projection';
+import { modeOf, notCheckedBlocker, notCheckedOf, verdictsOf } from './production';
+import { loadEnvironment } from '../../config/environments';
 import { renderReadinessHtml } from '../report/html/readiness-page';
+
+/** Production as the environment config declares it (the commands of NOT CHECKED items name it). */
+const PRODUCTION = (() => {
+  const prod = loadEnvironment('prod');
+  return { project: prod.project, region: prod.region };
+})();
 
 export interface ReadinessOptions {
   /** Opened (and closed) here. Give this or `engine`. */
@@ -58,6 +70,8 @@ export interface ReadinessOptions {
   readonly verbs?: readonly string[];
   /** Also write the directive's six documents (Markdown) and one JSON here. */
   readonly outDir?: string;
+  /** A checkout of the team's repository: the code scan feeds the inventory, dependencies and blockers. */
+  readonly codeDir?: string;
 }
 
 export interface ReadinessOutcome {
@@ -107,6 +121,7 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
 
     // Phases: every operation class of the plan, rendered by the engine, executor present.
     const phases = await checkPhases(findings, engine, plan, policy);
+    await checkViewReaders(findings, engine, plan, now());
 
     // Infrastructure.
     await checkTargetDataset(findings, engine, plan?.dataset ?? engine.where.dataset);
@@ -151,14 +166,34 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
       stagingBucket: declared?.buckets.find((b) => b.role === 'staging')?.name ?? declared?.buckets.find((b) => /staging/.test(b.name))?.name ?? null,
     });
 
+    // The team's own code: generators, consumers, discoveries (production's blockers).
+    const code = opts.codeDir !== undefined ? await checkTeamCode(findings, { dir: opts.codeDir, plan, policy }) : null;
+
+    // What needs the cloud and did not run here: listed, never left out.
+    const mode = modeOf(engine.kind);
+    const target = { project: mode === 'rehearsal' ? PRODUCTION.project : engine.where.project, dataset: plan?.dataset ?? engine.where.dataset, region: PRODUCTION.region, planFile: opts.planFile ?? null };
+    const notChecked = notCheckedOf(mode, target);
+    await findings.run({ id: 'infrastructure.cloud', section: 'infrastructure', title: 'checks that need Google Cloud' }, (scope) => {
+      scope.skip();
+      const nb = notCheckedBlocker(mode, notChecked, target);
+      if (nb) findings.blockers.push({ ...nb, check: 'infrastructure.cloud' });
+      return `NOT CHECKED ${mode === 'rehearsal' ? 'on a rehearsal' : 'by readiness'}: ${notChecked.map((x) => `${x.what} (${x.command})`).join('; ')}`;
+    });
+
     const blockers = sortBlockers(findings.blockers).map(withEffort);
-    const verdict = verdictOf(blockers);
+    const verdicts = verdictsOf(mode, blockers);
     const policyOk = policy !== null;
     report = {
       format: READINESS_FORMAT,
       generatedAt: now().toISOString(),
-      verdict,
-      conditions: conditionsOf(blockers),
+      mode,
+      verdict: verdicts.acted,
+      conditions: verdicts.rehearsal?.conditions ?? verdicts.production.conditions,
+      production: verdicts.production,
+      rehearsal: verdicts.rehearsal,
+      notChecked,
+      projection: mode === 'rehearsal' && plan && policy ? realSizeProjection(plan, policy) : null,
+      code,
       engine: { kind: engine.kind, ...engine.where },
       currentFingerprint: tables ? catalogueFingerprint(tables) : null,
       plan: plan
@@ -172,6 +207,9 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
             byAction: plan.summary.byAction,
             byReason: plan.summary.byReason,
             views: plan.views.length,
+            graceEnd: graceEndOf(plan),
+            review: reviewEntries(plan),
+            rollback: rollbackCommand(opts.planFile ?? null, plan.planHash),
           }
         : null,
       cost,

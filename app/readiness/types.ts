@@ -1,6 +1,9 @@
 import type { EngineLocation } from '../../core/ports/engine';
 import type { Action } from '../../core/plan/types';
 import type { ColumnAuditSummary } from '../../core/naming/columns';
+import type { CodeScan } from '../../core/scan/types';
+import type { ReviewEntry } from './decisions';
+import type { PlanProjection } from '../../core/plan/projection';
 
 /** P0 prevents execution, P1 high risk, P2 slows or raises cost, P3 minor. */
 export const PRIORITIES = ['P0', 'P1', 'P2', 'P3'] as const;
@@ -25,6 +28,21 @@ export interface Blocker {
   readonly delay?: string;
   /** What can be done instead of the fix, if anything. */
   readonly workaround?: string;
+  /**
+   * `production`: blocks the production run only (the team's code, the extract job, cloud checks a
+   * rehearsal cannot run); the local rehearsal may proceed. Its priority is production's either way.
+   */
+  readonly scope?: 'production';
+}
+
+/** `rehearsal`: the embedded warehouse, a synthetic copy; `production`: BigQuery. */
+export type ReadinessMode = 'rehearsal' | 'production';
+
+/** A check that needs Google Cloud and did not run here, with the command that runs it. */
+export interface NotChecked {
+  readonly id: string;
+  readonly what: string;
+  readonly command: string;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -74,6 +92,12 @@ export interface PlanOverview {
   readonly byAction: Readonly<Record<Action, number>>;
   readonly byReason: Readonly<Record<string, number>>;
   readonly views: number;
+  /** The last day of the grace period (compatibility views dropped after it). */
+  readonly graceEnd: string;
+  /** The REVIEW tables, each with who must decide it. */
+  readonly review: readonly ReviewEntry[];
+  /** The command that undoes an apply of this plan. */
+  readonly rollback: string;
 }
 
 /** One pair of the extract job: tables it reads, duplicates a name-only discovery makes, training columns remapped. */
@@ -115,9 +139,22 @@ export const READINESS_FORMAT = 'bqx-readiness/v1';
 export interface ReadinessReport {
   readonly format: typeof READINESS_FORMAT;
   readonly generatedAt: string;
+  /** REHEARSAL on a synthetic copy (embedded engine) or PRODUCTION (BigQuery). */
+  readonly mode: ReadinessMode;
+  /** The verdict this run acts on (exit code, `npm start`): the rehearsal's on the embedded engine, production's on BigQuery. */
   readonly verdict: Verdict;
-  /** For CONDITIONAL GO: what must hold (one per P1). */
+  /** For CONDITIONAL GO: what must hold (one per P1 that counts for `verdict`). */
   readonly conditions: readonly string[];
+  /** Production's verdict: every blocker at production's severity, and on a rehearsal the cloud checks it could not run. */
+  readonly production: { readonly verdict: Verdict; readonly conditions: readonly string[] };
+  /** On a rehearsal: may this local run proceed (null on BigQuery). */
+  readonly rehearsal: { readonly verdict: Verdict; readonly conditions: readonly string[] } | null;
+  /** Checks that need Google Cloud and did not run, each with the command that runs it. */
+  readonly notChecked: readonly NotChecked[];
+  /** On a rehearsal: the plan projected onto the real feature store's table sizes (warehouse/real-sizes.ts), beside `cost` (the synthetic copy's). */
+  readonly projection: (PlanProjection & { readonly basis: string }) | null;
+  /** The code scan of the team's repository (`--code DIR`), or null. */
+  readonly code: CodeScan | null;
   readonly engine: { readonly kind: 'duckdb' | 'bigquery' } & EngineLocation;
   readonly currentFingerprint: string | null;
   readonly plan: PlanOverview | null;

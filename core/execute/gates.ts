@@ -30,14 +30,15 @@ const pass: Check = { ok: true };
 const fail = (reason: Reason, detail: string): Check => ({ ok: false, reason, detail });
 
 function identifiers(op: PlanOperation, views: readonly CompatibilityView[]): Check {
-  const tables = [...op.sources, ...(op.target ? [op.target] : []), ...views.flatMap((v) => [v.name, v.target])];
+  const allViews = op.view ? [...views, op.view] : views;
+  const tables = [...op.sources, ...(op.target ? [op.target] : []), ...allViews.flatMap((v) => [v.name, v.target])];
   const c = op.consolidation;
   if (c) c.windows.forEach((w) => tables.push(w.source, ...w.copies));
   const badTable = tables.find((t) => !isTableName(t));
   if (badTable !== undefined) return fail('INVALID_IDENTIFIER', `table name ${JSON.stringify(String(badTable).slice(0, 80))}`);
   const columns = [
-    ...views.flatMap((v) => v.columns.flatMap((x) => [x.name, x.column])),
-    ...views.flatMap((v) => (v.filter ? [v.filter] : [])),
+    ...allViews.flatMap((v) => v.columns.flatMap((x) => [x.name, x.column])),
+    ...allViews.flatMap((v) => (v.filter ? [v.filter] : [])),
     ...(c ? [c.key, ...c.windows.map((w) => w.presenceColumn), ...c.columns.flatMap((x) => [x.name, ...x.from.map((f) => f.column)])] : []),
   ];
   const badColumn = columns.find((x) => !isColumnName(x));
@@ -46,9 +47,11 @@ function identifiers(op: PlanOperation, views: readonly CompatibilityView[]): Ch
 }
 
 async function sourceExists(op: PlanOperation, state: WarehouseState): Promise<Check> {
+  // A retirement's source is the compatibility view it drops; every other action's are tables.
+  const kind = op.action === 'RETIRE_VIEW' ? 'VIEW' : 'TABLE';
   for (const s of op.sources) {
     const t = await state.get(s);
-    if (!t || t.kind !== 'TABLE') return fail('SOURCE_MISSING', `${s} ${t ? `is a ${t.kind}, not a table` : 'does not exist'}`);
+    if (!t || t.kind !== kind) return fail('SOURCE_MISSING', `${s} ${t ? `is a ${t.kind}, not a ${kind.toLowerCase()}` : 'does not exist'}`);
     if (tableStateHash(t) !== op.sourceState[s]) {
       return fail('SOURCE_CHANGED', `${s} now has ${t.rowCount} rows and ${t.columns.length} columns, not the schema and row count the plan recorded`);
     }
@@ -59,6 +62,8 @@ async function sourceExists(op: PlanOperation, state: WarehouseState): Promise<C
 async function targetFree(op: PlanOperation, ctx: GateContext): Promise<Check> {
   const { state } = ctx;
   const target = op.target as string;
+  // A retirement takes no name: its target is the table the view's readers use instead.
+  if (op.action === 'RETIRE_VIEW') return pass;
   if (op.action === 'DEDUPE') {
     const twin = await state.get(target);
     if (!twin || twin.kind !== 'TABLE') return fail('TWIN_MISSING', `${target} ${twin ? `is a ${twin.kind}` : 'does not exist'}`);

@@ -85,7 +85,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   if (!ctx.paper) {
     for (const s of steps) {
       if (s.kind === 'BACKUP_TABLE' || s.kind === 'VALIDATE_CONSOLIDATION') continue;
-      if (s.kind === 'DROP_TABLE' && h.attempts === 0) continue;
+      if ((s.kind === 'DROP_TABLE' || s.kind === 'DROP_VIEW') && h.attempts === 0) continue;
       if ((await checkStep(s, op, state, ledgerSaysDone)).state === 'done') {
         resumed = true;
         break;

@@ -10,6 +10,10 @@ import type { WarehouseState } from './warehouse-state';
  */
 export async function paperChecks(state: WarehouseState, op: PlanOperation, views: readonly CompatibilityView[], before: ReadonlyMap<string, TableInfo>): Promise<ValidationCheck[]> {
   const out: ValidationCheck[] = [];
+  if (op.action === 'RETIRE_VIEW') {
+    const now = await state.get(op.sources[0]);
+    return [{ operationId: op.id, check: `view ${op.sources[0]} dropped`, kind: 'schema', ok: !now, detail: now ? `still a ${now.kind}` : 'gone' }];
+  }
   const target = await state.get(op.target as string);
   out.push({ operationId: op.id, check: `target ${op.target} is a table`, kind: 'schema', ok: target?.kind === 'TABLE', detail: target ? target.kind : 'missing' });
   const gone = op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources;

@@ -56,7 +56,7 @@ export function checkApproval(plan: Plan, ops: readonly PlanOperation[], approve
   return {
     code: 'APPROVAL_MISSING',
     message:
-      `${destructive.length} operation(s) drop tables (e.g. ${destructive[0].action} ${destructive[0].sources.slice(0, 3).join(', ')}) and ` +
+      `${destructive.length} operation(s) drop tables${ops.some((o) => o.action === 'RETIRE_VIEW') ? ' or views' : ''} (e.g. ${destructive[0].action} ${destructive[0].sources.slice(0, 3).join(', ')}) and ` +
       (approve ? `--approve ${approve.slice(0, 16)}… does not match the plan hash` : 'no --approve was given'),
     hint: `review the plan (\`bqx apply ${planSource} --dry-run\`), then approve it: bqx apply ${planSource} --approve ${plan.planHash}`,
     kind: 'REFUSED',
@@ -98,10 +98,10 @@ export function checkExpiration(expirationMs: number | null, dataset: string, pe
   };
 }
 
-/** Rendered statements and estimated bytes of an operation's steps (paper mode prints them). */
 /** Renames, drops and views are metadata-only (free); only these steps may read data. */
 const MAY_READ = new Set(['CONSOLIDATE', 'BACKUP_TABLE', 'RESTORE_TABLE']);
 
+/** Rendered statements and estimated bytes of an operation's steps (paper mode prints them). */
 export async function previewSteps(
   engine: Engine,
   steps: readonly OpStep[],

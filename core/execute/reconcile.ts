@@ -41,8 +41,8 @@ export interface ReconcileResult {
   readonly matches: boolean;
 }
 
-const hashAs = (name: string, planned: string) => (t: TableInfo) =>
-  tableStateHash({ name, kind: 'TABLE', columns: t.columns, rowCount: t.rowCount }) === planned ? null : `schema or row count differs from the planned state of ${name} (${t.rowCount} rows, ${t.columns.length} columns)`;
+const hashAs = (name: string, planned: string, kind: 'TABLE' | 'VIEW' = 'TABLE') => (t: TableInfo) =>
+  tableStateHash({ name, kind, columns: t.columns, rowCount: t.rowCount }) === planned ? null : `schema or row count differs from the planned state of ${name} (${t.rowCount} rows, ${t.columns.length} columns)`;
 
 /** The end state the plan implies, per operation: after it if the ledger says applied, else before. */
 export function expectations(plan: Plan, applied: (opId: string) => boolean): Expectation[] {
@@ -50,10 +50,14 @@ export function expectations(plan: Plan, applied: (opId: string) => boolean): Ex
   const viewsOf = new Map<string, Plan['views'][number][]>();
   for (const v of plan.views) viewsOf.set(v.operationId, [...(viewsOf.get(v.operationId) ?? []), v]);
   for (const op of plan.operations) {
+    // A retirement plan's operations are about views (op.view): before it, each is there as planned.
+    const kind = op.view ? 'VIEW' : 'TABLE';
     if (!isActionable(op.action) || !applied(op.id)) {
-      for (const s of op.sources) out.push({ name: s, kind: 'TABLE', operationId: op.id, phase: 'pre-apply', differs: hashAs(s, op.sourceState[s]) });
+      for (const s of op.sources) out.push({ name: s, kind, operationId: op.id, phase: 'pre-apply', differs: hashAs(s, op.sourceState[s], kind) });
       continue;
     }
+    // An applied retirement leaves nothing under the view's name.
+    if (op.action === 'RETIRE_VIEW') continue;
     const target = op.target as string;
     if (op.action === 'RENAME') out.push({ name: target, kind: 'TABLE', operationId: op.id, phase: 'post-apply', differs: hashAs(op.sources[0], op.sourceState[op.sources[0]]) });
     else if (op.action === 'DEDUPE') out.push({ name: target, kind: 'TABLE', operationId: op.id, phase: 'post-apply', differs: () => null });
@@ -97,7 +101,9 @@ export function compareWithPlan(plan: Plan, applied: (opId: string) => boolean, 
       entries.push({ name: e.name, status: d ? 'DRIFT' : 'MATCHED', expected, operationId: e.operationId, detail: d });
     }
   }
-  for (const t of tables.values()) if (!seen.has(t.name)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
+  // A retirement plan is about the migration plan's views: the dataset's tables are outside it.
+  const outside = (t: TableInfo) => plan.retirement !== undefined && t.kind === 'TABLE';
+  for (const t of tables.values()) if (!seen.has(t.name) && !outside(t)) entries.push({ name: t.name, status: 'UNMANAGED', expected: 'absent', operationId: null, detail: `${t.kind} not in the plan's end state` });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const counts = { MATCHED: 0, DRIFT: 0, MISSING: 0, UNMANAGED: 0 } as Record<ReconcileStatus, number>;
   entries.forEach((e) => (counts[e.status] += 1));

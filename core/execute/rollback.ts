@@ -65,6 +65,7 @@ export function backupFinder(engine: Engine, runnerTables: readonly string[]): B
 
 /** Every name the operation removes when applied is a table again, and its new name is free: nothing to undo. */
 async function isPreApply(state: WarehouseState, op: PlanOperation): Promise<boolean> {
+  if (op.action === 'RETIRE_VIEW') return (await state.get(op.sources[0]))?.kind === 'VIEW';
   for (const t of op.action === 'CONSOLIDATE' ? consolidatedTables(op) : op.sources) if ((await state.get(t))?.kind !== 'TABLE') return false;
   return op.action === 'DEDUPE' || (await state.get(op.target as string)) === null;
 }
@@ -90,7 +91,14 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
     steps.push({ kind: 'RESTORE_TABLE', backupName, name });
     return null;
   };
-  if (op.action === 'RENAME') {
+  if (op.action === 'RETIRE_VIEW') {
+    // The retired view comes back exactly as the migration plan made it.
+    const v = op.view as CompatibilityView;
+    const k = await kindOf(v.name);
+    if (k !== null && k !== 'VIEW') return { blocked: `${v.name} is now a ${k}; the retired view cannot be recreated under it` };
+    if ((await kindOf(v.target)) !== 'TABLE') return { blocked: `${v.target}, the table view ${v.name} reads, is gone` };
+    if (k === null) steps.push({ kind: 'CREATE_VIEW', name: v.name, target: v.target, columns: v.columns, filter: v.filter });
+  } else if (op.action === 'RENAME') {
     const from = op.sources[0];
     const [src, dst] = [await kindOf(from), await kindOf(target)];
     if (dst === 'TABLE' && (src === null || dropped.has(from))) steps.push({ kind: 'RENAME_TABLE', from: target, to: from });

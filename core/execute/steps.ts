@@ -48,6 +48,8 @@ export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[],
       }
       return [...steps, ...views.map(viewStep)];
     }
+    case 'RETIRE_VIEW':
+      return [{ kind: 'DROP_VIEW', name: op.sources[0] }];
     default:
       return [];
   }

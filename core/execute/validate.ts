@@ -121,6 +121,12 @@ export async function validateOperation(
   if (t instanceof Error || !t || t.kind !== 'TABLE') {
     return [check(op.id, `target ${target} exists`, 'rows', false, t instanceof Error ? t.message : `${target} is ${t ? `a ${t.kind}` : 'missing'}`)];
   }
+  if (op.action === 'RETIRE_VIEW') {
+    const view = op.sources[0];
+    const now = await valueOrError(() => engine.getTable(view));
+    const gone = !(now instanceof Error) && !now;
+    return [check(op.id, `view ${view} dropped`, 'schema', gone, now instanceof Error ? now.message : gone ? `gone; readers use ${target}` : `still a ${now?.kind}`)];
+  }
   if (op.action === 'RENAME') {
     const rows = await valueOrError(() => engine.rowCount(target));
     if (rows instanceof Error) out.push(check(op.id, `${target} row count`, 'rows', false, rows.message));

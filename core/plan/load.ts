@@ -27,7 +27,8 @@ function checkIdentifiers(plan: Plan, source: string): void {
     if (op.target) tables.add(op.target);
     op.consolidation?.windows.forEach((w) => [w.source, ...w.copies].forEach((s) => tables.add(s)));
   }
-  plan.views.forEach((v) => (tables.add(v.name), tables.add(v.target)));
+  const views = [...plan.views, ...plan.operations.flatMap((o) => (o.view && isActionable(o.action) ? [o.view] : []))];
+  views.forEach((v) => (tables.add(v.name), tables.add(v.target)));
   for (const t of tables) {
     if (!isTableName(t)) throw bad(source, `${JSON.stringify(t)} is not a valid identifier (letters, digits and "_" only)`, hostile);
   }
@@ -44,7 +45,7 @@ function checkIdentifiers(plan: Plan, source: string): void {
     c.windows.forEach((w) => columns.add(w.presenceColumn));
     c.columns.forEach((col) => (columns.add(col.name), col.from.forEach((f) => columns.add(f.column))));
   }
-  plan.views.forEach((v) => {
+  views.forEach((v) => {
     v.columns.forEach((c) => (columns.add(c.name), columns.add(c.column)));
     if (v.filter !== null) columns.add(v.filter);
   });
@@ -71,7 +72,10 @@ function checkStructure(plan: Plan, source: string): void {
     const needsTarget = isActionable(op.action);
     if (needsTarget && !op.target) throw bad(source, `${op.action} ${op.id} has no target`);
     if (!needsTarget && op.target) throw bad(source, `${op.action} ${op.id} must not have a target`);
-    if ((op.action === 'RENAME' || op.action === 'DEDUPE') && op.sources.length !== 1) throw bad(source, `${op.action} ${op.id} must have exactly one source`);
+    if ((op.action === 'RENAME' || op.action === 'DEDUPE' || op.action === 'RETIRE_VIEW') && op.sources.length !== 1) throw bad(source, `${op.action} ${op.id} must have exactly one source`);
+    if (op.action === 'RETIRE_VIEW' && (op.view?.name !== op.sources[0] || op.view.target !== op.target)) {
+      throw bad(source, `RETIRE_VIEW ${op.id} does not carry the definition of view ${op.sources[0]} (rollback recreates the view from it)`);
+    }
     if (op.action === 'DEDUPE' && !op.twin) throw bad(source, `DEDUPE ${op.id} carries no twin fingerprint`);
     if (op.action === 'CONSOLIDATE' && !op.consolidation) throw bad(source, `CONSOLIDATE ${op.id} carries no consolidation spec`);
     for (const s of op.sources) if (!op.sourceState[s]) throw bad(source, `${op.id} has no recorded state for source ${s}`);
@@ -90,7 +94,8 @@ function checkStructure(plan: Plan, source: string): void {
   };
   for (const op of plan.operations) {
     if (op.action === 'KEEP' || op.action === 'REVIEW') op.sources.forEach((s) => claim(s, op.id));
-    else if (op.action !== 'DEDUPE') claim(op.target as string, op.id);
+    // A retired view's target is the table readers use instead; the retirement produces no name.
+    else if (op.action !== 'DEDUPE' && op.action !== 'RETIRE_VIEW') claim(op.target as string, op.id);
   }
   const views = new Set<string>();
   for (const v of plan.views) {

@@ -10,8 +10,8 @@ import { canonicalWithVariant, judgeName, type NameVerdict } from '../naming/gra
 import type { Policy } from '../policy';
 import { errorText, firstNumericFeatureColumn, median, type FactSource, type PlanningFacts, emptyFacts } from './facts';
 import { computePlanHash, operationId } from './hash';
+import { countOperations } from './counts';
 import {
-  ACTIONS,
   isActionable,
   PLAN_FORMAT,
   type Action,
@@ -670,15 +670,7 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
   });
   views.sort((a, b) => (a.name < b.name ? -1 : 1));
 
-  const zero = () => Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>;
-  const byAction = zero();
-  const sourcesByAction = zero();
-  const byReason: Record<string, number> = {};
-  for (const op of operations) {
-    byAction[op.action]++;
-    sourcesByAction[op.action] += op.sources.length;
-    byReason[op.reason] = (byReason[op.reason] ?? 0) + 1;
-  }
+  const counts = countOperations(operations);
   const estimatedBytes = operations.reduce((s, o) => s + o.estimatedBytes, 0);
   const plan: Omit<Plan, 'planHash'> = {
     format: PLAN_FORMAT,
@@ -692,9 +684,9 @@ export function decidePlan(input: PlanInput, facts: PlanningFacts): Plan {
     graceDays: policy.doc.compatibilityViews.graceDays,
     summary: {
       tables: tables.length,
-      byAction,
-      byReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
-      sourcesByAction,
+      byAction: counts.byAction,
+      byReason: counts.byReason,
+      sourcesByAction: counts.sourcesByAction,
       views: views.length,
       estimatedBytes,
       estimatedCostUsd: Math.round(bytesToUsd(estimatedBytes, policy.doc.execution.pricePerTiBUsd) * 1e6) / 1e6,

@@ -4,13 +4,21 @@
  */
 import { z } from 'zod';
 
+/** What the migration plan decides per table (`bqx plan`); its summary counts each. */
 export const ACTIONS = ['KEEP', 'RENAME', 'DEDUPE', 'CONSOLIDATE', 'REVIEW'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/**
+ * Every action an operation can carry: the migration's, and RETIRE_VIEW of a retirement plan
+ * (`bqx retire`: drops a compatibility view nobody reads once its grace period has ended).
+ */
+export const PLAN_ACTIONS = [...ACTIONS, 'RETIRE_VIEW'] as const;
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
 /** Actions that change the warehouse; KEEP and REVIEW never do. */
-export const ACTIONABLE_ACTIONS = ['RENAME', 'DEDUPE', 'CONSOLIDATE'] as const;
+export const ACTIONABLE_ACTIONS = ['RENAME', 'DEDUPE', 'CONSOLIDATE', 'RETIRE_VIEW'] as const;
 export type ActionableAction = (typeof ACTIONABLE_ACTIONS)[number];
-export function isActionable(action: Action | string): action is ActionableAction {
+export function isActionable(action: PlanAction | string): action is ActionableAction {
   return (ACTIONABLE_ACTIONS as readonly string[]).includes(action);
 }
 
@@ -36,6 +44,10 @@ export const PLAN_REASONS = [
   'NOT_A_TABLE',
   'PLANNING_BUDGET_EXCEEDED',
   'UNSUPPORTED_NAME',
+  // Retirement plans: why a compatibility view is dropped (UNREAD) or kept.
+  'UNREAD',
+  'STILL_READ',
+  'GRACE_NOT_ENDED',
 ] as const;
 export type PlanReason = (typeof PLAN_REASONS)[number];
 
@@ -95,6 +107,39 @@ const consolidationSpecSchema = z
   })
   .strict();
 
+/** A view under a name that disappears, returning exactly the old table's columns. */
+export const compatibilityViewSchema = z
+  .object({
+    name,
+    target: name,
+    operationId: z.string(),
+    /** Output columns in the old table's order: `name` as the old table had it, `column` in the target. */
+    columns: z.array(z.object({ name, column: name }).strict()).min(1),
+    /** BOOL column of the target to filter on (consolidated windows), or null. */
+    filter: z.string().nullable(),
+    graceEnd: isoDay,
+  })
+  .strict();
+
+/** Who read a compatibility view in a retirement plan's window (from the job history). */
+const viewReaderSchema = z
+  .object({
+    principal: z.string(),
+    jobs: z.number().int().positive(),
+    lastRead: z.string(),
+    /** Job labels seen on this principal's reads, `key=value`. */
+    labels: z.array(z.string()),
+  })
+  .strict();
+
+const viewUsageSchema = z
+  .object({
+    jobs: z.number().int().nonnegative(),
+    lastRead: z.string().nullable(),
+    readers: z.array(viewReaderSchema),
+  })
+  .strict();
+
 export const planOperationSchema = z
   .object({
     /** Deterministic: derived from action, sources and target. Also the ledger's operation id. */
@@ -102,7 +147,7 @@ export const planOperationSchema = z
     /** Execution order (1-based); KEEP and REVIEW entries carry the order too but do nothing. */
     seq: z.number().int().positive(),
     batch: z.number().int().nonnegative(),
-    action: z.enum(ACTIONS),
+    action: z.enum(PLAN_ACTIONS),
     reason: z.enum(PLAN_REASONS),
     family: z.string(),
     sources: z.array(name).min(1),
@@ -120,24 +165,17 @@ export const planOperationSchema = z
     after: z.array(z.string()).optional(),
     estimatedBytes: z.number().nonnegative(),
     detail: z.string().optional(),
+    /** RETIRE_VIEW, and views a retirement plan keeps: the view as the migration plan made it (rollback recreates it from this). */
+    view: compatibilityViewSchema.optional(),
+    /** Retirement plans: the view's reads in the window the plan was decided on. */
+    usage: viewUsageSchema.optional(),
   })
   .strict();
 
-/** A view under a name that disappears, returning exactly the old table's columns. */
-export const compatibilityViewSchema = z
-  .object({
-    name,
-    target: name,
-    operationId: z.string(),
-    /** Output columns in the old table's order: `name` as the old table had it, `column` in the target. */
-    columns: z.array(z.object({ name, column: name }).strict()).min(1),
-    /** BOOL column of the target to filter on (consolidated windows), or null. */
-    filter: z.string().nullable(),
-    graceEnd: isoDay,
-  })
+const perAction = z
+  .object(Object.fromEntries(ACTIONS.map((a) => [a, z.number()])) as Record<Action, z.ZodNumber>)
+  .extend({ RETIRE_VIEW: z.number().optional() })
   .strict();
-
-const perAction = z.object(Object.fromEntries(ACTIONS.map((a) => [a, z.number()])) as Record<Action, z.ZodNumber>).strict();
 
 const planSummarySchema = z
   .object({
@@ -150,6 +188,22 @@ const planSummarySchema = z
     estimatedBytes: z.number(),
     estimatedCostUsd: z.number(),
     planningBytes: z.number(),
+  })
+  .strict();
+
+/** How a retirement plan was decided: from which migration plan, on which window of job history. */
+const retirementSchema = z
+  .object({
+    /** The migration plan whose compatibility views this plan retires. */
+    basePlanHash: sha256Hex,
+    decidedAt: z.string(),
+    unreadDays: z.number().int().positive(),
+    /** Reads since this instant keep a view. */
+    readSince: z.string(),
+    /** Where the reads came from (the engine's job history), for the reviewer. */
+    usageSource: z.string(),
+    /** Views of the migration plan that are not views in the warehouse now (never created, or already dropped). */
+    absent: z.array(name),
   })
   .strict();
 
@@ -167,6 +221,8 @@ export const planSchema = z
     summary: planSummarySchema,
     operations: z.array(planOperationSchema),
     views: z.array(compatibilityViewSchema),
+    /** Retirement plans only: what the decision rests on. */
+    retirement: retirementSchema.optional(),
     /** sha256 of the plan's canonical JSON without this field; approvals name it. */
     planHash: sha256Hex,
   })
@@ -179,5 +235,8 @@ export type PlanSummary = z.infer<typeof planSummarySchema>;
 export type ConsolidationSpec = z.infer<typeof consolidationSpecSchema>;
 export type ConsolidationWindow = z.infer<typeof consolidationWindowSchema>;
 export type ConsolidatedColumn = z.infer<typeof consolidatedColumnSchema>;
+export type ViewUsageRecord = z.infer<typeof viewUsageSchema>;
+export type ViewReader = z.infer<typeof viewReaderSchema>;
+export type Retirement = z.infer<typeof retirementSchema>;
 export type VariantEvidence = z.infer<typeof variantEvidenceSchema>;
 export type FingerprintEvidence = z.infer<typeof fingerprintSchema>;

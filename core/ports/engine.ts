@@ -185,6 +185,32 @@ export interface RequiredPermission {
   readonly neededBy: readonly string[];
 }
 
+/** One job of the engine's job history that referenced names of the dataset (`bqx usage`). */
+export interface JobRead {
+  readonly jobId: string;
+  /** Who ran it (BigQuery: user_email, a person or a service account). */
+  readonly principal: string;
+  /** ISO instant the job was created. */
+  readonly at: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Tables and views of the dataset the job referenced, as the engine's history records them. */
+  readonly tables: readonly string[];
+  /** The job's SQL, when the history keeps it (matched for view names too). */
+  readonly query: string | null;
+}
+
+export interface JobHistory {
+  readonly jobs: readonly JobRead[];
+  /** Where the jobs were read, for the report (e.g. the region's JOBS_BY_PROJECT view). */
+  readonly source: string;
+}
+
+/** Who reads through the rehearsal's query path (DuckDB): the principal and labels its log records. */
+export interface Reader {
+  readonly principal: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export interface Engine {
   readonly kind: 'duckdb' | 'bigquery';
   readonly where: EngineLocation;
@@ -276,6 +302,19 @@ export interface Engine {
    * Rollback finds backups by their deterministic names when the ledger is short.
    */
   listRunnerTables(): Promise<string[]>;
+
+  /**
+   * Optional: jobs created since `since` that referenced any of `names` of the dataset (or whose SQL
+   * mentions the dataset), newest first. BigQuery: the region's INFORMATION_SCHEMA.JOBS_BY_PROJECT;
+   * DuckDB: the query log of reads made through `readAs`. Changes nothing.
+   */
+  jobHistory?(since: Date, names: readonly string[]): Promise<JobHistory>;
+  /**
+   * Optional (DuckDB): runs a reader's SELECT and records it in the engine's query log (job id,
+   * principal, labels, the dataset's tables and views it names): how the rehearsal's readers read,
+   * so `jobHistory` can say who still reads a compatibility view. Returns the rows read.
+   */
+  readAs?(sql: string, reader: Reader): Promise<{ readonly jobId: string; readonly rows: number }>;
 
   /** The ledger, lock and paper-run records, kept in the warehouse itself. */
   readonly ledger: LedgerStore;

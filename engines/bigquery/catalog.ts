@@ -93,10 +93,16 @@ export function columnsSql(project: string, dataset: string): string {
   return `SELECT table_name, column_name, data_type FROM ${datasetRef(project, dataset)}.INFORMATION_SCHEMA.COLUMNS ORDER BY table_name, ordinal_position`;
 }
 
-/** TABLE_STORAGE is region-scoped; `@dataset` picks the dataset's tables. */
-export function storageSql(project: string, location: string): string {
+/** `region-<location>`, the qualifier of region-scoped INFORMATION_SCHEMA views (validated). */
+export function regionQualifier(location: string): string {
   const region = `region-${location.toLowerCase()}`;
   if (!/^region-[a-z0-9-]+$/.test(region)) throw new BqxError('BAD_OPTION', `--location ${location} is not a BigQuery location`, 'use e.g. us-central1 or US');
+  return region;
+}
+
+/** TABLE_STORAGE is region-scoped; `@dataset` picks the dataset's tables. */
+export function storageSql(project: string, location: string): string {
+  const region = regionQualifier(location);
   assertProjectId(project, 'project');
   return `SELECT table_name, total_rows, total_logical_bytes FROM \`${project}.${region}\`.INFORMATION_SCHEMA.TABLE_STORAGE WHERE table_schema = @dataset`;
 }

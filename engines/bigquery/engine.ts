@@ -19,6 +19,7 @@ import { checkCredentials, resolveIdentity, type Identity } from './credentials'
 import { DEFAULT_JOB_RUNNER_OPTIONS, JobRunner, JobRunnerOptions } from './jobs';
 import { assertLabels, mergeLabels } from './labels';
 import { BigQueryLedgerStore } from './ledger';
+import { jobHistorySource, jobReads, jobsParams, jobsSql } from './job-history';
 import { Clock, realClock } from './limits';
 import { ReadFuser } from './fuse';
 import { fingerprintSignature, plainTable, TableMetadata } from './metadata';
@@ -396,6 +397,10 @@ export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQ
       return { rowCounts, fingerprints: fps, probes, tables };
     },
 
+    async jobHistory(since, names) {
+      const rows = await runRead('usage_jobs', jobsSql(project, location), jobsParams(project, dataset, since, names));
+      return { jobs: jobReads(rows), ...jobHistorySource(project, location) };
+    },
     async close() {
       try {
         await engine.ledger.flush();

@@ -177,7 +177,7 @@ export class JobRunner {
     private readonly opts: JobRunnerOptions,
   ) {
     this.limiter = new AdaptiveLimiter(opts.concurrency, opts.clock);
-    this.tablePacer = new KeyedRateLimiter(opts.tableUpdatesPerWindow, opts.tableWindowMs, opts.clock);
+    this.tablePacer = new KeyedRateLimiter(opts.tableUpdatesPerWindow, opts.tableWindowMs, opts.clock, opts.notice ?? stderrNotice, RETRY_NOTICE_AFTER_MS);
     this.random = opts.random ?? Math.random;
   }
 

@@ -42,6 +42,9 @@ export class KeyedRateLimiter {
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly clock: Clock,
+    /** Says what a caller waits for once it has waited more than `noticeAfterMs`, then every `noticeAfterMs`. */
+    private readonly notice: ((line: string) => void) | null = null,
+    private readonly noticeAfterMs = 5_000,
   ) {}
 
   /** Waits for a free slot and returns the function to call when the job has completed. */
@@ -52,6 +55,8 @@ export class KeyedRateLimiter {
     const mine = new Promise<void>((r) => (release = r));
     const chain = previous.then(() => mine);
     this.waiting.set(key, chain);
+    const since = this.clock.now();
+    let announced = -Infinity;
     await previous;
     try {
       for (;;) {
@@ -68,8 +73,14 @@ export class KeyedRateLimiter {
         }
         const finished = live.filter((g) => g.end !== null).map((g) => (g.end as number) + this.windowMs - now);
         // Wait for the oldest finished grant to leave the window, or poll while all are in flight.
-        const wait = finished.length > 0 ? Math.min(...finished) : this.windowMs / 20;
-        await this.clock.sleep(Math.max(1, wait + this.windowMs / 100));
+        const wait = Math.max(1, (finished.length > 0 ? Math.min(...finished) : this.windowMs / 20) + this.windowMs / 100);
+        // A wait that makes this caller's total pass the notice threshold is announced, then one line per threshold.
+        if (this.notice && now - since + wait > this.noticeAfterMs && now - announced >= this.noticeAfterMs) {
+          announced = now;
+          const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+          this.notice(`bqx: waiting for the metadata-update quota of table ${key} (${this.limit} updates per ${s(this.windowMs)}): ${s(now - since)} so far, next look in ${s(wait)}`);
+        }
+        await this.clock.sleep(wait);
       }
     } finally {
       release();

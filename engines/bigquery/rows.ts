@@ -72,6 +72,11 @@ export function scalarParam(name: string, type: ScalarType, value: string | numb
   return { name, parameterType: { type }, parameterValue: { value: value === null ? null : String(value) } };
 }
 
+/** ARRAY<STRING> parameter. */
+export function stringsParam(name: string, values: readonly string[]): QueryParameter {
+  return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: values.map((value) => ({ value })) } };
+}
+
 /** ARRAY<STRUCT<...>> parameter: the rows of one INSERT. */
 export function rowsParam(name: string, columns: readonly { name: string; type: ScalarType }[], rows: readonly Row[]): QueryParameter {
   return {

@@ -4,10 +4,11 @@ import { assertDistinctDatasets, assertNotReserved, BqxError, valueOrError } fro
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { DuckDbEngineOptions } from '../../core/ports/engine';
-import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, KeyStats, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
+import type { ContentFingerprint, CoverageResult, Engine, EngineLocation, JobHistory, KeyStats, Reader, ReadRequest, ReadResults, Rehearsal, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { bindsOrMissing, Db, num, str, type Row } from './db';
 import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
+import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
 import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
@@ -543,6 +544,14 @@ class DuckDbEngine implements Engine {
       const detail = (e as { duckdbMessage?: string }).duckdbMessage ?? (e as Error).message;
       throw new BqxError('PROBE_FAILED', `${this.where.dataset}.${name} does not resolve: ${detail.split('\n')[0]}`, 'the view or table is missing, or a view refers to a table or column that no longer exists', 'FAILURE');
     }
+  }
+
+  jobHistory(since: Date, names: readonly string[]): Promise<JobHistory> {
+    return jobHistory(this.db, this.where, since, names);
+  }
+
+  readAs(sql: string, reader: Reader): Promise<{ jobId: string; rows: number }> {
+    return readAs(this.db, this.where, sql, reader);
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ export function registerApply(program: Command, finish: Finish): void {
       resumeCommand: commandLine(),
       holdSignalsAfterRun: true,
     });
-    printRun(r, Boolean(opts.json), () => (mode === 'paper' && !r.refusal ? `${formatStatements(r.summary)}\n\n` : '') + formatSummaryText(r.summary));
+    printRun(r, Boolean(opts.json), () => (mode === 'paper' && !r.refusal ? `${formatStatements(r.summary)}\n\n` : '') + formatSummaryText(r.summary) + (r.projection ? `\n  synthetic copy above; ${r.projection}` : ''));
     finish(runOutcome(r.summary));
   });
 }

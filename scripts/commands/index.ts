@@ -8,7 +8,9 @@ import { registerPlan } from './plan';
 import { registerReadiness } from './readiness';
 import { registerReconcile } from './reconcile';
 import { registerRemap } from './remap';
+import { registerRetirement } from './retirement';
 import { registerRollback } from './rollback';
+import { registerScan } from './scan';
 import { registerSynth } from './synth';
 import { registerUnlock } from './unlock';
 import { registerVerify } from './verify';
@@ -26,7 +28,9 @@ export function registerCommands(program: Command, finish: Finish): void {
   registerExtraction(program, finish);
   registerRemap(program, finish);
   registerRollback(program, finish);
+  registerRetirement(program, finish);
   registerUnlock(program, finish);
+  registerScan(program, finish);
   registerReadiness(program, finish);
   registerMain(program, finish);
 }

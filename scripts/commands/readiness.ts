@@ -30,15 +30,18 @@ export function registerReadiness(program: Command, finish: Finish): void {
       'GO / NO-GO audit, by testing: the policy, the plan against the current catalogue, each operation class rendered and dry-run, ' +
         'datasets, budget, the synthesized stacks, dependencies (and on Google Cloud, as the runner: credentials, APIs, every permission ' +
         'of the runner permission table by testIamPermissions, buckets, jobs). ' +
-        'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents (tool inventory, Phase 4C readiness, ' +
-        'infrastructure, dependencies, execution blockers, executive summary) and readiness-audit.json. Exit 0 GO, 10 NO-GO, 11 CONDITIONAL GO. ' +
+        'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents. ' +
+        'On the embedded engine it is a REHEARSAL on a synthetic copy with two verdicts: the rehearsal’s (may this local run proceed) and production’s ' +
+        '(every blocker at production’s severity, the cloud checks listed NOT CHECKED with their commands). ' +
+        'Exit (of the rehearsal’s verdict on the embedded engine, production’s on BigQuery): 0 GO, 10 NO-GO, 11 CONDITIONAL GO. ' +
         'Read-only: opens the warehouse read-only and writes nothing to it (its record is the report).',
     )
     .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
     .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
     .option('--reports-dir <dir>', 'where readiness.md and readiness.json are written', 'reports')
     .option('--html <file>', 'the HTML report (default: <reports-dir>/index.html)')
-    .option('--out-dir <dir>', 'also write the six readiness documents (Markdown) and readiness-audit.json here')
+    .option('--out-dir <dir>', 'also write the directive’s six documents (IMPLEMENTATION_SCRIPT_INVENTORY_<date>.md, M008_PHASE4C_READINESS_REPORT_<date>.md, INFRASTRUCTURE_READINESS_REPORT_<date>.md, DEPENDENCY_ANALYSIS_<date>.md, EXECUTION_BLOCKER_ANALYSIS_<date>.md, BA_AUDIT_SUMMARY_<date>.md) and BA_AUDIT_SUMMARY_<date>.json here')
+    .option('--code <dir>', 'a checkout of the team’s repository: its scripts go into the inventory (READY / PARTIAL / MISSING / BLOCKED, file:line), the Phase 4C report, the dependencies and the blockers (bqx scan DIR)')
     .option('--google-api-endpoint <url>', 'one base URL for Storage, Cloud Run, Resource Manager, Service Usage and IAM Credentials (a test double); env BQX_GOOGLE_API_ENDPOINT')
     .option(
       '--impersonate-service-account <email>',
@@ -64,6 +67,7 @@ export function registerReadiness(program: Command, finish: Finish): void {
       googleApiEndpoint: opts.googleApiEndpoint,
       impersonateServiceAccount: impersonate,
       outDir: opts.outDir,
+      codeDir: opts.code,
       verbs: cliVerbs(program),
     });
     emit(

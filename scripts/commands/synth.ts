@@ -25,11 +25,12 @@ export function registerSynth(program: Command, finish: Finish): void {
     .option('--hcl', 'write cdk.tf (plain Terraform) instead of cdk.tf.json')
     .option('--out <dir>', 'output directory (default cdktf.out)')
     .option('--plan <file>', 'plan file for the views stacks (default: the environment’s views.planFile; env BQX_PLAN_FILE)')
+    .option('--retire-plan <file>', 'applied retirement plan of the plan\'s views (bqx retire): exactly the views it retired are not declared (env BQX_RETIRE_PLAN_FILE)')
     .option('--now <iso>', 'the clock for grace periods (default now; env BQX_NOW)')
     .action(async (opts) => {
       const started = performance.now();
       const now = parseNow(opts.now);
-      const result = await synthesize({ env: opts.env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined) });
+      const result = await synthesize({ env: opts.env, outdir: opts.out, hcl: Boolean(opts.hcl), now, planFile: opts.plan ?? (process.env.BQX_PLAN_FILE || undefined), retirePlanFile: opts.retirePlan ?? (process.env.BQX_RETIRE_PLAN_FILE || undefined) });
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
       const file = opts.hcl ? 'cdk.tf' : 'cdk.tf.json';
       const total = Object.values(result.resources).reduce((a, b) => a + b, 0);

@@ -4,6 +4,7 @@ import { BqxError } from '../../core/errors';
 import { isScale, SCALES } from '../../warehouse/catalogue';
 import { seedWarehouse } from '../../warehouse/seed';
 import type { Finish } from '../exit-codes';
+import { registerWarehouseRead } from './retirement';
 import { DEFAULT_DATABASE, emit, engineOptions, withEngineOptions, withJsonOption } from '../options';
 
 function parseRows(value: unknown): number | undefined {
@@ -53,4 +54,6 @@ export function registerWarehouse(program: Command, finish: Finish): void {
     );
     finish('OK');
   });
+
+  registerWarehouseRead(warehouse, finish);
 }

@@ -110,15 +110,16 @@ export async function checkExtractJob(findings: Findings, input: ExtractionCheck
       return `${facts.join('; ')}; no plan: the grace period's views are not known`;
     }
     if (grace === 0 || fixed) return facts.join('; ');
+    // Production's severity on either engine: the job change must ship before the first apply. On
+    // the embedded warehouse no extract job reads the copy, so the rehearsal itself may proceed.
     const local = input.engineKind === 'duckdb';
     scope.block({
       code: 'EXTRACT_DUPLICATES',
-      priority: local ? 'P3' : 'P1',
+      priority: 'P1',
+      ...(local ? { scope: 'production' as const } : {}),
       title: `during the grace period the extract job's name-only discovery reads ${n(grace)} duplicate feature tables (${perPair})`,
-      impact: local
-        ? `none on the embedded warehouse (no extract job reads it); on BigQuery this is P1: every training file of the grace period gets each renamed feature twice, under its old and its new column names`
-        : `every training file extracted during the grace period gets each renamed feature twice, under its old and new column names (${perPair} tables per pair); ${n(legacy)} legacy copies were already read twice before`,
-      mitigation: `change the extract job before the first apply: ${fixes.join('; ')}; then set jobs.extract.discovery in config/environments.ts (the pipeline stack renders ${DISCOVERY_ENV}) and deploy the pipeline stack`,
+      impact: `every training file extracted during the grace period gets each renamed feature twice, under its old and new column names (${perPair} tables per pair); ${n(legacy)} legacy copies were already read twice before${local ? '. Counted on the synthetic copy; it does not stop this local rehearsal (no extract job reads it)' : ''}`,
+      mitigation: `change the extract job before the first apply: ${fixes.join('; ')}; then set jobs.extract.discovery in config/environments.ts (the pipeline stack renders ${DISCOVERY_ENV}), rebuild the extract image and deploy the pipeline stack`,
     });
     return facts.join('; ');
   });

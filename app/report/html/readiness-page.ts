@@ -1,7 +1,10 @@
-import type { ReadinessReport } from '../../readiness/types';
+import type { PairExtraction, ReadinessReport } from '../../readiness/types';
 import { SECTIONS } from '../../readiness/types';
 import { formatBytes } from '../../readiness/format';
 import { esc, num, svgBar, usd } from './html';
+import { codeCard, decisionsCard, inventoriesCard, modeBanner, productionCard } from './production-cards';
+import { verdictHeadline } from '../../readiness/production';
+import { formatMinutes, projectionLine } from '../../readiness/projection';
 import type { RunPhase, RunView } from '../run-view';
 import type { ColumnAuditSummary } from '../../../core/naming/columns';
 
@@ -20,6 +23,7 @@ const CSS = `
 header{padding:18px 28px;display:flex;align-items:center;gap:24px;flex-wrap:wrap}
 header .verdict{font-size:34px;font-weight:800;letter-spacing:.5px}
 header .meta{opacity:.92;font-size:13px}
+header .mode{flex-basis:100%;font-size:15px;font-weight:700;letter-spacing:.4px;text-transform:none}
 main{padding:18px 28px 40px;max-width:1400px}
 .kpis{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:14px;margin-bottom:16px}
 .kpi{min-height:118px}.kpi .big{font-size:24px}
@@ -121,15 +125,24 @@ ${row('non-compliant columns (table × column)', (s) => s.columns.nonCompliant)}
 function extractionCard(r: ReadinessReport, focus: string | null, manifests: string | null): string {
   const x = r.extraction;
   if (!x) return '';
-  const rows = x.pairs
-    .map(
-      (p) =>
-        `<tr${p.pair === focus ? ' style="font-weight:700"' : ''}><td>${esc(p.pair.toUpperCase())}</td><td class="n">${num(p.before)}</td><td class="n">${num(p.after)}</td><td class="n">${num(p.duplicatesDuringGrace)}</td><td class="n">${num(p.duplicatesBefore)}</td><td class="n">${p.remap ? num(p.remap.RENAMED) : '–'}</td><td class="n">${p.remap ? num(p.remap.MERGED) : '–'}</td><td class="n">${p.remap ? num(p.remap.UNCHANGED) : '–'}</td></tr>`,
-    )
+  // Pairs with the same figures fold into one row (at full scale most of the 28 pairs repeat).
+  const groups = new Map<string, PairExtraction[]>();
+  for (const p of x.pairs) {
+    const key = [p.before, p.after, p.duplicatesDuringGrace, p.duplicatesBefore, p.remap?.RENAMED, p.remap?.MERGED, p.remap?.UNCHANGED].join('/');
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const rows = [...groups.values()]
+    .map((ps) => {
+      const p = ps[0];
+      const names = ps.map((q) => q.pair.toUpperCase());
+      const label = ps.length > 1 ? `${ps.length} pairs: ${names.join(', ')}` : names[0];
+      const bold = focus !== null && ps.some((q) => q.pair === focus);
+      return `<tr${bold ? ' style="font-weight:700"' : ''}><td>${esc(label)}</td><td class="n">${num(p.before)}</td><td class="n">${num(p.after)}</td><td class="n">${num(p.duplicatesDuringGrace)}</td><td class="n">${num(p.duplicatesBefore)}</td><td class="n">${p.remap ? num(p.remap.RENAMED) : '–'}</td><td class="n">${p.remap ? num(p.remap.MERGED) : '–'}</td><td class="n">${p.remap ? num(p.remap.UNCHANGED) : '–'}</td></tr>`;
+    })
     .join('');
   return `<div class="card" id="extraction"><h2>What the extract job reads, per pair</h2>
 <div class="small">Base tables read, each feature once, before and after the plan. A discovery by name alone (what the job does today: <b>${esc(x.jobDiscovery.mode)}</b>, ${esc(x.jobDiscovery.source)}) also reads every compatibility view during the grace period: <b id="extraction-duplicates">${num(x.duplicatesDuringGrace)}</b> duplicate feature tables across ${x.pairs.length} pairs.</div>
-<table style="margin-top:6px"><tr><th>pair</th><th class="n">before</th><th class="n">after</th><th class="n">views read twice</th><th class="n">legacy copies before</th><th class="n">RENAMED</th><th class="n">MERGED</th><th class="n">UNCHANGED</th></tr>${rows}</table>
+<table style="margin-top:6px"><tr><th>pair(s)</th><th class="n">before</th><th class="n">after</th><th class="n">views read twice</th><th class="n">legacy copies before</th><th class="n">RENAMED</th><th class="n">MERGED</th><th class="n">UNCHANGED</th></tr>${rows}</table>
 <div class="small" style="margin-top:6px"><b>Fix in the job, before the first apply:</b><ul>${x.fixes.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>Right after the apply, rewrite feature-selection lists: <code>bqx remap --plan PLAN --pair PAIR --features FILE</code>.${manifests ? ` Manifests written to <code>${esc(manifests)}</code>.` : ''}</div></div>`;
 }
 
@@ -154,13 +167,17 @@ function planCard(r: ReadinessReport): string {
 function costCard(r: ReadinessReport): string {
   const c = r.cost;
   if (!c) return `<div class="card" id="cost"><h2>Cost details</h2><div class="muted">Not assessed (no valid plan or policy).</div></div>`;
-  return `<div class="card" id="cost"><h2>Cost details (the plan’s estimate)</h2>
+  return `<div class="card" id="cost"><h2>Cost details (the plan’s estimate${r.mode === 'rehearsal' ? ', synthetic copy' : ''})</h2>
 <table><tr><td>bytes read by operations</td><td class="n">${esc(formatBytes(c.estimatedBytes))} (${esc(usd(c.estimatedCostUsd))})</td></tr>
 <tr><td>of which consolidations</td><td class="n">${esc(formatBytes(c.consolidationBytes))} (${esc(usd(c.consolidationCostUsd))})</td></tr>
 <tr><td>budget per run</td><td class="n">${esc(usd(c.budgetUsd))} (estimate: ${esc(share(c.estimatedCostUsd, c.budgetUsd))})</td></tr>
 <tr><td>price</td><td class="n">$${esc(c.pricePerTiBUsd)}/TiB</td></tr>
 ${c.dryRunSample ? `<tr><td>one consolidation, dry run</td><td class="n">${esc(formatBytes(c.dryRunSample.dryRunBytes))} (planned ${esc(formatBytes(c.dryRunSample.plannedBytes))})</td></tr>` : ''}
-</table><div class="small muted" style="margin-top:6px">Renames, drops and views are free; only consolidations read data.</div></div>`;
+</table><div class="small muted" style="margin-top:6px">Renames, drops and views are free; only consolidations read data.${r.mode === 'rehearsal' ? ' These are the SYNTHETIC copy’s figures.' : ''}</div>${
+    r.projection
+      ? `<div class="small" id="projection" style="margin-top:8px"><b>${esc(projectionLine(r.projection))}</b>.<div class="muted">Basis: ${esc(r.projection.basis)}. The team’s own estimate for Phase 4C: $5–15.</div></div>`
+      : ''
+  }</div>`;
 }
 
 function details(r: ReadinessReport, links: readonly string[]): string {
@@ -223,7 +240,9 @@ ${c.after ? complianceBars(c.after, 'tables after the plan', 'compliance-after')
     : `<div class="card kpi" id="kpi-operations"><h2>Operations</h2><div class="muted">no valid plan</div></div>`;
   const k = r.cost;
   const cost = k
-    ? `<div class="card kpi" id="kpi-cost"><h2>Cost estimate</h2><div><span class="big" id="kpi-cost-estimate">${esc(usd(k.estimatedCostUsd))}</span> <span class="muted">of ${esc(usd(k.budgetUsd))} budget</span></div>${budgetBar('kpi-cost-share', k.estimatedCostUsd, k.budgetUsd, 'estimate', 240)}<div class="small muted">${esc(formatBytes(k.estimatedBytes))} read; consolidations ${esc(formatBytes(k.consolidationBytes))}</div></div>`
+    ? `<div class="card kpi" id="kpi-cost"><h2>Cost estimate${r.mode === 'rehearsal' ? ' (synthetic copy)' : ''}</h2><div><span class="big" id="kpi-cost-estimate">${esc(usd(k.estimatedCostUsd))}</span> <span class="muted">of ${esc(usd(k.budgetUsd))} budget</span></div>${budgetBar('kpi-cost-share', k.estimatedCostUsd, k.budgetUsd, 'estimate', 240)}<div class="small muted">${esc(formatBytes(k.estimatedBytes))} read; consolidations ${esc(formatBytes(k.consolidationBytes))}</div>${
+        r.projection ? `<div class="small" id="kpi-cost-real">at real size: <b>${esc(usd(r.projection.usd))}</b> for ${esc(formatBytes(r.projection.bytes))}, ~${esc(formatMinutes(r.projection.wallSeconds))} (projected)</div>` : ''
+      }</div>`
     : `<div class="card kpi" id="kpi-cost"><h2>Cost estimate</h2><div class="muted">not assessed</div></div>`;
   return `<div class="kpis">${blockersKpi(r)}${compliance}${ops}${cost}</div>`;
 }
@@ -305,17 +324,19 @@ export function renderReadinessHtml(r: ReadinessReport, opts: { links?: readonly
   const runOk = run ? run.outcome === 'OK' : true;
   const head = run ? (runOk ? VERDICT_COLORS.GO : VERDICT_COLORS['NO-GO']) : color;
   const where = `${r.engine.kind} · ${r.engine.kind === 'bigquery' ? `${r.engine.project}.` : ''}${r.engine.dataset}`;
-  const title = run ? `Phase 4C run: ${run.outcome}` : `readiness: ${r.verdict}`;
-  const readiness = `${run ? `<h2 class="section">The readiness the run started from: ${esc(r.verdict)}</h2>` : kpis(r)}
-<div class="grid2"><div>${r.blockers.length ? blockersCard(r) : ''}${planCard(r)}${costCard(r)}</div><div>${complianceCard(r)}${run ? '' : columnsCard(r.columns, null)}</div></div>
+  const title = run ? `Phase 4C run: ${run.outcome}` : `readiness: ${verdictHeadline(r)}`;
+  const readiness = `${run ? `<h2 class="section">The readiness the run started from: ${esc(verdictHeadline(r))}</h2>` : kpis(r)}
+<div class="grid2"><div>${productionCard(r)}${r.blockers.length ? blockersCard(r) : ''}${decisionsCard(r)}${planCard(r)}${costCard(r)}</div><div>${complianceCard(r)}${inventoriesCard(r)}${codeCard(r)}${run ? '' : columnsCard(r.columns, null)}</div></div>
 ${run ? '' : extractionCard(r, null, null)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>BQX ${esc(title)}</title><style>${CSS}</style></head>
 <body>
 <header style="background:${head.bg};color:${head.fg}">
+${modeBanner(r)}
 ${run ? `<div class="verdict" id="run-status" data-outcome="${esc(run.outcome)}">${runOk ? 'RUN OK' : esc(`RUN ${run.outcome}`)}</div>` : ''}
-<div class="${run ? 'run' : 'verdict'}" id="verdict" data-verdict="${esc(r.verdict)}">${esc(r.verdict)}</div>
+${r.mode === 'rehearsal' ? '<div class="run">REHEARSAL</div>' : ''}<div class="${run ? 'run' : 'verdict'}" id="verdict" data-verdict="${esc(r.verdict)}">${esc(r.verdict)}</div>
+<div class="run" id="production-verdict" data-verdict="${esc(r.production.verdict)}">PRODUCTION ${esc(r.production.verdict)}</div>
 <div class="meta">M008 Phase 4C ${run ? `run of ${esc(run.finishedAt)} · readiness` : 'readiness'} · ${esc(where)}<br>${esc(r.generatedAt)} · ${r.counts.checks} checks, ${r.counts.failed} failed</div>
 </header>
 <main>

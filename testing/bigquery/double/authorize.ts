@@ -72,6 +72,7 @@ export function classifyStatement(sql: string, tables: ReadonlyMap<string, Doubl
     return { action: 'LOCK_APPEND', datasets: { runnerDataset: [...on(ref(m[1])), ...on(ref(m[2]))] } };
   }
   if (/^SELECT .+ FROM `[^`.]+\.region-[a-z0-9-]+`\.INFORMATION_SCHEMA\.TABLE_STORAGE\b/.test(sql)) return { action: 'CATALOG_TABLE_STORAGE', datasets: {} };
+  if (/FROM `[^`.]+\.region-[a-z0-9-]+`\.INFORMATION_SCHEMA\.JOBS_BY_PROJECT\b/.test(sql)) return { action: 'JOB_HISTORY', datasets: {} };
   if ((m = sql.match(/FROM `[^`.]+\.([^`.]+)`\.INFORMATION_SCHEMA\.(COLUMNS|VIEWS|SEARCH_INDEXES)\b/))) {
     return { action: m[2] === 'SEARCH_INDEXES' ? 'SEARCH_INDEXES' : 'CATALOG_COLUMNS_AND_VIEWS', datasets: { featureDataset: [{ dataset: m[1], table: null }] } };
   }

@@ -130,7 +130,7 @@ export class DoubleModel implements Catalogue {
     sql: string,
     params: RestParam[],
     labels: Record<string, string>,
-    auth: { readonly caller?: readonly string[] | null; readonly denied?: DoubleError | null } = {},
+    auth: { readonly caller?: readonly string[] | null; readonly denied?: DoubleError | null; readonly principal?: string | null } = {},
     maximumBytesBilled?: number,
   ): { job: JobRecord; dropConnection: boolean } {
     this.counters.inserts++;
@@ -155,6 +155,7 @@ export class DoubleModel implements Catalogue {
     }
     if (fault === 'permanent') throw new DoubleError(400, 'invalidQuery', 'Syntax error: injected permanent failure');
     const job = this.createJob(id, sql, params, labels, fault === 'jobBackendError', auth.caller ?? null, auth.denied ?? null);
+    job.principal = auth.principal ?? auth.caller?.[0] ?? null;
     if (maximumBytesBilled !== undefined) job.maximumBytesBilled = maximumBytesBilled;
     if (fault === 'unknownOutcome') {
       this.counters.serverErrors++;
@@ -180,7 +181,7 @@ export class DoubleModel implements Catalogue {
   }
 
   private createJob(id: string, sql: string, params: RestParam[], labels: Record<string, string>, failBackend: boolean, caller: readonly string[] | null, denied: DoubleError | null): JobRecord {
-    const job = { id, sql, labels, params, caller, state: 'PENDING', bytes: 0, schema: [], rows: [], createdAt: this.opts.clock.now() } as unknown as JobRecord;
+    const job = { id, sql, labels, params, caller, principal: null, createdWallMs: Date.now(), state: 'PENDING', bytes: 0, schema: [], rows: [], createdAt: this.opts.clock.now() } as unknown as JobRecord;
     job.done = this.execute(job, failBackend, denied);
     this.jobs.set(id, job);
     return job;

@@ -259,7 +259,8 @@ export class RestServer {
         sql,
         params,
         labels,
-        { caller, denied },
+        // user_email of the JOBS view: the caller's member, or (no IAM) the bearer token that names the identity.
+        { caller, denied, principal: caller?.[0] ?? String(req.headers.authorization ?? '').replace(/^Bearer /, '') },
         body.configuration?.query?.maximumBytesBilled !== undefined ? Number(body.configuration.query.maximumBytesBilled) : undefined,
       );
       if (denied) record.outcome = denied.reason;

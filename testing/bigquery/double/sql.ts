@@ -8,6 +8,8 @@ export interface Catalogue {
   readonly opts: DoubleOptions;
   readonly tables: Map<string, DoubleTable>;
   readonly datasets: ReadonlyMap<string, DoubleDataset>;
+  /** Every job created, for the region's INFORMATION_SCHEMA.JOBS_BY_PROJECT. */
+  readonly jobs: ReadonlyMap<string, JobRecord>;
   addDataset(name: string): void;
   addTable(t: NewTable): DoubleTable;
 }
@@ -238,6 +240,8 @@ export class Interpreter {
     const s = job.sql;
     const param = (n: string) => paramValue(job, n);
     const refs = tableRefs(s).map((r) => this.must(r.dataset, r.name));
+    // Every table and view the query names, as the JOBS view's referenced_tables lists them.
+    job.referencedTables = tableRefs(s);
     job.statementType = 'SELECT';
     job.bytes = refs.reduce((n, t) => n + t.numBytes, 0);
     const set = (schema: DoubleColumn[], rows: Record<string, unknown>[]) => {
@@ -336,9 +340,44 @@ export class Interpreter {
         job.bytes = bytes;
         return set(parts.map(([, , i]) => S(`r${i}`)), [row]);
       }
+      case 'usage_jobs':
+        return set([S('job_id'), S('user_email'), S('created_at'), S('labels_json'), S('views_json')], this.jobsReading(job));
+      // Someone else's read (a pipeline reading a view): it resolves against the catalogue and is
+      // recorded with what it referenced; the double holds no row values, so it returns no rows.
+      case '':
+        return set([], []);
       default:
         throw new DoubleError(400, 'invalidQuery', `the double does not answer reads labelled "${kind}"`);
     }
+  }
+
+  /**
+   * The region's JOBS_BY_PROJECT as the engine's usage query asks it (engines/bigquery/job-history.ts):
+   * query jobs since @since, not labelled @runner_label, and the names of @names each referenced
+   * in @project.@dataset or names in its SQL; newest first.
+   */
+  private jobsReading(self: JobRecord): Record<string, unknown>[] {
+    const param = (n: string) => paramValue(self, n);
+    const since = Date.parse(String(param('since')).replace(' ', 'T').replace(/\+00(:00)?$/, 'Z'));
+    const names = (self.params.find((x) => x.name === 'names')?.parameterValue.arrayValues ?? []).map((v) => String(v.value));
+    const dataset = String(param('dataset'));
+    const mentions = (sql: string, name: string) => new RegExp(`(^|[^A-Za-z0-9_])${name}($|[^A-Za-z0-9_])`).test(sql);
+    return [...this.cat.jobs.values()]
+      .filter((j) => j !== self && j.createdWallMs >= since && !(String(param('runner_label')) in j.labels) && /^(SELECT|WITH) /.test(j.sql))
+      .map((j) => {
+        const referenced = new Set((j.referencedTables ?? []).filter((r) => r.dataset === dataset).map((r) => r.name));
+        const views = names.filter((n) => referenced.has(n) || (j.sql.includes(dataset) && mentions(j.sql, n)));
+        return { j, views };
+      })
+      .filter((x) => x.views.length > 0)
+      .sort((a, b) => b.j.createdWallMs - a.j.createdWallMs)
+      .map(({ j, views }) => ({
+        job_id: j.id,
+        user_email: (j.principal ?? '').replace(/^(user|serviceAccount):/, ''),
+        created_at: new Date(j.createdWallMs).toISOString(),
+        labels_json: JSON.stringify(Object.entries(j.labels).map(([key, value]) => ({ key, value }))),
+        views_json: JSON.stringify(views),
+      }));
   }
 
   /** The columns a view's query yields against the catalogue now (its target and columns must exist). */

@@ -98,7 +98,7 @@ export interface DoubleOptions {
 export interface RestParam {
   name: string;
   parameterType: { type: string; arrayType?: { type: string; structTypes?: { name: string; type: { type: string } }[] } };
-  parameterValue: { value?: string | null; arrayValues?: { structValues?: Record<string, { value?: string | null }> }[] };
+  parameterValue: { value?: string | null; arrayValues?: { value?: string | null; structValues?: Record<string, { value?: string | null }> }[] };
 }
 
 export interface JobRecord {
@@ -107,6 +107,12 @@ export interface JobRecord {
   labels: Record<string, string>;
   /** The members of the identity that created it (null: the double enforces no IAM). */
   caller: readonly string[] | null;
+  /** Who ran it as INFORMATION_SCHEMA.JOBS names it (user_email): the caller, or without IAM the bearer token. */
+  principal: string | null;
+  /** Wall-clock ms of its creation (the JOBS view's creation_time). */
+  createdWallMs: number;
+  /** Tables and views the query named, once it ran (the JOBS view's referenced_tables). */
+  referencedTables?: { dataset: string; name: string }[];
   params: RestParam[];
   state: 'PENDING' | 'RUNNING' | 'DONE';
   error?: { reason: string; message: string };

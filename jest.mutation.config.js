@@ -1,0 +1,28 @@
+/**
+ * The test files the mutation run (stryker.config.json, `npm run mutation`) runs against mutants
+ * of core/execute/ and core/plan/: those that import them and run in-process. Tests that run dist/
+ * (crash.test.ts, cli-process.test.ts) cannot see a mutant, and the BigQuery double and readiness
+ * files add minutes per mutant for little more.
+ *
+ * BQX_MUTATION_TESTS narrows the files for a run narrowed with --mutate (each mutant then takes
+ * seconds instead of minutes): `plan` keeps the planner's pure tests (the executor's tests build
+ * their plan once and cache it, so they would run against every planner mutant without calling
+ * the mutated planner); `units` keeps the tests of the executor's pure folds and checks
+ * (units.test.ts, preflight-units.test.ts).
+ */
+const base = require('./jest.config.js');
+
+const PLAN = ['<rootDir>/__tests__/core/*.test.ts', '<rootDir>/__tests__/app/plan-review.test.ts'];
+const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__/execute/preflight-units.test.ts'];
+const EXECUTE = [
+  '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
+];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  reporters: ['default'],
+  // `units-before`: units.test.ts alone, the in-process suite of these functions before
+  // preflight-units.test.ts (the README's "before" figure).
+  testMatch: { plan: PLAN, units: UNITS, 'units-before': UNITS.slice(0, 1) }[process.env.BQX_MUTATION_TESTS ?? ''] ?? [...PLAN, ...EXECUTE],
+};
