@@ -22,8 +22,12 @@ function reason(e: unknown): string {
   return (e as Error).message;
 }
 
-/** Creates `dir` (and missing parents) if needed and proves it writable with a probe file. */
-export function ensureWritableDir(dir: string, what = 'output directory'): string {
+/**
+ * Creates `dir` (and missing parents) if needed and proves it writable with a probe file. With
+ * `create: false` (the check before a run) nothing is created: the nearest existing directory is
+ * proved writable instead, so a run refused later leaves no empty directory behind.
+ */
+export function ensureWritableDir(dir: string, what = 'output directory', opts: { create?: boolean } = {}): string {
   const abs = path.resolve(dir);
   const missing: string[] = [];
   let cur = abs;
@@ -42,6 +46,10 @@ export function ensureWritableDir(dir: string, what = 'output directory'): strin
       cur = parent;
     }
   }
+  if (opts.create === false) {
+    probeWritable(missing.length ? cur : abs, what, dir);
+    return abs;
+  }
   for (const m of missing) {
     try {
       mkdirSync(m);
@@ -49,18 +57,22 @@ export function ensureWritableDir(dir: string, what = 'output directory'): strin
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(what, dir, reason(e));
     }
   }
-  const probe = path.join(abs, `.bqx-write-probe-${process.pid}`);
+  probeWritable(abs, what, dir);
+  return abs;
+}
+
+function probeWritable(existing: string, what: string, dir: string): void {
+  const probe = path.join(existing, `.bqx-write-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, 'w'));
     rmSync(probe, { force: true });
   } catch (e) {
     throw unusable(what, dir, reason(e));
   }
-  return abs;
 }
 
 /** The file's directory is writable and the file itself is not a directory (and writable if it exists). */
-export function ensureWritableFile(file: string, what = 'output file'): string {
+export function ensureWritableFile(file: string, what = 'output file', opts: { create?: boolean } = {}): string {
   const abs = path.resolve(file);
   try {
     if (statSync(abs).isDirectory()) throw unusable(what, file, 'it is a directory');
@@ -69,6 +81,6 @@ export function ensureWritableFile(file: string, what = 'output file'): string {
     if (e instanceof BqxError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw unusable(what, file, reason(e));
   }
-  ensureWritableDir(path.dirname(abs), `directory of the ${what}`);
+  ensureWritableDir(path.dirname(abs), `directory of the ${what}`, opts);
   return abs;
 }

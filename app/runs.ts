@@ -59,8 +59,8 @@ export interface RunVerbResult {
 
 /** Where the evidence goes must be writable before the run starts (nothing is changed otherwise). */
 export function checkEvidencePaths(evidence: EvidenceOptions): void {
-  ensureWritableDir(evidence.reportsDir, 'reports directory');
-  ensureWritableFile(evidence.metricsFile, 'metrics file');
+  ensureWritableDir(evidence.reportsDir, 'reports directory', { create: false });
+  ensureWritableFile(evidence.metricsFile, 'metrics file', { create: false });
 }
 
 async function evidenceOf(summary: RunSummary, evidence: EvidenceOptions): Promise<EvidenceFiles> {
@@ -94,11 +94,16 @@ export interface ApplyInput {
   readonly progress?: Progress;
   /** The command line that re-runs this run (printed when a signal interrupts it). */
   readonly resumeCommand?: string;
+  /** A CLI process: after the run, signals no longer kill it before its result is printed. */
+  readonly holdSignalsAfterRun?: boolean;
 }
 
-/** Runs `f` with SIGINT/SIGTERM turned into a stop at the next safe point. */
-async function interruptible<T>(what: string, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = interruptOnSignals(what);
+/**
+ * Runs `f` with SIGINT/SIGTERM turned into a stop at the next safe point; `holdAfterRun` (the CLI):
+ * a signal after that no longer kills the process before its result is printed.
+ */
+async function interruptible<T>(what: string, holdAfterRun: boolean | undefined, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = interruptOnSignals(what, process.stderr, { holdAfterRun });
   try {
     return await f(stop.signal);
   } finally {
@@ -124,9 +129,9 @@ export async function runApply(input: ApplyInput): Promise<RunVerbResult & { pro
 }
 
 function applyOn(input: ApplyInput, plan: Plan, policy: Policy): Promise<RunVerbResult> {
-  return withEngine(input.engine, (engine) =>
-    evidenced(input.evidence, () =>
-      interruptible(input.mode === 'paper' ? 'the paper run' : 'the apply', async (signal) => {
+  return interruptible(input.mode === 'paper' ? 'the paper run' : 'the apply', input.holdSignalsAfterRun, (signal) =>
+    withEngine(input.engine, (engine) =>
+      evidenced(input.evidence, async () => {
         const opts = {
           mode: input.mode,
           approve: input.approve,
@@ -151,6 +156,7 @@ export interface RollbackInput {
   readonly approve?: string;
   readonly progress?: Progress;
   readonly resumeCommand?: string;
+  readonly holdSignalsAfterRun?: boolean;
 }
 
 export async function runRollback(input: RollbackInput): Promise<RunVerbResult & { restoredExactly: boolean | null }> {
@@ -158,17 +164,17 @@ export async function runRollback(input: RollbackInput): Promise<RunVerbResult &
   const plan = loadPlanFile(input.planFile);
   checkEvidencePaths(input.evidence);
   let restoredExactly: boolean | null = null;
-  const r = await withEngine(input.engine, async (engine) => {
-    // Refused before anything changes when the runner lacks what the rollback needs.
-    await verbPreflight(engine, 'rollback', plan);
-    return evidenced(input.evidence, () =>
-      interruptible('the rollback', async (signal) => {
+  const r = await interruptible('the rollback', input.holdSignalsAfterRun, (signal) =>
+    withEngine(input.engine, async (engine) => {
+      // Refused before anything changes when the runner lacks what the rollback needs.
+      await verbPreflight(engine, 'rollback', plan);
+      return evidenced(input.evidence, async () => {
         const out = await rollbackPlan(engine, plan, policy, { approve: input.approve, planSource: input.planFile, progress: input.progress, signal });
         restoredExactly = out.restoredExactly;
         return noteResume(out.summary, input.resumeCommand);
-      }),
-    );
-  });
+      });
+    }),
+  );
   return { ...r, restoredExactly };
 }
 
@@ -181,7 +187,8 @@ export interface VerifyInput {
 export async function runVerify(input: VerifyInput): Promise<RunVerbResult> {
   const plan = loadPlanFile(input.planFile);
   checkEvidencePaths(input.evidence);
-  return withEngine(input.engine, async (engine) => {
+  // A read verb: the warehouse is opened read-only and nothing is written to it (its record is the report).
+  return withEngine({ ...input.engine, readOnly: true }, async (engine) => {
     await verbPreflight(engine, 'verify', plan);
     return evidenced(input.evidence, async () => (await verifyPlan(engine, plan, { planSource: input.planFile })).summary);
   });
@@ -195,8 +202,8 @@ export interface ReconcileInput {
 
 export async function runReconcile(input: ReconcileInput): Promise<{ result: ReconcileResult; files: { markdown: string; json: string } }> {
   const plan = loadPlanFile(input.planFile);
-  ensureWritableDir(input.reportsDir, 'reports directory');
-  return withEngine(input.engine, async (engine) => {
+  ensureWritableDir(input.reportsDir, 'reports directory', { create: false });
+  return withEngine({ ...input.engine, readOnly: true }, async (engine) => {
     await verbPreflight(engine, 'reconcile', plan);
     const result = await reconcilePlan(engine, plan, { planSource: input.planFile });
     return { result, files: writeReconcileReports(input.reportsDir, result) };

@@ -12,7 +12,23 @@ export interface Interruptible {
   dispose(): void;
 }
 
-export function interruptOnSignals(what: string, stderr: NodeJS.WritableStream = process.stderr): Interruptible {
+/**
+ * After the run: a signal no longer stops anything (the ledger already says how the run ended), so
+ * the first one only says so and the result is still written and printed; a second exits at once.
+ * For a CLI process only (it exits when its output is printed): the handlers stay until then.
+ */
+function holdUntilExit(stderr: NodeJS.WritableStream): void {
+  let seen = false;
+  for (const sig of SIGNALS) {
+    process.on(sig, () => {
+      if (seen) process.exit(EXIT_ON_SECOND[sig]);
+      seen = true;
+      stderr.write(`bqx: ${sig}: the run has already ended; its report is written and printed, then bqx exits (send ${sig} again to exit at once)\n`);
+    });
+  }
+}
+
+export function interruptOnSignals(what: string, stderr: NodeJS.WritableStream = process.stderr, opts: { holdAfterRun?: boolean } = {}): Interruptible {
   const controller = new AbortController();
   const handlers = SIGNALS.map((sig) => {
     const handler = () => {
@@ -28,6 +44,9 @@ export function interruptOnSignals(what: string, stderr: NodeJS.WritableStream =
   });
   return {
     signal: controller.signal,
-    dispose: () => handlers.forEach(([sig, handler]) => process.off(sig, handler)),
+    dispose: () => {
+      if (opts.holdAfterRun) holdUntilExit(stderr);
+      handlers.forEach(([sig, handler]) => process.off(sig, handler));
+    },
   };
 }

@@ -57,13 +57,30 @@ export function isBqxError(e: unknown): e is BqxError {
   return e instanceof BqxError;
 }
 
+/**
+ * How an engine compares dataset names: BigQuery's are case-sensitive, DuckDB's schema names are not
+ * (`BQX_ML` and `bqx_ml` are one schema there).
+ */
+export type NameCase = 'sensitive' | 'insensitive';
+
+export function sameName(a: string, b: string, nameCase: NameCase): boolean {
+  return nameCase === 'sensitive' ? a === b : a.toLowerCase() === b.toLowerCase();
+}
+
 /** The runner's own dataset must not be the one it remediates (its tables would land among the features). */
-export function assertDistinctDatasets(where: { readonly dataset: string; readonly runnerDataset: string }): void {
-  if (where.runnerDataset === where.dataset) {
+export function assertDistinctDatasets(where: { readonly dataset: string; readonly runnerDataset: string }, nameCase: NameCase = 'sensitive'): void {
+  if (sameName(where.runnerDataset, where.dataset, nameCase)) {
     throw new BqxError(
       'BAD_OPTION',
-      `--runner-dataset ${where.runnerDataset} is the dataset being remediated`,
+      `--runner-dataset ${where.runnerDataset} is the dataset being remediated (${where.dataset})${where.runnerDataset === where.dataset ? '' : ': the engine ignores the case of dataset names'}`,
       "keep the ledger, lock and backups in a dataset of their own (default: the environment's ledger dataset); nothing was changed",
     );
   }
+}
+
+/** Datasets the engine keeps for itself: remediating one, or keeping the ledger in one, is refused. */
+export function assertNotReserved(name: string, flag: string, reserved: readonly string[]): string {
+  const hit = reserved.find((r) => r.toLowerCase() === name.toLowerCase());
+  if (hit) throw new BqxError('BAD_OPTION', `${flag} ${name} is a reserved schema (${hit}) of the engine`, `name a dataset of your own (reserved: ${reserved.join(', ')}); nothing was changed`);
+  return name;
 }

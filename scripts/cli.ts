@@ -5,6 +5,7 @@ import type { OutcomeKind } from '../core/errors';
 import { checkTestHooks } from '../core/test-hooks';
 import { registerCommands } from './commands';
 import { exitCodeHelp, exitCodeOf, reportError, type Finish } from './exit-codes';
+import { engineFlags, withEngineFlags } from './options';
 
 /** The version in package.json: what `bqx --version` prints. */
 export function packageVersion(): string {
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return exitCodeOf(outcome);
   } catch (e) {
-    return reportError(e, 'bqx');
+    // A hint's commands carry the engine flags given here: copied, it acts on the same warehouse.
+    return reportError(e, 'bqx', process.stderr, (hint) => withEngineFlags(hint, engineFlags(argv)));
   }
 }

@@ -104,13 +104,48 @@ export function parseNonNegative(value: string | undefined, flag: string, intege
   return n;
 }
 
+/** A count that must be at least 1 (`--max-operations 0` would run nothing and report OK). */
+export function parsePositiveInteger(value: string | undefined, flag: string): number | undefined {
+  const n = parseNonNegative(value, flag, true);
+  if (n === 0) throw new BqxError('BAD_OPTION', `${flag} 0 would run nothing`, `pass ${flag} 1 or more, or --dry-run to see the plan's operations without running them`);
+  return n;
+}
+
 /** Writes machine output: JSON when asked, text otherwise. */
 export function emit(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
+const ENGINE_FLAGS = ['--engine', '--database', '--env', '--project', '--location', '--dataset', '--runner-dataset', '--api-endpoint'];
+
+/** The engine flags of this command line (`--database w.duckdb`, …), quoted: what a printed command must carry to act on the same warehouse. */
+export function engineFlags(argv: readonly string[] = process.argv.slice(2)): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (!ENGINE_FLAGS.includes(flag)) continue;
+    const value = inline ?? argv[++i];
+    if (value !== undefined) out.push(flag, quoteArg(value));
+  }
+  return out;
+}
+
+/**
+ * A hint's `bqx <verb>` commands with the engine flags the user passed, so that copying the hint
+ * acts on the same warehouse (not the default one). Flags the hint already names are left as they are.
+ */
+export function withEngineFlags(hint: string, flags: readonly string[]): string {
+  const missing: string[] = [];
+  for (let i = 0; i < flags.length; i += 2) if (!hint.includes(`${flags[i]} `)) missing.push(flags[i], flags[i + 1]);
+  if (!missing.length) return hint;
+  return hint.replace(/\bbqx (apply|rollback|verify|reconcile|unlock|readiness|plan|audit)\b/g, (m) => `${m} ${missing.join(' ')}`);
+}
+
+function quoteArg(a: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
 /** This command line, quoted for a POSIX shell: what a person re-runs to resume. */
 export function commandLine(argv: readonly string[] = process.argv.slice(2)): string {
-  const quote = (a: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['bqx', ...argv.map(quote)].join(' ');
+  return ['bqx', ...argv.map(quoteArg)].join(' ');
 }

@@ -3,7 +3,7 @@
  * schemas and tables with deterministic synthetic rows (warehouse/content.ts), plus the
  * BigQuery-like partition/cluster/dataset metadata DuckDB has no place for (`_bqx_catalog`).
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'fs';
 import * as path from 'path';
 import {
   BIGINT,
@@ -20,6 +20,7 @@ import {
 } from '@duckdb/node-api';
 import type { Column, ColumnType } from '../core/catalogue';
 import { BqxError } from '../core/errors';
+import { failpoint } from '../core/failpoints';
 import { assertColumnName } from '../core/identifiers';
 import { CATALOG_DDL, CATALOG_SCHEMA, DATASET_OPTIONS, TABLE_OPTIONS, ident, listLiteral, literal, table } from '../engines/duckdb/sql';
 import { realSizesSql } from './real-sizes';
@@ -35,6 +36,8 @@ export interface SeedOptions {
   readonly force?: boolean;
   /** Rows per table (catalogue default: 24). */
   readonly rows?: number;
+  /** Aborted (a signal): the seed stops after the current transaction and removes its temporary files. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SeedStats {
@@ -161,12 +164,37 @@ async function prepareTarget(database: string, force: boolean): Promise<void> {
   mkdirSync(path.dirname(path.resolve(database)), { recursive: true });
 }
 
+function stopIfAborted(signal: AbortSignal | undefined, database: string): void {
+  if (signal?.aborted) throw new BqxError('INTERRUPTED', `seeding ${database} stopped by ${String(signal.reason ?? 'a signal')}; its temporary file was removed`, 'run the same command again: the seed starts over', 'INTERRUPTED');
+}
+
+/** Temporary files of seeds whose process is gone (killed): never renamed, never to be. */
+function removeDeadSeeds(database: string): void {
+  const dir = path.dirname(path.resolve(database));
+  const prefix = `${path.basename(database)}.seeding-`;
+  for (const f of readdirSync(dir)) {
+    const pid = Number(/^(\d+)(\.wal)?$/.exec(f.slice(prefix.length))?.[1] ?? NaN);
+    if (!f.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Seeds a fresh warehouse file. Writes to a temporary file and renames it, so a crash leaves nothing half-built. */
 export async function seedWarehouse(opts: SeedOptions): Promise<SeedStats> {
   const started = process.hrtime.bigint();
   const database = opts.database;
   await prepareTarget(database, Boolean(opts.force));
   const tmp = `${database}.seeding-${process.pid}`;
+  removeDeadSeeds(database);
   rmSync(tmp, { force: true });
   rmSync(`${tmp}.wal`, { force: true });
 
@@ -189,9 +217,13 @@ export async function seedWarehouse(opts: SeedOptions): Promise<SeedStats> {
       for (const t of part) rows += await fillTable(conn, t);
       if (from + TABLES_PER_TRANSACTION >= tables.length) for (const stmt of metadataSql(tables, datasets)) await conn.run(stmt);
       await conn.run('COMMIT');
+      await failpoint('seed.transaction');
+      stopIfAborted(opts.signal, database);
     }
     await conn.run('USE memory');
     await conn.run('DETACH seed');
+    // A signal that arrived during the last transaction: the file is complete, but the run was asked to stop.
+    stopIfAborted(opts.signal, database);
   } catch (e) {
     conn.closeSync();
     instance.closeSync();

@@ -12,34 +12,18 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { foldLock, lockNameFor } from '../../core/execute/lock';
 import { isActionable, type Plan } from '../../core/plan/types';
-import { loadPolicy } from '../../core/policy';
-import { openBigQueryEngine, type BigQueryEngine } from '../../engines/bigquery/engine';
-import { realClock } from '../../engines/bigquery/limits';
-import { planWarehouse } from '../../app/plan';
-import { BigQueryDouble } from '../../testing/bigquery/double';
-import { GRACE_START } from '../../testing/bigquery/phase4c';
 import { catalogueChanges, datasetState, repeated } from '../../testing/bigquery/scenario';
-import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
+import { RUNNER_DATASET } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
+import { engineOn, freshDouble, smallPlanOnDouble } from './support/fresh-double';
 
 jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'bqx.js');
-const policy = loadPolicy();
 let work: string;
 let plan: Plan;
 let planFile: string;
-
-async function freshDouble(): Promise<{ double: BigQueryDouble; endpoint: string }> {
-  const double = new BigQueryDouble({ project: PROJECT, location: LOCATION, clock: realClock });
-  seedDouble(double, 'small', { withRunnerDataset: true });
-  return { double, endpoint: await double.start() };
-}
-
-async function engineOn(endpoint: string): Promise<BigQueryEngine> {
-  return openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint });
-}
 
 /** `bqx apply` as a separate process; resolves with its exit code and signal. */
 function apply(endpoint: string, failpoints: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -57,14 +41,7 @@ const actionable = () => plan.operations.filter((o) => isActionable(o.action));
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'bqx-bq-crash-'));
-  const { double, endpoint } = await freshDouble();
-  const engine = await engineOn(endpoint);
-  try {
-    plan = await planWarehouse(engine, policy, GRACE_START);
-  } finally {
-    await engine.close();
-    await double.stop();
-  }
+  plan = (await smallPlanOnDouble()).plan;
   planFile = path.join(work, 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
 });

@@ -3,9 +3,10 @@
  * CLI and accepts every option shown, every alert policy the stacks declare has a RUNBOOK section,
  * and the RUNBOOK's exit codes are those of scripts/exit-codes.ts.
  */
+import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { EXIT } from '../../scripts/exit-codes';
+import { EXIT, EXIT_MEANINGS } from '../../scripts/exit-codes';
 import { buildProgram } from '../../scripts/cli';
 import { headingAnchor } from '../../stacks/pipeline-stack';
 import { bqxCommands } from './support/markdown-commands';
@@ -119,5 +120,23 @@ describe('operating documents', () => {
     expect(text(EXIT.UNAVAILABLE)).toMatch(/disk full/);
     // Every row says what a person does next (a third column that is not empty).
     for (const code of new Set(Object.values(EXIT))) expect(text(code).split('|').filter((c) => c.trim()).length).toBeGreaterThanOrEqual(3);
+    // The cases each verb returns: a plan never applied here is refused; apply, reconcile and rollback end 8 on drift; main resumes.
+    expect(text(EXIT.REFUSED)).toMatch(/never applied here/);
+    expect(text(EXIT.DRIFT)).toMatch(/verify, reconcile, rollback, and an apply/);
+    expect(text(EXIT.INTERRUPTED)).toMatch(/`bqx main`.*resumes the plan in progress/);
+  });
+
+  test('bqx --help prints the exit-code table, and each read verb\'s help names the codes it returns', () => {
+    const help = spawnSync(process.execPath, [path.join(root, 'bin', 'bqx.js'), '--help'], { encoding: 'utf8' }).stdout;
+    for (const [kind, code] of Object.entries(EXIT)) expect(help).toContain(`${String(code).padEnd(3)} ${EXIT_MEANINGS[kind as keyof typeof EXIT_MEANINGS]}`);
+    const verbHelp = (verb: string) => program.commands.find((c) => c.name() === verb)!.description();
+    for (const verb of ['verify', 'reconcile']) {
+      expect(verbHelp(verb)).toContain(`exit ${EXIT.DRIFT}`);
+      expect(verbHelp(verb)).toContain(`${EXIT.REFUSED} for a plan never applied here`);
+      expect(verbHelp(verb)).not.toContain(`exit ${EXIT.HALTED}`);
+      expect(verbHelp(verb)).not.toContain(`exit ${EXIT.FAILURE}`);
+    }
+    for (const verb of ['verify', 'reconcile', 'readiness']) expect(verbHelp(verb)).toContain('writes nothing to it');
+    expect(verbHelp('main')).toContain('exit 7');
   });
 });

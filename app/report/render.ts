@@ -121,6 +121,7 @@ export function formatReconcile(r: ReconcileResult, limit = 50): string {
   const off = r.entries.filter((e) => e.status !== 'MATCHED');
   for (const e of off.slice(0, limit)) lines.push(`  ${e.status.padEnd(9)} ${e.name}  expected ${e.expected}${e.detail ? `: ${e.detail}` : ''}`);
   if (off.length > limit) lines.push(`  … ${off.length - limit} more (see --json)`);
+  if (r.notApplied.length) lines.push(`  the plan is partly applied: ${r.notApplied.length} operation(s) not applied: ${r.notApplied.slice(0, 10).join('; ')}${r.notApplied.length > 10 ? '; …' : ''}`);
   return lines.join('\n');
 }
 
@@ -139,6 +140,7 @@ export function renderReconcileMarkdown(r: ReconcileResult): string {
     out.push('', '| name | status | expected | operation | detail |', '|---|---|---|---|---|');
     for (const e of off.slice(0, 1000)) out.push(`| ${e.name} | ${e.status} | ${e.expected} | ${e.operationId ?? ''} | ${(e.detail ?? '').replace(/\|/g, '\\|')} |`);
   }
+  if (r.notApplied.length) out.push('', `The plan is partly applied: ${r.notApplied.length} operation(s) not applied.`, '', ...r.notApplied.map((n) => `- ${n}`));
   return `${out.join('\n')}\n`;
 }
 

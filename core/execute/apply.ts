@@ -3,13 +3,14 @@ import { BqxError } from '../errors';
 import { isActionable, type Plan } from '../plan/types';
 import type { Policy } from '../policy';
 import { silentProgress } from '../report/progress';
-import type { StatementPreview } from '../report/summary';
+import type { RunSummary, StatementPreview } from '../report/summary';
 import type { Engine, RequiredPermission } from '../ports/engine';
 import { firstActionableSource, permissionGaps, PERMISSION_HINT } from './permissions';
 import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
 import { historyOf, planMayHaveChanged, readHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
+import { compareWithPlan, describeMismatch } from './reconcile';
 import { checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps, type Finding } from './preflight';
 import type { RunResult } from './run-common';
 import { summaryEnd, withRun } from './run-shell';
@@ -166,6 +167,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       const interrupted = !paper && opts.signal?.aborted === true;
       summary.status = ctx.halted ? 'HALTED' : interrupted ? 'INTERRUPTED' : run.lock?.lost ? 'LOCK_LOST' : failedOps || rejected ? 'INCOMPLETE' : 'OK';
       if (interrupted) summary.interruption = { reason: String(opts.signal?.reason ?? 'signal'), at: clock().toISOString() };
+      if (!paper && summary.status === 'OK' && (await skippedButGone(engine, plan, summary))) summary.status = 'DRIFT';
       const freezeAfterRepeatedHalts = async () => {
         if (!ctx.halted || !run.lock) return;
         const lockName = lockNameFor(engine.where.dataset);
@@ -179,4 +181,21 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       return summaryEnd(run, { summary }, freezeAfterRepeatedHalts);
     },
   });
+}
+
+/**
+ * Operations skipped because the ledger records them applied must still show in the warehouse: one
+ * whose outcome is gone (a view dropped, a rename undone by hand) is drift, named in the summary.
+ */
+async function skippedButGone(engine: Engine, plan: Plan, summary: RunSummary): Promise<boolean> {
+  const skipped = new Set(summary.results.filter((r) => r.outcome === 'SKIPPED_ALREADY_APPLIED').map((r) => r.operationId));
+  if (!skipped.size) return false;
+  const { entries } = compareWithPlan(plan, (id) => skipped.has(id), await engine.listTables());
+  const gone = entries.filter((e) => e.operationId !== null && skipped.has(e.operationId) && (e.status === 'MISSING' || e.status === 'DRIFT'));
+  if (!gone.length) return false;
+  summary.differences = gone.map(describeMismatch);
+  summary.warnings.push(
+    `${gone.length} table(s) or view(s) of operations the ledger records as applied are no longer as the apply left them (skipped, not redone): ${summary.differences.slice(0, 10).join('; ')}${gone.length > 10 ? '; …' : ''}; run \`bqx verify\` and \`bqx reconcile\` with this plan to see all of it`,
+  );
+  return true;
 }

@@ -14,6 +14,8 @@ export interface OperationHistory {
   /** Table → the backup its drop relied on (recorded since the last rollback). */
   backups: Map<string, string>;
   lastOutcome: TerminalOutcome | null;
+  /** FAILED records of rollback runs: each failed undo gets fresh job ids next time. */
+  undoFailures: number;
 }
 
 export interface PlanHistory {
@@ -27,7 +29,7 @@ export interface PlanHistory {
 const TERMINAL = new Set<string>(TERMINAL_OUTCOMES);
 
 export function emptyHistory(): OperationHistory {
-  return { applied: false, attempts: 0, open: false, stepsDone: new Set(), backups: new Map(), lastOutcome: null };
+  return { applied: false, attempts: 0, open: false, stepsDone: new Set(), backups: new Map(), lastOutcome: null, undoFailures: 0 };
 }
 
 export function foldHistory(records: readonly LedgerRecord[], runs: readonly RunRecord[]): PlanHistory {
@@ -45,7 +47,7 @@ export function foldHistory(records: readonly LedgerRecord[], runs: readonly Run
         h.stepsDone = new Set();
         h.backups = new Map();
         h.lastOutcome = 'ROLLED_BACK';
-      }
+      } else if (r.state === 'FAILED') h.undoFailures += 1;
       continue;
     }
     if (r.state === 'STARTED') {

@@ -17,6 +17,16 @@ export function jobIdFor(planHash: string, operationId: string, stepIndex: numbe
   return `bqx_${planHash.slice(0, 12)}_${operationId}_s${stepIndex}_a${attempt}`;
 }
 
+/**
+ * Deterministic job id of an undo step, from what the step does (never its position: a re-run after
+ * a crash recomputes the undo list from the warehouse, so positions shift, and a reused id would
+ * make BigQuery answer with an earlier, different step's job). Fresh per apply attempt and per
+ * failed undo, so a step undone again later is a new job.
+ */
+export function undoJobIdFor(planHash: string, operationId: string, stepKey: string, applyAttempt: number, undoFailures: number): string {
+  return `bqx_${planHash.slice(0, 12)}_${operationId}_rb${undoFailures}_${sha256(stepKey).slice(0, 16)}_a${applyAttempt}`;
+}
+
 const MAX_TABLE_NAME = 1024;
 
 /**

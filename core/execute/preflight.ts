@@ -7,7 +7,7 @@ import type { StatementPreview } from '../report/summary';
 import { describeStep, type OpStep } from './steps';
 
 export interface Finding {
-  readonly code: 'CATALOGUE_CHANGED' | 'APPROVAL_MISSING' | 'OVER_BUDGET' | 'DATASET_EXPIRATION' | 'PLAN_ELSEWHERE';
+  readonly code: 'CATALOGUE_CHANGED' | 'APPROVAL_MISSING' | 'OVER_BUDGET' | 'DATASET_EXPIRATION' | 'PLAN_ELSEWHERE' | 'PLAN_NOT_APPLIED_HERE';
   readonly message: string;
   readonly hint: string;
   readonly kind: OutcomeKind;
@@ -27,6 +27,7 @@ export function catalogueDifferences(plan: Plan, tables: readonly TableInfo[]): 
       known.add(s);
       const t = now.get(s);
       if (!t) out.push(`${s}: gone`);
+      else if (t.kind === 'VIEW') out.push(`${s}: a view now (the plan saw a table)`);
       else if (tableStateHash(t) !== op.sourceState[s]) out.push(`${s}: schema or row count changed (now ${t.rowCount} rows, ${t.columns.length} columns)`);
     }
   }

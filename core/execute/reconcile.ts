@@ -2,6 +2,7 @@ import { tableStateHash, type TableInfo, type TableKind } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
 import type { Engine } from '../ports/engine';
 import { withRun } from './run-shell';
+import { refuseUnlessAppliedHere } from './applied-here';
 import { historyOf, readHistory } from './history';
 
 export const RECONCILE_STATUSES = ['MATCHED', 'DRIFT', 'MISSING', 'UNMANAGED'] as const;
@@ -31,7 +32,12 @@ export interface ReconcileResult {
   readonly expectation: 'pre-apply' | 'post-apply' | 'mixed';
   readonly counts: Record<ReconcileStatus, number>;
   readonly entries: ReconcileEntry[];
-  /** Every table and view is MATCHED. */
+  /**
+   * Operations of a partly applied plan the ledger does not record as applied (rejected, failed,
+   * not reached), with their last outcome: the plan's end state is not reached while any is left.
+   */
+  readonly notApplied: string[];
+  /** Every table and view is MATCHED, and the plan is applied whole or not at all. */
   readonly matches: boolean;
 }
 
@@ -114,13 +120,18 @@ export function describeMismatch(e: ReconcileEntry): string {
 
 /** Every table and view of the dataset against the plan's expected end state. Read-only. */
 export async function reconcilePlan(engine: Engine, planInput: Plan | unknown, opts: { planSource?: string; now?: () => Date }): Promise<ReconcileResult> {
-  return withRun(engine, planInput, { mode: 'reconcile', planSource: opts.planSource, now: opts.now, lock: null }, {
+  return withRun(engine, planInput, { mode: 'reconcile', planSource: opts.planSource, now: opts.now, lock: null, readOnly: true }, {
+    preflight: refuseUnlessAppliedHere('reconcile'),
     body: async (run) => {
       const { plan, runId } = run;
       const history = await readHistory(engine.ledger, plan.planHash);
       const { entries, counts, expectation } = compareWithPlan(plan, (id) => historyOf(history, id).applied, await engine.listTables());
-      const matches = !(counts.DRIFT || counts.MISSING || counts.UNMANAGED);
-      const value: ReconcileResult = { runId, planHash: plan.planHash, expectation, counts, entries, matches };
+      const notApplied =
+        expectation === 'mixed'
+          ? plan.operations.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied).map((o) => `${o.action} ${o.sources.join(', ')} (${historyOf(history, o.id).lastOutcome ?? 'not run'})`)
+          : [];
+      const matches = !(counts.DRIFT || counts.MISSING || counts.UNMANAGED) && notApplied.length === 0;
+      const value: ReconcileResult = { runId, planHash: plan.planHash, expectation, counts, entries, notApplied, matches };
       return { value, status: matches ? 'OK' : 'DRIFT', record: JSON.stringify({ expectation, counts }) };
     },
   });

@@ -6,8 +6,9 @@ import type { Policy } from '../policy';
 import { stepJobLabels, type Engine, type Step } from '../ports/engine';
 import { silentProgress, type Progress } from '../report/progress';
 import { recordResult, type OperationResult } from '../report/summary';
-import { historyOf, readHistory, type OperationHistory } from './history';
-import { backupNameFor, jobIdFor } from './ids';
+import { historyOf, readHistory, type OperationHistory, type PlanHistory } from './history';
+import { checkAppliedHere } from './applied-here';
+import { backupNameFor, undoJobIdFor } from './ids';
 import { catalogueDifferences } from './preflight';
 import type { Reason } from './reasons';
 import { guarded, operationRecord, operationResult, type RunResult } from './run-common';
@@ -121,18 +122,18 @@ interface UndoContext {
   readonly state: TrackedState;
   readonly rec: (s: LedgerRecord['state'], reason: string, extra?: Partial<LedgerRecord>) => LedgerRecord;
   readonly res: (outcome: 'ROLLED_BACK' | 'FAILED', reason: Reason, detail: string | null) => OperationResult;
-  readonly jobId: (step: number) => string;
+  readonly jobId: (step: Step) => string;
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /** Runs an operation's undo steps and records them; `atomic`: inside a transaction, a failure throws to roll it back. */
 async function undoOperation(u: UndoContext, steps: readonly Step[], atomic: boolean): Promise<OperationResult> {
   const { engine, state, rec, res } = u;
-  for (const [j, s] of steps.entries()) {
+  for (const s of steps) {
     try {
       // A consolidated table is dropped only once the restores it relies on are recorded.
       if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
-      const out = await engine.run(s, { jobId: u.jobId(j), labels: u.labels });
+      const out = await engine.run(s, { jobId: u.jobId(s), labels: u.labels });
       await state.afterStep(s);
       const k = stepKey(s);
       await guarded(() => engine.ledger.append([rec('STEP_DONE', k.reason, { detail: k.detail, jobId: out.jobId })]));
@@ -156,6 +157,23 @@ class UndoAborted extends Error {
   }
 }
 
+/**
+ * Operations the warehouse already shows as before the apply while the ledger still calls them
+ * applied: an earlier rollback undid them and died before its ROLLED_BACK record was written (on
+ * BigQuery records are written behind the steps). The warehouse is the evidence; the ledger catches up.
+ */
+async function recordUndoneEarlier(engine: Engine, plan: Plan, history: PlanHistory, preApply: ReadonlySet<string>, runId: string, clock: () => Date, summary: RollbackResult['summary']): Promise<void> {
+  const records: LedgerRecord[] = [];
+  for (const op of [...plan.operations].sort((a, b) => b.seq - a.seq)) {
+    const h = historyOf(history, op.id);
+    if (!preApply.has(op.id) || !(h.applied || h.open)) continue;
+    const r = operationResult(op, 'ROLLED_BACK', 'ROLLBACK_OK', 'nothing left to undo: the warehouse already shows the operation undone (an earlier rollback stopped before recording it)');
+    records.push(operationRecord({ runId, planHash: plan.planHash, at: clock().toISOString() }, op, h.attempts, r.outcome, r.reason, { detail: r.detail }));
+    recordResult(summary, r);
+  }
+  if (records.length) await guarded(() => engine.ledger.append(records));
+}
+
 export interface RollbackResult extends RunResult {
   /** The catalogue is exactly the one the plan was made from. */
   readonly restoredExactly: boolean;
@@ -173,9 +191,15 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
   return withRun(engine, planInput, { mode: 'rollback', planSource: opts.planSource, now: opts.now, lock }, {
     preflight: async (pre) => {
       const { plan, planSource } = pre;
+      const elsewhere = await checkAppliedHere(engine.ledger, plan, planSource, 'rollback');
+      if (elsewhere) await pre.refuse(elsewhere);
       const state = new TrackedState(engine, await engine.listTables());
       const todo: PlanOperation[] = [];
-      for (const op of [...plan.operations].filter((o) => isActionable(o.action)).sort((a, b) => b.seq - a.seq)) if (!(await isPreApply(state, op))) todo.push(op);
+      const preApply = new Set<string>();
+      for (const op of [...plan.operations].filter((o) => isActionable(o.action)).sort((a, b) => b.seq - a.seq)) {
+        if (await isPreApply(state, op)) preApply.add(op.id);
+        else todo.push(op);
+      }
       const drops: PlanOperation[] = [];
       for (const op of todo) if (op.action === 'CONSOLIDATE' && (await state.get(op.target as string))?.kind === 'TABLE') drops.push(op);
       if (drops.length && opts.approve !== plan.planHash) {
@@ -186,15 +210,18 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
           kind: 'REFUSED',
         });
       }
-      return { state, todo };
+      return { state, todo, preApply };
     },
-    body: async (run, { state, todo }) => {
+    body: async (run, { state, todo, preApply }) => {
       const { plan, summary, clock, runId } = run;
       const progress = opts.progress ?? silentProgress;
       const history = await readHistory(engine.ledger, plan.planHash);
       const backups = backupFinder(engine, await engine.listRunnerTables());
       const viewsOf = viewsByOperation(plan);
       let failed = 0;
+      /** Operations whose undo the warehouse does not allow (a backup gone): the end state differs, by name. */
+      let blocked = 0;
+      await recordUndoneEarlier(engine, plan, history, preApply, runId, clock, summary);
       for (const [i, op] of todo.entries()) {
         if (opts.signal?.aborted) break;
         await run.lock?.renewIfDue();
@@ -210,9 +237,11 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
         let r: OperationResult;
         if ('blocked' in undo) {
           r = res('FAILED', 'ROLLBACK_BLOCKED', undo.blocked);
+          blocked += 1;
+          summary.warnings.push(`${op.action} ${op.sources[0]} not rolled back: ${undo.blocked}`);
           await guarded(() => engine.ledger.append([rec(r.outcome, r.reason, { detail: r.detail })]));
         } else {
-          const u: UndoContext = { engine, state, rec, res, jobId: (j) => jobIdFor(plan.planHash, `${op.id}_rb`, j, h.attempts), labels: stepJobLabels({ planHash: plan.planHash, runId }) };
+          const u: UndoContext = { engine, state, rec, res, jobId: (s) => undoJobIdFor(plan.planHash, op.id, Object.values(stepKey(s)).join('|'), h.attempts, h.undoFailures), labels: stepJobLabels({ planHash: plan.planHash, runId }) };
           // DuckDB undoes an operation as one transaction: a failing step leaves the operation applied, as it was.
           if (engine.atomically) {
             try {
@@ -242,7 +271,7 @@ export async function rollbackPlan(engine: Engine, planInput: Plan | unknown, po
       }
       const interrupted = opts.signal?.aborted === true;
       if (interrupted) summary.interruption = { reason: String(opts.signal?.reason ?? 'signal'), at: clock().toISOString() };
-      summary.status = interrupted ? 'INTERRUPTED' : failed ? 'INCOMPLETE' : restoredExactly ? 'OK' : 'DRIFT';
+      summary.status = interrupted ? 'INTERRUPTED' : failed > blocked ? 'INCOMPLETE' : restoredExactly ? 'OK' : 'DRIFT';
       return summaryEnd(run, { summary, restoredExactly });
     },
   });

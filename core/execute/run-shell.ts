@@ -1,4 +1,5 @@
 import { assertDistinctDatasets, BqxError } from '../errors';
+import { failpoint } from '../failpoints';
 import type { RunMode, RunRecord } from '../ledger/types';
 import { validatePlan } from '../plan/load';
 import type { Plan } from '../plan/types';
@@ -16,6 +17,8 @@ export interface RunShellOptions {
   readonly now?: () => Date;
   /** Hold the runner's lock for the whole run (verbs that change the warehouse); null: no lock. */
   readonly lock: { readonly ttlSeconds: number; readonly heartbeat: boolean } | null;
+  /** A read verb (verify, reconcile): nothing is written, not the ledger's tables, not START/END; its record is its report. */
+  readonly readOnly?: boolean;
 }
 
 /** What a run knows before its first write: the validated plan, its identity, and how to refuse. */
@@ -119,6 +122,7 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
     throw e;
   }
 
+  if (opts.readOnly) return readOnlyRun(pre, checked, spec, summary, clock);
   await guarded(() => engine.ledger.init());
   const lock = opts.lock ? (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock : null;
   if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
@@ -129,15 +133,13 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
     const end = await spec.body(run, checked);
     await appendRun(engine.ledger, record('END', end.status, end.record));
     ended = true;
+    await failpoint('run.ended');
     await end.afterEnd?.();
     return end.value;
   } catch (e) {
     if (!ended && !(e instanceof RunRefused)) {
-      summary.status = 'FAILED';
-      summary.warnings.push(`the run stopped: ${(e as Error)?.message ?? String(e)}`);
-      finishSummary(summary, clock());
+      noteFailure(e, summary, clock);
       await engine.ledger.appendRun(record('END', 'FAILED', compactSummary(summary))).catch(() => undefined);
-      if (typeof e === 'object' && e !== null) failedRuns.set(e, summary);
     }
     throw e;
   } finally {
@@ -145,7 +147,25 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   }
 }
 
+/** The body of a read verb: no lock, no ledger writes; a failure still leaves its summary for the report. */
+async function readOnlyRun<P, T>(pre: PreRun, checked: P, spec: RunSpec<P, T>, summary: RunSummary, clock: () => Date): Promise<T> {
+  try {
+    return (await spec.body({ ...pre, lock: null }, checked)).value;
+  } catch (e) {
+    if (!(e instanceof RunRefused)) noteFailure(e, summary, clock);
+    throw e;
+  }
+}
+
 const failedRuns = new WeakMap<object, RunSummary>();
+
+/** The summary of a run an error stopped: FAILED, with why, kept for its report. */
+function noteFailure(e: unknown, summary: RunSummary, clock: () => Date): void {
+  summary.status = 'FAILED';
+  summary.warnings.push(`the run stopped: ${(e as Error)?.message ?? String(e)}`);
+  finishSummary(summary, clock());
+  if (typeof e === 'object' && e !== null) failedRuns.set(e, summary);
+}
 
 /** The summary of the run an error ended (status FAILED), so its report can still be written. */
 export function summaryOfFailedRun(e: unknown): RunSummary | null {

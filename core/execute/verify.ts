@@ -3,6 +3,7 @@ import type { TableInfo } from '../catalogue';
 import { isActionable, type Plan } from '../plan/types';
 import type { Engine } from '../ports/engine';
 import { recordChecks } from '../report/summary';
+import { checkAppliedHere } from './applied-here';
 import { historyOf, planMayHaveChanged, readHistory } from './history';
 import { checkCatalogue } from './preflight';
 import { compareWithPlan, describeMismatch } from './reconcile';
@@ -29,8 +30,10 @@ export interface VerifyOptions {
  * of another catalogue) is refused as apply refuses it, instead of naming every table MISSING.
  */
 export async function verifyPlan(engine: Engine, planInput: Plan | unknown, opts: VerifyOptions = {}): Promise<RunResult> {
-  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null }, {
+  return withRun(engine, planInput, { mode: 'verify', planSource: opts.planSource, now: opts.now, lock: null, readOnly: true }, {
     preflight: async (pre) => {
+      const elsewhere = await checkAppliedHere(engine.ledger, pre.plan, pre.planSource, 'verify');
+      if (elsewhere) await pre.refuse(elsewhere);
       if (planMayHaveChanged(await readHistory(engine.ledger, pre.plan.planHash))) return;
       const finding = checkCatalogue(pre.plan, await engine.listTables(), pre.planSource);
       if (finding) await pre.refuse(finding);

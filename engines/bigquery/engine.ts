@@ -8,7 +8,7 @@
  * replaces ADC with a fixed test token (`accessToken`, env BQX_BIGQUERY_ACCESS_TOKEN; see
  * credentials.ts `resolveIdentity`). Every job carries the options' `jobLabels` (labels.ts).
  */
-import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
+import { assertDistinctDatasets, assertNotReserved, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName, assertProjectId } from '../../core/identifiers';
 import type { BigQueryEngineOptions } from '../../core/ports/engine';
@@ -70,9 +70,10 @@ const httpUrl = (flag: string, url: string | undefined): string | undefined => {
 
 export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQueryEngineDeps = {}): Promise<BigQueryEngine> {
   const project = assertProjectId(opts.project, '--project');
-  const dataset = assertDatasetName(opts.dataset, '--dataset');
-  const runnerDataset = assertDatasetName(opts.runnerDataset, '--runner-dataset');
-  assertDistinctDatasets({ dataset, runnerDataset });
+  // BigQuery's dataset names are case-sensitive; INFORMATION_SCHEMA is its own (any case).
+  const dataset = assertNotReserved(assertDatasetName(opts.dataset, '--dataset'), '--dataset', ['INFORMATION_SCHEMA']);
+  const runnerDataset = assertNotReserved(assertDatasetName(opts.runnerDataset, '--runner-dataset'), '--runner-dataset', ['INFORMATION_SCHEMA']);
+  assertDistinctDatasets({ dataset, runnerDataset }, 'sensitive');
   const apiEndpoint = httpUrl('--api-endpoint', opts.apiEndpoint ?? process.env.BQX_BIGQUERY_API_ENDPOINT ?? undefined);
   // The other Google APIs (Resource Manager, IAM Credentials) go to a test endpoint only together
   // with a test BigQuery endpoint: real credentials never go to a test URL, nor test tokens to Google.

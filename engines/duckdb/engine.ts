@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { Column, DatasetInfo, TableInfo } from '../../core/catalogue';
-import { assertDistinctDatasets, BqxError, valueOrError } from '../../core/errors';
+import { assertDistinctDatasets, assertNotReserved, BqxError, valueOrError } from '../../core/errors';
 import { failpoint } from '../../core/failpoints';
 import { assertDatasetName } from '../../core/identifiers';
 import type { DuckDbEngineOptions } from '../../core/ports/engine';
@@ -10,7 +10,7 @@ import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
 import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
-import { CATALOG_DDL, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
+import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
 
 const copyOf = (e: CatalogEntry | undefined): CatalogEntry =>
@@ -464,7 +464,10 @@ class DuckDbEngine implements Engine {
   async atomically<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.ledger.takePending();
     try {
-      return await this.db.atomically(fn, (q) => this.ledger.insertInto(q, [...before, ...this.ledger.takePending()]));
+      return await this.db.atomically(fn, async (q) => {
+        await this.ledger.insertInto(q, [...before, ...this.ledger.takePending()]);
+        await failpoint('ledger.commit');
+      });
     } catch (e) {
       this.ledger.takePending(); // the operation's own records: void with it
       this.ledger.requeue(before);
@@ -560,14 +563,19 @@ class DuckDbEngine implements Engine {
   }
 }
 
+/** Schemas DuckDB and this engine keep for themselves. */
+export const DUCKDB_RESERVED_SCHEMAS = ['information_schema', 'pg_catalog', 'main', 'temp', CATALOG_SCHEMA] as const;
+
 export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<Engine> {
-  const where: EngineLocation = {
-    project: opts.project,
-    dataset: assertDatasetName(opts.dataset, '--dataset'),
-    runnerDataset: assertDatasetName(opts.runnerDataset, '--runner-dataset'),
-    location: opts.location,
+  const named = {
+    dataset: assertNotReserved(assertDatasetName(opts.dataset, '--dataset'), '--dataset', DUCKDB_RESERVED_SCHEMAS),
+    runnerDataset: assertNotReserved(assertDatasetName(opts.runnerDataset, '--runner-dataset'), '--runner-dataset', DUCKDB_RESERVED_SCHEMAS),
   };
-  assertDistinctDatasets(where);
-  return new DuckDbEngine(await Db.open(opts.database, opts.readOnly === true), where);
+  assertDistinctDatasets(named, 'insensitive');
+  const db = await Db.open(opts.database, opts.readOnly === true);
+  // DuckDB's schema names ignore case, its catalogue's string columns do not: use the spelling the file has.
+  const spelled = async (name: string) => String((await db.all('SELECT schema_name FROM duckdb_schemas() WHERE lower(schema_name) = lower(?) ORDER BY schema_name = ? DESC LIMIT 1', [name, name]))[0]?.schema_name ?? name);
+  const where: EngineLocation = { project: opts.project, dataset: await spelled(named.dataset), runnerDataset: await spelled(named.runnerDataset), location: opts.location };
+  return new DuckDbEngine(db, where);
 }
 

@@ -4,7 +4,7 @@ import { runMainJob } from '../../app/main-job';
 import { terminalProgress } from '../../app/report/terminal-progress';
 import type { Scale } from '../../warehouse/catalogue';
 import type { Finish } from '../exit-codes';
-import { DEFAULT_DATABASE, localEngineOptions, withPolicyOption } from '../options';
+import { commandLine, DEFAULT_DATABASE, localEngineOptions, withPolicyOption } from '../options';
 import { cliVerbs } from './readiness';
 
 export function registerMain(program: Command, finish: Finish): void {
@@ -12,7 +12,8 @@ export function registerMain(program: Command, finish: Finish): void {
     .command('main')
     .description(
       'The local end-to-end job (what `npm start` runs): seed if absent, audit (tables and columns), plan, readiness (and its six documents), ' +
-        'what the extract job reads, paper run, apply, verify, reconcile, extraction manifests, reports. Progress on stderr when it is a terminal.',
+        'what the extract job reads, paper run, apply, verify, reconcile, extraction manifests, reports. Progress on stderr when it is a terminal. ' +
+        'SIGINT/SIGTERM stop it at a safe point (exit 7, lock released, the resume command printed); run again, it resumes the apply in progress instead of planning anew.',
     )
     .option('--database <path>', 'DuckDB file of the local warehouse', DEFAULT_DATABASE)
     .addOption(new Option('--scale <scale>', 'catalogue to seed when the warehouse is absent').choices(['full', 'small']).default('full'))
@@ -34,6 +35,8 @@ export function registerMain(program: Command, finish: Finish): void {
         policyFile: opts.policy,
         progress: terminalProgress(),
         verbs: cliVerbs(program),
+        resumeCommand: commandLine(),
+        holdSignalsAfterRun: true,
       },
       (line) => {
         if (!json) process.stdout.write(line);

@@ -34,7 +34,8 @@ export function registerReadiness(program: Command, finish: Finish): void {
         'Writes readiness.md, readiness.json and the HTML report; --out-dir also writes the directive’s six documents. ' +
         'On the embedded engine it is a REHEARSAL on a synthetic copy with two verdicts: the rehearsal’s (may this local run proceed) and production’s ' +
         '(every blocker at production’s severity, the cloud checks listed NOT CHECKED with their commands). ' +
-        'Exit (of the rehearsal’s verdict on the embedded engine, production’s on BigQuery): 0 GO, 10 NO-GO, 11 CONDITIONAL GO.',
+        'Exit (of the rehearsal’s verdict on the embedded engine, production’s on BigQuery): 0 GO, 10 NO-GO, 11 CONDITIONAL GO. ' +
+        'Read-only: opens the warehouse read-only and writes nothing to it (its record is the report).',
     )
     .option('--plan <file>', 'the plan to assess (bqx plan --out FILE); without it phase readiness and budget are not assessed (P1)')
     .option('--stacks <dir>', 'synthesized CDKTF output to compare with the warehouse', 'cdktf.out')
@@ -57,7 +58,8 @@ export function registerReadiness(program: Command, finish: Finish): void {
     const runner = engine.engine === 'bigquery' && engine.apiEndpoint === undefined ? defaultRunnerServiceAccount(envName, engine.project) : null;
     const impersonate = asked === 'none' ? undefined : (asked ?? runner ?? undefined);
     const outcome = await runReadiness({
-      engineOptions: engine,
+      // Reads only: the warehouse is opened read-only; the report is the run's record.
+      engineOptions: { ...engine, readOnly: true },
       planFile: opts.plan,
       policyFile: opts.policy,
       stacksDir: opts.stacks,

@@ -14,7 +14,7 @@ export function registerRollback(program: Command, finish: Finish): void {
     .description('Undo an applied plan from the ledger, newest operation first: views dropped, renames reversed, dropped tables restored from backups, consolidated tables dropped.')
     .option('--approve <hash>', 'the plan hash (rolling back a consolidation drops its consolidated table)');
   withJsonOption(withEvidenceOptions(withPolicyOption(withEngineOptions(cmd))), 'the run summary').action(async (planFile: string, opts) => {
-    const r = await runRollback({ engine: engineOptions(opts), planFile, policyFile: opts.policy, evidence: evidenceOptions(opts), approve: opts.approve, progress: terminalProgress(), resumeCommand: commandLine() });
+    const r = await runRollback({ engine: engineOptions(opts), planFile, policyFile: opts.policy, evidence: evidenceOptions(opts), approve: opts.approve, progress: terminalProgress(), resumeCommand: commandLine(), holdSignalsAfterRun: true });
     printRun(r, Boolean(opts.json), () => `${formatSummaryText(r.summary)}\n  pre-apply catalogue restored exactly: ${r.restoredExactly ? 'yes' : 'NO'}`);
     finish(runOutcome(r.summary));
   });

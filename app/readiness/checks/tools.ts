@@ -1,4 +1,5 @@
 import { catalogueFingerprint, type TableInfo } from '../../../core/catalogue';
+import { readHistory } from '../../../core/execute/history';
 import { catalogueDifferences } from '../../../core/execute/preflight';
 import { isBqxError } from '../../../core/errors';
 import { loadPlanFile, validatePlan } from '../../../core/plan/load';
@@ -66,7 +67,7 @@ export interface PlanCheckInput {
 export async function checkPlan(findings: Findings, input: PlanCheckInput): Promise<Plan | null> {
   const { engine, tables, policy } = input;
   let plan: Plan | null = null;
-  await findings.run({ id: 'tools.plan', section: 'tools', title: 'plan parses and matches the current catalogue' }, (scope) => {
+  await findings.run({ id: 'tools.plan', section: 'tools', title: 'plan parses and matches the current catalogue' }, async (scope) => {
     if (!input.planFile && !input.plan) {
       scope.block({
         code: 'NO_PLAN',
@@ -101,7 +102,10 @@ export async function checkPlan(findings: Findings, input: PlanCheckInput): Prom
         mitigation: `pass --dataset ${p.dataset}, or make a plan for ${engine.where.dataset}`,
       });
     }
-    if (tables) {
+    // An apply of this plan that began here changed the catalogue: the executor resumes it instead of comparing fingerprints.
+    const inProgress = tables && catalogueFingerprint(tables) !== p.catalogueFingerprint && (await readHistory(engine.ledger, p.planHash)).touched;
+    if (inProgress) facts.push('catalogue changed by this plan\'s own apply (the ledger records it): the executor resumes it');
+    else if (tables) {
       const fp = catalogueFingerprint(tables);
       if (fp !== p.catalogueFingerprint) {
         const d = planDifferences(p, tables);
