@@ -11,6 +11,7 @@ import { loadPolicy } from '../core/policy';
 import type { Engine, EngineOptions, Reader } from '../core/ports/engine';
 import { viewUsage, type UsageReport } from '../core/usage';
 import { withEngine } from './engine';
+import { verbPreflight } from './runs';
 import { planFor } from './extraction';
 import { writePlanFile } from './plan';
 import { ensureWritableFile } from './output-paths';
@@ -49,7 +50,11 @@ export interface UsageInput {
 
 export async function runUsage(input: UsageInput): Promise<UsageReport> {
   const plan = migrationPlan(input.planFile, input.engine);
-  return withEngine({ ...input.engine, readOnly: true }, (engine) => measureUsage(engine, plan, input.days ?? DEFAULT_USAGE_DAYS, input.now ?? new Date()));
+  return withEngine({ ...input.engine, readOnly: true }, async (engine) => {
+    // Refused before anything is read when the runner lacks what the job history needs.
+    await verbPreflight(engine, 'usage', plan);
+    return measureUsage(engine, plan, input.days ?? DEFAULT_USAGE_DAYS, input.now ?? new Date());
+  });
 }
 
 export function formatUsage(r: UsageReport, limit = 25): string {
@@ -84,6 +89,8 @@ export async function runRetire(input: RetireInput): Promise<{ plan: Plan; out: 
   const now = input.now ?? new Date();
   const unreadDays = input.unreadDays ?? DEFAULT_USAGE_DAYS;
   const { plan, usage } = await withEngine({ ...input.engine, readOnly: true }, async (engine) => {
+    await verbPreflight(engine, 'usage', base);
+    await verbPreflight(engine, 'reconcile', base);
     const usage = await measureUsage(engine, base, unreadDays, now);
     const tables = await engine.listTables();
     return { usage, plan: buildRetirePlan({ basePlan: base, tables, usage, unreadDays, now, engine: engine.kind, policyHash: policy.hash, batchSize: policy.doc.execution.batchSize }) };

@@ -392,7 +392,7 @@ export const RUNNER_PERMISSIONS: Readonly<Record<RunnerActionKey, RunnerAction>>
  * end-to-end test proves each verb, run as the runner, asks the double nothing beyond them.
  * `apply` asks the whole table: a run that could not be rolled back must not start.
  */
-export const RUNNER_VERBS = ['apply', 'verify', 'reconcile', 'rollback', 'unlock'] as const;
+export const RUNNER_VERBS = ['apply', 'verify', 'reconcile', 'rollback', 'unlock', 'usage'] as const;
 export type RunnerVerb = (typeof RUNNER_VERBS)[number];
 const READS_CATALOG: readonly RunnerActionKey[] = ['CATALOG_DATASET', 'CATALOG_LIST', 'CATALOG_GET', 'CATALOG_COLUMNS_AND_VIEWS', 'CATALOG_STORAGE', 'JOB_POLLING'];
 const RUNS_WITH_LEDGER: readonly RunnerActionKey[] = ['RUNNER_DATASET_READ', 'LEDGER_INIT', 'LEDGER_APPEND', 'LEDGER_READ', 'LOCK_APPEND'];
@@ -401,6 +401,8 @@ export const VERB_ACTIONS: Readonly<Record<Exclude<RunnerVerb, 'apply'>, readonl
   verify: [...READS_CATALOG, ...RUNS_WITH_LEDGER, 'VALIDATION_READ', 'SEARCH_INDEXES'],
   reconcile: [...READS_CATALOG, ...RUNS_WITH_LEDGER],
   unlock: ['RUNNER_DATASET_READ', 'LEDGER_INIT', 'LEDGER_READ', 'LOCK_APPEND', 'JOB_POLLING'],
+  // bqx usage (and bqx retire, which also lists the catalogue: reconcile's share) reads the job history.
+  usage: ['JOB_HISTORY', 'JOB_POLLING'],
 };
 
 /** The actions a verb takes (every granted one for apply). */

@@ -181,6 +181,7 @@ function fixtureRequests(h: Harness): Partial<Record<NeedKind, { run: () => Prom
     DATASETS_GET: { run: r.CATALOG_DATASET!, on: { targetDataset: F } },
     TABLES_LIST: { run: r.CATALOG_LIST!, on: { targetDataset: F } },
     TABLES_GET: { run: r.CATALOG_GET!, on: { target: F } },
+    INFORMATION_SCHEMA_JOBS_BY_PROJECT: { run: r.JOB_HISTORY!, on: { project: P } },
   };
 }
 const NOT_REQUESTED_ROWS: NeedKind[] = ['JOB_READ_OTHER', 'CREATE_SCHEMA', 'STORAGE_OBJECTS_INSERT', 'STORAGE_OBJECTS_DELETE', 'RUN_JOBS_GET'];

@@ -33,6 +33,7 @@ import { reconcilePlan } from '../../core/execute/reconcile';
 import { rollbackPlan } from '../../core/execute/rollback';
 import { verifyPlan } from '../../core/execute/verify';
 import { unlockWith, verbPreflight } from '../../app/runs';
+import { measureUsage } from '../../app/retirement';
 import type { Authorization } from '../../testing/bigquery/double';
 import { buildPlan } from '../../core/plan/planner';
 import { isActionable, type Plan } from '../../core/plan/types';
@@ -164,6 +165,7 @@ async function lifecycle(w: World, plan: Plan, required: (verb: RunnerVerb) => R
     ['reconcile', async () => (await verbPreflight(engine, 'reconcile', plan, required('reconcile')), (await reconcilePlan(engine, plan, { now })).matches || maxOperations !== undefined ? 'OK' : 'DRIFT')],
     ['rollback', async () => (await verbPreflight(engine, 'rollback', plan, required('rollback')), (await rollbackPlan(engine, plan, policy, { approve: plan.planHash, now })).summary.status)],
     ['unlock', async () => (await verbPreflight(engine, 'unlock', null, required('unlock')), (await unlockWith(engine, { clearFreeze: false, force: false, now: NOW })) && 'OK')],
+    ['usage', async () => (await verbPreflight(engine, 'usage', plan, required('usage')), (await measureUsage(engine, plan, 30, NOW)).views.length === plan.views.length ? 'OK' : 'views missing')],
   ];
   const out: VerbRun[] = [];
   for (const [verb, run] of verbs) {

@@ -90,7 +90,7 @@ describe('the runner permission table', () => {
     expect(searchIndexesSql(LOC)).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.SEARCH_INDEXES');
     expect(partitionsSql('bqx-ml', 'bqx_ml_v3_features_v2')).toContain('`bqx-ml.bqx_ml_v3_features_v2`.INFORMATION_SCHEMA.PARTITIONS');
     expect(RUNNER_PERMISSIONS.CATALOG_STORAGE.needs.find((n) => n.permissions.includes('bigquery.tables.list'))?.scope).toBe('featureDataset');
-    expect(permissionsFor('project')).toEqual(['bigquery.jobs.create']);
+    expect(permissionsFor('project')).toEqual(['bigquery.jobs.create', 'bigquery.jobs.listAll']);
   });
 
   it('cites Google documentation for every need, and names permissions as service.resource.verb', () => {
