@@ -38,6 +38,7 @@ const REACHED: readonly { kind: NeedKind; on: Partial<Record<NeedOn, PermissionS
   { kind: 'INFORMATION_SCHEMA_VIEWS', on: { targetDataset: F }, what: 'catalogue' },
   { kind: 'INFORMATION_SCHEMA_SEARCH_INDEXES', on: { targetDataset: F }, what: 'rename-loss gate' },
   { kind: 'INFORMATION_SCHEMA_PARTITIONS', on: { targetDataset: F }, what: 'row counts and sizes' },
+  { kind: 'INFORMATION_SCHEMA_JOBS_BY_PROJECT', on: { project: P }, what: 'bqx usage and retire: who still reads a compatibility view' },
   { kind: 'DATASETS_GET', on: { targetDataset: F }, what: 'catalogue' },
   { kind: 'DATASETS_GET', on: { targetDataset: R }, what: 'the runner dataset looked up (instead of CREATE SCHEMA)' },
   { kind: 'TABLES_LIST', on: { targetDataset: F }, what: 'catalogue' },
