@@ -9,7 +9,7 @@
  */
 jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGlobalFetch());
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { makeSnapshot } from '../../core/catalogue';
@@ -21,7 +21,7 @@ import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { openHarness, type Harness } from './support/open';
 
 const ROOT = path.resolve(__dirname, '../..');
-const VERBS = /^bqx (apply|verify|reconcile|rollback|unlock|readiness|views applied)\b/;
+const VERBS = /^bqx (apply|verify|reconcile|rollback|unlock|readiness|views applied|usage|retire)\b/;
 
 /** Every `bqx` command in code blocks and inline code of a Markdown text, from `from` (a heading) on. */
 function commands(file: string, from?: string): string[] {
@@ -86,7 +86,10 @@ describe("the runbook's command lines run against the environment they name", ()
     try {
       process.chdir(dir);
       for (const line of runnable) {
-        const args = line.replace('<planHash>', plan.planHash).split(/\s+/).slice(1);
+        // The retirement plan is the one the runbook's `bqx retire` line wrote just before.
+        const retirePlan = path.join(dir, 'plans/phase-4c.retire.json');
+        const retireHash = existsSync(retirePlan) ? (JSON.parse(readFileSync(retirePlan, 'utf8')) as { planHash: string }).planHash : '<no retirement plan written>';
+        const args = line.replace('<planHash>', plan.planHash).replace('<retirement planHash>', retireHash).split(/\s+/).slice(1);
         const before = h.double.counters.requests;
         const code = await main(['node', 'bqx', ...args, ...evidenceIn(dir, args[0])]);
         seen.push(`${line} -> exit ${code}, ${h.double.counters.requests - before > 0 ? 'reached the double' : 'did NOT reach the double'}`);

@@ -2,6 +2,7 @@ import { applyPlan } from '../../core/execute/apply';
 import { rollbackPlan } from '../../core/execute/rollback';
 import { consolidatedTables, stepsFor, viewsByOperation } from '../../core/execute/steps';
 import { FAILPOINTS_ENV } from '../../core/failpoints';
+import { TEST_HOOKS_ENV } from '../../core/test-hooks';
 import { isActionable } from '../../core/plan/types';
 import type { Engine } from '../../core/ports/engine';
 import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs } from './support';
@@ -10,8 +11,14 @@ import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs } 
 // fails half way rolls back the steps before it too: nothing of the attempt stays but its FAILED record.
 // Rollback undoes an operation the same way.
 
+// The failpoints below are test hooks: they act only with the switch set.
+beforeAll(() => {
+  process.env[TEST_HOOKS_ENV] = '1';
+});
+
 afterAll(() => {
   delete process.env[FAILPOINTS_ENV];
+  delete process.env[TEST_HOOKS_ENV];
   removeTempDirs();
 });
 
