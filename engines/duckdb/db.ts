@@ -26,6 +26,11 @@ export class Db {
     return this.file.catalog;
   }
 
+  /** Whether the file is open read-only (a read-only request may share a read-write instance: then false). */
+  get readOnly(): boolean {
+    return this.file.readOnly;
+  }
+
   static async open(database: string, readOnly = false): Promise<Db> {
     const file = await acquireDuckDbFile(database, readOnly);
     try {

@@ -12,6 +12,7 @@ import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
 import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
+import { onScratchCopy } from './scratch';
 
 const copyOf = (e: CatalogEntry | undefined): CatalogEntry =>
   e?.kind === 'TABLE' ? { kind: 'TABLE', columns: e.columns && [...e.columns], options: e.options && { ...e.options, clusterBy: [...e.options.clusterBy] } } : { kind: 'TABLE' };
@@ -478,11 +479,21 @@ class DuckDbEngine implements Engine {
 
   async rehearse(steps: readonly Step[]): Promise<Rehearsal> {
     const stmts = steps.flatMap((s) => this.render(s)).filter((s) => s !== BEGIN && s !== COMMIT);
+    const setup = [...CATALOG_DDL, ...ensureRunnerDataset(this.where)];
+    if (this.db.readOnly) {
+      // Opened read-only (a read verb): rehearsed on a copy, so the warehouse is never opened for writing.
+      await onScratchCopy(this.db.database, async (conn) => {
+        await conn.run('BEGIN TRANSACTION');
+        for (const s of [...setup, ...stmts]) await conn.run(s);
+        await conn.run('ROLLBACK');
+      });
+      return { statements: stmts.length, deferred: 0 };
+    }
     await this.db.exclusive(async (q) => {
       await q.exec('BEGIN TRANSACTION');
       try {
         // What a first run would create first (the runner schema, the metadata schema), then the steps.
-        for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where), ...stmts]) await q.exec(s);
+        for (const s of [...setup, ...stmts]) await q.exec(s);
       } finally {
         await q.exec('ROLLBACK');
       }

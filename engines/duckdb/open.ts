@@ -141,6 +141,8 @@ export class CatalogCache {
 export interface SharedInstance {
   readonly instance: DuckDBInstance;
   readonly catalog: CatalogCache;
+  /** The instance's own access mode. */
+  readonly readOnly: boolean;
   release(): void;
 }
 
@@ -170,6 +172,7 @@ export async function acquireDuckDbFile(database: string, readOnly = false): Pro
   return {
     instance,
     catalog: held.catalog,
+    readOnly: held.readOnly,
     release: () => {
       if (released) return;
       released = true;
