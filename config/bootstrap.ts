@@ -49,6 +49,7 @@ export function bootstrapSteps(env: EnvironmentConfig): BootstrapStep[] {
       commands: [
         `gcloud storage buckets add-iam-policy-binding ${foundationBucket} --member=serviceAccount:${sa('breakGlass')} --role=roles/storage.objectUser`,
         `gcloud storage buckets add-iam-policy-binding ${foundationBucket} --member=serviceAccount:${sa('ciPlanner')} --role=roles/storage.objectViewer`,
+        `gcloud storage buckets add-iam-policy-binding ${foundationBucket} --member=serviceAccount:${sa('ciDrift')} --role=roles/storage.objectViewer`,
       ],
     },
     {
@@ -57,6 +58,7 @@ export function bootstrapSteps(env: EnvironmentConfig): BootstrapStep[] {
       commands: [
         `gcloud billing accounts add-iam-policy-binding "$BQX_BILLING_ACCOUNT" --member=serviceAccount:${sa('ciDeployer')} --role=${env.budget.deployerRole}`,
         `gcloud billing accounts add-iam-policy-binding "$BQX_BILLING_ACCOUNT" --member=serviceAccount:${sa('ciPlanner')} --role=${env.budget.plannerRole}`,
+        `gcloud billing accounts add-iam-policy-binding "$BQX_BILLING_ACCOUNT" --member=serviceAccount:${sa('ciDrift')} --role=${env.budget.plannerRole}`,
       ],
     },
     {

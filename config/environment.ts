@@ -22,11 +22,12 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * The platform's identities: one service account per job and role (`serviceAccounts`). The CI has
- * two (a read-only planner, a deployer without any power over project IAM or identities); changes
+ * three (a read-only planner, the scheduled drift check's read-only identity, and a deployer without
+ * any power over project IAM or identities); changes
  * to identities, federation, project IAM and custom roles are applied by `breakGlass`, which no CI
  * workflow can impersonate (only the platform admins' group, by token creation).
  */
-export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator', 'breakGlass', 'compliance'] as const;
+export const IDENTITY_KEYS = ['extract', 'merge', 'runner', 'ciPlanner', 'ciDeployer', 'orchestrator', 'breakGlass', 'compliance', 'ciDrift'] as const;
 export type IdentityKey = (typeof IDENTITY_KEYS)[number];
 
 /**
@@ -34,9 +35,11 @@ export type IdentityKey = (typeof IDENTITY_KEYS)[number];
  * stack (the pool's name is only known to Terraform): every workflow run of the repository, and
  * jobs that run in the GitHub environment `ci.deployEnvironment` only (token subject
  * `repo:<owner>/<name>:environment:<environment>`, so the environment's protection rules, required
- * reviewers and branch policy, gate every use of the identity).
+ * reviewers and branch policy, gate every use of the identity), and workflow runs on the default
+ * branch `ci.defaultBranchRef` only (token claim `ref`; scheduled workflows run there, pull
+ * requests run on `refs/pull/<n>/merge` and never match).
  */
-export const WIF_PRINCIPALS = ['wif:repository', 'wif:deployEnvironment'] as const;
+export const WIF_PRINCIPALS = ['wif:repository', 'wif:deployEnvironment', 'wif:defaultBranch'] as const;
 
 /** A custom role in a binding: `custom:<roleId>` of `iam.customRoles`, resolved to `projects/<project>/roles/<roleId>`. */
 export const CUSTOM_ROLE_PREFIX = 'custom:';
@@ -115,7 +118,7 @@ export function objectPrefixCondition(bucket: string, prefix: string, what: stri
 /**
  * Principal → roles on one scope (the `iam_by_principals` shape of Google's cloud-foundation-fabric
  * modules). A principal is an identity key (`extract`, `ciDeployer`, ...), a symbolic WIF principal
- * (`wif:repository`, `wif:deployEnvironment`; service-account scopes only) or a full IAM member
+ * (`wif:repository`, `wif:deployEnvironment`, `wif:defaultBranch`; service-account scopes only) or a full IAM member
  * (`group:...`). A role is predefined (`roles/...`) or `custom:<roleId>` of `iam.customRoles`, or
  * `{ role, condition }` for a conditional binding (on CONDITION_SCOPES only).
  */
@@ -233,8 +236,8 @@ const baseSchema = z.object({
   /**
    * Terraform state. `bucket`: data, pipeline and views (the deployer writes it). `foundationBucket`:
    * the foundation stack's state alone (identities, federation, project IAM, custom roles), a
-   * bucket no stack declares, created at bootstrap; only break glass writes it and the planner
-   * reads it, so the deployer can neither rewrite nor delete what governs its own permissions.
+   * bucket no stack declares, created at bootstrap; only break glass writes it and the planner and
+   * the drift identity read it, so the deployer can neither rewrite nor delete what governs its own permissions.
    */
   state: z.object({ bucket: z.string().regex(BUCKET_RE), foundationBucket: z.string().regex(BUCKET_RE), prefixRoot: z.string().regex(/^[a-z0-9/_-]+$/) }),
   apis: z.array(z.string().regex(/^[a-z0-9.-]+\.googleapis\.com$/)).min(1),
@@ -250,6 +253,8 @@ const baseSchema = z.object({
     breakGlass: z.string().regex(ACCOUNT_ID_RE),
     /** Cloud Scheduler's identity for the daily compliance audit: executes the runner job with the audit's arguments, nothing else. */
     compliance: z.string().regex(ACCOUNT_ID_RE),
+    /** The scheduled drift check (platform-drift): the planner's read-only roles, impersonable from the default branch only. */
+    ciDrift: z.string().regex(ACCOUNT_ID_RE),
   }),
   ci: z.object({
     /** `owner/name` of the repository whose GitHub Actions may impersonate the CI identities. */
@@ -265,6 +270,8 @@ const baseSchema = z.object({
     deployEnvironment: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
     /** The only ref deploy jobs may run on to impersonate the deployer (besides the environment). */
     deployRef: z.string().regex(/^refs\/heads\/[A-Za-z0-9._/-]+$/).default('refs/heads/main'),
+    /** The repository's default branch: scheduled workflows run there, so only it may impersonate the drift identity. */
+    defaultBranchRef: z.string().regex(/^refs\/heads\/[A-Za-z0-9._/-]+$/).default('refs/heads/main'),
     poolId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
     providerId: z.string().regex(/^[a-z][a-z0-9-]{3,31}$/),
   }),

@@ -110,10 +110,32 @@ function platformCustomRoles(): NonNullable<EnvironmentInput['iam']['customRoles
 }
 
 /**
+ * What a `terraform plan` of every stack needs to read, and nothing that writes: held project-wide
+ * by the CI planner (pull requests, deploy plans) and by the drift identity (the scheduled check),
+ * declared once so the two cannot drift apart.
+ */
+const CI_READ_ONLY_PROJECT_ROLES = [
+  'roles/iam.securityReviewer',
+  'roles/bigquery.metadataViewer',
+  'roles/storage.bucketViewer',
+  'roles/run.viewer',
+  'roles/workflows.viewer',
+  'roles/monitoring.viewer',
+  'roles/logging.viewer',
+  'roles/artifactregistry.reader',
+  'roles/serviceusage.serviceUsageViewer',
+  'roles/iam.workloadIdentityPoolViewer',
+  'roles/serviceusage.serviceUsageConsumer', // the budget API is called with the project as quota project
+] as const;
+
+/** The CI's read-only state access: plans run with -lock=false, so reading objects is enough. */
+const CI_READ_ONLY_STATE_ROLES = ['roles/storage.objectViewer'] as const;
+
+/**
  * Every IAM binding of the platform, principal → roles per scope (the `iam_by_principals` shape of
  * cloud-foundation-fabric). Least privilege at the narrowest scope the API allows: dataset, bucket,
  * job or account; project level only where nothing narrower exists. Principals are identity keys
- * (`serviceAccounts`), `wif:repository` / `wif:deployEnvironment` (the CI's federated identities,
+ * (`serviceAccounts`), `wif:repository` / `wif:deployEnvironment` / `wif:defaultBranch` (the CI's federated identities,
  * resolved by the foundation stack) or full IAM members (the groups). Roles are predefined or
  * `custom:<roleId>` of `customRoles`. The same in every environment (identities, datasets, buckets
  * and jobs have the same keys); the stacks grant nothing that is not here.
@@ -134,20 +156,9 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       merge: ['roles/bigquery.jobUser'],
       runner: ['custom:bqxMigrationRunnerProject'],
       orchestrator: ['roles/logging.logWriter'],
-      // The planner must read every resource it plans (read-only; state is read with -lock=false).
-      ciPlanner: [
-        'roles/iam.securityReviewer',
-        'roles/bigquery.metadataViewer',
-        'roles/storage.bucketViewer',
-        'roles/run.viewer',
-        'roles/workflows.viewer',
-        'roles/monitoring.viewer',
-        'roles/logging.viewer',
-        'roles/artifactregistry.reader',
-        'roles/serviceusage.serviceUsageViewer',
-        'roles/iam.workloadIdentityPoolViewer',
-        'roles/serviceusage.serviceUsageConsumer', // the budget API is called with the project as quota project
-      ],
+      // The planner and the drift check read every resource they plan (read-only; state is read with -lock=false).
+      ciPlanner: [...CI_READ_ONLY_PROJECT_ROLES],
+      ciDrift: [...CI_READ_ONLY_PROJECT_ROLES],
       // The routine deployer applies data, pipeline and views: it creates and changes those
       // resources and the IAM on them (datasets, buckets, jobs), never project IAM, service
       // accounts, federation or custom roles (no resourcemanager.projectIamAdmin,
@@ -203,16 +214,17 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       },
       output: { merge: ['roles/storage.objectUser'], ciDeployer: ['roles/storage.admin'] },
       // The state of data, pipeline and views (the foundation's is in state.foundationBucket,
-      // granted at bootstrap to break glass and the planner only: config/bootstrap.ts).
+      // granted at bootstrap to break glass, the planner and the drift identity only: config/bootstrap.ts).
       state: {
         ciDeployer: ['roles/storage.admin'], // its stacks' state, and the bucket the data stack declares
-        ciPlanner: ['roles/storage.objectViewer'], // plans run with -lock=false
+        ciPlanner: [...CI_READ_ONLY_STATE_ROLES],
+        ciDrift: [...CI_READ_ONLY_STATE_ROLES],
       },
     },
     // The deployer attaches the runtime identities to jobs and the workflow (actAs), granted on
-    // each account rather than project-wide. CI impersonates its two accounts through WIF: any
-    // workflow of the repository may plan; only jobs in the deploy environment (its required
-    // reviewers) may deploy. People impersonate the runner (operators) and break glass (admins)
+    // each account rather than project-wide. CI impersonates its three accounts through WIF: any
+    // workflow of the repository may plan; only runs on the default branch may check drift; only
+    // jobs in the deploy environment (its required reviewers) may deploy. People impersonate the runner (operators) and break glass (admins)
     // by token creation, which Cloud Audit Logs record.
     serviceAccounts: {
       extract: { ciDeployer: ['roles/iam.serviceAccountUser'] },
@@ -221,6 +233,9 @@ function iam(groups: Groups, stagingBucket: string): EnvironmentInput['iam'] {
       runner: { ciDeployer: ['roles/iam.serviceAccountUser'], [operators]: ['roles/iam.serviceAccountTokenCreator'] },
       ciPlanner: { 'wif:repository': ['roles/iam.workloadIdentityUser'] },
       ciDeployer: { 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] },
+      // The scheduled drift check runs on the default branch; a pull request's run (refs/pull/<n>/merge)
+      // cannot impersonate it, so a PR cannot borrow the identity that refreshes every resource.
+      ciDrift: { 'wif:defaultBranch': ['roles/iam.workloadIdentityUser'] },
       breakGlass: { [platformAdmins]: ['roles/iam.serviceAccountTokenCreator'] },
       // The deployer attaches the scheduler's identity to the Cloud Scheduler job (actAs).
       compliance: { ciDeployer: ['roles/iam.serviceAccountUser'] },
@@ -301,6 +316,7 @@ const prod: EnvironmentInput = {
     orchestrator: 'bqx-ml-orchestrator',
     breakGlass: 'bqx-ml-break-glass',
     compliance: 'bqx-ml-compliance',
+    ciDrift: 'bqx-ml-ci-drift',
   },
   ci: {
     repository: 'bqx-ml/bqx-platform',

@@ -21,6 +21,7 @@ const DESCRIPTIONS: Record<IdentityKey, string> = {
   orchestrator: 'Workflows fan-out: executes the pipeline jobs per pair',
   breakGlass: 'People only (platform admins): terraform apply of the foundation stack',
   compliance: 'Cloud Scheduler: executes the runner job daily with the M008 compliance audit (metadata only)',
+  ciDrift: 'CI (scheduled drift check, default branch only): read-only full-refresh terraform plan',
 };
 
 /**
@@ -102,6 +103,7 @@ export class FoundationStack extends BqxStack {
     const principals = new Principals(env, {
       'wif:repository': this.workloadIdentity.repositoryPrincipal(env.ci.repository),
       'wif:deployEnvironment': this.workloadIdentity.environmentOnRefPrincipal(env.ci.repository, env.ci.deployEnvironment, env.ci.deployRef),
+      'wif:defaultBranch': this.workloadIdentity.refPrincipal(env.ci.defaultBranchRef),
     });
     // A binding of a custom role waits for the role (same stack, a literal name: no reference).
     for (const g of grantAll(this.projectIam, env.iam.project, principals)) {

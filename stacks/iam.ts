@@ -6,7 +6,7 @@ import { IPrincipal, MemberPrincipal, ServiceAccountPrincipal } from '../constru
 /**
  * Turns the principals the `iam` config names into IAM principals: an identity key is that
  * service account (by its deterministic email, never a cross-stack reference), a symbolic principal
- * (`wif:repository`, `wif:ref`) is what the stack that owns it supplies, anything else is a full IAM
+ * (`wif:repository`, `wif:defaultBranch`) is what the stack that owns it supplies, anything else is a full IAM
  * member. The config schema has already refused unknown names.
  */
 export class Principals {

@@ -131,7 +131,7 @@ export function environmentManifest(env: EnvironmentConfig, resources: Readonly<
     project: env.project,
     header: synthHeader(env),
     state: { bucket: env.state.bucket, foundationBucket: env.state.foundationBucket, prefixRoot: env.state.prefixRoot },
-    identities: { planner: email('ciPlanner'), deployer: email('ciDeployer'), breakGlass: email('breakGlass'), runner: email('runner') },
+    identities: { planner: email('ciPlanner'), drift: email('ciDrift'), deployer: email('ciDeployer'), breakGlass: email('breakGlass'), runner: email('runner') },
     githubEnvironment: env.ci.deployEnvironment,
     stacks: Object.fromEntries(
       Object.entries(resources).map(([id, n]) => [

@@ -106,6 +106,12 @@ describe('environment configuration', () => {
       }
       expect(prod.iam.datasets.bqx_ml_v3_features_v2).toEqual({ ciDeployer: ['roles/bigquery.dataOwner'], extract: ['roles/bigquery.dataViewer'], runner: ['custom:bqxMigrationRunnerFeatures'] });
       expect(prod.iam.serviceAccounts.ciDeployer).toEqual({ 'wif:deployEnvironment': ['roles/iam.workloadIdentityUser'] });
+      // The drift check holds exactly the planner's read-only roles, and only the default branch's runs may impersonate it.
+      expect(prod.iam.project.ciDrift).toEqual(prod.iam.project.ciPlanner);
+      expect(prod.iam.buckets.state.ciDrift).toEqual(prod.iam.buckets.state.ciPlanner);
+      expect(prod.iam.serviceAccounts.ciDrift).toEqual({ 'wif:defaultBranch': ['roles/iam.workloadIdentityUser'] });
+      expect(prod.ci.defaultBranchRef).toBe('refs/heads/main');
+      expect(prod.serviceAccounts.ciDrift).toBe('bqx-ml-ci-drift');
       // No workflow can impersonate break glass: only the platform admins' group, by token creation.
       expect(prod.iam.serviceAccounts.breakGlass).toEqual({ [`group:${prod.groups.platformAdmins}`]: ['roles/iam.serviceAccountTokenCreator'] });
       // The runner on staging: its manifests role under the manifests/ condition, nothing unconditioned.
@@ -122,7 +128,7 @@ describe('environment configuration', () => {
 
     it('refuses an unknown identity, naming the path', () => {
       expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extractor: ['roles/bigquery.dataViewer'] }))).toThrow(
-        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator, breakGlass, compliance; or a full IAM member/,
+        /environment prod is invalid: iam\.datasets\.bqx_ml_v3_models\.extractor: unknown identity "extractor" \(identities: extract, merge, runner, ciPlanner, ciDeployer, orchestrator, breakGlass, compliance, ciDrift; or a full IAM member/,
       );
     });
 
@@ -151,7 +157,7 @@ describe('environment configuration', () => {
       expect(withIam((iam) => (iam.project!['wif:deployEnvironment'] = ['roles/run.viewer']))).toThrow(
         /iam\.project\.wif:deployEnvironment: wif:deployEnvironment may only impersonate a service account/,
       );
-      expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:ref': ['roles/iam.workloadIdentityUser'] }))).toThrow(/unknown WIF principal "wif:ref" \(use wif:repository or wif:deployEnvironment\)/);
+      expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:ref': ['roles/iam.workloadIdentityUser'] }))).toThrow(/unknown WIF principal "wif:ref" \(use wif:repository or wif:deployEnvironment or wif:defaultBranch\)/);
       expect(withIam((iam) => (iam.serviceAccounts!.runner = { 'wif:branch': ['roles/iam.workloadIdentityUser'] }))).toThrow(/iam\.serviceAccounts\.runner\.wif:branch: unknown WIF principal "wif:branch"/);
       expect(withIam((iam) => (iam.datasets!.bqx_ml_v3_models = { extract: ['roles/storage.objectViewer'] }))).toThrow(
         /iam\.datasets\.bqx_ml_v3_models\.extract\.0: roles\/storage\.objectViewer cannot be granted on a dataset \(its roles are roles\/bigquery\.\*\)/,

@@ -76,6 +76,7 @@ function configBindings(env: EnvironmentConfig): string[] {
     if ((IDENTITY_KEYS as readonly string[]).includes(p)) return `serviceAccount:${env.serviceAccounts[p as keyof EnvironmentConfig['serviceAccounts']]}@${env.project}.iam.gserviceaccount.com`;
     if (p === 'wif:repository') return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${env.ci.repository}`;
     if (p === 'wif:deployEnvironment') return `principalSet://iam.googleapis.com/${pool}/attribute.subject_ref/repo:${env.ci.repository}:environment:${env.ci.deployEnvironment}@${env.ci.deployRef}`;
+    if (p === 'wif:defaultBranch') return `principalSet://iam.googleapis.com/${pool}/attribute.ref/${env.ci.defaultBranchRef}`;
     return p;
   };
   const role = (r: string) => (r.startsWith('custom:') ? `projects/${env.project}/roles/${r.slice('custom:'.length)}` : r);
@@ -112,7 +113,7 @@ function randomIam(env: EnvironmentConfig, seed: number): EnvironmentInput['iam'
   const some = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => rnd() < p);
   // On a bucket, a role is sometimes granted under a condition (objects under a prefix of that bucket).
   const byPrincipals = (kind: keyof typeof ROLES, key?: string): Record<string, IamRoleEntry[]> => {
-    const principals = some(kind === 'serviceAccounts' ? [...MEMBERS, 'wif:repository', 'wif:deployEnvironment'] : MEMBERS, 0.3);
+    const principals = some(kind === 'serviceAccounts' ? [...MEMBERS, 'wif:repository', 'wif:deployEnvironment', 'wif:defaultBranch'] : MEMBERS, 0.3);
     const out: Record<string, IamRoleEntry[]> = {};
     for (const p of principals) {
       const roles: IamRoleEntry[] = some(ROLES[kind], 0.5).map((role) =>
@@ -150,8 +151,9 @@ describe('IAM comes from the config and only from it', () => {
     // deployer's project-wide storage.admin, dataOwner and logging.configWriter became one project
     // custom role (- 2) plus storage.admin on staging and output (+ 2; on the state bucket it
     // replaces objectUser) and dataOwner on each of the nine datasets (+ 9): 56 - 1 - 2 + 2 + 9. The compliance scheduler executes the runner job, and the
-    // deployer attaches its identity: + 2.
-    expect(synthesized).toHaveLength(66);
+    // deployer attaches its identity: + 2. The drift check got its own identity: the planner's 11
+    // read-only project roles, objectViewer on the state bucket, and federation from the default branch: + 13.
+    expect(synthesized).toHaveLength(79);
     expect(synthesized.filter((b) => b.includes(' if '))).toEqual([
       `buckets.staging serviceAccount:bqx-ml-runner@${env.project}.iam.gserviceaccount.com projects/${env.project}/roles/bqxMigrationRunnerManifests if Extraction manifests (manifests/ only): ` +
         `resource.name.startsWith("projects/_/buckets/${env.buckets.staging.name}/objects/manifests/")`,

@@ -44,14 +44,14 @@ describe('prod environment (no plan committed)', () => {
     expect(result.warnings.some((w) => w.includes('plan file plans/phase-4c.plan.json not found: no views stacks synthesized'))).toBe(true);
   });
 
-  it('foundation: required APIs, eight identities, WIF restricted to the repository by id, deploys gated by the environment, no keys', () => {
+  it('foundation: required APIs, nine identities, WIF restricted to the repository by id, deploys gated by the environment, no keys', () => {
     const f = tf('foundation');
     const apis = resourcesOf(f, 'google_project_service').map((r) => r.service).sort();
     for (const api of ['bigquery', 'storage', 'run', 'workflows', 'artifactregistry', 'iam', 'iamcredentials', 'sts', 'monitoring', 'logging', 'cloudbilling', 'billingbudgets', 'cloudresourcemanager']) {
       expect(apis).toContain(`${api}.googleapis.com`);
     }
     expect(resourcesOf(f, 'google_service_account').map((r) => r.account_id).sort()).toEqual(
-      ['bqx-ml-break-glass', 'bqx-ml-ci-deployer', 'bqx-ml-ci-planner', 'bqx-ml-compliance', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
+      ['bqx-ml-break-glass', 'bqx-ml-ci-deployer', 'bqx-ml-ci-drift', 'bqx-ml-ci-planner', 'bqx-ml-compliance', 'bqx-ml-extract', 'bqx-ml-merge', 'bqx-ml-orchestrator', 'bqx-ml-runner'],
     );
     const provider = resourcesOf(f, 'google_iam_workload_identity_pool_provider')[0];
     expect(provider.attribute_condition).toBe("assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'");
@@ -64,6 +64,8 @@ describe('prod environment (no plan committed)', () => {
       '${google_service_account.sa-bqx-ml-ci-deployer.name}':
         'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.subject_ref/repo:bqx-ml/bqx-platform:environment:production@refs/heads/main',
       '${google_service_account.sa-bqx-ml-ci-planner.name}': 'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.repository/bqx-ml/bqx-platform',
+      // Workflow runs on main only (the scheduled drift check): a pull request's ref is refs/pull/<n>/merge.
+      '${google_service_account.sa-bqx-ml-ci-drift.name}': 'principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.wif-pool.name}/attribute.ref/refs/heads/main',
     });
     // Nothing federated can reach break glass; only the admins' group, by token creation.
     const onBreakGlass = resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.service_account_id === '${google_service_account.sa-bqx-ml-break-glass.name}');
@@ -89,6 +91,41 @@ describe('prod environment (no plan committed)', () => {
     expect(roles).not.toEqual(expect.arrayContaining(['roles/owner']));
     expect(roles.filter((r) => ['roles/owner', 'roles/editor', 'roles/viewer'].includes(r))).toEqual([]);
     expect(resourcesOf(f, 'google_artifact_registry_repository')[0]).toMatchObject({ repository_id: 'bqx-ml', format: 'DOCKER', location: 'us-central1', docker_config: { immutable_tags: true } });
+  });
+
+  it('a pull request run cannot impersonate the drift identity; a run on main (the schedule) can', () => {
+    const f = tf('foundation');
+    const provider = resourcesOf(f, 'google_iam_workload_identity_pool_provider')[0];
+    // The provider's attribute mapping applied to a token's claims (terms joined by +: assertion.<claim> or a quoted literal).
+    const attributes = (claims: Record<string, string>): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries(provider.attribute_mapping as Record<string, string>).map(([attr, expr]) => [
+          attr.replace(/^attribute\./, ''),
+          expr.split(' + ').map((t) => (t.startsWith("'") ? t.slice(1, -1) : claims[t.replace(/^assertion\./, '')])).join(''),
+        ]),
+      );
+    // Who a binding's member admits: a principalSet by one mapped attribute, or a principal by subject.
+    const admits = (member: string, attrs: Record<string, string>): boolean => {
+      const set = /^principalSet:\/\/iam\.googleapis\.com\/.+\/attribute\.([a-z_]+)\/(.+)$/.exec(member);
+      if (set) return attrs[set[1]] === set[2];
+      const subject = /^principal:\/\/iam\.googleapis\.com\/.+\/subject\/(.+)$/.exec(member);
+      return subject !== null && attrs['google.subject'] === subject[1];
+    };
+    const repo = 'bqx-ml/bqx-platform';
+    const token = (ref: string, event: string, sub: string) => attributes({ sub, ref, repository: repo, repository_id: '812345678', event_name: event, environment: '' });
+    const pullRequest = token('refs/pull/42/merge', 'pull_request', `repo:${repo}:pull_request`);
+    const scheduledOnMain = token('refs/heads/main', 'schedule', `repo:${repo}:ref:refs/heads/main`);
+    const featureBranch = token('refs/heads/feature', 'push', `repo:${repo}:ref:refs/heads/feature`);
+    const onAccount = (sa: string) => resourcesOf(f, 'google_service_account_iam_member').filter((r) => r.service_account_id === `\${google_service_account.sa-${sa}.name}`);
+    // Every binding on the drift identity (any role: nothing else can act as it or mint its tokens).
+    const drift = onAccount('bqx-ml-ci-drift');
+    expect(drift.map((r) => r.role)).toEqual(['roles/iam.workloadIdentityUser']);
+    expect(drift[0].member).toMatch(/\/attribute\.ref\/refs\/heads\/main$/);
+    expect(drift.some((r) => admits(r.member, pullRequest))).toBe(false);
+    expect(drift.some((r) => admits(r.member, featureBranch))).toBe(false);
+    expect(drift.some((r) => admits(r.member, scheduledOnMain))).toBe(true);
+    // The matcher is not vacuous: the same pull request run does reach the planner.
+    expect(onAccount('bqx-ml-ci-planner').some((r) => admits(r.member, pullRequest))).toBe(true);
   });
 
   it("the foundation's state is apart: its own bucket, which no stack declares or grants on, and no project-wide storage role for the deployer", () => {
@@ -142,7 +179,7 @@ describe('prod environment (no plan committed)', () => {
     expect(buckets.map((b) => b.name).sort()).toEqual(['bqx-ml-output', 'bqx-ml-staging', 'bqx-ml-tfstate']);
     expect(buckets.every((b) => b.uniform_bucket_level_access === true && b.public_access_prevention === 'enforced')).toBe(true);
     expect(buckets.find((b) => b.name === 'bqx-ml-tfstate')!.versioning).toEqual({ enabled: true });
-    expect(countResources(d)).toBe(35); // the deployer administers each declared bucket (3) and dataset (9), not project-wide; break glass holds nothing on the shared state
+    expect(countResources(d)).toBe(36); // the deployer administers each declared bucket (3) and dataset (9), not project-wide; break glass holds nothing on the shared state; the drift identity reads it (+ 1)
   });
 
   it('pipeline: jobs as specified (images by digest), the runner job, fan-out of 28 pairs at most 4 at a time, alerts and budgets', () => {

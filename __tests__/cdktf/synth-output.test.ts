@@ -72,6 +72,7 @@ describe('synthesis to disk', () => {
     expect(m).toMatchObject({ env: 'dev', project: 'bqx-ml-dev', githubEnvironment: 'development', state: { bucket: 'bqx-ml-dev-tfstate', prefixRoot: 'platform/dev' } });
     expect(m.identities).toEqual({
       planner: 'bqx-ml-ci-planner@bqx-ml-dev.iam.gserviceaccount.com',
+      drift: 'bqx-ml-ci-drift@bqx-ml-dev.iam.gserviceaccount.com',
       deployer: 'bqx-ml-ci-deployer@bqx-ml-dev.iam.gserviceaccount.com',
       breakGlass: 'bqx-ml-break-glass@bqx-ml-dev.iam.gserviceaccount.com',
       runner: 'bqx-ml-runner@bqx-ml-dev.iam.gserviceaccount.com',

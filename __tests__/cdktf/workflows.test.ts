@@ -8,14 +8,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { loadEnvironment } from '../../config/environments';
-import { synthesizeEnvironment } from '../../stacks/synthesize';
+import { environmentManifest, synthesizeEnvironment } from '../../stacks/synthesize';
 import { tmpDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
 const APPLY_SCRIPT = path.join(ROOT, '.github', 'scripts', 'apply-saved-plans.sh');
 
-type Job = { permissions?: Record<string, string> | string; steps: { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
+type Job = { permissions?: Record<string, string> | string; steps: { name?: string; id?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }[]; environment?: string | { name: string }; needs?: string | string[]; 'timeout-minutes'?: number; [k: string]: any };
 type Workflow = { name: string; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
 
 const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -151,6 +151,28 @@ describe('CI workflows', () => {
     const comment = pr.jobs.comment.steps;
     expect(comment.find((st) => st.uses?.startsWith('actions/download-artifact@'))?.with).toMatchObject({ pattern: 'plan-*', path: 'plans' });
     expect(comment.find((st) => st.uses?.startsWith('actions/github-script@'))?.with?.script).toContain("f.endsWith('.diff.txt')");
+  });
+
+  it('drift: authenticates as the drift identity read from environment.json, never as the planner, and no pull request triggers it', () => {
+    const wf = load('platform-drift.yml') as Workflow & { on: Record<string, unknown> };
+    // Only the default branch may impersonate the drift identity: the schedule (and a dispatch) run there.
+    expect(Object.keys(wf.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+    const authJobs = Object.entries(wf.jobs).filter(([, j]) => authenticates(j));
+    expect(authJobs.map(([name]) => name)).toEqual(['drift']);
+    for (const [, job] of authJobs) {
+      const ids = job.steps.find((s) => s.id === 'ids');
+      expect(ids?.run).toContain('jq -r .identities.drift ');
+      expect(ids?.run).not.toContain('.identities.planner');
+      const auth = job.steps.filter((s) => s.uses?.startsWith('google-github-actions/auth@'));
+      expect(auth.map((s) => s.with?.service_account)).toEqual(['${{ steps.ids.outputs.drift }}']);
+    }
+    // What the workflow reads is the drift identity, an account apart from the planner.
+    for (const name of ['dev', 'prod'] as const) {
+      const env = loadEnvironment(name);
+      const { identities } = environmentManifest(env, {});
+      expect(identities.drift).toBe(`bqx-ml-ci-drift@${env.project}.iam.gserviceaccount.com`);
+      expect(identities.drift).not.toBe(identities.planner);
+    }
   });
 
   it('deploy: plans are saved with a readable summary; dev and prod apply exactly the downloaded saved plans, prod behind its environment', () => {
