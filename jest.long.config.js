@@ -1,4 +1,4 @@
-/** `npm run test:sweeps`: the crash sweeps that `npm test` leaves out (jest.config.js says why). */
+/** `npm run test:long`: the crash sweeps and the full-scale run that `npm test` leaves out (jest.config.js says why). */
 const config = require('./jest.config.js');
 
 const { testMatch, ...base } = config;
@@ -7,6 +7,6 @@ const { testMatch, ...base } = config;
 module.exports = {
   ...base,
   testPathIgnorePatterns: ['/node_modules/'],
-  testRegex: config.SWEEPS,
+  testRegex: config.LONG,
   testTimeout: 900000,
 };
