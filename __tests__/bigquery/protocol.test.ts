@@ -180,18 +180,22 @@ describe('BigQuery engine against the REST double', () => {
       },
       {
         speedup: 50,
-        double: { rejectAboveConcurrent: 8, latency: () => 1_000 },
+        // Each job runs 10 s of simulated time (200 ms real): long enough that more than 8 are in
+        // flight at once however slowly this machine submits them.
+        double: { rejectAboveConcurrent: 8, latency: () => 10_000 },
         deps: { jobs: { concurrency: { initial: 32, min: 1, max: 32 } } },
       },
     );
     const limiter = h.engine.jobs.limiter;
     const first = Array.from({ length: 120 }, (_, i) => h!.engine.run({ kind: 'DROP_TABLE', name: `s${i}` }, { jobId: `op_a_${i}` }));
     await Promise.all(first);
-    const levels = limiter.history.map(([, n]) => n);
+    // The history records changes only: the level before the first change is the initial 32.
+    const levels = [32, ...limiter.history.map(([, n]) => n)];
     // Halved from 32 at least once; every decrease is a halving (no other way down).
     expect(Math.min(...levels)).toBeLessThanOrEqual(16);
-    const decreases = levels.filter((n, i) => i > 0 && n < levels[i - 1]);
+    const decreases = levels.flatMap((n, i) => (i > 0 && n < levels[i - 1] ? [[levels[i - 1], n]] : []));
     expect(decreases.length).toBeGreaterThan(0);
+    for (const [from, to] of decreases) expect({ from, to }).toEqual({ from, to: Math.max(1, Math.floor(from / 2)) });
     expect(h.double.counters.rejectedRateLimit).toBeGreaterThan(0);
     expect(h.double.counters.maxRunning).toBeLessThanOrEqual(8);
     // The quota goes away: concurrency climbs back to its maximum.
