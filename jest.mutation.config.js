@@ -14,6 +14,10 @@ const base = require('./jest.config.js');
 
 const PLAN = ['<rootDir>/__tests__/core/*.test.ts', '<rootDir>/__tests__/app/plan-review.test.ts'];
 const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__/execute/preflight-units.test.ts'];
+// `execute-a`: the in-process tests of the executor's per-operation decisions (gates, step checks,
+// validation, runOperation, paper checks, ids) against small fakes of the Engine port; with
+// `execute-a-before`, the in-process tests those files had before them.
+const EXECUTE_A = ['<rootDir>/__tests__/execute/{units,mutation-operation,mutation-gates,mutation-steps,mutation-validate}.test.ts'];
 const EXECUTE = [
   '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
 ];
@@ -24,5 +28,5 @@ module.exports = {
   reporters: ['default'],
   // `units-before`: units.test.ts alone, the in-process suite of these functions before
   // preflight-units.test.ts (the README's "before" figure).
-  testMatch: { plan: PLAN, units: UNITS, 'units-before': UNITS.slice(0, 1) }[process.env.BQX_MUTATION_TESTS ?? ''] ?? [...PLAN, ...EXECUTE],
+  testMatch: { plan: PLAN, units: UNITS, 'units-before': UNITS.slice(0, 1), 'execute-a': EXECUTE_A, 'execute-a-before': UNITS }[process.env.BQX_MUTATION_TESTS ?? ''] ?? [...PLAN, ...EXECUTE],
 };
