@@ -16,7 +16,7 @@ const src = table('src');
 const TIB = 2 ** 40;
 
 /** Ledger records as [state, reason, detail, attempt]. */
-const recs = (e: FakeEngine) => e.ledger.records.map((r) => [r.state, r.reason, r.detail, r.attempt]);
+const recs = (e: FakeEngine) => e.ledger.written.map((r) => [r.state, r.reason, r.detail, r.attempt]);
 
 function rename(): { op: PlanOperation; engine: FakeEngine; ctx: RunContext } {
   const op = operation('RENAME', [src], { target: 'dst' });
@@ -32,13 +32,13 @@ function atomic(engine: FakeEngine): FakeEngine {
     async atomically<T>(fn: () => Promise<T>): Promise<T> {
       (engine as unknown as { transactions: number }).transactions++;
       const tables = new Map(engine.tables);
-      const records = engine.ledger.records.length;
+      const records = engine.ledger.written.length;
       try {
         return await fn();
       } catch (e) {
         engine.tables.clear();
         for (const [k, v] of tables) engine.tables.set(k, v);
-        engine.ledger.records.splice(records);
+        engine.ledger.written.splice(records);
         throw e;
       }
     },
@@ -50,7 +50,7 @@ describe('an operation that is not run: one outcome, no step, no record', () => 
     const engine = new FakeEngine([src]);
     const r = await runOperation(runContext(engine, [op], over), op, []);
     expect(engine.ran).toEqual([]);
-    expect(engine.ledger.records).toEqual([]);
+    expect(engine.ledger.written).toEqual([]);
     return [r.outcome, r.reason, r.detail];
   };
 
@@ -119,9 +119,9 @@ describe('a real run of one operation', () => {
       ['STEP_DONE', 'CREATE_VIEW', 'src', 1],
       ['APPLIED', 'OK', null, 1],
     ]);
-    const step = engine.ledger.records[1];
+    const step = engine.ledger.written[1];
     expect(step).toMatchObject({ runId: 'run_test', planHash: PLAN_HASH, operationId: op.id, seq: op.seq, action: 'RENAME', jobId: jobIdFor(PLAN_HASH, op.id, 0, 1), bytes: 7, rows: 3, at: AT.toISOString() });
-    expect(engine.ledger.records[3]).toMatchObject({ bytes: 14, rows: 10, jobId: null });
+    expect(engine.ledger.written[3]).toMatchObject({ bytes: 14, rows: 10, jobId: null });
     // The source as this run found it, for validation; the tracked state follows the steps.
     expect(ctx.before.get('src')).toEqual(src);
     expect(await ctx.state.get('dst')).toMatchObject({ kind: 'TABLE' });
@@ -132,7 +132,7 @@ describe('a real run of one operation', () => {
     const { op, engine, ctx } = rename();
     const c = { ...ctx, history: historyWith({ [op.id]: { attempts: 2 } }) };
     await runOperation(c, op, []);
-    expect(engine.ledger.records.map((r) => r.attempt)).toEqual([3, 3, 3, 3]);
+    expect(engine.ledger.written.map((r) => r.attempt)).toEqual([3, 3, 3, 3]);
     expect(engine.ran[0].opts.jobId).toBe(jobIdFor(PLAN_HASH, op.id, 0, 3));
     expect(record(c, op, 'FAILED', 'X')).toMatchObject({ attempt: 3, state: 'FAILED', reason: 'X', at: AT.toISOString(), runId: 'run_test' });
   });
@@ -147,7 +147,7 @@ describe('a real run of one operation', () => {
     expect(r).toMatchObject({ outcome: 'REJECTED', reason: 'TARGET_EXISTS', detail: 'TARGET_FREE: dst already exists (TABLE)', statements });
     expect(r.gates?.map((g) => g.gate)).toEqual(['IDENTIFIERS', 'SOURCE_EXISTS', 'TARGET_FREE']);
     expect(engine.ran).toEqual([]);
-    expect(engine.ledger.records).toEqual([]);
+    expect(engine.ledger.written).toEqual([]);
     expect(ctx.committedUsd).toBe(0);
   });
 
@@ -197,7 +197,7 @@ describe('a real run of one operation', () => {
       ['STEP_DONE', 'RENAME_TABLE', 'src>dst', 1],
       ['FAILED', 'STEP_FAILED', 'CREATE VIEW src -> dst: Catalog Error: view exists', 1],
     ]);
-    expect(engine.ledger.records[2].bytes).toBe(7);
+    expect(engine.ledger.written[2].bytes).toBe(7);
   });
 
   test('a ledger that cannot be written stops the run', async () => {
@@ -240,7 +240,7 @@ describe('a real run of one operation', () => {
     expect(r).toMatchObject({ outcome: 'SKIPPED', reason: 'RUN_INTERRUPTED', detail: null });
     expect(r.gates).toHaveLength(7);
     expect(engine.ran).toEqual([]);
-    expect(engine.ledger.records).toEqual([]);
+    expect(engine.ledger.written).toEqual([]);
   });
 
   test('gates read the warehouse afresh unless the engine is its sole writer', async () => {
@@ -324,7 +324,7 @@ describe('an engine that commits each operation as one transaction', () => {
     const r = await runOperation({ ...ctx, lock: lock as never }, op, []);
     expect(r).toMatchObject({ outcome: 'FAILED', reason: 'STEP_FAILED', detail: 'CREATE VIEW src -> dst: boom', bytes: 7 });
     expect(recs(engine)).toEqual([['FAILED', 'STEP_FAILED', 'CREATE VIEW src -> dst: boom (rolled back: nothing of this attempt remains)', 1]]);
-    expect(engine.ledger.records[0].bytes).toBe(7);
+    expect(engine.ledger.written[0].bytes).toBe(7);
     // The tracked state is read again after the rollback: src is back, dst is gone.
     expect(await ctx.state.get('src')).toMatchObject({ kind: 'TABLE' });
     expect(await ctx.state.get('dst')).toBeNull();
@@ -463,7 +463,7 @@ describe('a paper run of one operation', () => {
     expect(r).toMatchObject({ outcome: 'PAPER', reason: 'WOULD_APPLY', detail: null, bytes: 123, rows: 10, statements: [{ sql: 'ALTER TABLE' }] });
     expect(r.gates).toHaveLength(7);
     expect(engine.ran).toEqual([]);
-    expect(engine.ledger.records).toEqual([]);
+    expect(engine.ledger.written).toEqual([]);
     expect(await ctx.state.get('dst')).toMatchObject({ kind: 'TABLE' });
     expect(await ctx.state.get('src')).toMatchObject({ kind: 'VIEW' });
   });

@@ -4,8 +4,10 @@
  * operation's steps and records) run in-process in milliseconds. The engines themselves are tested
  * for real elsewhere (DuckDB in the executor's suites, BigQuery against the REST double).
  */
-import { tableStateHash, type Column, type TableInfo } from '../../core/catalogue';
-import type { LedgerRecord } from '../../core/ledger/types';
+import { catalogueFingerprint, tableStateHash, type Column, type DatasetInfo, type TableInfo } from '../../core/catalogue';
+import type { LedgerRecord, LockEvent, RunRecord } from '../../core/ledger/types';
+import { computePlanHash } from '../../core/plan/hash';
+import { ACTIONS, PLAN_FORMAT } from '../../core/plan/types';
 import type { CompatibilityView, ConsolidationSpec, PlanOperation } from '../../core/plan/types';
 import type { ContentFingerprint, CoverageResult, Engine, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { SimulatedState, TrackedState, type WarehouseState } from '../../core/execute/warehouse-state';
@@ -36,7 +38,7 @@ export function operation(action: PlanOperation['action'], sources: readonly Tab
     seq: nextId,
     batch: 0,
     action,
-    reason: 'NONCOMPLIANT_NAME',
+    reason: 'CANONICAL_FREE',
     family: 'f',
     sources: sources.map((s) => s.name),
     target: `${sources[0].name}_new`,
@@ -106,18 +108,19 @@ export class FakeState implements WarehouseState {
 
 /** The ledger as a list; `failAppend` makes the next append throw (a full disk). */
 export class FakeLedger {
-  readonly records: LedgerRecord[] = [];
+  /** Every record appended, in order. */
+  readonly written: LedgerRecord[] = [];
   settles = 0;
-  /** Index in `records` at each settle call. */
+  /** Index in `written` at each settle call. */
   readonly settledAt: number[] = [];
   failAppend: Error | null = null;
   async append(recs: readonly LedgerRecord[]): Promise<void> {
     if (this.failAppend) throw this.failAppend;
-    this.records.push(...recs);
+    this.written.push(...recs);
   }
   async settle(): Promise<void> {
     this.settles++;
-    this.settledAt.push(this.records.length);
+    this.settledAt.push(this.written.length);
   }
   async flush(): Promise<void> {}
 }
@@ -314,4 +317,98 @@ export function dedupe(): { op: PlanOperation; engine: FakeEngine } {
   engine.fingerprints.set('twin', { rows: 10, hash: 'h' });
   engine.fingerprints.set('dup', { rows: 10, hash: 'h' });
   return { op, engine };
+}
+
+/**
+ * The ledger store a whole run writes (records, runs, lock events), in memory.
+ */
+export class FakeStore extends FakeLedger {
+  readonly runRecords: RunRecord[] = [];
+  readonly lock: LockEvent[] = [];
+  inits = 0;
+  async init(): Promise<void> {
+    this.inits++;
+  }
+  async records(planHash?: string): Promise<LedgerRecord[]> {
+    return this.written.filter((r) => !planHash || r.planHash === planHash);
+  }
+  async appendRun(r: RunRecord): Promise<void> {
+    if (this.failAppend) throw this.failAppend;
+    this.runRecords.push(r);
+  }
+  async runs(planHash?: string): Promise<RunRecord[]> {
+    return this.runRecords.filter((r) => !planHash || r.planHash === planHash);
+  }
+  async lockEvents(lockName: string): Promise<LockEvent[]> {
+    return this.lock.filter((e) => e.lockName === lockName);
+  }
+  async appendLockIf(e: LockEvent): Promise<boolean> {
+    const head = this.lock.filter((x) => x.lockName === e.lockName).length;
+    if (e.seq !== head + 1) return false;
+    this.lock.push(e);
+    return true;
+  }
+}
+
+/** A fake engine a whole apply run can use: catalogue, dataset, dry runs, a full ledger store. */
+export class RunEngine extends FakeEngine {
+  override readonly ledger: FakeStore = new FakeStore();
+  datasetExpirationMs: number | null = null;
+  estimated = 0;
+  async listTables(): Promise<TableInfo[]> {
+    this.calls.push('listTables');
+    return [...this.tables.values()].filter((t): t is TableInfo => !(t instanceof Error));
+  }
+  async datasetInfo(): Promise<DatasetInfo> {
+    return { name: this.where.dataset, exists: true, location: 'US', defaultTableExpirationMs: this.datasetExpirationMs };
+  }
+  async estimateBytes(): Promise<number> {
+    return this.estimated;
+  }
+  render(step: Step): string[] {
+    return [`-- ${step.kind}`];
+  }
+  async close(): Promise<void> {}
+  /** Row counts answer from the tables unless the test set one. */
+  override rowCount(name: string): Promise<number> {
+    const t = this.tables.get(name);
+    if (!this.rowCounts.has(name) && t && !(t instanceof Error)) this.rowCounts.set(name, t.rowCount);
+    return super.rowCount(name);
+  }
+  /** A view answers with the old table's columns and rows unless the test set an answer. */
+  override probe(name: string): Promise<{ columns: Column[]; rows: number }> {
+    if (!this.probes.has(name) && (this.tables.get(name) as TableInfo | undefined)?.kind === 'VIEW') this.probes.set(name, { columns: COLS, rows: 10 });
+    return super.probe(name);
+  }
+}
+
+/**
+ * A valid plan (it passes the loader: schema, hash, identifiers, structure) over `tables`, with
+ * these operations and views; each operation not listed keeps its table (KEEP).
+ */
+export function planOf(tables: readonly TableInfo[], ops: readonly PlanOperation[], views: readonly CompatibilityView[] = []): Plan {
+  const covered = new Set(ops.flatMap((o) => o.sources));
+  const keeps = tables
+    .filter((t) => !covered.has(t.name))
+    .map((t) => operation('KEEP', [t], { target: null, reason: 'COMPLIANT', destructive: false, batch: 0 }));
+  const all = [...ops, ...keeps].map((o, i) => {
+    const clean = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    return { ...clean, seq: i + 1 } as PlanOperation;
+  });
+  const zero = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<(typeof ACTIONS)[number], number>;
+  const body = {
+    format: PLAN_FORMAT,
+    engine: 'duckdb',
+    project: 'bqx-ml',
+    dataset: 'd',
+    catalogueFingerprint: catalogueFingerprint(tables),
+    tableCount: new Set(all.flatMap((o) => o.sources)).size,
+    policyHash: 'a'.repeat(64),
+    graceStart: '2026-11-21',
+    graceDays: 30,
+    summary: { tables: tables.length, byAction: zero, byReason: {}, sourcesByAction: zero, views: views.length, estimatedBytes: 0, estimatedCostUsd: 0, planningBytes: 0 },
+    operations: all,
+    views: [...views],
+  };
+  return { ...body, planHash: computePlanHash(body) } as Plan;
 }
