@@ -377,3 +377,89 @@ test('a rename with a compatibility view: the view is created after the rename a
   expect(engine.ran.map((x) => x.step.kind)).toEqual(['RENAME_TABLE', 'CREATE_VIEW']);
   expect(s.validation.batches.find((b) => b.batch === 1)?.checks).toBe(6);
 });
+
+describe("a batch's operations", () => {
+  /** Delays the steps of renames from these tables by `ms` of real time. */
+  const slow = (engine: RunEngine, from: readonly string[], ms = 30) => {
+    const run = engine.run.bind(engine);
+    engine.run = async (step, o) => {
+      if (step.kind === 'RENAME_TABLE' && from.includes(step.from)) await new Promise((r) => setTimeout(r, ms));
+      return run(step, o);
+    };
+  };
+
+  test('results in seq order however the operations finish; progress names each, and ends', async () => {
+    const { plan, engine } = world([1, 1, 1], 4);
+    slow(engine, ['t0']);
+    const updates: string[] = [];
+    let done = 0;
+    const s = await apply(engine, plan, { progress: { update: (d, of, label) => updates.push(`${d}/${of} ${label}`), done: () => done++ } });
+    expect(outcomes(s)).toEqual(['t0 APPLIED OK', 't1 APPLIED OK', 't2 APPLIED OK']);
+    expect(updates).toEqual(['1/4 SKIPPED KEEP kept', '2/4 APPLIED RENAME t1', '3/4 APPLIED RENAME t2', '4/4 APPLIED RENAME t0']);
+    expect(done).toBe(1);
+  });
+
+  test('an operation waits for the operation it depends on, even beside it in the batch', async () => {
+    const tables = [table('t0'), table('t1')];
+    const first = operation('RENAME', [tables[0]], { target: 't0_new', batch: 1 });
+    const second = operation('RENAME', [tables[1]], { target: 't1_new', batch: 1, after: [first.id] });
+    const plan = planOf(tables, [first, second]);
+    const engine = new RunEngine(tables);
+    engine.maxParallelOperations = 4;
+    slow(engine, ['t0']);
+    const s = await apply(engine, plan);
+    expect(outcomes(s)).toEqual(['t0 APPLIED OK', 't1 APPLIED OK']);
+    expect(engine.ran.map((x) => x.step.kind === 'RENAME_TABLE' && x.step.from)).toEqual(['t0', 't1']);
+  });
+
+  test('on a parallel engine, an operation on a name an earlier batch still changes waits for it', async () => {
+    const t0 = table('t0');
+    const dup = table('dup');
+    const rename = operation('RENAME', [t0], { target: 'canon', batch: 1 });
+    const dedupe = operation('DEDUPE', [dup], { target: 'canon', batch: 2, twin: { table: 'canon', rows: 10, hash: 'h' } });
+    const plan = planOf([t0, dup], [rename, dedupe]);
+    const engine = new RunEngine([t0, dup]);
+    engine.maxParallelOperations = 4;
+    engine.fingerprints.set('canon', { rows: 10, hash: 'h' });
+    engine.fingerprints.set('dup', { rows: 10, hash: 'h' });
+    slow(engine, ['t0'], 50);
+    const s = await apply(engine, plan);
+    expect(outcomes(s)).toEqual(['t0 APPLIED OK', 'dup APPLIED OK']);
+  });
+
+  test('gates and idle outcomes are recorded once per batch; changes as they happen', async () => {
+    const { plan, engine } = world([1, 1]);
+    await apply(engine, plan, { maxOperations: 1 });
+    // Another writer takes t1's target before the next run (which no longer compares catalogues).
+    engine.tables.set('t1_new', table('t1_new'));
+    const appended: string[] = [];
+    const append = engine.ledger.append.bind(engine.ledger);
+    engine.ledger.append = async (recs) => {
+      appended.push(recs.map((r) => `${r.state}:${r.reason}`).join(','));
+      return append(recs);
+    };
+    const s = await apply(engine, plan);
+    expect(outcomes(s)).toEqual(['t0 SKIPPED_ALREADY_APPLIED ALREADY_APPLIED', 't1 REJECTED TARGET_EXISTS']);
+    expect(appended).toEqual(['SKIPPED:NOTHING_TO_DO', 'SKIPPED_ALREADY_APPLIED:ALREADY_APPLIED,REJECTED:TARGET_EXISTS']);
+    expect(engine.ledger.written.at(-1)).toMatchObject({ state: 'REJECTED', reason: 'TARGET_EXISTS', detail: 'TARGET_FREE: t1_new already exists (TABLE)', attempt: 1 });
+  });
+
+  test("DEDUPE gates' fingerprints are read for the whole batch in one bulk read", async () => {
+    const tables = [table('c0'), table('d0'), table('c1'), table('d1')];
+    const ops = [0, 1].map((i) => operation('DEDUPE', [tables[2 * i + 1]], { target: `c${i}`, batch: 1, twin: { table: `c${i}`, rows: 10, hash: `h${i}` } }));
+    const plan = planOf(tables, ops);
+    const engine = new RunEngine(tables);
+    const bulk: string[][] = [];
+    Object.assign(engine, {
+      readMany: async (req: { fingerprints: string[] }) => {
+        bulk.push(req.fingerprints);
+        const fp = new Map(req.fingerprints.map((n) => [n, { rows: 10, hash: `h${n.slice(1)}` }]));
+        return { rowCounts: new Map(), fingerprints: fp, probes: new Map(), tables: undefined };
+      },
+    });
+    const s = await apply(engine, plan);
+    expect(outcomes(s)).toEqual(['d0 APPLIED OK', 'd1 APPLIED OK']);
+    expect(bulk[0]).toEqual(['d0', 'c0', 'd1', 'c1']);
+    expect(engine.calls.filter((c) => c.startsWith('fingerprint '))).toEqual([]);
+  });
+});
