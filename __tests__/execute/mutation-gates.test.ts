@@ -70,6 +70,7 @@ describe('IDENTIFIERS names the first bad name, table names before column names'
     ['a view column source', (op) => ({ ...op, view: compatView(op, 'v', { columns: [{ name: 'val', column: 'v-al' }] }) }), 'column name "v-al"'],
     ['a view filter', (op) => ({ ...op, view: compatView(op, 'v', { filter: 'in w' }) }), 'column name "in w"'],
     ['a long name, cut to 80 characters', (op) => ({ ...op, target: `${'x'.repeat(100)}-` }), `table name "${'x'.repeat(80)}"`],
+    ['a long column name, cut to 80 characters', (op) => ({ ...op, view: compatView(op, 'v', { filter: `${'c'.repeat(100)}-` }) }), `column name "${'c'.repeat(80)}"`],
   ];
   test.each(cases)('%s', async (_what, change, detail) => {
     const op = change(operation('RENAME', [ok]));
@@ -212,6 +213,20 @@ test('a gate that cannot read the warehouse refuses the operation with what went
   state.failOn = 'src_new';
   const target = await evaluateGates(op, ctx(state));
   expect(target[2]).toEqual({ gate: 'TARGET_FREE', ok: false, reason: 'SOURCE_MISSING', detail: 'gate could not read the warehouse: cannot read src_new' });
+});
+
+test('a paper run shows every gate even when the source is gone', async () => {
+  const op = operation('RENAME', [src]);
+  const verdicts = await evaluateGates(op, ctx(new FakeState([]), { evaluateAll: true }));
+  expect(verdicts.map((v) => [v.gate, v.ok])).toEqual(GATE_ORDER.map((g) => [g, g !== 'SOURCE_EXISTS']));
+});
+
+test('a DEDUPE gate other than TARGET_FREE that cannot read is SOURCE_MISSING', async () => {
+  const s = table('dup');
+  const op = operation('DEDUPE', [s], { target: 'twin', twin: { table: 'twin', rows: 10, hash: 'h' } });
+  const state = new FakeState([s, table('twin')]);
+  state.failOn = 'dup';
+  expect((await evaluateGates(op, ctx(state)))[1]).toEqual({ gate: 'SOURCE_EXISTS', ok: false, reason: 'SOURCE_MISSING', detail: 'gate could not read the warehouse: cannot read dup' });
 });
 
 test('BUDGET counts what the run already committed; the budget itself is allowed', async () => {

@@ -256,6 +256,27 @@ describe('a real run of one operation', () => {
     expect(sole.calls.filter((c) => c.startsWith('getTable'))).toEqual([]);
   });
 
+  test('a view name someone else took is seen by the gates when the engine is not the sole writer', async () => {
+    const op = operation('RENAME', [src], { target: 'dst' });
+    const engine = new FakeEngine([src, table('alias')]);
+    engine.soleWriter = false;
+    const ctx = runContext(engine, [op], { state: new TrackedState(engine.asEngine(), [src]), viewsOf: new Map([[op.id, [compatView(op, 'alias')]]]) });
+    expect(await runOperation(ctx, op, [])).toMatchObject({ outcome: 'REJECTED', reason: 'TARGET_EXISTS', detail: 'TARGET_FREE: view name alias is taken (TABLE)' });
+  });
+
+  test('a signal during the STARTED record: the first step still runs; the operation stops at the next boundary', async () => {
+    const { op, engine, ctx } = rename();
+    const ac = new AbortController();
+    const append = engine.ledger.append.bind(engine.ledger);
+    engine.ledger.append = async (recs) => {
+      if (recs[0]?.state === 'STARTED') ac.abort();
+      return append(recs);
+    };
+    const r = await runOperation({ ...ctx, opts: { ...ctx.opts, signal: ac.signal } }, op, []);
+    expect(engine.ran.map((x) => x.step.kind)).toEqual(['RENAME_TABLE']);
+    expect(r).toMatchObject({ outcome: 'FAILED', reason: 'INTERRUPTED', detail: 'stopped before CREATE VIEW src -> dst (step 2 of 2); the next run resumes here' });
+  });
+
   test('a step whose target holds something the plan did not expect: STATE_CONFLICT, nothing issued', async () => {
     const { op } = consolidation(table('a'), table('b'), 'ab');
     const engine = new FakeEngine([table('a'), table('b')]);
@@ -282,15 +303,15 @@ describe('a consolidation validates before its first drop', () => {
     const r = await runOperation(runContext(engine, [op]), op, checks);
     expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'OK', rows: 20 });
     expect(checks.map((c) => c.check)).toEqual(['coverage', 'equality a', 'null counts a', 'equality b', 'null counts b']);
-    expect(recs(engine).map((x) => `${x[1]} ${x[2]}`)).toEqual([
-      'OK null',
-      'CONSOLIDATE ab',
-      'VALIDATE_CONSOLIDATION ok',
-      `BACKUP_TABLE a>${backupNameFor(op.id, 'a', 1)}`,
-      'DROP_TABLE a',
-      `BACKUP_TABLE b>${backupNameFor(op.id, 'b', 1)}`,
-      'DROP_TABLE b',
-      'OK null',
+    expect(recs(engine).map((x) => `${x[0]} ${x[1]} ${x[2]}`)).toEqual([
+      'STARTED OK null',
+      'STEP_DONE CONSOLIDATE ab',
+      'STEP_DONE VALIDATE_CONSOLIDATION ok',
+      `STEP_DONE BACKUP_TABLE a>${backupNameFor(op.id, 'a', 1)}`,
+      'STEP_DONE DROP_TABLE a',
+      `STEP_DONE BACKUP_TABLE b>${backupNameFor(op.id, 'b', 1)}`,
+      'STEP_DONE DROP_TABLE b',
+      'APPLIED OK null',
     ]);
     // The step index in each job id counts the validation marker too.
     expect(engine.ran.map((x) => x.opts.jobId.split('_').slice(-2).join('_'))).toEqual(['s0_a1', 's2_a1', 's3_a1', 's4_a1', 's5_a1']);
@@ -347,6 +368,30 @@ describe('an engine that commits each operation as one transaction', () => {
     atomic(engine);
     engine.ledger.failAppend = new Error('disk full');
     await expect(runOperation(ctx, op, [])).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE' });
+  });
+
+  test('an error that is not a step failure propagates as it is', async () => {
+    const { op, engine } = dedupe();
+    atomic(engine);
+    engine.getBackup = async () => {
+      throw new Error('runner dataset unreadable');
+    };
+    await expect(runOperation(runContext(engine, [op]), op, [])).rejects.toThrow('runner dataset unreadable');
+    expect(engine.ledger.written).toEqual([]);
+  });
+
+  test('after a rollback the tracked state is read again, views included', async () => {
+    const { op, engine, ctx: base } = rename();
+    atomic(engine);
+    const ctx = { ...base, viewsOf: new Map([[op.id, [compatView(op, 'alias'), compatView(op, 'other')]]]) };
+    engine.onRun = (step) => {
+      if (step.kind === 'CREATE_VIEW' && step.name === 'other') throw new Error('view failed');
+    };
+    const r = await runOperation(ctx, op, []);
+    expect(r).toMatchObject({ outcome: 'FAILED', reason: 'STEP_FAILED', detail: 'CREATE VIEW other -> dst: view failed' });
+    expect(engine.tables.has('alias')).toBe(false);
+    expect(await ctx.state.get('alias')).toBeNull();
+    expect(await ctx.state.get('src')).toMatchObject({ kind: 'TABLE' });
   });
 
   test('a consolidation that fails validation inside the transaction keeps its sources and records why', async () => {
@@ -412,6 +457,33 @@ describe('a resumed attempt: the warehouse is the evidence', () => {
     expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'RESUMED', rows: 0 });
     expect(engine.ran.map((x) => x.step.kind)).toEqual(['CREATE_VIEW']);
     expect(recs(engine).map((x) => `${x[0]} ${x[1]} ${x[2]}`)).toEqual(['STARTED RESUMED resuming an interrupted attempt', 'STEP_DONE DROP_TABLE dup', 'STEP_DONE CREATE_VIEW dup', 'APPLIED RESUMED null']);
+  });
+
+  test('a backup alone changed nothing in the dataset: the attempt starts over, through the gates', async () => {
+    const { op, engine } = dedupe();
+    const bk = backupNameFor(op.id, 'dup', 1);
+    engine.backups.set(bk, table(bk));
+    const history = historyWith({ [op.id]: { attempts: 1, backups: new Map([['dup', bk]]), stepsDone: new Set([`BACKUP_TABLE|dup>${bk}`]) } });
+    const r = await runOperation(runContext(engine, [op], { history }), op, []);
+    expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'OK' });
+    expect(recs(engine)[0]).toEqual(['STARTED', 'OK', null, 2]);
+    expect(engine.ran.map((x) => x.step.kind)).toEqual(['DROP_TABLE']);
+  });
+
+  test("an earlier attempt's validation record alone is no evidence of a change", async () => {
+    const { op } = consolidation(table('a'), table('b'), 'ab');
+    const engine = validatesConsolidation(new FakeEngine([table('a'), table('b')]), op);
+    const history = historyWith({ [op.id]: { attempts: 1, stepsDone: new Set(['VALIDATE_CONSOLIDATION|ok']) } });
+    const r = await runOperation(runContext(engine, [op], { history }), op, []);
+    expect(recs(engine)[0]).toEqual(['STARTED', 'OK', null, 2]);
+    expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'OK' });
+  });
+
+  test('a paper run never resumes: it shows the gates of the warehouse as it is', async () => {
+    const op = operation('RENAME', [src], { target: 'dst' });
+    const engine = new FakeEngine([table('dst')]);
+    const r = await runOperation(runContext(engine, [op], { paper: true, history: historyWith({ [op.id]: { attempts: 1, open: true } }) }), op, []);
+    expect(r).toMatchObject({ outcome: 'PAPER', reason: 'SOURCE_MISSING' });
   });
 
   test('a backup taken before a crash that lost its record is reused, not taken again', async () => {

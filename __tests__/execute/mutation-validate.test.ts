@@ -284,7 +284,14 @@ describe('reads answered in bulk', () => {
     await expect(w.getTable('tx')).rejects.toThrow('bad table');
     expect(await w.getTable('t2')).toMatchObject({ name: 't2' });
     expect(e.calls).toEqual(['rowCount r2', 'fingerprint f2', 'probe p2', 'getTable t2']);
-    // Everything else is the engine's own, called on the engine.
+    // Everything else is the engine's own, called on the engine itself (not on the wrapper).
+    class Guarded extends FakeEngine {
+      readonly #own = 'the engine itself';
+      whoAmI(): string {
+        return this.#own;
+      }
+    }
+    expect((withReads(new Guarded().asEngine(), results) as unknown as Guarded).whoAmI()).toBe('the engine itself');
     expect(w.maxParallelOperations).toBe(1);
     expect(await w.getBackup('bk')).toBeNull();
     expect(e.calls.at(-1)).toBe('getBackup bk');
