@@ -8,9 +8,8 @@ import { FAILPOINTS_ENV } from '../../core/failpoints';
 import type { LedgerRecord } from '../../core/ledger/types';
 import { isActionable, type Plan, type PlanOperation } from '../../core/plan/types';
 import { TEST_HOOKS_ENV } from '../../core/test-hooks';
-import type { Engine } from '../../core/ports/engine';
 import { buildDist } from '../support/build';
-import { fingerprintWarehouse, freshWarehouse, openAt, policy, removeTempDirs, type WarehouseFingerprint } from './support';
+import { fingerprintWarehouse, freshWarehouse, policy, removeTempDirs, withEngine, type WarehouseFingerprint } from './support';
 
 // The embedded engine commits a batch's operations and their ledger records as one transaction.
 // A process killed inside a batch leaves nothing of that batch (no change, no record), and the
@@ -24,15 +23,6 @@ afterAll(() => {
   delete process.env[TEST_HOOKS_ENV];
   removeTempDirs();
 });
-
-async function withEngine<T>(database: string, f: (e: Engine) => Promise<T>): Promise<T> {
-  const e = await openAt(database);
-  try {
-    return await f(e);
-  } finally {
-    await e.close();
-  }
-}
 
 /** Engine steps of an operation on a first attempt (the consolidation check runs no statement of its own). */
 function engineSteps(plan: Plan, op: PlanOperation): number {
