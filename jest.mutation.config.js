@@ -17,7 +17,7 @@ const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__
 // `execute-a`: the in-process tests of the executor's per-operation decisions (gates, step checks,
 // validation, runOperation, paper checks, ids) against small fakes of the Engine port; with
 // `execute-a-before`, the in-process tests those files had before them.
-const EXECUTE_A = ['<rootDir>/__tests__/execute/{units,mutation-operation,mutation-gates,mutation-steps,mutation-validate,mutation-apply}.test.ts'];
+const EXECUTE_A = ['<rootDir>/__tests__/execute/{units,mutation-operation,mutation-gates,mutation-steps,mutation-validate,mutation-apply,mutation-batch-transaction}.test.ts'];
 const EXECUTE = [
   '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
 ];

@@ -4,13 +4,13 @@
  * how an interrupted attempt is recognised and resumed. The DuckDB suites (apply-cycle,
  * atomic-operation, crash) carry the same paths out on a real warehouse.
  */
-import { findRecordlessBackup, record, runOperation } from '../../core/execute/operation';
+import { BatchAborted, findRecordlessBackup, record, runOperation } from '../../core/execute/operation';
 import { backupNameFor, jobIdFor } from '../../core/execute/ids';
 import { TrackedState } from '../../core/execute/warehouse-state';
 import type { ValidationCheck } from '../../core/execute/validate';
 import type { RunContext } from '../../core/execute/context';
 import type { PlanOperation } from '../../core/plan/types';
-import { AT, COLS, compatView, consolidation, dedupe, FakeEngine, FakeLock, historyWith, operation, PLAN_HASH, runContext, table, validatesConsolidation, view } from './operation-fakes';
+import { AT, COLS, compatView, consolidation, dedupe, FakeEngine, inTransaction, FakeLock, historyWith, operation, PLAN_HASH, runContext, table, validatesConsolidation, view } from './operation-fakes';
 
 const src = table('src');
 const TIB = 2 ** 40;
@@ -31,16 +31,7 @@ function atomic(engine: FakeEngine): FakeEngine {
     transactions: 0,
     async atomically<T>(fn: () => Promise<T>): Promise<T> {
       (engine as unknown as { transactions: number }).transactions++;
-      const tables = new Map(engine.tables);
-      const records = engine.ledger.written.length;
-      try {
-        return await fn();
-      } catch (e) {
-        engine.tables.clear();
-        for (const [k, v] of tables) engine.tables.set(k, v);
-        engine.ledger.written.splice(records);
-        throw e;
-      }
+      return inTransaction(engine, fn);
     },
   });
 }
@@ -404,6 +395,45 @@ describe('an engine that commits each operation as one transaction', () => {
     expect(engine.tables.has('ab')).toBe(false);
     expect(recs(engine)).toHaveLength(1);
     expect(recs(engine)[0][2]).toMatch(/\(rolled back: nothing of this attempt remains\)$/);
+  });
+});
+
+describe("inside a batch's transaction", () => {
+  test('a failure rolls the batch back and leaves the recording of it for later, with what the gates found', async () => {
+    const op = operation('RENAME', [src], { target: 'dst', estimatedBytes: 2 ** 40 });
+    const engine = atomic(new FakeEngine([src]));
+    engine.failStep.set('RENAME_TABLE', 'boom');
+    const lock = new FakeLock();
+    const ctx = runContext(engine, [op], { inBatchTransaction: true, lock: lock as never });
+    const thrown = await runOperation(ctx, op, []).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(thrown).toBeInstanceOf(BatchAborted);
+    const aborted = thrown as BatchAborted;
+    expect(aborted.operationId).toBe(op.id);
+    expect(aborted.message).toBe(`operation ${op.id} failed inside its batch's transaction`);
+    expect(engine.ledger.written).toEqual([]);
+    // No lease renewal from inside a transaction.
+    expect(lock.renewals).toBe(0);
+    // The batch's rollback puts the context back; recording the failure restores what this operation's gates left.
+    ctx.before.clear();
+    ctx.committedUsd = 0;
+    const r = await aborted.recordFailure();
+    expect(r).toMatchObject({ outcome: 'FAILED', reason: 'STEP_FAILED', detail: 'RENAME src -> dst: boom' });
+    expect(recs(engine)).toEqual([['FAILED', 'STEP_FAILED', 'RENAME src -> dst: boom (rolled back: nothing of this attempt remains)', 1]]);
+    expect(ctx.committedUsd).toBeCloseTo(6.25);
+    expect(ctx.before.get('src')).toEqual(src);
+  });
+
+  test('an operation that succeeds inside the batch is not renewed or recorded differently', async () => {
+    const { op, engine, ctx } = rename();
+    atomic(engine);
+    const lock = new FakeLock();
+    const r = await runOperation({ ...ctx, inBatchTransaction: true, lock: lock as never }, op, []);
+    expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'OK' });
+    expect(lock.renewals).toBe(0);
+    expect(recs(engine).map((x) => x[0])).toEqual(['STARTED', 'STEP_DONE', 'STEP_DONE', 'APPLIED']);
   });
 });
 

@@ -289,6 +289,7 @@ export function runContext(engine: FakeEngine, ops: readonly PlanOperation[], ov
     committedUsd: 0,
     halted: false,
     fatal: null,
+    inBatchTransaction: false,
     ...over,
     opts: { mode: paper ? 'paper' : 'real', approve: PLAN_HASH, ...over.opts },
   };
@@ -411,4 +412,18 @@ export function planOf(tables: readonly TableInfo[], ops: readonly PlanOperation
     views: [...views],
   };
   return { ...body, planHash: computePlanHash(body) } as Plan;
+}
+
+/** Runs `fn` as one transaction of the fake engine: a throw puts its tables and ledger back. */
+export async function inTransaction<T>(engine: FakeEngine, fn: () => Promise<T>): Promise<T> {
+  const tables = new Map(engine.tables);
+  const written = engine.ledger.written.length;
+  try {
+    return await fn();
+  } catch (e) {
+    engine.tables.clear();
+    for (const [k, v] of tables) engine.tables.set(k, v);
+    engine.ledger.written.splice(written);
+    throw e;
+  }
 }

@@ -65,12 +65,12 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   const h = historyOf(ctx.history, op.id);
   const views = ctx.viewsOf.get(op.id) ?? [];
   const steps = stepsFor(op, views, h.attempts + 1);
-  const doneHere = new Set<string>();
+  // What earlier attempts recorded. Each step asks only about itself, before it is carried out, so
+  // what this attempt records never needs to be asked.
   const ledgerSaysDone = (s: OpStep) => {
-    if (s.kind === 'BACKUP_TABLE') return h.backups.has(s.name) || doneHere.has(`BACKUP_TABLE|${s.name}`);
+    if (s.kind === 'BACKUP_TABLE') return h.backups.has(s.name);
     const k = stepKey(s);
-    const key = `${k.reason}|${k.detail}`;
-    return h.stepsDone.has(key) || doneHere.has(key);
+    return h.stepsDone.has(`${k.reason}|${k.detail}`);
   };
 
   // Gates read these names fresh: a change since the run started must refuse the operation.
@@ -141,7 +141,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
     // transaction renews before it begins).
     if (!ctx.inBatchTransaction) await ctx.lock?.renewIfDue();
     try {
-      return await engine.atomically(() => carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: true, ledgerSaysDone, doneHere, batchChecks }));
+      return await engine.atomically(() => carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: true, ledgerSaysDone, batchChecks }));
     } catch (e) {
       if (!(e instanceof OperationAborted)) throw e;
       const recordFailure = async (): Promise<OperationResult> => {
@@ -160,7 +160,7 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
       });
     }
   }
-  return carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: false, ledgerSaysDone, doneHere, batchChecks });
+  return carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: false, ledgerSaysDone, batchChecks });
 }
 
 /**
@@ -196,14 +196,13 @@ interface Attempt {
   /** Inside one transaction (engine.atomically): a failure throws to roll everything back. */
   readonly atomic: boolean;
   readonly ledgerSaysDone: (s: OpStep) => boolean;
-  readonly doneHere: Set<string>;
   readonly batchChecks: ValidationCheck[];
 }
 
 /** The operation's steps, each checked against the warehouse before it is issued, and their records. */
 async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpStep[], a: Attempt): Promise<OperationResult> {
   const { engine, state, plan } = ctx;
-  const { attempt, resumed, rows, ledgerSaysDone, doneHere, batchChecks } = a;
+  const { attempt, resumed, rows, ledgerSaysDone, batchChecks } = a;
   const append = (recs: LedgerRecord[]) => guarded(() => engine.ledger.append(recs));
   await append([record(ctx, op, 'STARTED', resumed ? 'RESUMED' : 'OK', { detail: resumed ? 'resuming an interrupted attempt' : null, attempt })]);
   const fail = async (reason: Reason, detail: string, spent: number): Promise<OperationResult> => {
@@ -222,7 +221,6 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
       const earlier = await findRecordlessBackup(engine, op, s.name, attempt, await state.get(s.name));
       if (earlier) {
         await append([record(ctx, op, 'STEP_DONE', 'BACKUP_TABLE', { detail: `${s.name}>${earlier}`, attempt })]);
-        doneHere.add(`BACKUP_TABLE|${s.name}`);
         continue;
       }
     }
@@ -231,10 +229,7 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
     if (check.state === 'conflict') return fail('STATE_CONFLICT', `${describeStep(s)}: ${check.detail}`, spent);
     if (check.state === 'done') {
       // A backup found done was recorded by an earlier attempt; anything else is recorded now.
-      if (!ledgerSaysDone(s)) {
-        await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
-        doneHere.add(`${k.reason}|${k.detail}`);
-      }
+      if (!ledgerSaysDone(s)) await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
       continue;
     }
     if (s.kind === 'VALIDATE_CONSOLIDATION') {
@@ -243,7 +238,6 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
       const bad = checks.filter((c) => !c.ok);
       if (bad.length) return fail('VALIDATION_FAILED', bad.slice(0, 3).map((c) => `${c.check}: ${c.detail}`).join('; '), spent);
       await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
-      doneHere.add(`${k.reason}|${k.detail}`);
       continue;
     }
     // A drop relies on the backup's record: it is durable before the drop is issued.
@@ -257,7 +251,6 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
     spent += res.bytesProcessed;
     await (state as TrackedState).afterStep(s as Step);
     await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt, jobId: res.jobId, bytes: res.bytesProcessed, rows: res.rowsAffected })]);
-    doneHere.add(s.kind === 'BACKUP_TABLE' ? `BACKUP_TABLE|${s.name}` : `${k.reason}|${k.detail}`);
   }
   const reason: Reason = resumed ? 'RESUMED' : 'OK';
   await append([record(ctx, op, 'APPLIED', reason, { attempt, bytes: spent, rows })]);
