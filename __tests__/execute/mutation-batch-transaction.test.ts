@@ -120,3 +120,18 @@ test('a failure that is not an operation failure (the ledger) ends the run', asy
   };
   await expect(apply(engine, plan)).rejects.toMatchObject({ code: 'LEDGER_UNWRITABLE' });
 });
+
+test('an engine without per-operation transactions gets no batch transaction either', async () => {
+  const { plan, engine } = world(2);
+  Object.assign(engine, { atomically: undefined });
+  const s = await apply(engine, plan);
+  expect(outcomes(s)).toEqual(['t0 APPLIED OK', 't1 APPLIED OK']);
+  expect(engine.batches).toBe(0);
+});
+
+test('a paper run opens no transaction', async () => {
+  const { plan, engine } = world(2);
+  const s = await applyPlan(engine.asEngine(), plan, policy, { mode: 'paper' }).then((r) => r.summary);
+  expect(outcomes(s)).toEqual(['t0 PAPER WOULD_APPLY', 't1 PAPER WOULD_APPLY']);
+  expect(engine.batches).toBe(0);
+});
