@@ -62,11 +62,10 @@ const DDL_BATCH = 200;
 /**
  * Tables created and filled per transaction. The full catalogue (5,876 tables in all datasets) is
  * one transaction, as it always was; the scaled ones commit every this many tables, each part's
- * tables created in the transaction that fills them (appending to a table created in an earlier,
- * committed transaction costs several times more). For the 58,229 tables of `10x`: 460 s of CPU
- * and a 6.1 GB peak as one transaction, 340 s and 5.7 GB this way (236 s wall on a quiet machine);
- * still super-linear, in DuckDB's commits. Nothing is lost to atomicity: the seed writes a
- * temporary file and renames it only when complete.
+ * tables created in the transaction that fills them. For the 58,229 tables of `10x`, when each
+ * table was created and then appended to: 460 s of CPU and a 6.1 GB peak as one transaction, 340 s
+ * and 5.7 GB this way (236 s wall on a quiet machine); still super-linear, in DuckDB's commits.
+ * Nothing is lost to atomicity: the seed writes a temporary file and renames it only when complete.
  */
 const TABLES_PER_TRANSACTION = 6000;
 /** DuckDB's vector size: the most rows one data chunk holds. */
