@@ -8,11 +8,15 @@
  * seconds instead of minutes): `plan` keeps the planner's pure tests (the executor's tests build
  * their plan once and cache it, so they would run against every planner mutant without calling
  * the mutated planner); `units` keeps the tests of the executor's pure folds and checks
- * (units.test.ts, preflight-units.test.ts).
+ * (units.test.ts, preflight-units.test.ts); `plan-all` keeps the planner's in-process tests
+ * (__tests__/core/plan*.test.ts, `npm run mutation:plan` over every file of core/plan/): no
+ * warehouse, no committed plan to load, so each of the many module-level (static) mutants of the
+ * plan schema, which run every test of the group, costs seconds.
  */
 const base = require('./jest.config.js');
 
 const PLAN = ['<rootDir>/__tests__/core/*.test.ts', '<rootDir>/__tests__/app/plan-review.test.ts'];
+const PLAN_ALL = ['<rootDir>/__tests__/core/plan*.test.ts'];
 const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__/execute/preflight-units.test.ts'];
 const EXECUTE = [
   '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
@@ -26,3 +30,4 @@ module.exports = {
   // preflight-units.test.ts (the README's "before" figure).
   testMatch: { plan: PLAN, units: UNITS, 'units-before': UNITS.slice(0, 1) }[process.env.BQX_MUTATION_TESTS ?? ''] ?? [...PLAN, ...EXECUTE],
 };
+if (process.env.BQX_MUTATION_TESTS === 'plan-all') module.exports.testMatch = PLAN_ALL;
