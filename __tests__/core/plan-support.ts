@@ -58,3 +58,14 @@ export function lagFacts(agree: Record<string, boolean>): PlanningFacts {
   facts.agreement.set('lag_bqx_eurusd_45|lag_bqx_eurusd_90', agree);
   return facts;
 }
+
+/** One operation of each action: RENAME, DEDUPE, CONSOLIDATE (lagTables), KEEP and REVIEW. */
+export function planOfEachAction(): Plan {
+  const facts = lagFacts({ pair: true, bqx_close: true, period_minutes: true });
+  facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+  facts.samples.set('cov_agg_audcad_audchf', { column: 'val1', values: [100] });
+  facts.fingerprints.set('cov_agg_audcad_audchf', { rows: 10, hash: 'A' });
+  facts.fingerprints.set('cov_agg_idx_audcad_audchf', { rows: 10, hash: 'A' });
+  const cov = ['cov_mom_audcad_audchf', 'cov_agg_audcad_audchf', 'cov_agg_idx_audcad_audchf'].map((n) => table(n, covCols));
+  return plan([...lagTables, ...cov, table('eurusd_agg', [ts, f('x')])], facts);
+}
