@@ -2,7 +2,7 @@
  * The plan around the decisions: the namespace check (chains, cycles, two producers of one table),
  * order, sequence, batches, views, summary and grace period. Pure (see plan-support.ts).
  */
-import { emptyFacts } from '../../core/plan/facts';
+import { emptyFacts, type PlanningFacts } from '../../core/plan/facts';
 import { resolveNamespace, type Draft } from '../../core/plan/planner';
 import { covCols, f, lagFacts, lagTables, opFor, pair, plan, policyWith, table, ts } from './plan-support';
 
@@ -69,12 +69,15 @@ describe('the resulting namespace', () => {
 
 describe('order, batches and summary', () => {
   // Three renames (families reg, tmp, cov), a dedupe, a keep and a review.
-  const facts = emptyFacts();
-  facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
-  facts.samples.set('cov_agg_audcad_audchf', { column: 'val1', values: [100] });
-  facts.fingerprints.set('cov_agg_audcad_audchf', { rows: 10, hash: 'A' });
-  facts.fingerprints.set('cov_agg_idx_audcad_audchf', { rows: 10, hash: 'A' });
-  facts.bytesRead = 1234;
+  let facts: PlanningFacts;
+  beforeEach(() => {
+    facts = emptyFacts();
+    facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+    facts.samples.set('cov_agg_audcad_audchf', { column: 'val1', values: [100] });
+    facts.fingerprints.set('cov_agg_audcad_audchf', { rows: 10, hash: 'A' });
+    facts.fingerprints.set('cov_agg_idx_audcad_audchf', { rows: 10, hash: 'A' });
+    facts.bytesRead = 1234;
+  });
   const tables = [
     table('tmp_eurusd', [ts, pair, f('hour_sin')]),
     table('reg_eurusd_bqx', [ts, pair, f('reg_r2_45')]),

@@ -18,11 +18,15 @@ import {
   PLAN_REASONS,
   planOperationSchema,
   planSchema,
+  type Plan,
   type PlanOperation,
 } from '../../core/plan/schema';
 import { f, planOfEachAction, policy, table, ts } from './plan-support';
 
-const base = planOfEachAction();
+let base: Plan;
+beforeEach(() => {
+  base = planOfEachAction();
+});
 const op = (action: string) => base.operations.find((o) => o.action === action) as PlanOperation;
 const accepts = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown) => schema.safeParse(value).success;
 

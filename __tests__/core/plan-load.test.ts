@@ -12,13 +12,14 @@ import { loadPlanFile, validatePlan } from '../../core/plan/load';
 import type { Plan, PlanOperation } from '../../core/plan/types';
 import { planOfEachAction } from './plan-support';
 
-const base: Plan = planOfEachAction();
-const by = (action: string) => base.operations.find((o) => o.action === action) as PlanOperation;
-const rename = by('RENAME');
-const dedupe = by('DEDUPE');
-const consolidate = by('CONSOLIDATE');
-const keep = by('KEEP');
-const review = by('REVIEW');
+// Built in each test (not at load time), so the mutation run attributes the planner's code to the tests that run it.
+let base: Plan;
+let rename: PlanOperation, dedupe: PlanOperation, consolidate: PlanOperation, keep: PlanOperation, review: PlanOperation;
+beforeEach(() => {
+  base = planOfEachAction();
+  const by = (action: string) => base.operations.find((o) => o.action === action) as PlanOperation;
+  [rename, dedupe, consolidate, keep, review] = ['RENAME', 'DEDUPE', 'CONSOLIDATE', 'KEEP', 'REVIEW'].map(by);
+});
 const resign = (p: Plan): Plan => ({ ...p, planHash: computePlanHash(p) });
 const withOp = (id: string, edit: (o: PlanOperation) => PlanOperation) => resign({ ...base, operations: base.operations.map((o) => (o.id === id ? edit(o) : o)) });
 const withConsolidation = (edit: (c: NonNullable<PlanOperation['consolidation']>) => NonNullable<PlanOperation['consolidation']>) =>
@@ -44,14 +45,14 @@ it('the plan under test has one operation of each action and validates', () => {
 });
 
 describe('refuses a file that is no plan of this format', () => {
-  it.each<[string, unknown, string]>([
-    ['null', null, 'is not a JSON object'],
-    ['an array', [base], 'is not a JSON object'],
-    ['a string', 'plan', 'is not a JSON object'],
-    ['another format', { ...base, format: 'bqx-plan/v0' }, 'has format "bqx-plan/v0", expected bqx-plan/v1'],
-    ['no format', { hello: 1 }, 'has format undefined, expected bqx-plan/v1'],
+  it.each<[string, () => unknown, string]>([
+    ['null', () => null, 'is not a JSON object'],
+    ['an array', () => [base], 'is not a JSON object'],
+    ['a string', () => 'plan', 'is not a JSON object'],
+    ['another format', () => ({ ...base, format: 'bqx-plan/v0' }), 'has format "bqx-plan/v0", expected bqx-plan/v1'],
+    ['no format', () => ({ hello: 1 }), 'has format undefined, expected bqx-plan/v1'],
   ])('%s', (_label, value, message) => {
-    expect(refusal(value)).toEqual({ code: 'PLAN_INVALID', message, hint: REGENERATE });
+    expect(refusal(value())).toEqual({ code: 'PLAN_INVALID', message, hint: REGENERATE });
   });
 
   it('names the first five schema problems with their paths', () => {
@@ -104,43 +105,42 @@ describe('refuses an identifier that could reach SQL', () => {
 });
 
 describe('refuses a plan whose structure is not one the planner writes', () => {
-  const second = { ...rename, seq: 99 };
   const retire = (edit: (o: PlanOperation) => PlanOperation = (o) => o): Plan => {
     const view = base.views.find((v) => v.operationId === rename.id)!;
     return withOp(rename.id, (o) => edit({ ...o, action: 'RETIRE_VIEW', sources: [view.name], sourceState: { [view.name]: 'x' }, view }));
   };
-  it.each<[string, () => Plan, string]>([
-    ['an operation id twice', () => resign({ ...base, operations: [...base.operations, { ...second, sources: ['other'], sourceState: { other: 'x' } }], tableCount: base.tableCount + 1 }), `operation id ${rename.id} appears twice`],
-    ['a seq twice', () => withOp(dedupe.id, (o) => ({ ...o, seq: rename.seq })), `seq ${rename.seq} appears twice`],
-    ['a table in two operations', () => withOp(dedupe.id, (o) => ({ ...o, sources: rename.sources, sourceState: rename.sourceState })), `table ${rename.sources[0]} is a source of two operations (${rename.id}, ${dedupe.id}); every table gets exactly one action`],
-    ['a change without a target', () => withOp(rename.id, (o) => ({ ...o, target: null })), `RENAME ${rename.id} has no target`],
-    ['a review with a target', () => withOp(review.id, (o) => ({ ...o, target: 'somewhere' })), `REVIEW ${review.id} must not have a target`],
-    ['a rename of two tables', () => withOp(rename.id, (o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), `RENAME ${rename.id} must have exactly one source`],
-    ['a dedupe of two tables', () => withOp(dedupe.id, (o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), `DEDUPE ${dedupe.id} must have exactly one source`],
-    ['a retirement of two views', () => retire((o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), `RETIRE_VIEW ${rename.id} must have exactly one source`],
-    ['a retirement without its view', () => retire((o) => ({ ...o, view: undefined })), `RETIRE_VIEW ${rename.id} does not carry the definition of view cov_mom_audcad_audchf (rollback recreates the view from it)`],
-    ['a retirement of another view’s target', () => retire((o) => ({ ...o, target: 'cov_agg_idx_audcad_audchf' })), `RETIRE_VIEW ${rename.id} does not carry the definition of view cov_mom_audcad_audchf (rollback recreates the view from it)`],
-    ['a dedupe without the twin’s fingerprint', () => withOp(dedupe.id, (o) => ({ ...o, twin: undefined })), `DEDUPE ${dedupe.id} carries no twin fingerprint`],
-    ['a consolidation without its spec', () => withOp(consolidate.id, (o) => ({ ...o, consolidation: undefined })), `CONSOLIDATE ${consolidate.id} carries no consolidation spec`],
-    ['a source without its recorded state', () => withOp(consolidate.id, (o) => ({ ...o, sourceState: { ...o.sourceState, lag_bqx_eurusd_w90: '' } })), `${consolidate.id} has no recorded state for source lag_bqx_eurusd_w90`],
-    ['a wait for an unknown operation', () => withOp(review.id, (o) => ({ ...o, after: [rename.id, 'op_0000000000000000'] })), `${review.id} waits for unknown operation op_0000000000000000`],
-    ['fewer tables than the catalogue', () => resign({ ...base, tableCount: base.tableCount + 1 }), `covers ${base.tableCount} tables but records a catalogue of ${base.tableCount + 1}: truncated or edited`],
-    ['a target that is a kept table', () => withOp(rename.id, (o) => ({ ...o, target: keep.sources[0] })), `collision: ${keep.sources[0]} would be produced by ${rename.id} and ${keep.id}`],
-    ['two views of one name', () => resign({ ...base, views: [...base.views, base.views[0]] }), `two compatibility views named ${base.views[0].name}`],
-    ['a view named like a kept table', () => withView(base.views[0].name, (v) => ({ ...v, name: keep.sources[0] })), `${keep.sources[0]} would be both a table and a view`],
-    ['a view of an unknown operation', () => withView(base.views[0].name, (v) => ({ ...v, operationId: 'op_0000000000000000' })), `view ${base.views[0].name} belongs to unknown operation op_0000000000000000`],
+  it.each<[string, () => Plan, () => string]>([
+    ['an operation id twice', () => resign({ ...base, operations: [...base.operations, { ...rename, seq: 99, sources: ['other'], sourceState: { other: 'x' } }], tableCount: base.tableCount + 1 }), () => `operation id ${rename.id} appears twice`],
+    ['a seq twice', () => withOp(dedupe.id, (o) => ({ ...o, seq: rename.seq })), () => `seq ${rename.seq} appears twice`],
+    ['a table in two operations', () => withOp(dedupe.id, (o) => ({ ...o, sources: rename.sources, sourceState: rename.sourceState })), () => `table ${rename.sources[0]} is a source of two operations (${rename.id}, ${dedupe.id}); every table gets exactly one action`],
+    ['a change without a target', () => withOp(rename.id, (o) => ({ ...o, target: null })), () => `RENAME ${rename.id} has no target`],
+    ['a review with a target', () => withOp(review.id, (o) => ({ ...o, target: 'somewhere' })), () => `REVIEW ${review.id} must not have a target`],
+    ['a rename of two tables', () => withOp(rename.id, (o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), () => `RENAME ${rename.id} must have exactly one source`],
+    ['a dedupe of two tables', () => withOp(dedupe.id, (o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), () => `DEDUPE ${dedupe.id} must have exactly one source`],
+    ['a retirement of two views', () => retire((o) => ({ ...o, sources: [...o.sources, 'extra'], sourceState: { ...o.sourceState, extra: 'x' } })), () => `RETIRE_VIEW ${rename.id} must have exactly one source`],
+    ['a retirement without its view', () => retire((o) => ({ ...o, view: undefined })), () => `RETIRE_VIEW ${rename.id} does not carry the definition of view cov_mom_audcad_audchf (rollback recreates the view from it)`],
+    ['a retirement of another view’s target', () => retire((o) => ({ ...o, target: 'cov_agg_idx_audcad_audchf' })), () => `RETIRE_VIEW ${rename.id} does not carry the definition of view cov_mom_audcad_audchf (rollback recreates the view from it)`],
+    ['a dedupe without the twin’s fingerprint', () => withOp(dedupe.id, (o) => ({ ...o, twin: undefined })), () => `DEDUPE ${dedupe.id} carries no twin fingerprint`],
+    ['a consolidation without its spec', () => withOp(consolidate.id, (o) => ({ ...o, consolidation: undefined })), () => `CONSOLIDATE ${consolidate.id} carries no consolidation spec`],
+    ['a source without its recorded state', () => withOp(consolidate.id, (o) => ({ ...o, sourceState: { ...o.sourceState, lag_bqx_eurusd_w90: '' } })), () => `${consolidate.id} has no recorded state for source lag_bqx_eurusd_w90`],
+    ['a wait for an unknown operation', () => withOp(review.id, (o) => ({ ...o, after: [rename.id, 'op_0000000000000000'] })), () => `${review.id} waits for unknown operation op_0000000000000000`],
+    ['fewer tables than the catalogue', () => resign({ ...base, tableCount: base.tableCount + 1 }), () => `covers ${base.tableCount} tables but records a catalogue of ${base.tableCount + 1}: truncated or edited`],
+    ['a target that is a kept table', () => withOp(rename.id, (o) => ({ ...o, target: keep.sources[0] })), () => `collision: ${keep.sources[0]} would be produced by ${rename.id} and ${keep.id}`],
+    ['two views of one name', () => resign({ ...base, views: [...base.views, base.views[0]] }), () => `two compatibility views named ${base.views[0].name}`],
+    ['a view named like a kept table', () => withView(base.views[0].name, (v) => ({ ...v, name: keep.sources[0] })), () => `${keep.sources[0]} would be both a table and a view`],
+    ['a view of an unknown operation', () => withView(base.views[0].name, (v) => ({ ...v, operationId: 'op_0000000000000000' })), () => `view ${base.views[0].name} belongs to unknown operation op_0000000000000000`],
     [
       'a view pointing elsewhere than its operation',
       () => withView(base.views[0].name, (v) => ({ ...v, operationId: review.id })),
-      `view ${base.views[0].name} points at ${base.views[0].target}, but its operation ${review.id} produces nothing`,
+      () => `view ${base.views[0].name} points at ${base.views[0].target}, but its operation ${review.id} produces nothing`,
     ],
     [
       'a view pointing at another target',
       () => withView(base.views[0].name, (v) => ({ ...v, target: 'cov_mom_bqx_audcad_audchf' })),
-      `view ${base.views[0].name} points at cov_mom_bqx_audcad_audchf, but its operation ${base.views[0].operationId} produces ${base.operations.find((o) => o.id === base.views[0].operationId)!.target}`,
+      () => `view ${base.views[0].name} points at cov_mom_bqx_audcad_audchf, but its operation ${base.views[0].operationId} produces ${base.operations.find((o) => o.id === base.views[0].operationId)!.target}`,
     ],
   ])('%s', (_label, edit, message) => {
-    expect(refusal(edit())).toEqual({ code: 'PLAN_INVALID', message, hint: REGENERATE });
+    expect(refusal(edit())).toEqual({ code: 'PLAN_INVALID', message: message(), hint: REGENERATE });
   });
 
   it('a dedupe and a kept table may share a name: the dedupe’s target is the kept twin', () => {

@@ -4,9 +4,13 @@
  */
 import { TIB } from '../../core/cost';
 import { BENCH_TIME_MODEL, projectPlan, type ProjectionModel } from '../../core/plan/projection';
+import type { Plan } from '../../core/plan/types';
 import { planOfEachAction } from './plan-support';
 
-const plan = planOfEachAction();
+let plan: Plan;
+beforeEach(() => {
+  plan = planOfEachAction();
+});
 const BYTES: Record<string, number> = {
   lag_bqx_eurusd_45: 1000,
   lag_bqx_eurusd_w45: 1000,

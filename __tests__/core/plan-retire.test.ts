@@ -8,12 +8,16 @@ import { emptyFacts } from '../../core/plan/facts';
 import { computePlanHash, operationId } from '../../core/plan/hash';
 import { validatePlan } from '../../core/plan/load';
 import { buildRetirePlan, graceEnded, readersLine, retiredViews, type RetireInput } from '../../core/plan/retire';
+import type { Plan } from '../../core/plan/types';
 import type { UsageReport, ViewUsage } from '../../core/usage';
 import { f, pair, plan, policy, table, ts } from './plan-support';
 
 const cols = [ts, pair, f('reg_r2_45')];
 const names = ['reg_eurusd_bqx', 'reg_gbpusd_bqx', 'reg_usdjpy_bqx', 'reg_audusd_bqx'];
-const migration = plan(names.map((n) => table(n, cols)), emptyFacts(), policy, '2026-11-01');
+let migration: Plan;
+beforeEach(() => {
+  migration = plan(names.map((n) => table(n, cols)), emptyFacts(), policy, '2026-11-01');
+});
 const asView = (name: string): TableInfo => ({ ...table(name, cols), kind: 'VIEW' });
 const reader = (principal: string, jobs: number) => ({ principal, jobs, lastRead: '2026-12-05T10:00:00Z', labels: ['team=fx'] });
 const usage = (views: Partial<ViewUsage>[]): UsageReport => ({

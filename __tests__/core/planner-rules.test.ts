@@ -4,7 +4,7 @@
  * The planner against the real DuckDB warehouse is tested in __tests__/phase4c/.
  */
 import { makeSnapshot, type Column, type TableInfo } from '../../core/catalogue';
-import { emptyFacts } from '../../core/plan/facts';
+import { emptyFacts, type PlanningFacts } from '../../core/plan/facts';
 import { computePlanHash } from '../../core/plan/hash';
 import { validatePlan } from '../../core/plan/load';
 import { decidePlan, gatherFacts } from '../../core/plan/planner';
@@ -257,8 +257,11 @@ describe('consolidation', () => {
 });
 
 describe('plan integrity', () => {
-  const facts = emptyFacts();
-  facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+  let facts: PlanningFacts;
+  beforeEach(() => {
+    facts = emptyFacts();
+    facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+  });
   const tables = [table('cov_mom_audcad_audchf', covCols), table('tmp_eurusd', [ts, pair, f('hour_sin')]), table('agg_bqx_eurusd', [ts])];
 
   it('is byte-identical for the same input and validates', () => {
