@@ -16,7 +16,7 @@
 const base = require('./jest.config.js');
 
 const PLAN = ['<rootDir>/__tests__/core/*.test.ts', '<rootDir>/__tests__/app/plan-review.test.ts'];
-const PLAN_ALL = ['<rootDir>/__tests__/core/plan*.test.ts'];
+const PLAN_ALL = ['<rootDir>/__tests__/core/plan.mutation.ts'];
 const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__/execute/preflight-units.test.ts'];
 const EXECUTE = [
   '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
