@@ -133,3 +133,11 @@ describe('order, batches and summary', () => {
     expect(() => plan(tables, facts, undefined, 'someday')).toThrow('invalid date someday');
   });
 });
+
+describe('kept tables', () => {
+  it('a KEEP carries its name’s family and variant, and no target', () => {
+    const p = plan([table('agg_bqx_eurusd', [ts]), table('_bqx_scratch', [ts])], emptyFacts());
+    expect(opFor(p, 'agg_bqx_eurusd')).toMatchObject({ action: 'KEEP', reason: 'COMPLIANT', family: 'agg', variant: 'bqx', target: null, batch: 0, destructive: false });
+    expect(opFor(p, '_bqx_scratch')).toMatchObject({ action: 'KEEP', reason: 'BOOKKEEPING', target: null });
+  });
+});

@@ -174,3 +174,44 @@ describe('the consolidated table', () => {
     });
   });
 });
+
+describe('the consolidated table, more cases', () => {
+  it('one window with a copy is a consolidation (the copy is dropped), not a rename', () => {
+    const p = plan(lagTables.slice(0, 2), lagFacts({}));
+    const op = opFor(p, 'lag_bqx_eurusd_45');
+    expect(op).toMatchObject({ action: 'CONSOLIDATE', sources: ['lag_bqx_eurusd_45', 'lag_bqx_eurusd_w45'] });
+    expect(op.consolidation!.windows).toEqual([{ window: 45, source: 'lag_bqx_eurusd_45', copies: ['lag_bqx_eurusd_w45'], presenceColumn: 'lag_present_45' }]);
+    expect(p.views.map((v) => [v.name, v.filter])).toEqual([
+      ['lag_bqx_eurusd_45', 'lag_present_45'],
+      ['lag_bqx_eurusd_w45', 'lag_present_45'],
+    ]);
+  });
+
+  it('a column the first window lacks is suffixed, whatever an agreement record says', () => {
+    const tables = [45, 90, 180].map((w) => table(`lag_bqx_eurusd_${w}`, [ts, f(`bqx_lag_${w}`), ...(w === 45 ? [] : [f('late')])]));
+    const facts = emptyFacts();
+    for (const t of tables) facts.keyStats.set(t.name, { rows: 10, distinctKeys: 10, nullKeys: 0 });
+    facts.agreement.set('lag_bqx_eurusd_45|lag_bqx_eurusd_90', { late: true });
+    facts.agreement.set('lag_bqx_eurusd_45|lag_bqx_eurusd_180', { late: true });
+    const names = opFor(plan(tables, facts), 'lag_bqx_eurusd_45').consolidation!.columns.map((c) => c.name);
+    expect(names).toEqual(['interval_time', 'bqx_lag_45', 'bqx_lag_90', 'late_90', 'bqx_lag_180', 'late_180']);
+  });
+
+  it('of two members whose variant came from data, the evidence of the first by name is shown', () => {
+    const facts = emptyFacts();
+    facts.samples.set('lag_eurusd_90', { column: 'bqx_lag_90', values: [2] });
+    facts.samples.set('lag_eurusd_45', { column: 'bqx_lag_45', values: [1] });
+    for (const n of ['lag_eurusd_45', 'lag_eurusd_90']) facts.keyStats.set(n, { rows: 10, distinctKeys: 10, nullKeys: 0 });
+    const op = opFor(plan([table('lag_eurusd_90', bqxLag(90)), table('lag_eurusd_45', bqxLag(45))], facts), 'lag_eurusd_45');
+    expect(op).toMatchObject({ action: 'CONSOLIDATE', target: 'lag_bqx_eurusd' });
+    expect(op.evidence?.variant).toMatchObject({ column: 'bqx_lag_45', medianAbs: 1 });
+  });
+
+  it('a window table named idx shows idx as its name’s evidence', () => {
+    const facts = emptyFacts();
+    facts.keyStats.set('lag_idx_eurusd_45', { rows: 10, distinctKeys: 10, nullKeys: 0 });
+    const op = opFor(plan([table('lag_idx_eurusd_45', bqxLag(45))], facts), 'lag_idx_eurusd_45');
+    expect(op).toMatchObject({ action: 'RENAME', target: 'lag_idx_eurusd', variant: 'idx' });
+    expect(op.evidence?.variant).toEqual({ column: null, sampled: 0, medianAbs: null, verdict: 'idx', decidedBy: 'name' });
+  });
+});

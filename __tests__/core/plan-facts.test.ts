@@ -216,3 +216,19 @@ describe('gathering the planning facts', () => {
     expect(facts.fingerprints.get('cov_mom_audcad_audchf')).toEqual({ rows: 1, hash: 'h' });
   });
 });
+
+describe('reads it does not repeat or make', () => {
+  it('a copy fingerprinted for the twin rule is not read again for its consolidation', async () => {
+    const regime = (w: number) => [ts, pair, f(`hl_range_${w}`)];
+    const src = source({ contentFingerprint: async () => ({ rows: 10, hash: 'same' }) });
+    await gatherFacts(src, input([table('regime_eurusd_45', regime(45)), table('regime_bqx_eurusd_45', regime(45))]));
+    expect(src.log.sort()).toEqual(['fingerprint regime_bqx_eurusd_45', 'fingerprint regime_eurusd_45', 'keystats regime_bqx_eurusd_45 interval_time']);
+  });
+
+  it('a view is never sampled, whatever its name', async () => {
+    const src = source();
+    const facts = await gatherFacts(src, input([{ ...table('cov_mom_audcad_audchf', covCols), kind: 'VIEW' }]));
+    expect(src.log).toEqual([]);
+    expect(facts.bytesRead).toBe(0);
+  });
+});

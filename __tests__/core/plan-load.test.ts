@@ -181,3 +181,18 @@ describe('reading a plan file', () => {
     expect(() => loadPlanFile(file)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', message: expect.stringMatching(/^plan .*truncated\.json: is not valid JSON \(.+\); a truncated file looks like this$/) }));
   });
 });
+
+describe('the view a retirement operation carries', () => {
+  const retiring = (column: string, action: 'RETIRE_VIEW' | 'KEEP') => {
+    const view = base.views.find((v) => v.operationId === rename.id)!;
+    const carried = { ...view, columns: [{ name: column, column }] };
+    const edited = withOp(rename.id, (o) => ({ ...o, action, reason: 'UNREAD', target: action === 'KEEP' ? null : o.target, sources: [view.name], sourceState: { [view.name]: 'x' }, view: carried }));
+    // As in a retirement plan: the view is the operation's, no longer one the plan creates.
+    return resign({ ...edited, views: base.views.filter((v) => v !== view) });
+  };
+  it('its columns reach SQL when it is dropped (rollback recreates it), not when it is kept', () => {
+    expect(refusal(retiring('c-1', 'RETIRE_VIEW'))).toEqual({ code: 'PLAN_INVALID', message: '"c-1" is not a valid column name', hint: EDITED });
+    expect(() => validatePlan(retiring('c-1', 'KEEP'), 'p.json')).not.toThrow();
+    expect(() => validatePlan(retiring('interval_time', 'RETIRE_VIEW'), 'p.json')).not.toThrow();
+  });
+});

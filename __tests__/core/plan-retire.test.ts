@@ -10,7 +10,7 @@ import { validatePlan } from '../../core/plan/load';
 import { buildRetirePlan, graceEnded, readersLine, retiredViews, type RetireInput } from '../../core/plan/retire';
 import type { Plan } from '../../core/plan/types';
 import type { UsageReport, ViewUsage } from '../../core/usage';
-import { f, pair, plan, policy, table, ts } from './plan-support';
+import { f, pair, plan, planOfEachAction, policy, table, ts } from './plan-support';
 
 const cols = [ts, pair, f('reg_r2_45')];
 const names = ['reg_eurusd_bqx', 'reg_gbpusd_bqx', 'reg_usdjpy_bqx', 'reg_audusd_bqx'];
@@ -109,5 +109,38 @@ describe('the retirement plan', () => {
     const six = Array.from({ length: 6 }, (_, i) => reader(`svc-${i}`, 6 - i));
     expect(readersLine({ jobs: 21, lastRead: '2026-12-05', readers: six })).toBe('21 job(s), last read 2026-12-05, by svc-0 (6), svc-1 (5), svc-2 (4), svc-3 (3), svc-4 (2), … 1 more');
     expect(readersLine({ jobs: 20, lastRead: '2026-12-05', readers: six.slice(0, 5) })).toBe('20 job(s), last read 2026-12-05, by svc-0 (6), svc-1 (5), svc-2 (4), svc-3 (3), svc-4 (2)');
+  });
+});
+
+describe('the retirement plan, more cases', () => {
+  it('a name that is a table now is absent; a view with a usage record of no jobs is unread', () => {
+    const { plan: p } = retire({
+      tables: [asView('reg_eurusd_bqx'), table('reg_gbpusd_bqx', cols), asView('reg_usdjpy_bqx'), asView('reg_audusd_bqx')],
+      usage: usage([{ view: 'reg_eurusd_bqx', jobs: 0 }]),
+    });
+    expect(p.retirement?.absent).toEqual(['reg_gbpusd_bqx']);
+    expect(p.operations.map((o) => [o.sources[0], o.action])).toEqual([
+      ['reg_audusd_bqx', 'RETIRE_VIEW'],
+      ['reg_eurusd_bqx', 'RETIRE_VIEW'],
+      ['reg_usdjpy_bqx', 'RETIRE_VIEW'],
+    ]);
+  });
+
+  it('the views of one consolidation all retire into its one table, and the plan validates', () => {
+    const base = planOfEachAction();
+    const consolidated = base.views.filter((v) => v.target === 'lag_bqx_eurusd');
+    expect(consolidated).toHaveLength(4);
+    const p = buildRetirePlan({
+      basePlan: base,
+      tables: consolidated.map((v) => ({ ...table(v.name, cols), kind: 'VIEW' })),
+      usage: usage([]),
+      unreadDays: 17,
+      now: new Date('2027-02-01T00:00:00Z'),
+      engine: 'duckdb',
+      policyHash: policy.hash,
+      batchSize: 100,
+    });
+    expect(p.operations.map((o) => [o.action, o.target])).toEqual(consolidated.map(() => ['RETIRE_VIEW', 'lag_bqx_eurusd']));
+    expect(() => validatePlan(JSON.parse(JSON.stringify(p)), 'retire.json')).not.toThrow();
   });
 });

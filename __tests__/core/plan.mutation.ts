@@ -16,6 +16,7 @@ const FILES: Record<string, () => void> = {
   'plan-load': () => void require('./plan-load.test'),
   'plan-projection': () => void require('./plan-projection.test'),
   'plan-retire': () => void require('./plan-retire.test'),
+  'plan-variant': () => void require('./plan-variant.test'),
   'planner-rules': () => void require('./planner-rules.test'),
 };
 

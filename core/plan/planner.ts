@@ -364,7 +364,7 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
       variant,
       twin: { table: twinName, rows: twinFp.rows, hash: twinFp.hash },
       evidence: {
-        variant: { ...variantEvidence, decidedBy: variantEvidence.decidedBy === 'none' || decidedBy === 'identical-twin' ? decidedBy : variantEvidence.decidedBy },
+        variant: { ...variantEvidence, decidedBy },
         fingerprints: [
           { table: table.name, ...(fp(facts, table.name) as { rows: number; hash: string }) },
           { table: twinName, ...twinFp },
