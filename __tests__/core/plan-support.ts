@@ -32,10 +32,17 @@ export const opFor = (p: Plan, source: string): PlanOperation => {
 
 /** The shipped policy with one setting's text replaced (`planningBudgetUsd: 10` → `planningBudgetUsd: 0`). */
 export function policyWith(from: string, to: string): Policy {
+  const key = `${from}\u0000${to}`;
+  const known = edited.get(key);
+  if (known) return known;
   const text = readFileSync(repoPath('policy', 'm008.policy.yaml'), 'utf8');
   if (!text.includes(from)) throw new Error(`policy has no ${from}`);
-  return compilePolicy(text.replace(from, to), `edited: ${to}`);
+  const compiled = compilePolicy(text.replace(from, to), `edited: ${to}`);
+  edited.set(key, compiled);
+  return compiled;
 }
+/** Compiled edited policies (a compile takes ~150 ms; the policy is not what these tests test). */
+const edited = new Map<string, Policy>();
 
 /** A bqx lag table of one window: its level columns and an un-windowed INT64. */
 export const bqxLag = (w: number): Column[] => [ts, pair, f('bqx_close'), f(`bqx_lag_${w}`), { name: 'period_minutes', type: 'INT64' }];
