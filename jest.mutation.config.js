@@ -8,10 +8,9 @@
  * seconds instead of minutes): `plan` keeps the planner's pure tests (the executor's tests build
  * their plan once and cache it, so they would run against every planner mutant without calling
  * the mutated planner); `units` keeps the tests of the executor's pure folds and checks
- * (units.test.ts, preflight-units.test.ts); `plan-all` keeps the planner's in-process tests
- * (__tests__/core/plan*.test.ts, `npm run mutation:plan` over every file of core/plan/): no
- * warehouse, no committed plan to load, so each of the many module-level (static) mutants of the
- * plan schema, which run every test of the group, costs seconds.
+ * (units.test.ts, preflight-units.test.ts); `plan-all` (`npm run mutation:plan`, every file of
+ * core/plan/) keeps __tests__/core/plan.mutation.ts, which loads every __tests__/core/plan*.test.ts
+ * as one file: no warehouse, no committed plan, and one module load per mutant instead of ten.
  */
 const base = require('./jest.config.js');
 
