@@ -23,7 +23,7 @@ async function world(applied: Plan['operations'][number]['action'][] = ['RENAME'
 
 function retirementOf(plan: Plan, listing: readonly TableInfo[]): Plan {
   const usage = { planHash: plan.planHash, dataset: 'ds', since: '2027-01-01T00:00:00.000Z', until: '2027-02-01T00:00:00.000Z', days: 31, source: 'test', jobsSeen: 0, views: [], read: 0, unread: 0 };
-  return buildRetirePlan({ basePlan: plan, tables: listing, usage, unreadDays: 31, now: new Date('2027-02-01T00:00:00.000Z'), engine: 'duckdb', policyHash: 'x', batchSize: 50 });
+  return buildRetirePlan({ basePlan: plan, tables: listing, usage, unreadDays: 31, now: new Date('2027-02-01T00:00:00.000Z'), engine: 'duckdb', policyHash: plan.policyHash, batchSize: 50 });
 }
 
 describe('expectations and compareWithPlan', () => {

@@ -13,6 +13,7 @@ import type { WarehouseState } from '../../core/execute/warehouse-state';
 import type { CompatibilityView, PlanOperation } from '../../core/plan/types';
 import type { Step } from '../../core/ports/engine';
 import { RunRefused } from '../../core/execute/run-common';
+import { buildRetirePlan } from '../../core/plan/retire';
 import { applyByHand, DUPLICATE, engineFor, FakeEngine, opOf, policy, RENAMED, samplePlan } from './fake-engine';
 
 const info = (name: string, kind: 'TABLE' | 'VIEW' = 'TABLE'): TableInfo => ({ name, kind, columns: [{ name: 'interval_time', type: 'TIMESTAMP' }], rowCount: 10, bytes: 0, partitionBy: null, clusterBy: [] });
@@ -444,4 +445,31 @@ describe('rollbackPlan', () => {
     expect(e.reads).toEqual(expect.arrayContaining([...vs, c.target]));
     expect(e.ran.filter((x) => x.step.kind === 'DROP_TABLE').map((x) => (x.step as Extract<Step, { kind: 'DROP_TABLE' }>).name).sort()).toEqual(['regime_bqx_eurusd', 'regime_idx_eurusd']);
   });
+
+  test('a retirement is undone by recreating its views exactly; one not retired needs nothing', async () => {
+    const { plan, e } = await appliedWorld();
+    const usage = { planHash: plan.planHash, dataset: 'ds', since: '2027-01-01T00:00:00.000Z', until: '2027-02-01T00:00:00.000Z', days: 31, source: 'test', jobsSeen: 0, views: [], read: 0, unread: 0 };
+    const retire = buildRetirePlan({ basePlan: plan, tables: await e.listTables(), usage, unreadDays: 31, now: new Date('2027-02-01T00:00:00.000Z'), engine: 'duckdb', policyHash: plan.policyHash, batchSize: 50 });
+    const [first, ...rest] = retire.operations;
+    await applyByHand(e, retire, rest, { runId: 'run_retire' });
+    const before = byName(await e.listTables());
+    expect(before.filter((t) => t.kind === 'VIEW').map((t) => t.name)).toEqual([first.sources[0]]);
+    const r = await rollbackPlan(e, retire, policy, {});
+    expect(r.summary.status).toBe('OK');
+    expect(r.summary.byOutcome).toEqual({ ROLLED_BACK: rest.length });
+    expect(e.ran.map((x) => x.step.kind)).toEqual(rest.map(() => 'CREATE_VIEW'));
+    const v = rest[0].view!;
+    expect(e.ran.find((x) => (x.step as { name?: string }).name === v.name)?.step).toEqual({ kind: 'CREATE_VIEW', name: v.name, target: v.target, columns: v.columns, filter: v.filter });
+    expect(e.tables.get(v.name)?.kind).toBe('VIEW');
+    expect(r.summary.results.map((x) => x.operationId).sort()).toEqual(rest.map((o) => o.id).sort());
+  });
+
+  test('an aborted signal without a reason is recorded as "signal"', async () => {
+    const { plan, e } = await appliedWorld({ only: ['RENAME'] });
+    const signal = { aborted: true, reason: undefined } as unknown as AbortSignal;
+    const r = await rollbackPlan(e, plan, policy, { signal });
+    expect(r.summary.interruption?.reason).toBe('signal');
+    expect(r.summary.status).toBe('INTERRUPTED');
+  });
+
 });
