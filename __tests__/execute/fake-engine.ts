@@ -256,10 +256,15 @@ export function sampleCatalogue(): { tables: TableInfo[]; facts: PlanningFacts }
   return { tables, facts };
 }
 
-export function samplePlan(dataset = 'ds'): { plan: Plan; tables: TableInfo[] } {
-  const { tables, facts } = sampleCatalogue();
-  const plan = decidePlan({ snapshot: makeSnapshot('test', 'bqx-ml', dataset, tables), policy, graceStart: '2026-12-01' }, facts);
-  return { plan, tables };
+let planned: { plan: Plan; tables: TableInfo[] } | null = null;
+
+/** The sample catalogue's plan, decided once per test file (the planner is not what these tests test). */
+export function samplePlan(): { plan: Plan; tables: TableInfo[] } {
+  if (!planned) {
+    const { tables, facts } = sampleCatalogue();
+    planned = { plan: decidePlan({ snapshot: makeSnapshot('test', 'bqx-ml', 'ds', tables), policy, graceStart: '2026-12-01' }, facts), tables };
+  }
+  return { plan: structuredClone(planned.plan), tables: structuredClone(planned.tables) };
 }
 
 export const opOf = (plan: Plan, action: PlanOperation['action'], source?: string): PlanOperation =>
