@@ -16,7 +16,7 @@ const PLAN = ['<rootDir>/__tests__/core/*.test.ts', '<rootDir>/__tests__/app/pla
 const UNITS = ['<rootDir>/__tests__/execute/units.test.ts', '<rootDir>/__tests__/execute/preflight-units.test.ts'];
 // The executor's run shell, rollback, verify, reconcile, lock, warehouse state, ledger fold and
 // permission preflight, against a fake of the Engine port (in-process: milliseconds per mutant).
-const EXECUTE_X = ['<rootDir>/__tests__/execute/{rollback,rollback-edges,run-shell,run-shell-edges,reconcile-verify,lock,warehouse-state,executor-edges}-units.test.ts'];
+const EXECUTE_X = ['<rootDir>/__tests__/execute/{rollback,rollback-edges,run-shell,run-shell-edges,reconcile-verify,readers-edges,lock,warehouse-state,executor-edges}-units.test.ts'];
 const EXECUTE = [
   '<rootDir>/__tests__/execute/{preflight-units,units,apply-cycle,atomic-operation,bad-inputs,facts-change,halt-freeze,pipelined-halt,sliding-window,validation-barrier,runner-log}.test.ts',
 ];
