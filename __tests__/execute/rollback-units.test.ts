@@ -63,6 +63,17 @@ describe('undoSteps', () => {
     expect(await undoSteps(stateOf({ old: 'VIEW', new: 'VIEW' }), [], rename, h, finder())).toEqual({ blocked: 'neither old nor new is a table' });
   });
 
+  test('RENAME: the old name a table again although its compatibility view is listed, is blocked, not renamed onto', async () => {
+    // Renaming onto a taken name fails on every engine: the operation needs a person, not a retry.
+    expect(await undoSteps(stateOf({ old: 'TABLE', new: 'TABLE' }), [view('old', 'new')], rename, h, finder())).toEqual({ blocked: 'both old and new are tables' });
+  });
+
+  test('RENAME: the old name a view the rollback does not own, the target a table: the block names the view', async () => {
+    expect(await undoSteps(stateOf({ old: 'VIEW', new: 'TABLE' }), [], rename, h, finder())).toEqual({
+      blocked: 'old is a VIEW the rollback did not create; new cannot be renamed back onto it',
+    });
+  });
+
   test('RENAME: the old name only a view this rollback drops, and the target gone, leaves nothing to rename', async () => {
     expect(await undoSteps(stateOf({ old: 'VIEW' }), [view('old', 'new')], rename, h, finder())).toEqual({ steps: [{ kind: 'DROP_VIEW', name: 'old' }] });
   });
