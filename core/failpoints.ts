@@ -9,7 +9,7 @@
  * Points: `engine.after-step` and `engine.after.<step-kind>` (e.g. `engine.after.drop-table`) right
  * after a step succeeded; `engine.step` inside a DuckDB step's transaction, before its statements;
  * `ledger.flush` before the ledger writes its pending records (BigQuery: before the INSERT job);
- * `ledger.commit` after an operation's records are written in its DuckDB transaction, before COMMIT;
+ * `ledger.commit` after the records of an operation (or of a batch run as one transaction) are written in its DuckDB transaction, before COMMIT;
  * `seed.transaction` after each committed transaction of a seed; `run.ended` once a run's END record is written.
  *
  * Actions: `kill` (SIGKILL this process), `throw(CODE)` (an Error with that errno code, e.g.

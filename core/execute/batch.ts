@@ -63,7 +63,7 @@ function namesOf(op: PlanOperation, views: readonly { name: string }[]): string[
 
 /** Executes then validates one batch: the next batch starts only after this one is validated. */
 export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperation[], summary: RunSummary, progress: Progress, total: { done: number; of: number }): Promise<void> {
-  const executed = !ctx.paper && ctx.engine.atomicBatch ? await executeInTransactions(ctx, batch, ops, progress, total) : await executeBatch(ctx, batch, ops, summary, progress, total);
+  const executed = !ctx.paper && ctx.engine.atomically && ctx.engine.atomicBatch ? await executeInTransactions(ctx, batch, ops, progress, total) : await executeBatch(ctx, batch, ops, summary, progress, total);
   await validateBatch(ctx, executed, summary);
 }
 
