@@ -15,15 +15,18 @@ export const SERIES_START_MS = Date.UTC(2025, 10, 20, 0, 0, 0);
 
 export type CellValue = number | string | boolean | null;
 
-/** cyrb53: a fast, well-mixed 53-bit string hash; stable across processes and platforms. */
-export function hash53(s: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+/** cyrb53's state after the characters of `s`, from `h` (its seed state). */
+function absorb(s: string, h1: number, h2: number): [number, number] {
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i);
     h1 = imul(h1 ^ ch, 2654435761);
     h2 = imul(h2 ^ ch, 1597334677);
   }
+  return [h1, h2];
+}
+
+/** cyrb53's final mix of a state into 53 bits. */
+function finish(h1: number, h2: number): number {
   h1 = imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = imul(h2 ^ (h2 >>> 16), 2246822507);
@@ -31,9 +34,29 @@ export function hash53(s: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** cyrb53: a fast, well-mixed 53-bit string hash; stable across processes and platforms. */
+export function hash53(s: string): number {
+  const [h1, h2] = absorb(s, 0xdeadbeef, 0x41c6ce57);
+  return finish(h1, h2);
+}
+
 /** Uniform in [0, 1), determined by the three parts. */
 export function unit(key: string, column: string, i: number): number {
   return hash53(`${key}\u001f${column}\u001f${i}`) / 9007199254740992;
+}
+
+/**
+ * `unit(key, column, ·)`: the same values, with the hash of the `key, column` prefix computed once
+ * instead of once per row (the seed hashes ~2 M cells of the full catalogue).
+ */
+export function unitSeries(key: string, column: string): (i: number) => number {
+  const [p1, p2] = absorb(`${key}\u001f${column}\u001f`, 0xdeadbeef, 0x41c6ce57);
+  return (i) => {
+    // The decimal digits of a non-negative integer row index, as `${i}` spells them.
+    if (i >= 0 && i < 10) return finish(imul(p1 ^ (48 + i), 2654435761), imul(p2 ^ (48 + i), 1597334677)) / 9007199254740992;
+    const [h1, h2] = absorb(String(i), p1, p2);
+    return finish(h1, h2) / 9007199254740992;
+  };
 }
 
 /** Entity tokens of a content key (`cov_agg_bqx_audcad_audchf` → pairs audcad, audchf). */
@@ -48,6 +71,26 @@ export function keyEntities(contentKey: string): KeyEntities {
   const tokens = contentKey.replace(/#.*$/, '').split('_');
   const ofKind = (kind: 'pair' | 'ccy' | 'etf') => tokens.filter((t) => entityToken(t)?.kind === kind);
   return { pairs: ofKind('pair'), currencies: ofKind('ccy'), etfs: ofKind('etf') };
+}
+
+// A table's columns share its key, and every table of a family has the same columns: each is worked out once.
+const entitiesByKey = new Map<string, KeyEntities>();
+function entitiesOf(key: string): KeyEntities {
+  let e = entitiesByKey.get(key);
+  if (!e) {
+    // Only the last table's key is reused (its other columns): keep the map from growing with the catalogue.
+    entitiesByKey.clear();
+    entitiesByKey.set(key, (e = keyEntities(key)));
+  }
+  return e;
+}
+
+const kindByColumn = new Map<string, ReturnType<typeof columnKind>>();
+function kindOf(column: Column): ReturnType<typeof columnKind> {
+  const id = `${column.type} ${column.name}`;
+  let k = kindByColumn.get(id);
+  if (k === undefined) kindByColumn.set(id, (k = columnKind(column)));
+  return k;
 }
 
 /** The first three pairs of a currency, in the catalogue's order (a synthetic currency: its copy's pairs). */
@@ -116,10 +159,17 @@ const SCALE: Record<string, number> = { idx: 1, bqx: 0.3, ambiguous: 0.3, none: 
 export function columnGenerator(src: RowSource, column: Column): (i: number) => CellValue {
   const { key, variant, startOffset } = src.content;
   const name = column.name;
-  const entities = keyEntities(key);
+  const entities = entitiesOf(key);
   const minute = (i: number) => startOffset + i;
-  const u = (i: number, salt = '') => unit(key, salt ? `${name}\u001f${salt}` : name, i);
-  const kind = columnKind(column);
+  const own = unitSeries(key, name);
+  const salted = new Map<string, (i: number) => number>();
+  const u = (i: number, salt = '') => {
+    if (!salt) return own(i);
+    let f = salted.get(salt);
+    if (!f) salted.set(salt, (f = unitSeries(key, `${name}\u001f${salt}`)));
+    return f(i);
+  };
+  const kind = kindOf(column);
   const scale = SCALE[variant] ?? 1;
   const int = column.type === 'INT64';
 
@@ -131,8 +181,10 @@ export function columnGenerator(src: RowSource, column: Column): (i: number) => 
       return () => constant ?? name;
     }
     // Regime labels agree with their *_code column.
-    case 'regime-label':
-      return (i) => REGIME_LABELS[floor(3 * unit(key, `${name}_code`, i))];
+    case 'regime-label': {
+      const code = unitSeries(key, `${name}_code`);
+      return (i) => REGIME_LABELS[floor(3 * code(i))];
+    }
     case 'regime-code':
       return (i) => floor(3 * u(i));
     case 'window': {
@@ -154,8 +206,8 @@ export function columnGenerator(src: RowSource, column: Column): (i: number) => 
     case 'level': {
       if (name === 'bqx_close') {
         // Depends only on (pair, interval_time): equal across the 45 and 90 window tables of a pair.
-        const seriesKey = `bqx_close:${entities.pairs[0] ?? key}`;
-        return (i) => 4 * unit(seriesKey, name, minute(i)) - 2;
+        const close = unitSeries(`bqx_close:${entities.pairs[0] ?? key}`, name);
+        return (i) => 4 * close(minute(i)) - 2;
       }
       if (variant === 'idx') return (i) => 95 + 10 * u(i);
       if (variant === 'ambiguous') return (i) => 27 + 6 * u(i);
@@ -213,8 +265,8 @@ function cyclic(name: string, minute: (i: number) => number): (i: number) => num
  */
 function threshold(key: string, name: string, kind: 'threshold-low' | 'threshold-high', scale: number): (i: number) => number {
   const prefix = name.replace(/_p\d+$/, '');
-  const a = (i: number) => unit(key, `${prefix}_p33`, i);
-  const b = (i: number) => unit(key, `${prefix}_p66`, i);
+  const a = unitSeries(key, `${prefix}_p33`);
+  const b = unitSeries(key, `${prefix}_p66`);
   if (prefix === 'momentum') return kind === 'threshold-low' ? (i) => -scale * (0.05 + 0.3 * a(i)) : (i) => scale * (0.05 + 0.3 * b(i));
   return kind === 'threshold-low' ? (i) => scale * (0.05 + 0.2 * a(i)) : (i) => scale * (0.3 + 0.2 * a(i) + 0.2 * b(i));
 }
@@ -230,7 +282,8 @@ export function generateColumns(src: RowSource, columns: readonly Column[]): Cel
   const perturb = src.content.perturbed ? perturbedColumn(columns) : null;
   return columns.map((c) => {
     const gen = columnGenerator(src, c);
-    const values = Array.from({ length: n }, (_, i) => gen(i));
+    const values = new Array<CellValue>(n);
+    for (let i = 0; i < n; i++) values[i] = gen(i);
     // Halved: a different value that still means what the column means (a correlation stays in [-1, 1]).
     if (perturb === c.name && n > 0) values[0] = (values[0] as number) === 0 ? 0.001 : (values[0] as number) / 2;
     return values;

@@ -3,29 +3,13 @@
  * build snapshots and facts directly to reach cases a seeded warehouse does not contain.
  * The planner against the real DuckDB warehouse is tested in __tests__/phase4c/.
  */
-import { readFileSync } from 'fs';
 import { makeSnapshot, type Column, type TableInfo } from '../../core/catalogue';
 import { emptyFacts, type PlanningFacts } from '../../core/plan/facts';
 import { computePlanHash } from '../../core/plan/hash';
 import { validatePlan } from '../../core/plan/load';
 import { decidePlan, gatherFacts } from '../../core/plan/planner';
 import type { Plan } from '../../core/plan/types';
-import { compilePolicy, loadPolicy } from '../../core/policy';
-import { repoPath } from '../../core/paths';
-
-const policy = loadPolicy();
-const ts: Column = { name: 'interval_time', type: 'TIMESTAMP' };
-const pair: Column = { name: 'pair', type: 'STRING' };
-const f = (name: string): Column => ({ name, type: 'FLOAT64' });
-
-function table(name: string, columns: Column[], rowCount = 10): TableInfo {
-  return { name, kind: 'TABLE', columns, rowCount, bytes: rowCount * columns.length * 8, partitionBy: 'interval_time', clusterBy: ['pair'] };
-}
-function plan(tables: TableInfo[], facts: PlanningFacts, p = policy): Plan {
-  return decidePlan({ snapshot: makeSnapshot('test', 'bqx-ml', 'ds', tables), policy: p, graceStart: '2026-12-01' }, facts);
-}
-const opFor = (p: Plan, source: string) => p.operations.find((o) => o.sources.includes(source))!;
-const covCols = [ts, { name: 'pair1', type: 'STRING' } as Column, { name: 'pair2', type: 'STRING' } as Column, f('val1'), f('val2')];
+import { bqxLag, covCols, f, lagFacts, lagTables as tables, opFor, pair, plan, policy, policyWith, table, ts } from './plan-support';
 
 describe('single-table decisions', () => {
   it('samples the variant, renames when the canonical name is free', () => {
@@ -123,8 +107,7 @@ describe('single-table decisions', () => {
   });
 
   it('stops reading at the planning budget: what it could not read goes to REVIEW', async () => {
-    const text = readFileSync(repoPath('policy', 'm008.policy.yaml'), 'utf8');
-    const tight = compilePolicy(text.replace('planningBudgetUsd: 10', 'planningBudgetUsd: 0'), 'tight');
+    const tight = policyWith('planningBudgetUsd: 10', 'planningBudgetUsd: 0');
     const reads: string[] = [];
     const source = {
       maxParallelOperations: 1,
@@ -144,8 +127,7 @@ describe('single-table decisions', () => {
   });
 
   it('reads nothing beyond the planning budget and says so', () => {
-    const text = readFileSync(repoPath('policy', 'm008.policy.yaml'), 'utf8');
-    const tight = compilePolicy(text.replace('planningBudgetUsd: 10', 'planningBudgetUsd: 0'), 'tight');
+    const tight = policyWith('planningBudgetUsd: 10', 'planningBudgetUsd: 0');
     const facts = emptyFacts();
     facts.overBudget.add('cov_mom_audcad_audchf');
     const p = plan([table('cov_mom_audcad_audchf', covCols)], facts, tight);
@@ -213,23 +195,6 @@ describe('the twin rule, for families without a level column', () => {
 });
 
 describe('consolidation', () => {
-  const bqxLag = (w: number): Column[] => [ts, pair, f('bqx_close'), f(`bqx_lag_${w}`), { name: 'period_minutes', type: 'INT64' }];
-  function lagFacts(agree: Record<string, boolean>): PlanningFacts {
-    const facts = emptyFacts();
-    for (const n of ['lag_bqx_eurusd_45', 'lag_bqx_eurusd_w45']) facts.fingerprints.set(n, { rows: 10, hash: 'L45' });
-    for (const n of ['lag_bqx_eurusd_90', 'lag_bqx_eurusd_w90']) facts.fingerprints.set(n, { rows: 8, hash: 'L90' });
-    facts.keyStats.set('lag_bqx_eurusd_45', { rows: 10, distinctKeys: 10, nullKeys: 0 });
-    facts.keyStats.set('lag_bqx_eurusd_90', { rows: 8, distinctKeys: 8, nullKeys: 0 });
-    facts.agreement.set('lag_bqx_eurusd_45|lag_bqx_eurusd_90', agree);
-    return facts;
-  }
-  const tables = [
-    table('lag_bqx_eurusd_45', bqxLag(45)),
-    table('lag_bqx_eurusd_w45', bqxLag(45)),
-    table('lag_bqx_eurusd_90', bqxLag(90), 8),
-    table('lag_bqx_eurusd_w90', bqxLag(90), 8),
-  ];
-
   it('folds proven copies in, keeps equal un-windowed columns once and suffixes the others', () => {
     const p = plan(tables, lagFacts({ pair: true, bqx_close: true, period_minutes: false }));
     const op = opFor(p, 'lag_bqx_eurusd_45');
@@ -292,8 +257,11 @@ describe('consolidation', () => {
 });
 
 describe('plan integrity', () => {
-  const facts = emptyFacts();
-  facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+  let facts: PlanningFacts;
+  beforeEach(() => {
+    facts = emptyFacts();
+    facts.samples.set('cov_mom_audcad_audchf', { column: 'val1', values: [100] });
+  });
   const tables = [table('cov_mom_audcad_audchf', covCols), table('tmp_eurusd', [ts, pair, f('hour_sin')]), table('agg_bqx_eurusd', [ts])];
 
   it('is byte-identical for the same input and validates', () => {

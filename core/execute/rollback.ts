@@ -101,9 +101,12 @@ export async function undoSteps(state: WarehouseState, views: readonly Compatibi
   } else if (op.action === 'RENAME') {
     const from = op.sources[0];
     const [src, dst] = [await kindOf(from), await kindOf(target)];
-    if (dst === 'TABLE' && (src === null || dropped.has(from))) steps.push({ kind: 'RENAME_TABLE', from: target, to: from });
-    else if (dst === 'TABLE' && src === 'TABLE') return { blocked: `both ${from} and ${target} are tables` };
-    else if (src !== 'TABLE' && !dropped.has(from)) return { blocked: `neither ${from} nor ${target} is a table` };
+    if (dst === 'TABLE') {
+      // The old name must be free, or hold only the compatibility view this rollback drops first.
+      if (src === null || (src === 'VIEW' && dropped.has(from))) steps.push({ kind: 'RENAME_TABLE', from: target, to: from });
+      else if (src === 'TABLE') return { blocked: `both ${from} and ${target} are tables` };
+      else return { blocked: `${from} is a ${src} the rollback did not create; ${target} cannot be renamed back onto it` };
+    } else if (src !== 'TABLE' && !dropped.has(from)) return { blocked: `neither ${from} nor ${target} is a table` };
   } else if (op.action === 'DEDUPE') {
     const why = await restore(op.sources[0]);
     if (why) return { blocked: why };

@@ -312,7 +312,8 @@ function unwindowedColumns(table: TableInfo, window: number, key: string): strin
 // ---------------------------------------------------------------------------------------------
 // Decision (pure)
 
-interface Draft {
+/** An operation as the planner decides it, before ordering, batches and ids (exported for tests). */
+export interface Draft {
   action: Action;
   reason: PlanReason;
   family: string;
@@ -363,7 +364,7 @@ function decideSingle(policy: Policy, facts: PlanningFacts, byName: Map<string, 
       variant,
       twin: { table: twinName, rows: twinFp.rows, hash: twinFp.hash },
       evidence: {
-        variant: { ...variantEvidence, decidedBy: variantEvidence.decidedBy === 'none' || decidedBy === 'identical-twin' ? decidedBy : variantEvidence.decidedBy },
+        variant: { ...variantEvidence, decidedBy },
         fingerprints: [
           { table: table.name, ...(fp(facts, table.name) as { rows: number; hash: string }) },
           { table: twinName, ...twinFp },
@@ -559,8 +560,8 @@ function decideGroup(policy: Policy, facts: PlanningFacts, byName: Map<string, T
   ];
 }
 
-/** Refuses rename chains, cycles and collisions in the resulting namespace. */
-function resolveNamespace(drafts: Draft[]): void {
+/** Refuses rename chains, cycles and collisions in the resulting namespace (exported so tests reach chains and cycles directly). */
+export function resolveNamespace(drafts: Draft[]): void {
   const moving = new Map<string, Draft>();
   for (const d of drafts) if (isActionable(d.action)) d.sources.forEach((s) => moving.set(s, d));
   const toReview = (d: Draft, reason: PlanReason, detail: string) => {

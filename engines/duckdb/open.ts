@@ -83,7 +83,7 @@ export async function openDuckDbFile(database: string, readOnly = false): Promis
  * write the file. Engines opened in the same process therefore share one instance (each with its
  * own connection), and it closes when the last of them does.
  */
-const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache; readOnly: boolean }>();
+const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache; readOnly: boolean; changed: boolean }>();
 
 export interface CatalogEntry {
   readonly kind: 'TABLE' | 'VIEW';
@@ -143,6 +143,11 @@ export interface SharedInstance {
   readonly catalog: CatalogCache;
   /** The instance's own access mode. */
   readonly readOnly: boolean;
+  /** Whether this holder is the last one: its release closes the instance. */
+  lastHolder(): boolean;
+  /** A connection of this process committed a change to the catalogue (the close then checkpoints). */
+  noteCatalogueChange(): void;
+  catalogueChanged(): boolean;
   release(): void;
 }
 
@@ -155,7 +160,7 @@ export async function acquireDuckDbFile(database: string, readOnly = false): Pro
     throw new BqxError('WAREHOUSE_BUSY', `the warehouse ${database} is open read-only in this process`, 'close the read-only engine before opening it to change it', 'REFUSED');
   }
   if (!entry) {
-    entry = { instance: openDuckDbFile(database, readOnly), refs: 0, catalog: new CatalogCache(), readOnly };
+    entry = { instance: openDuckDbFile(database, readOnly), refs: 0, catalog: new CatalogCache(), readOnly, changed: false };
     shared.set(key, entry);
     entry.instance.catch(() => shared.delete(key));
   }
@@ -173,6 +178,11 @@ export async function acquireDuckDbFile(database: string, readOnly = false): Pro
     instance,
     catalog: held.catalog,
     readOnly: held.readOnly,
+    lastHolder: () => !released && held.refs === 1,
+    noteCatalogueChange: () => {
+      held.changed = true;
+    },
+    catalogueChanged: () => held.changed,
     release: () => {
       if (released) return;
       released = true;
