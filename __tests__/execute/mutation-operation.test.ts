@@ -509,6 +509,24 @@ describe('a resumed attempt: the warehouse is the evidence', () => {
     expect(r).toMatchObject({ outcome: 'APPLIED', reason: 'OK' });
   });
 
+  test("a consolidation this attempt builds again is validated again, whatever an earlier attempt's record says", async () => {
+    const { op } = consolidation(table('a'), table('b'), 'ab');
+    const engine = validatesConsolidation(new FakeEngine([table('a'), table('b')]), op);
+    engine.coverages.set('ab', { targetKeys: 4, unionKeys: 5, missing: 1, extra: 0 });
+    const history = historyWith({ [op.id]: { attempts: 1, stepsDone: new Set(['VALIDATE_CONSOLIDATION|ok']) } });
+    const r = await runOperation(runContext(engine, [op], { history }), op, []);
+    expect(r).toMatchObject({ outcome: 'FAILED', reason: 'VALIDATION_FAILED' });
+    expect(engine.ran.map((x) => x.step.kind)).not.toContain('DROP_TABLE');
+  });
+
+  test("a view at one of the operation's view names with no record of any attempt is someone else's: the gates refuse it", async () => {
+    const op = operation('RENAME', [src], { target: 'dst' });
+    const engine = new FakeEngine([src, view('alias')]);
+    const r = await runOperation(runContext(engine, [op], { viewsOf: new Map([[op.id, [compatView(op, 'alias')]]]) }), op, []);
+    expect(r).toMatchObject({ outcome: 'REJECTED', reason: 'TARGET_EXISTS', detail: 'TARGET_FREE: view name alias is taken (VIEW)' });
+    expect(engine.ran).toEqual([]);
+  });
+
   test('a paper run never resumes: it shows the gates of the warehouse as it is', async () => {
     const op = operation('RENAME', [src], { target: 'dst' });
     const engine = new FakeEngine([table('dst')]);
