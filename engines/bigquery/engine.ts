@@ -92,7 +92,7 @@ export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQ
   const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels, notice: deps.notice };
   const jobs = new JobRunner(rest, jobOptions);
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
-  const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);
+  const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog, () => clock.now());
   const loc: sql.SqlLocation = { project, dataset, runnerDataset };
   const byteCap = deps.readByteCap ?? DEFAULT_READ_BYTE_CAP;
   const backupDays = deps.backupDays ?? DEFAULT_BACKUP_DAYS;
