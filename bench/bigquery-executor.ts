@@ -245,6 +245,11 @@ function describeRound(r: Round, i: number): string {
 
 export async function executorBench(): Promise<void> {
   const rounds = Math.max(1, Number(flagValue('rounds', '5')));
+  // Rounds differ by their fault seed; `--first-round K` starts at round K (rounds split across processes).
+  const firstRound = Number(flagValue('first-round', '0'));
+  // `--digests DIR`: each round's ledger outcomes and catalogue go to DIR/faults-RATE-round-K.json,
+  // to compare rounds run by different processes (`--first-round`).
+  const digests = flagValue('digests', '');
   const rates = flagValue('faults', '0,0.05').split(',').map(Number);
   const { plan, policy } = await planOnce();
   const ops = plan.operations.filter((o) => isActionable(o.action));
@@ -256,10 +261,11 @@ export async function executorBench(): Promise<void> {
     console.log(`\nfaults ${(rate * 100).toFixed(0)}% of requests (testing/bigquery/fault-proxy.ts, every kind):`);
     const done: Round[] = [];
     for (let i = 0; i < rounds; i++) {
-      const r = await executorRound(plan, policy, rate, i);
+      const r = await executorRound(plan, policy, rate, firstRound + i);
       done.push(r);
-      console.log(describeRound(r, i));
+      console.log(describeRound(r, firstRound + i));
       reference ??= rate === 0 ? r : null;
+      if (digests) writeFileSync(`${digests}/faults-${rate}-round-${firstRound + i}.json`, JSON.stringify({ outcomes: r.outcomes, notOneTerminal: r.notOneTerminal, reapplied: r.reapplied, catalogue: r.catalogue }));
       const problems: string[] = [];
       if (r.outcome !== 'OK') problems.push(`outcome ${r.outcome}`);
       if (r.notOneTerminal.length) problems.push(`${r.notOneTerminal.length} operation(s) without exactly one terminal ledger record (${r.notOneTerminal.slice(0, 3).join(', ')})`);

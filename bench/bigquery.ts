@@ -2,7 +2,7 @@
  * Phase 4C on the BigQuery engine against the local REST double with a latency model:
  *   npx tsc -p tsconfig.build.json && node dist/bench/bigquery.js [--limit 50] [--rate-limit-share 0.02]
  *     [--seed 7] [--clock virtual|scaled [--speedup 5]] [--ops N] [--fuse N] [--timeline]
- *     [--executor | --verify-faults [--scale small|full]]
+ *     [--executor [--rounds 5] [--faults 0,0.05] (bench/bigquery-executor.ts) | --verify-faults [--scale small|full]]
  *
  * The double runs every DDL job for 1–2 s of simulated time (uniform, drawn from a hash of the seed
  * and the statement, so the engine-only run and the executor run give every catalogue change the
@@ -21,7 +21,8 @@
  * drives `engine.run` directly with the executor's step sequence (core/execute/steps.ts
  * `stepsFor`): every operation's steps in order, operations concurrently up to
  * `engine.maxParallelOperations`, rename chains (`after`) respected. `--executor` runs
- * core/execute/apply.ts `applyPlan` instead (gates, ledger, validation, halts).
+ * core/execute/apply.ts `applyPlan` instead (gates, ledger, validation, halts), in rounds, fault-free
+ * and behind the fault proxy (bench/bigquery-executor.ts, goal ≤ 1.1x at each fault rate).
  *
  * Both print the wall time (simulated) against the CHANGES-ONLY lower bound: the plan's catalogue
  * changes (the DDL the engine-only run issues) as max(their job-seconds / limit, the longest chain
