@@ -28,7 +28,9 @@ import type { Scale } from '../warehouse/catalogue';
 import { seedWarehouse } from '../warehouse/seed';
 import { flagValue } from './args';
 
-const GOAL = 1.5;
+/** The safe apply is to cost no more than replaying its statements bare; a rollback up to half as much again. */
+const APPLY_GOAL = 1.0;
+const ROLLBACK_GOAL = 1.5;
 
 function copy(from: string, dir: string, name: string): string {
   const to = path.join(dir, name);
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
       applyFloorSeconds: Number(applyFloor.toFixed(2)),
       applyRatio: Number(median(applyRatios).toFixed(2)),
       applyRatios: applyRatios.map((x) => Number(x.toFixed(2))),
-      applyGoal: GOAL,
+      applyGoal: APPLY_GOAL,
       verifySeconds: Number(verifySeconds.toFixed(2)),
       rollbackSeconds: Number(rollbackSeconds.toFixed(2)),
       rollbackStatements: measured[0].rollbackStatements,
@@ -180,17 +182,17 @@ async function main(): Promise<void> {
       rollbackRatio: Number(median(rollbackRatios).toFixed(2)),
       rollbackRatios: rollbackRatios.map((x) => Number(x.toFixed(2))),
       rounds,
-      rollbackGoal: GOAL,
+      rollbackGoal: ROLLBACK_GOAL,
     };
     process.stdout.write(
       [
         `embedded engine, ${scale} catalogue: ${result.operations} operations, ${result.statements} statements; medians of ${rounds} rounds`,
         `  apply     ${result.applySeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.applyFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.applyRatio.toFixed(
           2
-        )}x (goal ≤ ${GOAL}x; rounds ${result.applyRatios.join(', ')})`,
+        )}x (goal ≤ ${APPLY_GOAL}x; rounds ${result.applyRatios.join(', ')})`,
         `  rollback  ${result.rollbackSeconds.toFixed(1).padStart(6)} s   floor (statement replay) ${result.rollbackFloorSeconds.toFixed(1).padStart(6)} s   ratio ${result.rollbackRatio.toFixed(
           2
-        )}x (goal ≤ ${GOAL}x; rounds ${result.rollbackRatios.join(', ')})`,
+        )}x (goal ≤ ${ROLLBACK_GOAL}x; rounds ${result.rollbackRatios.join(', ')})`,
         `  paper run ${result.paperSeconds.toFixed(1).padStart(6)} s   verify ${result.verifySeconds.toFixed(1)} s`,
         JSON.stringify(result),
       ].join('\n') + '\n'

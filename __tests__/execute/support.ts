@@ -25,6 +25,16 @@ export function openAt(database: string): Promise<Engine> {
   return openDuckDbEngine(engineOptionsFor(database));
 }
 
+/** `f` with an engine on `database`, closed after it. */
+export async function withEngine<T>(database: string, f: (e: Engine) => Promise<T>): Promise<T> {
+  const e = await openAt(database);
+  try {
+    return await f(e);
+  } finally {
+    await e.close();
+  }
+}
+
 const dirs: string[] = [];
 export function tempDir(): string {
   const d = mkdtempSync(path.join(tmpdir(), 'bqx-exec-'));

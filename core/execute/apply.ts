@@ -120,6 +120,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         committedUsd: 0,
         halted: false,
         fatal: null,
+        inBatchTransaction: false,
       };
       const total = { done: 0, of: pre.ordered.length };
       // On an engine that runs operations in parallel, batches flow through one queue: an operation

@@ -5,7 +5,7 @@ import type { Progress } from '../report/progress';
 import { recordChecks, recordResult, type OperationResult, type RunSummary } from '../report/summary';
 import type { RunContext } from './context';
 import { historyOf } from './history';
-import { record, runOperation } from './operation';
+import { BatchAborted, record, runOperation } from './operation';
 import { TrackedState } from './warehouse-state';
 import { paperChecks } from './paper-validate';
 import { guarded } from './run-common';
@@ -63,7 +63,112 @@ function namesOf(op: PlanOperation, views: readonly { name: string }[]): string[
 
 /** Executes then validates one batch: the next batch starts only after this one is validated. */
 export async function runBatch(ctx: RunContext, batch: number, ops: PlanOperation[], summary: RunSummary, progress: Progress, total: { done: number; of: number }): Promise<void> {
-  await validateBatch(ctx, await executeBatch(ctx, batch, ops, summary, progress, total), summary);
+  const executed = !ctx.paper && ctx.engine.atomicBatch ? await executeInTransactions(ctx, batch, ops, progress, total) : await executeBatch(ctx, batch, ops, summary, progress, total);
+  await validateBatch(ctx, executed, summary);
+}
+
+/** Where a batch's operations put what they did. */
+interface Collected {
+  readonly results: OperationResult[];
+  readonly checks: ValidationCheck[];
+  readonly progress: Progress;
+  readonly total: { done: number; of: number };
+}
+
+/** An operation's result, counted; records that are not changes wait in `terminal` for the batch's append. */
+function noteResult(ctx: RunContext, op: PlanOperation, r: OperationResult, into: Collected, terminal: LedgerRecord[]): void {
+  ctx.outcomes.set(op.id, { outcome: r.outcome, reason: r.reason });
+  into.results.push(r);
+  if (r.outcome !== 'APPLIED' && r.outcome !== 'FAILED') terminal.push(terminalRecord(ctx, op, r));
+  into.total.done += 1;
+  into.progress.update(into.total.done, into.total.of, `${r.outcome} ${op.action} ${op.sources[0] ?? ''}`);
+}
+
+/**
+ * DEDUPE gates compare two fingerprints each: read them for the whole batch in one go where nothing
+ * else can change the warehouse before the gates run (no earlier operation still running).
+ */
+async function primeDedupeGates(ctx: RunContext, ops: readonly PlanOperation[]): Promise<void> {
+  const { engine } = ctx;
+  if (ctx.paper || !engine.soleWriter || !engine.readMany || !(ctx.state instanceof TrackedState)) return;
+  const names = ops.filter((o) => o.action === 'DEDUPE' && ctx.selected.has(o.id) && !historyOf(ctx.history, o.id).applied).flatMap((o) => [o.sources[0], o.target as string]);
+  if (names.length) ctx.state.prime((await engine.readMany({ rowCounts: [], fingerprints: names, probes: [] })).fingerprints);
+}
+
+/**
+ * A serial batch on an engine with batch transactions (DuckDB): its operations, their records and
+ * the batch's terminal records commit as one transaction (a commit per batch, not per operation;
+ * a crash loses the whole batch, which the next run then does again). An operation that fails
+ * inside rolls the transaction back: the operations before it are done again in a transaction of
+ * their own, its failure is recorded as when it fails in its own transaction, and the operations
+ * after it go on in another: the ledger and the warehouse end as a transaction per operation
+ * leaves them.
+ */
+async function executeInTransactions(ctx: RunContext, batch: number, ops: PlanOperation[], progress: Progress, total: { done: number; of: number }): Promise<ExecutedBatch> {
+  await primeDedupeGates(ctx, ops);
+  const into: Collected = { results: [], checks: [], progress, total };
+  await inOneTransaction(ctx, ops, into);
+  // The last failure's record, written after its rollback, is durable before the batch is validated.
+  await guarded(() => ctx.engine.ledger.flush());
+  into.results.sort((a, b) => a.seq - b.seq);
+  return { batch, results: into.results, checks: into.checks, byId: new Map(ops.map((o) => [o.id, o])), concurrency: 1 };
+}
+
+async function inOneTransaction(ctx: RunContext, ops: readonly PlanOperation[], into: Collected): Promise<void> {
+  if (!ops.length) return;
+  const restore = savePoint(ctx, into);
+  await ctx.lock?.renewIfDue();
+  let failedAt = -1;
+  try {
+    ctx.inBatchTransaction = true;
+    await ctx.engine.atomicBatch!(async () => {
+      const terminal: LedgerRecord[] = [];
+      for (const [i, op] of ops.entries()) {
+        let r: OperationResult;
+        try {
+          r = await runOperation(ctx, op, into.checks);
+        } catch (e) {
+          if (e instanceof BatchAborted) failedAt = i;
+          throw e;
+        }
+        noteResult(ctx, op, r, into, terminal);
+      }
+      await guarded(() => ctx.engine.ledger.append(terminal));
+    });
+  } catch (e) {
+    restore();
+    if (!(e instanceof BatchAborted) || failedAt < 0) throw e;
+    ctx.inBatchTransaction = false;
+    await inOneTransaction(ctx, ops.slice(0, failedAt), into);
+    const terminal: LedgerRecord[] = [];
+    noteResult(ctx, ops[failedAt], await e.recordFailure(), into, terminal);
+    await guarded(() => ctx.engine.ledger.append(terminal));
+    await inOneTransaction(ctx, ops.slice(failedAt + 1), into);
+  } finally {
+    ctx.inBatchTransaction = false;
+  }
+}
+
+/** What a batch's transaction changes in the run's context, put back by the function returned when it rolls back. */
+function savePoint(ctx: RunContext, into: Collected): () => void {
+  const outcomes = new Map(ctx.outcomes);
+  const before = new Map(ctx.before);
+  const { committedUsd } = ctx;
+  const [results, checks, done] = [into.results.length, into.checks.length, into.total.done];
+  const state = ctx.state instanceof TrackedState ? ctx.state.snapshot() : null;
+  const refill = <K, V>(m: Map<K, V>, from: Map<K, V>) => {
+    m.clear();
+    for (const [k, v] of from) m.set(k, v);
+  };
+  return () => {
+    refill(ctx.outcomes, outcomes);
+    refill(ctx.before, before);
+    ctx.committedUsd = committedUsd;
+    into.results.length = results;
+    into.checks.length = checks;
+    into.total.done = done;
+    state?.();
+  };
 }
 
 /**
@@ -86,14 +191,9 @@ export async function executeBatch(
   const own = shared ? null : new PQueue({ concurrency });
   const queue = shared?.queue ?? own!;
   const running = shared?.running ?? new Map<string, Promise<unknown>>();
-  // DEDUPE gates compare two fingerprints each: read them for the whole batch in one go where
-  // nothing else can change the warehouse before the gates run (no earlier operation still running).
-  if (!ctx.paper && engine.soleWriter && engine.readMany && ctx.state instanceof TrackedState && queue.size === 0 && queue.pending === 0) {
-    const names = ops.filter((o) => o.action === 'DEDUPE' && ctx.selected.has(o.id) && !historyOf(ctx.history, o.id).applied).flatMap((o) => [o.sources[0], o.target as string]);
-    if (names.length) ctx.state.prime((await engine.readMany({ rowCounts: [], fingerprints: names, probes: [] })).fingerprints);
-  }
-  const results: OperationResult[] = [];
-  const checks: ValidationCheck[] = [];
+  if (queue.size === 0 && queue.pending === 0) await primeDedupeGates(ctx, ops);
+  const into: Collected = { results: [], checks: [], progress, total };
+  const { results, checks } = into;
   const pending: LedgerRecord[] = [];
   const body = async (op: PlanOperation) => {
     for (const dep of op.after ?? []) await running.get(dep)?.catch(() => undefined);
@@ -105,11 +205,7 @@ export async function executeBatch(
       ctx.fatal ??= e;
       return;
     }
-    ctx.outcomes.set(op.id, { outcome: r.outcome, reason: r.reason });
-    results.push(r);
-    if (r.outcome !== 'APPLIED' && r.outcome !== 'FAILED') pending.push(terminalRecord(ctx, op, r));
-    total.done += 1;
-    progress.update(total.done, total.of, `${r.outcome} ${op.action} ${op.sources[0] ?? ''}`);
+    noteResult(ctx, op, r, into, pending);
   };
   // Across batches, an operation waits for every earlier batch's operation on one of its names: on
   // any one table the operations run in the order they would batch after batch. (Within a batch

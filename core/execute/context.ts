@@ -51,4 +51,10 @@ export interface RunContext {
   committedUsd: number;
   halted: boolean;
   fatal: unknown;
+  /**
+   * Operations now run inside one transaction of the whole batch (Engine.atomicBatch): one that
+   * fails throws BatchAborted instead of recording its failure, and no lease renewal is written
+   * from inside (a rolled-back renewal would lose the lease).
+   */
+  inBatchTransaction: boolean;
 }

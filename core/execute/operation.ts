@@ -137,17 +137,45 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
   // On an engine that commits an operation as one transaction (DuckDB) the whole attempt, steps
   // and records, commits together or not at all: a failure rolls it back and is recorded after.
   if (engine.atomically) {
-    await ctx.lock?.renewIfDue(); // never from inside the transaction: a rolled-back renewal would lose the lease
+    // Never from inside the transaction: a rolled-back renewal would lose the lease (a batch's
+    // transaction renews before it begins).
+    if (!ctx.inBatchTransaction) await ctx.lock?.renewIfDue();
     try {
       return await engine.atomically(() => carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: true, ledgerSaysDone, doneHere, batchChecks }));
     } catch (e) {
       if (!(e instanceof OperationAborted)) throw e;
-      if (state instanceof TrackedState) await state.refresh([...consolidatedTables(op), ...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
-      await append([record(ctx, op, 'FAILED', e.reason, { detail: `${e.detail} (rolled back: nothing of this attempt remains)`, attempt, bytes: e.spent })]);
-      return result(op, 'FAILED', e.reason, e.detail, { bytes: e.spent });
+      const recordFailure = async (): Promise<OperationResult> => {
+        if (state instanceof TrackedState) await state.refresh([...consolidatedTables(op), ...op.sources, ...(op.target ? [op.target] : []), ...views.map((v) => v.name)]);
+        await append([record(ctx, op, 'FAILED', e.reason, { detail: `${e.detail} (rolled back: nothing of this attempt remains)`, attempt, bytes: e.spent })]);
+        return result(op, 'FAILED', e.reason, e.detail, { bytes: e.spent });
+      };
+      if (!ctx.inBatchTransaction) return recordFailure();
+      // The batch's transaction rolls back with this operation; once the operations before it are
+      // redone, its failure is recorded as above, with what its gates left in the context.
+      const found = [...op.sources].map((s) => [s, ctx.before.get(s)] as const);
+      throw new BatchAborted(op.id, async () => {
+        ctx.committedUsd += costUsd;
+        for (const [s, t] of found) if (t) ctx.before.set(s, t);
+        return recordFailure();
+      });
     }
   }
   return carryOut(ctx, op, steps, { attempt, resumed, rows, atomic: false, ledgerSaysDone, doneHere, batchChecks });
+}
+
+/**
+ * Thrown out of an operation that failed inside its batch's transaction: the whole batch rolls
+ * back; `recordFailure`, called once the operations before it are redone, records it FAILED
+ * exactly as an operation failing in its own transaction is (the step is not tried again: a
+ * failure that would not repeat must still be the one recorded).
+ */
+export class BatchAborted extends Error {
+  constructor(
+    readonly operationId: string,
+    readonly recordFailure: () => Promise<OperationResult>,
+  ) {
+    super(`operation ${operationId} failed inside its batch's transaction`);
+  }
 }
 
 /** Thrown inside an atomic operation to roll it back; recorded FAILED once the rollback is done. */

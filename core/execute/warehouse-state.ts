@@ -60,6 +60,18 @@ export class SimulatedState implements WarehouseState {
     return this.tables.get(name)?.info ?? null;
   }
 
+  /** A copy of what the simulation holds (entries are replaced, never changed in place); calling it puts the copy back. */
+  snapshot(): () => void {
+    const tables = new Map(this.tables);
+    const backups = new Map(this.backups);
+    return () => {
+      this.tables.clear();
+      this.backups.clear();
+      for (const [n, e] of tables) this.tables.set(n, e);
+      for (const [n, e] of backups) this.backups.set(n, e);
+    };
+  }
+
   /** Replaces what the simulation knows about `name` (null: absent). */
   put(name: string, info: TableInfo | null): void {
     if (info) this.tables.set(name, { info, realName: name });
@@ -183,6 +195,17 @@ export class TrackedState implements WarehouseState {
 
   async refresh(names: readonly string[]): Promise<void> {
     for (const n of new Set(names)) this.sim.put(n, await this.engine.getTable(n));
+  }
+
+  /** What this state holds now, to put back with `restore` when a transaction rolls back what followed. */
+  snapshot(): () => void {
+    const sim = this.sim.snapshot();
+    const primed = new Map(this.primed);
+    return () => {
+      sim();
+      this.primed.clear();
+      for (const [n, f] of primed) this.primed.set(n, f);
+    };
   }
 
   /** After a step ran: apply its effect, or re-read its names if the tracked state disagrees. */

@@ -253,6 +253,14 @@ export interface Engine {
    */
   atomically?<T>(fn: () => Promise<T>): Promise<T>;
   /**
+   * Optional, with `atomically`: runs `fn` (several operations in a row) as one transaction in
+   * which each operation's `atomically` opens none of its own, so the whole of `fn` commits once
+   * (one commit per batch instead of one per operation) or, on any throw, not at all: the records
+   * appended before it stay pending. The engine has no savepoints: an operation that fails inside
+   * rolls back every operation of `fn`, and the executor redoes them without it.
+   */
+  atomicBatch?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Proves, changing nothing, that the warehouse as it is now accepts these steps in order
    * (readiness rehearses one operation of each class). DuckDB runs them in one transaction that it
    * rolls back; BigQuery dry-runs each statement whose inputs exist now (a statement that reads

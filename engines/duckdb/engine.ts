@@ -463,6 +463,17 @@ class DuckDbEngine implements Engine {
    * ledger are as before the operation, and the records appended before it are kept.
    */
   async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    // Inside a batch's transaction (atomicBatch): part of it, committed or rolled back with it.
+    if (this.db.inTransaction) return fn();
+    return this.oneTransaction(fn);
+  }
+
+  /** Several operations as one transaction, their records committed with them (one commit, one append). */
+  atomicBatch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.oneTransaction(fn);
+  }
+
+  private async oneTransaction<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.ledger.takePending();
     try {
       return await this.db.atomically(fn, async (q) => {
