@@ -2,7 +2,7 @@
  * Phase 4C on the BigQuery engine against the local REST double with a latency model:
  *   npx tsc -p tsconfig.build.json && node dist/bench/bigquery.js [--limit 50] [--rate-limit-share 0.02]
  *     [--seed 7] [--clock virtual|scaled [--speedup 5]] [--ops N] [--fuse N] [--timeline]
- *     [--executor | --verify-faults [--scale small|full]]
+ *     [--executor [--rounds 5] [--faults 0,0.05] (bench/bigquery-executor.ts) | --verify-faults [--scale small|full]]
  *
  * The double runs every DDL job for 1–2 s of simulated time (uniform, drawn from a hash of the seed
  * and the statement, so the engine-only run and the executor run give every catalogue change the
@@ -21,7 +21,8 @@
  * drives `engine.run` directly with the executor's step sequence (core/execute/steps.ts
  * `stepsFor`): every operation's steps in order, operations concurrently up to
  * `engine.maxParallelOperations`, rename chains (`after`) respected. `--executor` runs
- * core/execute/apply.ts `applyPlan` instead (gates, ledger, validation, halts).
+ * core/execute/apply.ts `applyPlan` instead (gates, ledger, validation, halts), in rounds, fault-free
+ * and behind the fault proxy (bench/bigquery-executor.ts, goal ≤ 1.1x at each fault rate).
  *
  * Both print the wall time (simulated) against the CHANGES-ONLY lower bound: the plan's catalogue
  * changes (the DDL the engine-only run issues) as max(their job-seconds / limit, the longest chain
@@ -34,7 +35,6 @@
  * the fault proxy (testing/bigquery/fault-proxy.ts), fault-free and at 20% faults, after a
  * fault-free apply of the same plan: small catalogue by default, `--scale full` for all of it.
  */
-import { createHash } from 'crypto';
 import PQueue from 'p-queue';
 import { planWarehouse } from '../app/plan';
 import { applyPlan } from '../core/execute/apply';
@@ -42,156 +42,24 @@ import { stepsFor, viewsByOperation } from '../core/execute/steps';
 import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan, type PlanOperation } from '../core/plan/types';
 import { runOutcome } from '../core/report/summary';
-import { openBigQueryEngine, type BigQueryEngine } from '../engines/bigquery/engine';
+import { openBigQueryEngine } from '../engines/bigquery/engine';
 import { formatUsd } from '../app/readiness/format';
 import { bytesToUsd } from '../core/cost';
-import { scaledClock, type Clock } from '../engines/bigquery/limits';
+import { scaledClock } from '../engines/bigquery/limits';
 import { fingerprintSql } from '../engines/bigquery/sql';
 import type { Step } from '../core/ports/engine';
 import { FEATURES_DATASET, type Scale } from '../warehouse/catalogue';
 import { BigQueryDouble } from '../testing/bigquery/double';
 import { FaultProxy } from '../testing/bigquery/fault-proxy';
 import { GRACE_START, phase4cPlan } from '../testing/bigquery/phase4c';
-import { VirtualClock } from '../testing/bigquery/virtual-clock';
 import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../testing/bigquery/warehouse';
 import { flagValue } from './args';
+import { executorBench } from './bigquery-executor';
+import { API_LATENCY_MS, benchClock, changesOnlyBound, clockKind, jobsByKind, limit, meanRunning, modelDouble, modelLatency, rateLimitShare, s1, seed, speedup } from './bigquery-model';
 
+
+/** Goal of the engine-only run against the changes-only bound. */
 const GOAL = 1.3;
-
-const speedup = Number(flagValue('speedup', '5'));
-/** `virtual` (default): discrete-event time, independent of machine load; `scaled`: the wall clock times `--speedup`. */
-const clockKind = flagValue('clock', 'virtual') as 'virtual' | 'scaled';
-const limit = Number(flagValue('limit', '50'));
-const rateLimitShare = Number(flagValue('rate-limit-share', '0.02'));
-const seed = Number(flagValue('seed', '7'));
-
-/** How the double classifies a job for its latency (double/model.ts `execute`). */
-const jobKind = (sql: string): 'ddl' | 'dml' | 'query' => (/^(ALTER|DROP|CREATE)/.test(sql) ? 'ddl' : /^INSERT/.test(sql) ? 'dml' : 'query');
-
-/**
- * The latency model: DDL uniform in 1–2 s from a hash of the seed and the statement (a snapshot's
- * expiration timestamp left out, it differs per run), DML 1 s, reads 0.5 s.
- */
-function modelLatency(kind: 'ddl' | 'dml' | 'query', sql: string): number {
-  if (kind === 'dml') return 1_000;
-  if (kind === 'query') return 500;
-  const h = createHash('sha256').update(`${seed}\n${sql.replace(/TIMESTAMP '[^']+'/g, "TIMESTAMP '*'")}`).digest();
-  return 1_000 + (1_000 * h.readUInt32BE(0)) / 2 ** 32;
-}
-
-/**
- * Round trips of the REST calls, in simulated ms (virtual clock only: on the scaled clock the real
- * loopback round trip, times the speedup, stands in for them). No job slot is taken by any of them.
- */
-const API_LATENCY_MS: Record<string, number> = {
-  'jobs.insert': 100,
-  'jobs.insert:dryRun': 150,
-  'jobs.getQueryResults': 50,
-  'jobs.get': 50,
-  'tables.get': 50,
-  'tables.list': 100,
-  'datasets.get': 50,
-};
-
-interface BenchClock {
-  readonly clock: Clock;
-  /** Double options that make the double's waits visible to the clock and add API latency. */
-  readonly doubleOptions: { apiLatency?: (call: string) => number; park?: <T>(p: Promise<T>) => Promise<T> };
-  /** Marks every REST call of the engine as in flight (virtual clock). */
-  attach(engine: BigQueryEngine): void;
-  stop(): void;
-  describe(): string;
-}
-
-function benchClock(): BenchClock {
-  if (clockKind === 'scaled') {
-    return { clock: scaledClock(speedup), doubleOptions: {}, attach: () => undefined, stop: () => undefined, describe: () => `time x${speedup} of the wall clock (machine load counts)` };
-  }
-  const v = new VirtualClock();
-  return {
-    clock: v,
-    doubleOptions: { apiLatency: (call) => API_LATENCY_MS[call] ?? 50, park: (p) => v.park(p) },
-    attach(engine) {
-      const rest = engine.rest as { call: BigQueryEngine['rest']['call'] };
-      const call = rest.call.bind(rest);
-      rest.call = (req) => v.track(() => call(req));
-    },
-    stop: () => v.stop(),
-    describe: () => `discrete-event time (CPU is free; API round trips ${JSON.stringify(API_LATENCY_MS)} ms)`,
-  };
-}
-
-/** The catalogue changes an operation makes (its DDL statements, in order). */
-function changesOf(engine: BigQueryEngine, op: PlanOperation, views: ReturnType<typeof viewsByOperation>): string[] {
-  return stepsFor(op, views.get(op.id) ?? [], 1)
-    .filter((s): s is Step => s.kind !== 'VALIDATE_CONSOLIDATION')
-    .flatMap((s) => engine.render(s));
-}
-
-interface ChangesBound {
-  readonly statements: number;
-  readonly jobSeconds: number;
-  readonly byThroughput: number;
-  readonly longestChain: number;
-  readonly bound: number;
-}
-
-/** The changes-only lower bound of a plan under the model (independent of how it is executed). */
-function changesOnlyBound(engine: BigQueryEngine, plan: Plan): ChangesBound {
-  const views = viewsByOperation(plan);
-  const ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
-  const chainOf = new Map<string, number>();
-  let statements = 0;
-  let ms = 0;
-  for (const op of ops) {
-    const own = changesOf(engine, op, views).map((s) => modelLatency('ddl', s));
-    statements += own.length;
-    ms += own.reduce((a, b) => a + b, 0);
-    const after = Math.max(0, ...(op.after ?? []).map((d) => chainOf.get(d) ?? 0));
-    chainOf.set(op.id, after + own.reduce((a, b) => a + b, 0));
-  }
-  const jobSeconds = ms / 1000;
-  const byThroughput = jobSeconds / limit;
-  const longestChain = Math.max(0, ...chainOf.values()) / 1000;
-  return { statements, jobSeconds, byThroughput, longestChain, bound: Math.max(byThroughput, longestChain) };
-}
-
-/** Jobs the double ran, by kind (from the labels the engine puts on every job), and their modelled job-seconds. */
-function jobsByKind(double: BigQueryDouble) {
-  const count = { ddl: 0, dmlLedger: 0, reads: 0 };
-  const seconds = { ddl: 0, dmlLedger: 0, reads: 0 };
-  const reads: Record<string, number> = {};
-  /** Single reads carried by fused jobs (each part is one read as it would run alone). */
-  let fusedParts = 0;
-  for (const j of double.jobs.values()) {
-    if (j.labels.bqx_kind === 'fused_read') fusedParts += [...j.sql.matchAll(/\)\)\) AS r\d+/g)].length;
-    const label = j.labels.bqx_kind ?? '';
-    const k = label === 'step' ? 'ddl' : /_append$|^ledger_init$/.test(label) ? 'dmlLedger' : 'reads';
-    count[k]++;
-    seconds[k] += modelLatency(jobKind(j.sql), j.sql) / 1000;
-    if (k === 'reads') reads[label] = (reads[label] ?? 0) + 1;
-  }
-  const dryRuns: Record<string, number> = {};
-  for (const i of double.inserts) if (i.dryRun) dryRuns[i.labels.bqx_kind ?? '?'] = (dryRuns[i.labels.bqx_kind ?? '?'] ?? 0) + 1;
-  return { count, seconds, reads, dryRuns, fusedParts };
-}
-
-/** Mean number of jobs running in the double over [from, to] (simulated ms). */
-function meanRunning(double: BigQueryDouble, from: number, to: number): number {
-  let area = 0;
-  let last = from;
-  let running = 0;
-  for (const [t, n] of double.runningHistory) {
-    if (t >= to) break;
-    if (t > from) area += running * (t - last);
-    last = Math.max(from, t);
-    running = n;
-  }
-  area += running * Math.max(0, to - last);
-  return area / Math.max(1, to - from);
-}
-
-const s1 = (x: number) => x.toFixed(1);
 
 async function dryRunCosts(ops: PlanOperation[], plan: Plan, pricePerTiBUsd: number): Promise<void> {
   const views = viewsByOperation(plan);
@@ -228,29 +96,17 @@ async function dryRunCosts(ops: PlanOperation[], plan: Plan, pricePerTiBUsd: num
   await double.stop();
 }
 
-async function applyBench(useExecutor: boolean): Promise<void> {
+async function applyBench(): Promise<void> {
   const t0 = Date.now();
-  let { plan, policy } = await phase4cPlan('full');
-  let ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
+  const { plan, policy } = await phase4cPlan('full');
+  const ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
   console.log(`plan: ${ops.length} operations (${JSON.stringify(plan.summary.byAction)}), ${plan.views.length} views, ${plan.summary.sourcesByAction.CONSOLIDATE} consolidated sources; planned in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  if (!useExecutor) await dryRunCosts(ops, plan, policy.doc.execution.pricePerTiBUsd);
+  await dryRunCosts(ops, plan, policy.doc.execution.pricePerTiBUsd);
 
   // ---- execution under the latency model ------------------------------------------------------
   const bc = benchClock();
   const clock = bc.clock;
-  let latencyOn = !useExecutor;
-  const double = new BigQueryDouble({
-    project: PROJECT,
-    location: LOCATION,
-    clock,
-    ...bc.doubleOptions,
-    maxConcurrentJobs: limit,
-    rateLimitShare,
-    seed,
-    tableUpdateLimit: { limit: 5, windowMs: 10_000 },
-    latency: (kind, sql) => (latencyOn ? modelLatency(kind, sql) : 0),
-  });
-  seedDouble(double, 'full', { withRunnerDataset: true });
+  const double = modelDouble(bc);
   const endpoint = await double.start();
   const engine = await openBigQueryEngine(
     { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint },
@@ -258,47 +114,22 @@ async function applyBench(useExecutor: boolean): Promise<void> {
   );
   bc.attach(engine);
 
-  if (useExecutor) {
-    // The executor re-checks dedupe fingerprints against the plan's evidence, so the plan must be
-    // made from the same warehouse: the planner reads its facts through the engine (no latency).
-    const p0 = Date.now();
-    ({ plan, policy } = await phase4cPlan('full', engine));
-    ops = plan.operations.filter((o) => isActionable(o.action)).sort((a, b) => a.seq - b.seq);
-    console.log(`\nre-planned through the BigQuery engine against the double in ${((Date.now() - p0) / 1000).toFixed(1)} s: ${JSON.stringify(plan.summary.byAction)}`);
-    double.jobs.clear();
-    double.applied.length = 0;
-    double.inserts.length = 0;
-    double.runningHistory.length = 0;
-    for (const k of Object.keys(double.counters) as (keyof typeof double.counters)[]) double.counters[k] = 0;
-    for (const k of Object.keys(engine.jobs.stats) as (keyof typeof engine.jobs.stats)[]) engine.jobs.stats[k] = 0;
-    latencyOn = true;
-  }
   const views = viewsByOperation(plan);
   const bound = changesOnlyBound(engine, plan);
   const simStart = clock.now();
   const realStart = Date.now();
   const cpuStart = process.cpuUsage();
-  let mode: string;
-  let outcome = 'OK';
-  if (useExecutor) {
-    mode = 'core/execute/apply.ts applyPlan (real mode)';
-    const res = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash, budgetUsd: 15, now: () => new Date(Date.UTC(2026, 11, 1) + clock.now()) });
-    outcome = runOutcome(res.summary);
-    console.log(`\nexecutor status ${res.summary.status}, outcome ${outcome}, outcomes ${JSON.stringify(res.summary.byOutcome)}, validation checks ${res.summary.validation.checks} (${res.summary.validation.failures.length} failed)`);
-    if (res.summary.halt) console.log(`  halt: ${JSON.stringify(res.summary.halt).slice(0, 600)}`);
-    for (const w of res.summary.warnings.slice(0, 5)) console.log(`  warning: ${w.slice(0, 300)}`);
-  } else {
-    mode = 'engine.run driven with stepsFor (all operations concurrently, steps of one operation in order)';
-    const queue = new PQueue({ concurrency: engine.maxParallelOperations });
-    const done = new Map<string, Promise<void>>();
-    const runOp = async (op: PlanOperation) => {
-      await Promise.all((op.after ?? []).map((id) => done.get(id)));
-      const steps = stepsFor(op, views.get(op.id) ?? [], 1).filter((s): s is Step => s.kind !== 'VALIDATE_CONSOLIDATION');
-      for (let i = 0; i < steps.length; i++) await engine.run(steps[i], { jobId: `bqx_bench_${op.id}_s${i}_a1` });
-    };
-    for (const op of ops) done.set(op.id, queue.add(() => runOp(op)) as Promise<void>);
-    await Promise.all(done.values());
-  }
+  const mode = 'engine.run driven with stepsFor (all operations concurrently, steps of one operation in order)';
+  const outcome = 'OK';
+  const queue = new PQueue({ concurrency: engine.maxParallelOperations });
+  const done = new Map<string, Promise<void>>();
+  const runOp = async (op: PlanOperation) => {
+    await Promise.all((op.after ?? []).map((id) => done.get(id)));
+    const steps = stepsFor(op, views.get(op.id) ?? [], 1).filter((s): s is Step => s.kind !== 'VALIDATE_CONSOLIDATION');
+    for (let i = 0; i < steps.length; i++) await engine.run(steps[i], { jobId: `bqx_bench_${op.id}_s${i}_a1` });
+  };
+  for (const op of ops) done.set(op.id, queue.add(() => runOp(op)) as Promise<void>);
+  await Promise.all(done.values());
   const simEnd = clock.now();
   const simWall = (simEnd - simStart) / 1000;
   const realWall = (Date.now() - realStart) / 1000;
@@ -346,7 +177,7 @@ async function applyBench(useExecutor: boolean): Promise<void> {
   console.log(`  catalogue after: ${tables.filter((t) => t.kind === 'TABLE').length} tables, ${tables.filter((t) => t.kind === 'VIEW').length} views`);
   console.log(
     JSON.stringify({
-      bench: useExecutor ? 'bigquery-executor' : 'bigquery-engine',
+      bench: 'bigquery-engine',
       outcome,
       wallSimS: +simWall.toFixed(1),
       wallRealS: +realWall.toFixed(1),
@@ -436,7 +267,8 @@ async function verifyFaultsBench(scale: Scale): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--verify-faults')) return verifyFaultsBench(flagValue('scale', 'small') as Scale);
-  return applyBench(process.argv.includes('--executor'));
+  if (process.argv.includes('--executor')) return executorBench();
+  return applyBench();
 }
 
 main().catch((e) => {

@@ -6,6 +6,7 @@ jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGloba
 
 import type { LedgerRecord, LockEvent } from '../../core/ledger/types';
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
+import { MAX_ROWS_PER_INSERT, WRITE_BEHIND_MS } from '../../engines/bigquery/ledger';
 import { renameLossFindings, type RenameLossFinding } from '../../engines/bigquery/rename-loss';
 import { evaluateGates, firstFailure } from '../../core/execute/gates';
 import { checkExpiration } from '../../core/execute/preflight';
@@ -86,6 +87,34 @@ describe('BigQuery ledger and lock', () => {
     expect(await h.engine.ledger.records()).toHaveLength(40);
   });
 
+  test('write-behind rows wait for a reason to be sent: a flush, MAX_ROWS_PER_INSERT of them, or WRITE_BEHIND_MS of waiting', async () => {
+    // Simulated time 5x the wall clock: a busy machine cannot make WRITE_BEHIND_MS pass unseen.
+    await h.close();
+    h = await openHarness(seed, { speedup: 5 });
+    await h.engine.ledger.init();
+    const rows = () => h.double.table(RUNNER_DATASET, 'ledger')!.rows!.length;
+    await h.engine.ledger.append([record(1), record(2)]);
+    await h.engine.ledger.append([record(3)]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.engine.ledger.insertSizes).toEqual([]);
+    expect(rows()).toBe(0);
+    await h.engine.ledger.flush();
+    expect(h.engine.ledger.insertSizes).toEqual([3]);
+    expect(rows()).toBe(3);
+    // The oldest waiting row is older than WRITE_BEHIND_MS: the next append sends what waits.
+    await h.engine.ledger.append([record(4)]);
+    await h.clock.sleep(WRITE_BEHIND_MS + 100);
+    expect(h.engine.ledger.insertSizes).toEqual([3]);
+    await h.engine.ledger.append([record(5)]);
+    // A full INSERT's worth goes without anyone waiting.
+    await h.engine.ledger.append(Array.from({ length: MAX_ROWS_PER_INSERT }, (_, i) => record(100 + i)));
+    for (let i = 0; i < 200 && rows() < 2 + 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(h.engine.ledger.insertSizes.slice(0, 2)).toEqual([3, 2]);
+    await h.engine.ledger.flush();
+    expect(h.engine.ledger.insertSizes.reduce((a, b) => a + b, 0)).toBe(5 + MAX_ROWS_PER_INSERT);
+    expect(rows()).toBe(5 + MAX_ROWS_PER_INSERT);
+  });
+
   test('an INSERT whose answer is lost is found by its job id: the rows land once', async () => {
     h.double.inject({ kind: 'unknownOutcome', match: (sql) => sql.includes('.ledger` (`run_id`') });
     await h.engine.ledger.append([record(1), record(2)]);
@@ -103,6 +132,37 @@ describe('BigQuery ledger and lock', () => {
     // Closing the engine reports the lost write too (and still releases everything).
     await expect(h.close()).rejects.toThrow(/injected permanent failure/);
     h = await openHarness(seed);
+  });
+
+  test('a read of an unchanged ledger or lock table is answered again without a job; any write since, ours or another runner\'s, and it is read again', async () => {
+    const readJobs = (kind: string) => [...h.double.jobs.values()].filter((j) => j.labels?.bqx_kind === kind).length;
+    await h.engine.ledger.append([record(1), record(2)]);
+    await h.engine.ledger.flush();
+    expect(await h.engine.ledger.records('plan_a')).toHaveLength(2);
+    expect(await h.engine.ledger.records('plan_a')).toHaveLength(2);
+    expect(readJobs('ledger_read')).toBe(1);
+    // Another filter is another read.
+    expect(await h.engine.ledger.records('plan_b')).toHaveLength(0);
+    expect(readJobs('ledger_read')).toBe(2);
+    await h.engine.ledger.append([record(3)]);
+    expect(await h.engine.ledger.records('plan_a')).toHaveLength(3);
+    expect(readJobs('ledger_read')).toBe(3);
+    // Another runner's write, unknown to this engine, moves the table's lastModifiedTime.
+    const other = await openBigQueryEngine(
+      { engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint },
+      { clock: h.clock },
+    );
+    await other.ledger.append([record(4)]);
+    await other.close();
+    expect((await h.engine.ledger.records('plan_a')).map((r) => r.operationId)).toEqual(['op_1', 'op_2', 'op_3', 'op_4']);
+    expect(readJobs('ledger_read')).toBe(4);
+    // The lock table: a probe's read answers the acquire's, and a claim (a write) is read back.
+    expect(await h.engine.ledger.lockEvents('bqx_ml_v3_features_v2')).toEqual([]);
+    expect(await h.engine.ledger.lockEvents('bqx_ml_v3_features_v2')).toEqual([]);
+    expect(readJobs('lock_events_read')).toBe(1);
+    expect(await other.ledger.appendLockIf(lockEvent(1, 'run_b'))).toBe(true);
+    expect((await h.engine.ledger.lockEvents('bqx_ml_v3_features_v2')).map((e) => e.runId)).toEqual(['run_b']);
+    expect(readJobs('lock_events_read')).toBe(2);
   });
 
   test('run records round-trip', async () => {

@@ -200,4 +200,41 @@ describe('reads, the byte cap and fused jobs', () => {
       await e.close();
     }
   });
+
+  test('reads issued apart within the gather window share one job, each with its single read\'s answer; a full group goes at once; without a window each runs alone', async () => {
+    const open = (deps: { fuseGatherMs: number; fusedReads?: number }) =>
+      openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: F, runnerDataset: RUNNER_DATASET, apiEndpoint: h.double.endpoint }, { clock: realClock, ...deps });
+    const kinds = (from: number) => [...h.double.jobs.values()].slice(from).map((j) => j.labels.bqx_kind);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const wide = await open({ fuseGatherMs: 3_000 });
+    const none = await open({ fuseGatherMs: 0 });
+    const full = await open({ fuseGatherMs: 8_000, fusedReads: 2 });
+    try {
+      const alone = [await none.contentFingerprint('a'), await none.contentFingerprint('c')];
+      await wide.getTable('a');
+      await wide.getTable('c');
+      let from = h.double.jobs.size;
+      const first = wide.contentFingerprint('a');
+      await pause(100);
+      expect(await Promise.all([first, wide.contentFingerprint('c')])).toEqual(alone);
+      expect(kinds(from)).toEqual(['fused_read']);
+
+      from = h.double.jobs.size;
+      const one = none.contentFingerprint('a');
+      await pause(100);
+      expect(await Promise.all([one, none.contentFingerprint('c')])).toEqual(alone);
+      expect(kinds(from)).toEqual(['fingerprint', 'fingerprint']);
+
+      // Two reads fill a job of two: it is submitted without waiting out the 8 s window.
+      await full.getTable('a');
+      await full.getTable('c');
+      from = h.double.jobs.size;
+      const t0 = Date.now();
+      expect(await Promise.all([full.contentFingerprint('a'), full.contentFingerprint('c')])).toEqual(alone);
+      expect(Date.now() - t0).toBeLessThan(6_000);
+      expect(kinds(from)).toEqual(['fused_read']);
+    } finally {
+      await Promise.all([wide.close(), none.close(), full.close()]);
+    }
+  });
 });

@@ -180,9 +180,10 @@ describe('BigQuery engine against the REST double', () => {
       },
       {
         speedup: 50,
-        // Each job runs 10 s of simulated time (200 ms real): long enough that more than 8 are in
-        // flight at once however slowly this machine submits them.
-        double: { rejectAboveConcurrent: 8, latency: () => 10_000 },
+        // Each job runs 30 s of simulated time (600 ms real): long enough that many more than 8 are
+        // in flight at once however slowly this machine submits them, so refusals are dense (a lone
+        // refusal among successes is noise the limiter does not halve for: limits.ts CONGESTION_SIGNALS).
+        double: { rejectAboveConcurrent: 8, latency: () => 30_000 },
         deps: { jobs: { concurrency: { initial: 32, min: 1, max: 32 } } },
       },
     );

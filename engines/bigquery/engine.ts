@@ -41,6 +41,8 @@ export interface BigQueryEngineDeps {
   readonly now?: () => Date;
   /** Most one-row reads issued together that share one query job (default 16; 1: each its own job). */
   readonly fusedReads?: number;
+  /** How long a one-row read waits for others to share its job (clock ms, default FUSE_GATHER_MS; 0: the same event-loop turn only). */
+  readonly fuseGatherMs?: number;
   /** Operations the executor may keep in flight (default twice the job concurrency maximum). */
   readonly maxParallelOperations?: number;
   /** Where retry loops say what they wait for once they have waited long (default: stderr). */
@@ -51,6 +53,8 @@ export const DEFAULT_READ_BYTE_CAP = 50 * 2 ** 30;
 /** How long a content fingerprint may answer again while its table is unchanged (BigQuery's own result cache lifetime). */
 export const FINGERPRINT_REUSE_MS = 24 * 3_600_000;
 export const DEFAULT_BACKUP_DAYS = 45;
+/** A fraction of a read job's own latency (~0.5 s or more): long enough for the gates running beside one another to share jobs. */
+export const FUSE_GATHER_MS = 200;
 
 export type BigQueryEngine = Engine & {
   readonly kind: 'bigquery';
@@ -92,7 +96,7 @@ export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQ
   const jobOptions = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...deps.jobs, location, clock, labels: jobLabels, notice: deps.notice };
   const jobs = new JobRunner(rest, jobOptions);
   const catalog = new CatalogReader(rest, jobs, { project, dataset, location, pageSize: deps.pageSize ?? 1000 });
-  const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog);
+  const ledger = new BigQueryLedgerStore({ project, runnerDataset, location }, jobs, catalog, () => clock.now());
   const loc: sql.SqlLocation = { project, dataset, runnerDataset };
   const byteCap = deps.readByteCap ?? DEFAULT_READ_BYTE_CAP;
   const backupDays = deps.backupDays ?? DEFAULT_BACKUP_DAYS;
@@ -127,6 +131,8 @@ export async function openBigQueryEngine(opts: BigQueryEngineOptions, deps: BigQ
   const fuser = new ReadFuser({
     byteCap,
     maxParts: Math.max(1, deps.fusedReads ?? 16),
+    gatherMs: deps.fuseGatherMs ?? FUSE_GATHER_MS,
+    sleep: (ms) => clock.sleep(ms),
     alone: (r) => runRead(r.kind, r.query, []),
     async together(reads) {
       const [row] = await runRead('fused_read', sql.fusedReadSql(reads.map((r) => r.query)), []);

@@ -1,7 +1,8 @@
 /**
- * Single-row reads issued together (in one turn of the event loop: the two fingerprints of a
- * dedupe gate, the coverage, equality and null-count reads of one consolidation, a batch's
- * filtered-view counts) run as one query job (sql.ts `fusedReadSql`) instead of one job each:
+ * Single-row reads issued together (within `gatherMs` of each other, or in one turn of the event
+ * loop: the two fingerprints of a dedupe gate and those of the gates running beside it, the
+ * coverage, equality and null-count reads of one consolidation, a batch's filtered-view counts)
+ * run as one query job (sql.ts `fusedReadSql`) instead of one job each:
  * fewer jobs against the concurrent-query limit, fewer API round trips. Each read gets exactly
  * the row it would get alone; if the fused job fails, each read runs alone, so each answer or
  * error is its own. Reads are fused only while their byte bounds (from metadata) add up to no more
@@ -31,6 +32,16 @@ export interface FuserOptions {
   readonly byteCap: number;
   /** Most reads in one job. */
   readonly maxParts: number;
+  /**
+   * How long the first read of a group waits for company (clock ms) before its job is submitted;
+   * a group that reaches `maxParts` goes at once. 0: only reads issued in the same turn of the
+   * event loop share a job. Operations running side by side issue their reads a few milliseconds
+   * apart (a dedupe gate's two fingerprints, another gate's just after): waiting a fraction of a
+   * read job's own latency lets them share one job instead of taking one slot each.
+   */
+  readonly gatherMs?: number;
+  /** Sleeps on the engine's clock (needed with `gatherMs`). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export class ReadFuser {
@@ -44,15 +55,26 @@ export class ReadFuser {
   read(r: FusableRead): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
       this.waiting.push({ ...r, resolve, reject });
+      if (this.waiting.length >= this.opts.maxParts) {
+        // A full job's worth: no reason to wait longer (a pending timer finds fewer or none).
+        this.flush();
+        return;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        const gather = this.opts.gatherMs ?? 0;
+        if (gather > 0 && this.opts.sleep) void this.opts.sleep(gather).then(() => this.flushScheduled());
+        else setImmediate(() => this.flushScheduled());
       }
     });
   }
 
-  private flush(): void {
+  private flushScheduled(): void {
     this.scheduled = false;
+    this.flush();
+  }
+
+  private flush(): void {
     const all = this.waiting;
     this.waiting = [];
     let group: Waiting[] = [];

@@ -22,6 +22,7 @@ import { sha256 } from '../../core/plan/hash';
 import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
 import type { CatalogReader } from './catalog';
 import type { JobRunner } from './jobs';
+import { fingerprintSignature } from './metadata';
 import { Row, rowsParam, scalarParam, ScalarType } from './rows';
 
 export const LEDGER_TABLES = { ledger: 'ledger', runs: 'runs', lock: 'lock_events' } as const;
@@ -65,7 +66,7 @@ export const LOCK_COLUMNS: readonly ColumnDef[] = [
   { name: 'at', type: 'TIMESTAMP', required: true },
 ];
 
-const MAX_ROWS_PER_INSERT = 500;
+export const MAX_ROWS_PER_INSERT = 500;
 
 export interface LedgerLocation {
   readonly project: string;
@@ -117,15 +118,32 @@ export function lockInsertSql(loc: LedgerLocation): string {
 }
 
 
-/** One table's append queue: at most one INSERT in flight, later appends ride in the next one. */
+/**
+ * How long a write-behind row may wait for company before the next append sends it (clock ms).
+ * Rows written behind are sent when someone needs them durable (settle, flush: a drop, a batch's
+ * end, a run record), when MAX_ROWS_PER_INSERT have gathered, or when the oldest has waited this
+ * long: not one INSERT after another as long as rows keep coming (each takes a job slot for ~1 s).
+ */
+export const WRITE_BEHIND_MS = 5_000;
+
+/**
+ * One table's append queue: at most one INSERT in flight, later appends ride in the next one;
+ * rows appended write-behind wait for a reason to be sent (WRITE_BEHIND_MS).
+ */
 class CoalescingWriter {
-  private pending: { rows: Row[]; behind: boolean; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pending: { rows: Row[]; behind: boolean; seq: number; at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
   /** Settles when the rows of the newest append so far are committed (or failed): rows go in order. */
   private tail: Promise<void> = Promise.resolve();
+  private seq = 0;
+  /** Every pending entry up to this seq is to be sent now (someone waits for it). */
+  private wanted = 0;
 
-  constructor(private readonly write: (rows: Row[]) => Promise<void>) {}
+  constructor(
+    private readonly write: (rows: Row[]) => Promise<void>,
+    private readonly now: () => number,
+  ) {}
 
   /** Write-behind: queues the rows and returns; a failed write is thrown by the next call. */
   enqueue(rows: Row[]): void {
@@ -140,27 +158,41 @@ class CoalescingWriter {
    * all the time, waiting for an empty queue made every drop wait for a lull).
    */
   async settle(): Promise<void> {
+    this.send();
     await this.tail;
     if (this.failure) throw this.failure;
   }
 
   append(rows: Row[]): Promise<void> {
-    return this.add(rows, false);
+    const done = this.add(rows, false);
+    this.send();
+    return done;
   }
 
   private add(rows: Row[], behind: boolean): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, behind, resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, behind, seq: ++this.seq, at: this.now(), resolve, reject }));
     this.tail = done.then(
       () => undefined,
       () => undefined,
     );
-    if (!this.flushing) this.flushing = this.drain();
+    if (this.pendingRows() >= MAX_ROWS_PER_INSERT || this.now() - this.pending[0].at >= WRITE_BEHIND_MS) this.send();
     return done;
   }
 
+  private pendingRows(): number {
+    return this.pending.reduce((n, p) => n + p.rows.length, 0);
+  }
+
+  /** Everything pending now is to be sent (after the INSERT in flight, if any). */
+  private send(): void {
+    if (this.pending.length === 0) return;
+    this.wanted = this.seq;
+    if (!this.flushing) this.flushing = this.drain();
+  }
+
   private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && (this.pending[0].seq <= this.wanted || this.pendingRows() >= MAX_ROWS_PER_INSERT)) {
       const batch: typeof this.pending = [];
       let n = 0;
       while (this.pending.length > 0 && (batch.length === 0 || n + this.pending[0].rows.length <= MAX_ROWS_PER_INSERT)) {
@@ -191,10 +223,12 @@ export class BigQueryLedgerStore implements LedgerStore {
     private readonly loc: LedgerLocation,
     private readonly jobs: JobRunner,
     private readonly catalog: CatalogReader,
+    /** Clock ms (the engine's clock): how long write-behind rows have waited. */
+    now: () => number = Date.now,
   ) {
     this.writers = {
-      ledger: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.ledger, LEDGER_COLUMNS, rows)),
-      runs: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.runs, RUN_COLUMNS, rows)),
+      ledger: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.ledger, LEDGER_COLUMNS, rows), now),
+      runs: new CoalescingWriter((rows) => this.insert(LEDGER_TABLES.runs, RUN_COLUMNS, rows), now),
     };
   }
 
@@ -251,10 +285,11 @@ export class BigQueryLedgerStore implements LedgerStore {
   }
 
   /**
-   * Write-behind: an operation's records ride in the next coalesced INSERT while its steps run
-   * (awaiting each INSERT job, ~1 s, per record tripled an operation's latency). A record lost with
-   * the process is harmless: the executor finds an interrupted operation by inspecting the
-   * warehouse. A failed write is thrown by the next append or flush, and the run stops.
+   * Write-behind: an operation's records ride in a later coalesced INSERT while its steps run
+   * (awaiting each INSERT job, ~1 s, per record tripled an operation's latency), sent when a drop or
+   * a batch's end needs them durable, or after WRITE_BEHIND_MS. A record lost with the process is
+   * harmless: the executor finds an interrupted operation by inspecting the warehouse. A failed
+   * write is thrown by the next append or flush, and the run stops.
    */
   async append(records: readonly LedgerRecord[]): Promise<void> {
     this.writers.ledger.enqueue(
@@ -368,7 +403,28 @@ export class BigQueryLedgerStore implements LedgerStore {
     return this.lockEpoch;
   }
 
+  /**
+   * Reads answered again without a job while their table is unchanged: the table's metadata
+   * signature (metadata.ts `fingerprintSignature`: creation, last modification, rows, bytes,
+   * schema; none with a streaming buffer) taken before the read, compared with a tables.get now.
+   * Any write since (ours or another runner's) moves lastModifiedTime, and the table is read again:
+   * BigQuery's own result-cache condition, at the price of a metadata call instead of a job slot
+   * (a run reads the ledger and the lock twice before its first change).
+   */
+  private readonly answered = new Map<string, { signature: string; rows: Row[] }>();
+
   private async read(table: string, columns: readonly ColumnDef[], where: string, order: string, params: ReturnType<typeof scalarParam>[]): Promise<Row[]> {
+    const key = JSON.stringify([table, where, order, params]);
+    const signature = fingerprintSignature(await this.catalog.getRestTable(table, this.loc.runnerDataset));
+    const known = this.answered.get(key);
+    if (signature !== null && known?.signature === signature) return known.rows;
+    const rows = await this.readJob(table, columns, where, order, params);
+    if (signature !== null) this.answered.set(key, { signature, rows });
+    else this.answered.delete(key);
+    return rows;
+  }
+
+  private async readJob(table: string, columns: readonly ColumnDef[], where: string, order: string, params: ReturnType<typeof scalarParam>[]): Promise<Row[]> {
     const out = await this.jobs.run({
       jobId: `bqx_read_${table}_${Date.now()}_${Math.random().toString(36).slice(2, 10)}`,
       query: selectSql(this.loc, table, columns, where, order),
