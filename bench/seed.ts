@@ -54,6 +54,9 @@ async function main(): Promise<void> {
       seedRounds,
       goalSeconds: GOAL_SECONDS,
       ratio: Number((seedSeconds / GOAL_SECONDS).toFixed(2)),
+      // The summary of npm run bench reads ratio, goal and ratios (bench/goals.ts): the seed's time over its 5 s.
+      goal: 1,
+      ratios: seedRounds.map((s) => Number((s / GOAL_SECONDS).toFixed(2))),
       fileMiB: Number((seed.bytes / 2 ** 20).toFixed(1)),
       featureTables: seed.featureTables,
       tables: seed.tables,
