@@ -1,6 +1,6 @@
 /**
  * The executor's overhead on the embedded engine, against the engine's own floor:
- *   npm run build && node dist/bench/floor.js [--scale full|small] [--rounds 3] [--keep DIR]
+ *   npm run build && node dist/bench/floor.js [--scale full|small] [--rounds 5] [--keep DIR]
  *
  * apply: the full Phase 4C apply (gates, ledger, lock, validation after every batch) against
  * executing the very statements its paper run prints, in order, on one DuckDB connection with no
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       .filter((r) => r.reason === 'WOULD_APPLY')
       .sort((a, b) => a.seq - b.seq)
       .flatMap((r) => (r.statements ?? []).flatMap((st) => st.sql.filter((s) => !s.startsWith('--'))));
-    const rounds = Math.max(1, Number(flagValue('rounds', '3')));
+    const rounds = Math.max(1, Number(flagValue('rounds', '5')));
     const measured: Round[] = [];
     for (let i = 0; i < rounds; i++) measured.push(await round(dir, pristine, plan, statements));
     const med = (f: (r: Round) => number) => median(measured.map(f));
