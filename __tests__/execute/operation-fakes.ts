@@ -11,7 +11,7 @@ import { ACTIONS, PLAN_FORMAT } from '../../core/plan/types';
 import type { CompatibilityView, ConsolidationSpec, PlanOperation } from '../../core/plan/types';
 import type { ContentFingerprint, CoverageResult, Engine, RunOptions, Step, StepResult } from '../../core/ports/engine';
 import { SimulatedState, TrackedState, type WarehouseState } from '../../core/execute/warehouse-state';
-import type { ApplyOptions, RunContext } from '../../core/execute/context';
+import { freshRunProgress, type ApplyOptions, type RunContext } from '../../core/execute/context';
 import { emptyHistory, type OperationHistory, type PlanHistory } from '../../core/execute/history';
 import type { Plan } from '../../core/plan/types';
 import type { Policy } from '../../core/policy';
@@ -284,12 +284,7 @@ export function runContext(engine: FakeEngine, ops: readonly PlanOperation[], ov
     statementsOf: new Map(),
     budgetUsd: 100,
     datasetExpirationMs: null,
-    outcomes: new Map(),
-    before: new Map(),
-    committedUsd: 0,
-    halted: false,
-    fatal: null,
-    inBatchTransaction: false,
+    ...freshRunProgress(),
     ...over,
     opts: { mode: paper ? 'paper' : 'real', approve: PLAN_HASH, ...over.opts },
   };

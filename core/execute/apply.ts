@@ -7,7 +7,7 @@ import type { RunSummary, StatementPreview } from '../report/summary';
 import type { Engine, RequiredPermission } from '../ports/engine';
 import { firstActionableSource, permissionGaps, PERMISSION_HINT } from './permissions';
 import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
-import type { ApplyOptions as BaseApplyOptions, RunContext } from './context';
+import { freshRunProgress, type ApplyOptions as BaseApplyOptions, type RunContext } from './context';
 import { historyOf, planMayHaveChanged, readHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
 import { compareWithPlan, describeMismatch } from './reconcile';
@@ -115,12 +115,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         statementsOf: pre.statementsOf,
         budgetUsd: pre.budgetUsd,
         datasetExpirationMs: pre.dataset.defaultTableExpirationMs,
-        outcomes: new Map(),
-        before: new Map(),
-        committedUsd: 0,
-        halted: false,
-        fatal: null,
-        inBatchTransaction: false,
+        ...freshRunProgress(),
       };
       const total = { done: 0, of: pre.ordered.length };
       // On an engine that runs operations in parallel, batches flow through one queue: an operation

@@ -58,3 +58,8 @@ export interface RunContext {
    */
   inBatchTransaction: boolean;
 }
+
+/** What a run has done so far, as it stands before its first operation. */
+export function freshRunProgress(): Pick<RunContext, 'outcomes' | 'before' | 'committedUsd' | 'halted' | 'fatal' | 'inBatchTransaction'> {
+  return { outcomes: new Map(), before: new Map(), committedUsd: 0, halted: false, fatal: null, inBatchTransaction: false };
+}
