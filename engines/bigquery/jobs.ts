@@ -96,6 +96,22 @@ const stderrNotice = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
+/**
+ * p-queue priority of a job's second and later attempts: above every first attempt (spec
+ * priorities are small), older arrivals first.
+ */
+const RETRY_PRIORITY = 2 ** 50;
+
+/** Where one job's attempts stand, across the slots they run in. */
+interface AttemptState {
+  readonly base: string;
+  /** Retries that needed a new job id so far (`_r{n}`). */
+  suffix: number;
+  submissions: number;
+  attempt: number;
+  readonly loop: RetryLoop;
+}
+
 /** One retry loop: what it retries, since when (clock ms), and how many waits so far. */
 interface RetryLoop {
   readonly what: string;
@@ -171,6 +187,8 @@ export class JobRunner {
   readonly tablePacer: KeyedRateLimiter;
   readonly stats: JobRunnerStats = { submissions: 0, rateLimited: 0, jobRateLimited: 0, unknownOutcomes: 0, duplicates: 0, serverErrors: 0 };
   private readonly random: () => number;
+  /** Jobs handed to `run` so far: a job's arrival order, which its retries queue by. */
+  private arrivals = 0;
 
   constructor(
     private readonly rest: RestTransport,
@@ -190,7 +208,7 @@ export class JobRunner {
     for (const key of [...new Set(spec.metadataKeys ?? [])].sort()) releases.push(await this.tablePacer.acquire(key));
     let done: { jobId: string; job: RestJob; submissions: number };
     try {
-      done = await this.limiter.run(() => this.runInSlot(spec), spec.priority ?? 0);
+      done = await this.runFairly(spec);
     } finally {
       releases.forEach((r) => r());
     }
@@ -198,17 +216,47 @@ export class JobRunner {
     return { ...(await this.outcome(done.jobId, done.job, spec.readRows === true)), submissions: done.submissions };
   }
 
-  private async runInSlot(spec: JobSpec): Promise<{ jobId: string; job: RestJob; submissions: number }> {
-    const base = sanitizeJobId(spec.jobId);
-    let suffix = 0;
-    let submissions = 0;
-    const loop = this.loop(`BigQuery job ${base}`);
-    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
-      const jobId = suffix === 0 ? base : `${base}_r${suffix}`;
+  /**
+   * The job's attempts, each in a concurrency slot. A submit refused for a rate limit (and a job that
+   * failed retryably) is not on the server, so its backoff waits outside any slot, and its next
+   * attempt queues ahead of every job that arrived after it (oldest first): otherwise the jobs
+   * started in the slots it frees would take the quota each time it is freed, and under a
+   * sustained quota a job refused early could lose every later race until its attempts ran out.
+   */
+  private async runFairly(spec: JobSpec): Promise<{ jobId: string; job: RestJob; submissions: number }> {
+    const arrival = this.arrivals++;
+    const state: AttemptState = { base: sanitizeJobId(spec.jobId), suffix: 0, submissions: 0, attempt: 0, loop: this.loop(`BigQuery job ${sanitizeJobId(spec.jobId)}`) };
+    let priority = spec.priority ?? 0;
+    for (;;) {
+      const step = await this.limiter.run(() => this.attemptInSlot(spec, state), priority);
+      if ('done' in step) return step.done;
+      if (++state.attempt >= this.opts.maxAttempts) throw this.exhausted(state.base);
+      await this.backoff(state.attempt - 1, state.loop, step.retry);
+      priority = RETRY_PRIORITY - arrival;
+    }
+  }
+
+  private exhausted(base: string): BqxError {
+    return new BqxError(
+      'BIGQUERY_RETRIES_EXHAUSTED',
+      `BigQuery job ${base} did not succeed after ${this.opts.maxAttempts} attempts (rate limits or server errors)`,
+      'BigQuery is overloaded or the quota is exhausted; wait and resume the run (applied work is skipped)',
+    );
+  }
+
+  /**
+   * Submits (again) and waits for the job, inside one slot. Returns `retry` when the job is not on
+   * the server and should be submitted again after a backoff outside the slot; an answer lost on
+   * the way (the job may exist) is looked up after a backoff inside the slot, since the job may be
+   * running.
+   */
+  private async attemptInSlot(spec: JobSpec, st: AttemptState): Promise<{ done: { jobId: string; job: RestJob; submissions: number } } | { retry: string }> {
+    for (; st.attempt < this.opts.maxAttempts; st.attempt++) {
+      const jobId = st.suffix === 0 ? st.base : `${st.base}_r${st.suffix}`;
       const epoch = this.limiter.epoch;
       let job: RestJob;
       try {
-        submissions++;
+        st.submissions++;
         this.stats.submissions++;
         job = await this.rest.call<RestJob>({ method: 'POST', path: '/jobs', body: this.jobBody(jobId, spec, false) });
       } catch (e) {
@@ -221,20 +269,18 @@ export class JobRunner {
           this.stats.jobRateLimited++;
           this.limiter.onRateLimited(epoch);
           // The job was not created, so the same id stays free; a fixed id simply waits.
-          if (!spec.fixedId) suffix++;
-          await this.backoff(attempt, loop, err.reason);
-          continue;
+          if (!spec.fixedId) st.suffix++;
+          return { retry: err.reason };
         } else if (RATE_LIMIT_REASONS.has(err.reason) || err.status === 429) {
           this.stats.rateLimited++;
           this.limiter.onRateLimited(epoch);
-          await this.backoff(attempt, loop, err.reason);
-          continue;
+          return { retry: err.reason };
         } else if (err.outcomeUnknown) {
           // The job may exist. Never resubmit before looking: a second submit of a landed DDL
           // would fail (or, for a non-idempotent statement, apply twice).
           this.stats.unknownOutcomes++;
           if (err.status >= 500) this.stats.serverErrors++;
-          await this.backoff(attempt, loop, err.reason);
+          await this.backoff(st.attempt, st.loop, err.reason);
           const found = await this.findJob(jobId);
           if (!found) continue;
           job = found;
@@ -253,20 +299,15 @@ export class JobRunner {
             this.stats.rateLimited++;
             this.limiter.onRateLimited(epoch);
           }
-          suffix++;
-          await this.backoff(attempt, loop, reason);
-          continue;
+          st.suffix++;
+          return { retry: reason };
         }
         throw new JobFailedError(jobId, reason, failure.message ?? '');
       }
       this.limiter.onSuccess();
-      return { jobId, job: done, submissions };
+      return { done: { jobId, job: done, submissions: st.submissions } };
     }
-    throw new BqxError(
-      'BIGQUERY_RETRIES_EXHAUSTED',
-      `BigQuery job ${base} did not succeed after ${this.opts.maxAttempts} attempts (rate limits or server errors)`,
-      'BigQuery is overloaded or the quota is exhausted; wait and resume the run (applied work is skipped)',
-    );
+    throw this.exhausted(st.base);
   }
 
   /** Dry run: bytes the statement would read and its result schema. Side-effect free, so plain retries. */

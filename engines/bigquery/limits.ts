@@ -148,7 +148,8 @@ export class AdaptiveLimiter {
   /**
    * +1 per success. (A hold after each halving was tried: under the bench's random 2% rate limits
    * it kept the limit low and cost 50% of throughput, while a sustained quota is already absorbed
-   * by the backoff of the rejected jobs, which keep their slots while they wait.)
+   * by the backoff of the rejected jobs, which then go before every job that arrived after them:
+   * jobs.ts `runFairly`.)
    */
   onSuccess(): void {
     if (this.current < this.opts.max) this.set(this.current + 1);
