@@ -1,6 +1,6 @@
 /** Job ids, backoff and the pacing/AIMD primitives, on a hand-driven clock. */
 import { MAX_JOB_ID_LENGTH, sanitizeJobId } from '../../engines/bigquery/jobs';
-import { AdaptiveLimiter, backoffMs, Clock, KeyedRateLimiter } from '../../engines/bigquery/limits';
+import { AdaptiveLimiter, backoffMs, Clock, CONGESTION_SIGNALS, CONGESTION_WINDOW, KeyedRateLimiter } from '../../engines/bigquery/limits';
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
 import { makeClient } from '../../engines/bigquery/rest';
 import { resolveIdentity } from '../../engines/bigquery/credentials';
@@ -106,18 +106,45 @@ describe('per-table pacing says what it waits for', () => {
 });
 
 describe('AIMD', () => {
-  test('halves once per congestion event, then +1 per success up to the max', () => {
+  /** Refusals from the current epoch (jobs submitted after the last halving). */
+  const refuse = (lim: AdaptiveLimiter, n: number) => {
+    for (let i = 0; i < n; i++) lim.onRateLimited(lim.epoch);
+  };
+
+  test('halves once per congestion event (CONGESTION_SIGNALS refusals among the last CONGESTION_WINDOW outcomes), then +1 per success up to the max', () => {
     const lim = new AdaptiveLimiter({ initial: 32, min: 1, max: 40 }, manualClock());
     const e0 = lim.epoch;
+    refuse(lim, CONGESTION_SIGNALS - 1);
+    expect(lim.concurrency).toBe(32);
     lim.onRateLimited(e0);
-    lim.onRateLimited(e0); // a second job of the same burst: ignored
     expect(lim.concurrency).toBe(16);
-    lim.onRateLimited(lim.epoch); // a job submitted after the halving: halves again
+    for (let i = 0; i < CONGESTION_SIGNALS; i++) lim.onRateLimited(e0); // jobs of the same burst: ignored
+    expect(lim.concurrency).toBe(16);
+    refuse(lim, CONGESTION_SIGNALS); // jobs submitted after the halving: halve again
     expect(lim.concurrency).toBe(8);
     for (let i = 0; i < 100; i++) lim.onSuccess();
     expect(lim.concurrency).toBe(40);
-    for (let i = 0; i < 10; i++) lim.onRateLimited(lim.epoch);
+    refuse(lim, 10 * CONGESTION_SIGNALS);
     expect(lim.concurrency).toBe(1);
+  });
+
+  test('refusals sparse among successes are noise: no halving; as dense as CONGESTION_SIGNALS in CONGESTION_WINDOW, a halving', () => {
+    const lim = new AdaptiveLimiter({ initial: 64, min: 1, max: 64 }, manualClock());
+    // One refusal per CONGESTION_WINDOW / (CONGESTION_SIGNALS - 1) outcomes: never CONGESTION_SIGNALS in a window.
+    const sparse = Math.ceil(CONGESTION_WINDOW / (CONGESTION_SIGNALS - 1));
+    for (let i = 0; i < 20 * CONGESTION_WINDOW; i++) {
+      if (i % sparse === 0) lim.onRateLimited(lim.epoch);
+      else lim.onSuccess();
+    }
+    expect(lim.history).toEqual([]);
+    expect(lim.concurrency).toBe(64);
+    // Denser: CONGESTION_SIGNALS refusals spread over one window.
+    const dense = Math.floor(CONGESTION_WINDOW / CONGESTION_SIGNALS);
+    for (let i = 0; i < CONGESTION_WINDOW; i++) {
+      if (i % dense === 0) lim.onRateLimited(lim.epoch);
+      else lim.onSuccess();
+    }
+    expect(lim.history.map(([, n]) => n)[0]).toBe(32);
   });
 });
 

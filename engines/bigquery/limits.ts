@@ -96,8 +96,20 @@ export interface AdaptiveLimiterOptions {
 }
 
 /**
- * AIMD concurrency for BigQuery jobs: halve on a rate-limit signal, +1 after each success, within
- * [min, max]. p-queue applies a changed concurrency to the next task it starts.
+ * Of the last CONGESTION_WINDOW submissions' outcomes, at least CONGESTION_SIGNALS refused for a
+ * rate limit is congestion (the limiter halves); fewer is noise, absorbed by each refused job's own
+ * backoff. Under a quota the limiter really exceeds (too many concurrent jobs) most submissions
+ * above it are refused, so the window fills at once; a lone refusal among dozens of successes (a
+ * per-request rate limit met by chance) no longer halves the throughput for the ~20 jobs it takes
+ * to climb back.
+ */
+export const CONGESTION_WINDOW = 32;
+export const CONGESTION_SIGNALS = 4;
+
+/**
+ * AIMD concurrency for BigQuery jobs: halve on congestion (rate-limit refusals dense among recent
+ * submissions, see CONGESTION_SIGNALS), +1 after each success, within [min, max]. p-queue applies a
+ * changed concurrency to the next task it starts.
  */
 export class AdaptiveLimiter {
   private readonly queue: PQueue;
@@ -135,14 +147,26 @@ export class AdaptiveLimiter {
 
   /**
    * A rate-limit signal from a job submitted in `epoch`. Jobs already in flight when the limit was
-   * hit report it one after another; only a signal from a job submitted after the last halving
-   * halves again (one decrease per congestion event, as TCP does per window).
+   * hit report it one after another; only signals from jobs submitted after the last halving count
+   * towards the next one (one decrease per congestion event, as TCP does per window), and it takes
+   * CONGESTION_SIGNALS of them among the last CONGESTION_WINDOW outcomes.
    */
   onRateLimited(epoch: number = this.decreases): void {
     if (epoch !== this.decreases) return;
+    this.observe(true);
+    if (this.outcomes.filter(Boolean).length < CONGESTION_SIGNALS) return;
     this.decreases++;
+    this.outcomes = [];
     this.lastDecrease = this.clock.now();
     this.set(Math.max(this.opts.min, Math.floor(this.current / 2)));
+  }
+
+  /** The newest submissions' outcomes since the last halving (true: refused for a rate limit). */
+  private outcomes: boolean[] = [];
+
+  private observe(refused: boolean): void {
+    this.outcomes.push(refused);
+    if (this.outcomes.length > CONGESTION_WINDOW) this.outcomes.shift();
   }
 
   /**
@@ -152,6 +176,7 @@ export class AdaptiveLimiter {
    * jobs.ts `runFairly`.)
    */
   onSuccess(): void {
+    this.observe(false);
     if (this.current < this.opts.max) this.set(this.current + 1);
   }
 
