@@ -34,6 +34,18 @@ const fresh = () => {
   return { plan, e: engineFor(plan, tables) };
 };
 
+/** The ledger's run record of this event is written only once `release` is called; `written` after each record lands. */
+function holdRunRecord(ledger: MemoryLedger, event: RunRecord['event'], written: (r: RunRecord) => void = () => undefined): { release: () => void } {
+  const held = { release: () => undefined as void };
+  const appendRunOf = ledger.appendRun.bind(ledger);
+  ledger.appendRun = async (r: RunRecord) => {
+    if (r.event === event) await new Promise<void>((resolve) => (held.release = resolve));
+    await appendRunOf(r);
+    written(r);
+  };
+  return held;
+}
+
 describe('withRun', () => {
   test('a writing run: ledger initialised, lock taken, START, body, END with its status and record, lock released', async () => {
     const { plan, e } = fresh();
@@ -167,6 +179,63 @@ describe('withRun', () => {
     const err = await caught(withRun(e, plan, write, { body: async () => ({ value: 1, status: 'OK', record: 'r', afterEnd: async () => Promise.reject(new Error('freeze failed')) }) }));
     expect(err.message).toBe('freeze failed');
     expect(e.ledger.runs_.map((r) => `${r.event} ${r.status} ${r.summary}`)).toEqual(['START null null', 'END OK r']);
+  });
+
+  test('reads under the lock run while START is written; the body starts once both are done, with what they read', async () => {
+    const { plan, e } = fresh();
+    const seen: string[] = [];
+    const startWritten = holdRunRecord(e.ledger, 'START');
+    const out = await withRun(e, plan, write, {
+      preflight: async () => 1,
+      underLock: async (run, pre) => {
+        seen.push(`under lock ${run.lock !== null} ${e.ledger.runs_.length} ${e.ledger.locks.map((l) => l.event).join(',')}`);
+        startWritten.release(); // START lands only now: the read did not wait for it
+        return pre + 1;
+      },
+      body: async (_run, pre) => {
+        seen.push(`body ${pre} ${e.ledger.runs_.map((r) => r.event).join(',')}`);
+        return { value: pre, status: 'OK', record: null };
+      },
+    });
+    expect(out).toBe(2);
+    expect(seen).toEqual(['under lock true 0 ACQUIRE', 'body 2 START']);
+  });
+
+  test('a failed read under the lock ends the run FAILED after its START, and releases the lock', async () => {
+    const { plan, e } = fresh();
+    const body = jest.fn();
+    await expect(withRun(e, plan, write, { underLock: async () => Promise.reject(new Error('ledger unreadable')), body })).rejects.toThrow('ledger unreadable');
+    expect(body).not.toHaveBeenCalled();
+    expect(e.ledger.runs_.map((r) => `${r.event} ${r.status}`)).toEqual(['START null', 'END FAILED']);
+    expect(e.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE', 'RELEASE']);
+  });
+
+  test('with nothing to do after END the lock is released while END is written, every record durable first; with something, after it', async () => {
+    const { plan, e } = fresh();
+    const order: string[] = [];
+    const endWritten = holdRunRecord(e.ledger, 'END', (r) => order.push(`run ${r.event}`));
+    const appendLockIf = e.ledger.appendLockIf.bind(e.ledger);
+    e.ledger.appendLockIf = async (ev) => {
+      const ok = await appendLockIf(ev);
+      order.push(`lock ${ev.event}`);
+      if (ev.event === 'RELEASE') endWritten.release(); // END lands only after the release
+      return ok;
+    };
+    const flushOf = e.ledger.flush.bind(e.ledger);
+    e.ledger.flush = async () => {
+      await flushOf();
+      order.push('flush');
+    };
+    expect(await withRun(e, plan, write, { body: async () => ({ value: 1, status: 'OK', record: null }) })).toBe(1);
+    expect(order).toEqual(['lock ACQUIRE', 'run START', 'flush', 'lock RELEASE', 'run END']);
+    expect(e.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE', 'RELEASE']); // released once
+
+    // A body with something to do after END (a freeze): END, then that, then the release.
+    const { plan: p2, e: e2 } = fresh();
+    const seen: string[] = [];
+    await withRun(e2, p2, write, { body: async () => ({ value: 1, status: 'HALTED', record: null, afterEnd: async () => void seen.push(`after ${e2.ledger.runs_.length} ${e2.ledger.locks.length}`) }) });
+    expect(seen).toEqual(['after 2 1']);
+    expect(e2.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE', 'RELEASE']);
   });
 
   test('a lock whose release fails does not hide the result', async () => {

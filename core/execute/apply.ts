@@ -91,13 +91,15 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       ].filter((f): f is Finding => f !== null);
       if (findings.length && !paper) await pre.refuse(findings[0], findings.slice(1));
       summary.warnings.push(...findings.map((f) => `preflight (${f.code}): ${f.message}`));
-      return { ordered, chosen, tables, dataset, views, bytesOf, statementsOf, budgetUsd };
+      return { ordered, chosen, tables, dataset, views, bytesOf, statementsOf, budgetUsd, history };
     },
+    // Read again under the lock (while START is written): a run that finished between the preflight
+    // and the lock counts.
+    underLock: async (run, pre) => ({ ...pre, history: await readHistory(engine.ledger, run.plan.planHash) }),
     body: async (run, pre) => {
       const { plan, summary, clock, runId } = run;
       const progress = opts.progress ?? silentProgress;
-      // Read again under the lock: a run that finished between the preflight and the lock counts.
-      const history = await readHistory(engine.ledger, plan.planHash);
+      const history = pre.history;
       const ctx: RunContext = {
         engine,
         plan,
@@ -165,7 +167,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       if (interrupted) summary.interruption = { reason: String(opts.signal?.reason ?? 'signal'), at: clock().toISOString() };
       if (!paper && summary.status === 'OK' && (await skippedButGone(engine, plan, summary))) summary.status = 'DRIFT';
       const freezeAfterRepeatedHalts = async () => {
-        if (!ctx.halted || !run.lock) return;
+        if (!run.lock) return;
         const lockName = lockNameFor(engine.where.dataset);
         const state = foldLock(await engine.ledger.lockEvents(lockName));
         const halts = haltsSinceClear(await engine.ledger.runs(), state.clearedAt);
@@ -174,7 +176,8 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
           summary.warnings.push(`the runner is now frozen after ${halts} halts; a person must run \`bqx unlock --clear-freeze\``);
         }
       };
-      return summaryEnd(run, { summary }, freezeAfterRepeatedHalts);
+      // Only a halted run has something to do between its END and the release of its lock.
+      return summaryEnd(run, { summary }, ctx.halted ? freezeAfterRepeatedHalts : undefined);
     },
   });
 }

@@ -209,10 +209,15 @@ export class RunLock {
     if (!this.lost) await this.append('FREEZE', detail);
   }
 
+  private released = false;
+
+  /** Appends RELEASE once (a second call, from the run shell's cleanup, does nothing). */
   async release(): Promise<void> {
     this.stopHeartbeat();
     if (this.renewing) await this.renewing;
-    if (!this.lost) await this.append('RELEASE', null);
+    if (this.released || this.lost) return;
+    this.released = true;
+    await this.append('RELEASE', null);
   }
 }
 

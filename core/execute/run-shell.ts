@@ -53,6 +53,12 @@ export interface RunEnd<T> {
 export interface RunSpec<P, T> {
   /** Read-only checks before the first write (reads of the catalogue, the ledger, the lock). */
   readonly preflight?: (run: PreRun) => Promise<P>;
+  /**
+   * Reads under the lock, before the body (e.g. the ledger again: a run that ended between the
+   * preflight and the lock counts). They run while START is being written, which they must not
+   * depend on; the body starts once both are done.
+   */
+  readonly underLock?: (run: Run, pre: P) => Promise<P>;
   readonly body: (run: Run, pre: P) => Promise<RunEnd<T>>;
 }
 
@@ -128,10 +134,21 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
   const run: Run = { ...pre, lock };
   try {
-    await appendRun(engine.ledger, record('START', null, null));
+    const [starting, reading] = await Promise.allSettled([appendRun(engine.ledger, record('START', null, null)), spec.underLock ? spec.underLock(run, checked) : checked]);
+    if (starting.status === 'rejected') throw starting.reason;
     started = true;
-    const end = await spec.body(run, checked);
-    await appendRun(engine.ledger, record('END', end.status, end.record));
+    if (reading.status === 'rejected') throw reading.reason;
+    const end = await spec.body(run, reading.value);
+    if (end.afterEnd || !lock) {
+      await appendRun(engine.ledger, record('END', end.status, end.record));
+    } else {
+      // Nothing to do between END and the release: the lock is given back while END is written,
+      // once every ledger record is durable. A crash between the two leaves a run without END,
+      // which the next run treats as a killed one (its records are all there).
+      await guarded(() => engine.ledger.flush());
+      const [ending] = await Promise.allSettled([appendRun(engine.ledger, record('END', end.status, end.record)), lock.release().catch(() => undefined)]);
+      if (ending.status === 'rejected') throw ending.reason;
+    }
     ended = true;
     await failpoint('run.ended');
     await end.afterEnd?.();
