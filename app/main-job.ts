@@ -25,7 +25,7 @@ import { reconcilePlan, type ReconcileResult } from '../core/execute/reconcile';
 import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan } from '../core/plan/types';
 import { loadPolicy, type Policy } from '../core/policy';
-import { loadPlanFile } from '../core/plan/load';
+import { freezePlan, loadPlanFile } from '../core/plan/load';
 import type { DuckDbEngineOptions, Engine } from '../core/ports/engine';
 import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
@@ -220,7 +220,7 @@ async function seedIfAbsent(log: StepLog, opts: MainJobOptions): Promise<void> {
 async function runInProgress(job: MainJob): Promise<{ state: MainRunState; plan: Plan } | null> {
   const state = readRunState(job.opts.planOut);
   if (!state || state.finished || !existsSync(job.opts.planOut)) return null;
-  const plan = loadPlanFile(job.opts.planOut);
+  const plan = freezePlan(loadPlanFile(job.opts.planOut));
   if (plan.planHash !== state.planHash) return null;
   const runs = await job.engine.ledger.runs(plan.planHash);
   return runs.some((r) => r.mode === 'apply' && r.event === 'START') ? { state, plan } : null;
@@ -249,7 +249,8 @@ async function makePlan(job: MainJob): Promise<Plan> {
     job,
     'plan',
     async () => {
-      const p = await planWarehouse(job.engine, job.policy, job.opts.graceStart ?? todayUtc(), job.progress);
+      // Frozen: every later step validates it, and validation of a frozen plan is done once.
+      const p = freezePlan(await planWarehouse(job.engine, job.policy, job.opts.graceStart ?? todayUtc(), job.progress));
       writePlanFile(p, planOut);
       writePlanReview(p, reviewFileFor(planOut));
       return p;

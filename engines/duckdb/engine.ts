@@ -10,7 +10,7 @@ import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
 import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
-import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
+import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS, TABLE_OPTIONS_TABLE } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
 import { onScratchCopy } from './scratch';
 
@@ -37,6 +37,16 @@ const TABLES_SQL = `
   FROM duckdb_views() v
   WHERE v.database_name = current_database() AND v.schema_name = ? AND NOT v.internal
   ORDER BY 1`;
+
+function frozen(tables: TableInfo[]): readonly TableInfo[] {
+  for (const t of tables) {
+    for (const c of t.columns) Object.freeze(c);
+    Object.freeze(t.columns);
+    Object.freeze(t.clusterBy);
+    Object.freeze(t);
+  }
+  return Object.freeze(tables);
+}
 
 /** `CREATE VIEW x AS SELECT …;` → `SELECT …`. */
 function viewQuery(sql: string): string {
@@ -111,11 +121,29 @@ class DuckDbEngine implements Engine {
   }
 
   async listTables(): Promise<TableInfo[]> {
-    return this.remember(this.where.dataset, await this.readTables(this.where.dataset));
+    return [...(await this.listing(this.where.dataset))];
+  }
+
+  /**
+   * A dataset's listing, read once and served again until this process writes anything it depends
+   * on (the dataset, the table options; see versions.ts: no other process can write the file while
+   * this one holds it). What a listing returns is frozen: a caller cannot alter the next one's.
+   */
+  private async listing(dataset: string): Promise<readonly TableInfo[]> {
+    const stamp = this.db.readStamp([{ schema: dataset }, { schema: CATALOG_SCHEMA, table: TABLE_OPTIONS_TABLE }]);
+    const cached = stamp === null ? undefined : this.db.catalog.listing(dataset, stamp);
+    if (cached) {
+      if (!this.db.catalog.get(dataset)) this.remember(dataset, cached);
+      return cached;
+    }
+    const tables = frozen(await this.readTables(dataset));
+    this.remember(dataset, tables);
+    if (stamp !== null) this.db.catalog.setListing(dataset, stamp, tables);
+    return tables;
   }
 
   /** Everything a listing read is kept: later lookups of these names need no query. */
-  private remember(dataset: string, tables: TableInfo[]): TableInfo[] {
+  private remember(dataset: string, tables: readonly TableInfo[]): readonly TableInfo[] {
     this.db.catalog.set(
       dataset,
       new Map(
@@ -144,7 +172,7 @@ class DuckDbEngine implements Engine {
     const ds = this.where.runnerDataset;
     const exists = await this.db.all(`SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?`, [ds]);
     if (exists.length === 0) return [];
-    return this.remember(ds, await this.readTables(ds))
+    return (await this.listing(ds))
       .filter((t) => t.kind === 'TABLE')
       .map((t) => t.name)
       .sort();
@@ -180,7 +208,7 @@ class DuckDbEngine implements Engine {
     const cached = this.db.catalog.get(dataset);
     if (cached) return cached;
     try {
-      this.remember(dataset, await this.readTables(dataset));
+      await this.listing(dataset);
     } catch (e) {
       if (!(e instanceof BqxError && e.code === 'DATASET_NOT_FOUND')) throw e;
       this.db.catalog.set(dataset, new Map()); // created by a later step (the runner dataset), which adds its entries
