@@ -90,6 +90,20 @@ test('a table created with IF NOT EXISTS in the dataset is listed; one in the ru
   expect(byName(await engine.listTables(), 'listing_new')?.columns).toEqual([{ name: 'x', type: 'INT64' }]);
 });
 
+test('columns are listed in order, exactly, even when a name holds the separator the joined read uses', async () => {
+  const odd = 'a\u001fb';
+  await raw.all(`CREATE TABLE "${DS}"."listing_odd" ("z" BIGINT, "${odd}" VARCHAR, "a" DOUBLE)`);
+  const t = byName(await engine.listTables(), 'listing_odd')!;
+  expect(t.columns).toEqual([
+    { name: 'z', type: 'INT64' },
+    { name: odd, type: 'STRING' },
+    { name: 'a', type: 'FLOAT64' },
+  ]);
+  expect(byName(await engine.listTables(), 'tmp_gbpusd_renamed')!.columns.length).toBeGreaterThan(2);
+  await raw.all(`DROP TABLE "${DS}"."listing_odd"`);
+  expect(byName(await engine.listTables(), 'listing_odd')).toBeUndefined();
+});
+
 test('table options written to the catalogue schema are in the next listing', async () => {
   await engine.listTables();
   await raw.all(`INSERT INTO "_bqx_catalog"."table_options" VALUES ('${DS}', 'listing_new', 'x', ['x'])`);

@@ -26,6 +26,16 @@ const TABLE_COLUMNS_SQL = `
   WHERE database_name = current_database() AND schema_name = ?
   ORDER BY table_name, column_index`;
 
+/** Joins a table's column names (and types) in one string each: a value per table, not per column, crosses into JavaScript. */
+const SEPARATOR = '\u001f';
+const TABLE_COLUMNS_JOINED_SQL = `
+  SELECT table_name, count(*) AS n,
+         string_agg(column_name, chr(31) ORDER BY column_index) AS names,
+         string_agg(data_type, chr(31) ORDER BY column_index) AS types
+  FROM duckdb_columns()
+  WHERE database_name = current_database() AND schema_name = ?
+  GROUP BY table_name`;
+
 const TABLES_SQL = `
   SELECT t.table_name AS name, 'TABLE' AS kind, t.estimated_size AS row_count, NULL AS view_sql,
          o.partition_by, o.cluster_by
@@ -94,16 +104,7 @@ class DuckDbEngine implements Engine {
       );
     }
     const options = (await this.hasCatalog()) ? TABLE_OPTIONS : '(SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS table_name, NULL::VARCHAR AS partition_by, NULL::VARCHAR[] AS cluster_by WHERE false)';
-    const [tables, columns] = await Promise.all([
-      this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]),
-      this.db.all(TABLE_COLUMNS_SQL, [dataset]),
-    ]);
-    const byTable = new Map<string, Column[]>();
-    for (const c of columns) {
-      const list = byTable.get(String(c.table_name)) ?? [];
-      list.push({ name: String(c.column_name), type: googleSqlType(String(c.data_type)) });
-      byTable.set(String(c.table_name), list);
-    }
+    const [tables, byTable] = await Promise.all([this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]), this.columnsByTable(dataset)]);
     return tables.map((r: Row): TableInfo => {
       const cols = byTable.get(String(r.name)) ?? [];
       const rowCount = num(r.row_count);
@@ -118,6 +119,35 @@ class DuckDbEngine implements Engine {
       };
       return r.kind === 'VIEW' ? { ...info, viewQuery: viewQuery(String(r.view_sql)) } : info;
     });
+  }
+
+  /**
+   * Every table's columns in order, read joined per table (about 13 times fewer strings to convert
+   * than a row per column). A name or type holding the separator would split wrongly: the counts
+   * then disagree, and the columns are read a row each.
+   */
+  private async columnsByTable(dataset: string): Promise<Map<string, Column[]>> {
+    const byTable = new Map<string, Column[]>();
+    for (const r of await this.db.all(TABLE_COLUMNS_JOINED_SQL, [dataset])) {
+      const names = String(r.names).split(SEPARATOR);
+      const types = String(r.types).split(SEPARATOR);
+      if (names.length !== num(r.n) || types.length !== names.length) return this.columnsByRow(dataset);
+      byTable.set(
+        String(r.table_name),
+        names.map((name, i) => ({ name, type: googleSqlType(types[i]) })),
+      );
+    }
+    return byTable;
+  }
+
+  private async columnsByRow(dataset: string): Promise<Map<string, Column[]>> {
+    const byTable = new Map<string, Column[]>();
+    for (const c of await this.db.all(TABLE_COLUMNS_SQL, [dataset])) {
+      const list = byTable.get(String(c.table_name)) ?? [];
+      list.push({ name: String(c.column_name), type: googleSqlType(String(c.data_type)) });
+      byTable.set(String(c.table_name), list);
+    }
+    return byTable;
   }
 
   async listTables(): Promise<TableInfo[]> {
