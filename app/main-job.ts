@@ -141,8 +141,10 @@ function readRunState(planOut: string): MainRunState | null {
   }
 }
 
-function writeRunState(planOut: string, state: Omit<MainRunState, 'format'>): void {
-  writeFileSync(mainRunStateFile(planOut), `${JSON.stringify({ format: 'bqx-main-run/v1', ...state }, null, 2)}\n`);
+/** Writes exactly the state's fields: the audits handed in may carry more (the listing: megabytes nobody reads back). */
+function writeRunState(planOut: string, { planHash, before, columnsBefore, finished }: Omit<MainRunState, 'format'>): void {
+  const state: MainRunState = { format: 'bqx-main-run/v1', planHash, before, columnsBefore, finished };
+  writeFileSync(mainRunStateFile(planOut), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** A signal stopped the job at a safe point (between steps, or inside apply at an operation boundary). */
