@@ -25,7 +25,7 @@ import { reconcilePlan, type ReconcileResult } from '../core/execute/reconcile';
 import { verifyPlan } from '../core/execute/verify';
 import { isActionable, type Plan } from '../core/plan/types';
 import { loadPolicy, type Policy } from '../core/policy';
-import { loadPlanFile } from '../core/plan/load';
+import { freezePlan, loadPlanFile } from '../core/plan/load';
 import type { DuckDbEngineOptions, Engine } from '../core/ports/engine';
 import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
@@ -141,8 +141,10 @@ function readRunState(planOut: string): MainRunState | null {
   }
 }
 
-function writeRunState(planOut: string, state: Omit<MainRunState, 'format'>): void {
-  writeFileSync(mainRunStateFile(planOut), `${JSON.stringify({ format: 'bqx-main-run/v1', ...state }, null, 2)}\n`);
+/** Writes exactly the state's fields: the audits handed in may carry more (the listing: megabytes nobody reads back). */
+function writeRunState(planOut: string, { planHash, before, columnsBefore, finished }: Omit<MainRunState, 'format'>): void {
+  const state: MainRunState = { format: 'bqx-main-run/v1', planHash, before, columnsBefore, finished };
+  writeFileSync(mainRunStateFile(planOut), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** A signal stopped the job at a safe point (between steps, or inside apply at an operation boundary). */
@@ -220,7 +222,7 @@ async function seedIfAbsent(log: StepLog, opts: MainJobOptions): Promise<void> {
 async function runInProgress(job: MainJob): Promise<{ state: MainRunState; plan: Plan } | null> {
   const state = readRunState(job.opts.planOut);
   if (!state || state.finished || !existsSync(job.opts.planOut)) return null;
-  const plan = loadPlanFile(job.opts.planOut);
+  const plan = freezePlan(loadPlanFile(job.opts.planOut));
   if (plan.planHash !== state.planHash) return null;
   const runs = await job.engine.ledger.runs(plan.planHash);
   return runs.some((r) => r.mode === 'apply' && r.event === 'START') ? { state, plan } : null;
@@ -249,7 +251,8 @@ async function makePlan(job: MainJob): Promise<Plan> {
     job,
     'plan',
     async () => {
-      const p = await planWarehouse(job.engine, job.policy, job.opts.graceStart ?? todayUtc(), job.progress);
+      // Frozen: every later step validates it, and validation of a frozen plan is done once.
+      const p = freezePlan(await planWarehouse(job.engine, job.policy, job.opts.graceStart ?? todayUtc(), job.progress));
       writePlanFile(p, planOut);
       writePlanReview(p, reviewFileFor(planOut));
       return p;

@@ -8,7 +8,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { BqxError } from '../../core/errors';
 import { computePlanHash } from '../../core/plan/hash';
-import { loadPlanFile, validatePlan } from '../../core/plan/load';
+import { freezePlan, loadPlanFile, validatePlan } from '../../core/plan/load';
 import type { Plan, PlanOperation } from '../../core/plan/types';
 import { planOfEachAction } from './plan-support';
 
@@ -194,5 +194,27 @@ describe('the view a retirement operation carries', () => {
     expect(refusal(retiring('c-1', 'RETIRE_VIEW'))).toEqual({ code: 'PLAN_INVALID', message: '"c-1" is not a valid column name', hint: EDITED });
     expect(() => validatePlan(retiring('c-1', 'KEEP'), 'p.json')).not.toThrow();
     expect(() => validatePlan(retiring('interval_time', 'RETIRE_VIEW'), 'p.json')).not.toThrow();
+  });
+});
+
+describe('a plan frozen whole is validated once', () => {
+  test('the same validated form is returned for it, equal to an unfrozen validation, and nothing in it can change', () => {
+    const copy = (): Plan => JSON.parse(JSON.stringify(base)) as Plan;
+    const frozen = freezePlan(copy());
+    const first = validatePlan(frozen, 'p.json');
+    expect(validatePlan(frozen, 'p.json')).toBe(first);
+    expect(validatePlan(first, 'p.json')).toBe(first);
+    expect(first).toEqual(validatePlan(copy(), 'p.json'));
+    expect(() => ((frozen.operations[0] as { action: string }).action = 'DROP')).toThrow(TypeError);
+    expect(() => (first.views as unknown[]).push(first.views[0])).toThrow(TypeError);
+    expect(() => ((first.operations[0].sources as string[])[0] = 'x')).toThrow(TypeError);
+  });
+
+  test('a plan not frozen is validated again each time: an edit after a validation is refused', () => {
+    const plan = JSON.parse(JSON.stringify(base)) as { operations: { target: string | null }[] };
+    expect(() => validatePlan(plan, 'p.json')).not.toThrow();
+    const op = plan.operations.find((o) => o.target !== null)!;
+    op.target = `${op.target}_edited`;
+    expect(refusal(plan).message).toMatch(/integrity check failed/);
   });
 });

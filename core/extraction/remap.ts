@@ -7,7 +7,7 @@
  */
 import { BqxError } from '../errors';
 import type { Plan, PlanOperation } from '../plan/types';
-import { extractionBasis, extractionSetsOf, trainingColumn, trainingPrefix, type DiscoveryRule, type ExtractionBasis, type ListedTable } from './discovery';
+import { extractionBasis, extractionSetsOf, trainingColumn, trainingPrefix, type DiscoveryRule, type ExtractionBasis, type ExtractionSets, type ListedTable } from './discovery';
 
 export const REMAP_KINDS = ['RENAMED', 'MERGED', 'UNCHANGED'] as const;
 export type RemapKind = (typeof REMAP_KINDS)[number];
@@ -82,10 +82,11 @@ export interface RemapBasis {
   readonly endColumns: ReadonlyMap<string, readonly string[]>;
 }
 
-export function remapBasis(rule: DiscoveryRule, listing: readonly ListedTable[], plan: Plan): RemapBasis {
+/** `extraction`: the caller's `extractionBasis(rule, listing, plan)` of the same listing and plan, when it has one. */
+export function remapBasis(rule: DiscoveryRule, listing: readonly ListedTable[], plan: Plan, extraction: ExtractionBasis = extractionBasis(rule, listing, plan)): RemapBasis {
   const listed = new Map(listing.map((t) => [t.name, t]));
   return {
-    extraction: extractionBasis(rule, listing, plan),
+    extraction,
     plan,
     listed,
     viewColumns: new Map(plan.views.map((v) => [v.name, v.columns.map((c) => c.name)])),
@@ -102,10 +103,10 @@ export function remapTrainingColumns(rule: DiscoveryRule, listing: readonly List
   return remapPair(remapBasis(rule, listing, plan), pair);
 }
 
-export function remapPair(basis: RemapBasis, pair: string): RemapResult {
+/** `sets`: the caller's `extractionSetsOf(basis.extraction, pair)`, when it has them. */
+export function remapPair(basis: RemapBasis, pair: string, sets: ExtractionSets = extractionSetsOf(basis.extraction, pair)): RemapResult {
   const { plan, listed, moves } = basis;
   const rule = basis.extraction.rule;
-  const sets = extractionSetsOf(basis.extraction, pair);
   const oldTables = [...sets.before.tables, ...sets.duplicatesByName.filter((d) => d.when === 'before').map((d) => d.name)].sort();
   const keep = (c: string) => !rule.excludeColumns.has(c);
 

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'fs';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { BqxError } from '../../core/errors';
 import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './open';
+import { writtenBy, type Dependency, type Written } from './versions';
 
 export type Row = Record<string, unknown>;
 
@@ -130,23 +131,55 @@ export class Db {
   /** A catalogue change inside the open transaction: it counts once the transaction commits. */
   private uncommittedChange = false;
   private inExplicitTransaction = false;
+  /** What the open transaction wrote: it counts for cached reads once the transaction commits (a rollback undoes it). */
+  private uncommittedWrites: Written[] = [];
 
-  /** Notes what a statement that succeeded did to the catalogue (for the checkpoint at close). */
-  private noteStatement(sql: string): void {
+  /**
+   * The stamp of what a read depending on `deps` would see (CatalogueVersions), taken before the
+   * read; null when this connection has a transaction open that wrote something: a read inside it
+   * could see writes a rollback undoes, so it is neither served from nor kept in a cache.
+   */
+  readStamp(deps: readonly Dependency[]): string | null {
+    if (this.inTransaction || (this.inExplicitTransaction && this.uncommittedWrites.length > 0)) return null;
+    return this.file.versions.stamp(deps);
+  }
+
+  /** Notes a write for cached reads: now, or at the open transaction's commit. */
+  private noteWrite(written: Written): void {
+    if (written === null) return;
+    if (this.inExplicitTransaction) this.uncommittedWrites.push(written);
+    else this.file.versions.bump(written);
+  }
+
+  /**
+   * Notes what a statement did: to the catalogue (for the checkpoint at close) and what it wrote
+   * (for cached reads). A statement that failed may still have written (a failed COMMIT): its
+   * writes are noted as if it had succeeded, except a failed BEGIN, which opened nothing.
+   */
+  private noteStatement(sql: string, succeeded = true): void {
     const head = sql.trimStart().slice(0, 16).toUpperCase();
     if (head.startsWith('BEGIN')) {
+      if (!succeeded) return;
       this.inExplicitTransaction = true;
       this.uncommittedChange = false;
+      this.uncommittedWrites = [];
     } else if (head.startsWith('COMMIT') || head.startsWith('END')) {
-      if (this.uncommittedChange) this.file.noteCatalogueChange();
+      if (this.uncommittedChange && succeeded) this.file.noteCatalogueChange();
+      for (const w of this.uncommittedWrites) this.file.versions.bump(w);
       this.inExplicitTransaction = false;
       this.uncommittedChange = false;
+      this.uncommittedWrites = [];
     } else if (head.startsWith('ROLLBACK') || head.startsWith('ABORT')) {
+      if (!succeeded) for (const w of this.uncommittedWrites) this.file.versions.bump(w);
       this.inExplicitTransaction = false;
       this.uncommittedChange = false;
-    } else if (CATALOGUE_CHANGE.test(sql) && !IF_NOT_EXISTS.test(sql)) {
-      if (this.inExplicitTransaction) this.uncommittedChange = true;
-      else this.file.noteCatalogueChange();
+      this.uncommittedWrites = [];
+    } else {
+      if (succeeded && CATALOGUE_CHANGE.test(sql) && !IF_NOT_EXISTS.test(sql)) {
+        if (this.inExplicitTransaction) this.uncommittedChange = true;
+        else this.file.noteCatalogueChange();
+      }
+      this.noteWrite(writtenBy(sql));
     }
   }
 
@@ -157,6 +190,7 @@ export class Db {
         this.noteStatement(sql);
         return reader.getRowObjectsJS() as Row[];
       } catch (e) {
+        this.noteStatement(sql, false);
         throw queryError(this.database, sql, e);
       }
     },
@@ -165,6 +199,7 @@ export class Db {
         await this.conn.run(sql, params);
         this.noteStatement(sql);
       } catch (e) {
+        this.noteStatement(sql, false);
         throw queryError(this.database, sql, e);
       }
     },
@@ -183,7 +218,12 @@ export class Db {
           }
           appender.flushSync();
         } finally {
-          appender.closeSync();
+          try {
+            appender.closeSync();
+          } finally {
+            // Noted once its rows are in (or failed half-way: some may be), as a statement is after it ran.
+            this.noteWrite({ schema, table: tableName, ensure: false });
+          }
         }
       } catch (e) {
         throw queryError(this.database, what, e);

@@ -10,7 +10,7 @@ import type { CatalogEntry } from './open';
 import { DuckDbLedger } from './ledger';
 import { jobHistory, readAs } from './query-log';
 import { BEGIN, COMMIT, ensureRunnerDataset, renderStep } from './render';
-import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS } from './sql';
+import { CATALOG_DDL, CATALOG_SCHEMA, column, DATASET_OPTIONS, literal, table, TABLE_OPTIONS, TABLE_OPTIONS_TABLE } from './sql';
 import { googleSqlType, structFields, valueBytes } from './types';
 import { onScratchCopy } from './scratch';
 
@@ -26,6 +26,16 @@ const TABLE_COLUMNS_SQL = `
   WHERE database_name = current_database() AND schema_name = ?
   ORDER BY table_name, column_index`;
 
+/** Joins a table's column names (and types) in one string each: a value per table, not per column, crosses into JavaScript. */
+const SEPARATOR = '\u001f';
+const TABLE_COLUMNS_JOINED_SQL = `
+  SELECT table_name, count(*) AS n,
+         string_agg(column_name, chr(31) ORDER BY column_index) AS names,
+         string_agg(data_type, chr(31) ORDER BY column_index) AS types
+  FROM duckdb_columns()
+  WHERE database_name = current_database() AND schema_name = ?
+  GROUP BY table_name`;
+
 const TABLES_SQL = `
   SELECT t.table_name AS name, 'TABLE' AS kind, t.estimated_size AS row_count, NULL AS view_sql,
          o.partition_by, o.cluster_by
@@ -37,6 +47,16 @@ const TABLES_SQL = `
   FROM duckdb_views() v
   WHERE v.database_name = current_database() AND v.schema_name = ? AND NOT v.internal
   ORDER BY 1`;
+
+function frozen(tables: TableInfo[]): readonly TableInfo[] {
+  for (const t of tables) {
+    for (const c of t.columns) Object.freeze(c);
+    Object.freeze(t.columns);
+    Object.freeze(t.clusterBy);
+    Object.freeze(t);
+  }
+  return Object.freeze(tables);
+}
 
 /** `CREATE VIEW x AS SELECT …;` → `SELECT …`. */
 function viewQuery(sql: string): string {
@@ -84,16 +104,7 @@ class DuckDbEngine implements Engine {
       );
     }
     const options = (await this.hasCatalog()) ? TABLE_OPTIONS : '(SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS table_name, NULL::VARCHAR AS partition_by, NULL::VARCHAR[] AS cluster_by WHERE false)';
-    const [tables, columns] = await Promise.all([
-      this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]),
-      this.db.all(TABLE_COLUMNS_SQL, [dataset]),
-    ]);
-    const byTable = new Map<string, Column[]>();
-    for (const c of columns) {
-      const list = byTable.get(String(c.table_name)) ?? [];
-      list.push({ name: String(c.column_name), type: googleSqlType(String(c.data_type)) });
-      byTable.set(String(c.table_name), list);
-    }
+    const [tables, byTable] = await Promise.all([this.db.all(TABLES_SQL.replace('%OPTIONS%', options), [dataset, dataset]), this.columnsByTable(dataset)]);
     return tables.map((r: Row): TableInfo => {
       const cols = byTable.get(String(r.name)) ?? [];
       const rowCount = num(r.row_count);
@@ -110,12 +121,59 @@ class DuckDbEngine implements Engine {
     });
   }
 
+  /**
+   * Every table's columns in order, read joined per table (about 13 times fewer strings to convert
+   * than a row per column). A name or type holding the separator would split wrongly: the counts
+   * then disagree, and the columns are read a row each.
+   */
+  private async columnsByTable(dataset: string): Promise<Map<string, Column[]>> {
+    const byTable = new Map<string, Column[]>();
+    for (const r of await this.db.all(TABLE_COLUMNS_JOINED_SQL, [dataset])) {
+      const names = String(r.names).split(SEPARATOR);
+      const types = String(r.types).split(SEPARATOR);
+      if (names.length !== num(r.n) || types.length !== names.length) return this.columnsByRow(dataset);
+      byTable.set(
+        String(r.table_name),
+        names.map((name, i) => ({ name, type: googleSqlType(types[i]) })),
+      );
+    }
+    return byTable;
+  }
+
+  private async columnsByRow(dataset: string): Promise<Map<string, Column[]>> {
+    const byTable = new Map<string, Column[]>();
+    for (const c of await this.db.all(TABLE_COLUMNS_SQL, [dataset])) {
+      const list = byTable.get(String(c.table_name)) ?? [];
+      list.push({ name: String(c.column_name), type: googleSqlType(String(c.data_type)) });
+      byTable.set(String(c.table_name), list);
+    }
+    return byTable;
+  }
+
   async listTables(): Promise<TableInfo[]> {
-    return this.remember(this.where.dataset, await this.readTables(this.where.dataset));
+    return [...(await this.listing(this.where.dataset))];
+  }
+
+  /**
+   * A dataset's listing, read once and served again until this process writes anything it depends
+   * on (the dataset, the table options; see versions.ts: no other process can write the file while
+   * this one holds it). What a listing returns is frozen: a caller cannot alter the next one's.
+   */
+  private async listing(dataset: string): Promise<readonly TableInfo[]> {
+    const stamp = this.db.readStamp([{ schema: dataset }, { schema: CATALOG_SCHEMA, table: TABLE_OPTIONS_TABLE }]);
+    const cached = stamp === null ? undefined : this.db.catalog.listing(dataset, stamp);
+    if (cached) {
+      if (!this.db.catalog.get(dataset)) this.remember(dataset, cached);
+      return cached;
+    }
+    const tables = frozen(await this.readTables(dataset));
+    this.remember(dataset, tables);
+    if (stamp !== null) this.db.catalog.setListing(dataset, stamp, tables);
+    return tables;
   }
 
   /** Everything a listing read is kept: later lookups of these names need no query. */
-  private remember(dataset: string, tables: TableInfo[]): TableInfo[] {
+  private remember(dataset: string, tables: readonly TableInfo[]): readonly TableInfo[] {
     this.db.catalog.set(
       dataset,
       new Map(
@@ -144,7 +202,7 @@ class DuckDbEngine implements Engine {
     const ds = this.where.runnerDataset;
     const exists = await this.db.all(`SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?`, [ds]);
     if (exists.length === 0) return [];
-    return this.remember(ds, await this.readTables(ds))
+    return (await this.listing(ds))
       .filter((t) => t.kind === 'TABLE')
       .map((t) => t.name)
       .sort();
@@ -180,7 +238,7 @@ class DuckDbEngine implements Engine {
     const cached = this.db.catalog.get(dataset);
     if (cached) return cached;
     try {
-      this.remember(dataset, await this.readTables(dataset));
+      await this.listing(dataset);
     } catch (e) {
       if (!(e instanceof BqxError && e.code === 'DATASET_NOT_FOUND')) throw e;
       this.db.catalog.set(dataset, new Map()); // created by a later step (the runner dataset), which adds its entries

@@ -1,6 +1,8 @@
 import { closeSync, existsSync, openSync, readSync, realpathSync } from 'fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BqxError } from '../../core/errors';
+import type { TableInfo } from '../../core/catalogue';
+import { CatalogueVersions } from './versions';
 
 const LOCK_RE = /Could not set lock on file|Conflicting lock is held/i;
 
@@ -83,7 +85,7 @@ export async function openDuckDbFile(database: string, readOnly = false): Promis
  * write the file. Engines opened in the same process therefore share one instance (each with its
  * own connection), and it closes when the last of them does.
  */
-const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache; readOnly: boolean; changed: boolean }>();
+const shared = new Map<string, { instance: Promise<DuckDBInstance>; refs: number; catalog: CatalogCache; versions: CatalogueVersions; readOnly: boolean; changed: boolean }>();
 
 export interface CatalogEntry {
   readonly kind: 'TABLE' | 'VIEW';
@@ -113,6 +115,16 @@ export interface CatalogEntry {
  */
 export class CatalogCache {
   private readonly byDataset = new Map<string, Map<string, CatalogEntry>>();
+  /** Whole listings, each with the stamp of what it depends on (CatalogueVersions) taken before it was read. */
+  private readonly listings = new Map<string, { readonly stamp: string; readonly tables: readonly TableInfo[] }>();
+  /** The dataset's listing read when the counters stood at `stamp`, or undefined. */
+  listing(dataset: string, stamp: string): readonly TableInfo[] | undefined {
+    const l = this.listings.get(dataset);
+    return l && l.stamp === stamp ? l.tables : undefined;
+  }
+  setListing(dataset: string, stamp: string, tables: readonly TableInfo[]): void {
+    this.listings.set(dataset, { stamp, tables });
+  }
   get(dataset: string): Map<string, CatalogEntry> | undefined {
     return this.byDataset.get(dataset);
   }
@@ -133,14 +145,21 @@ export class CatalogCache {
     else m.delete(name);
   }
   invalidate(dataset?: string): void {
-    if (dataset === undefined) this.byDataset.clear();
-    else this.byDataset.delete(dataset);
+    if (dataset === undefined) {
+      this.byDataset.clear();
+      this.listings.clear();
+    } else {
+      this.byDataset.delete(dataset);
+      this.listings.delete(dataset);
+    }
   }
 }
 
 export interface SharedInstance {
   readonly instance: DuckDBInstance;
   readonly catalog: CatalogCache;
+  /** What this process wrote to the file (cached reads are checked against it). */
+  readonly versions: CatalogueVersions;
   /** The instance's own access mode. */
   readonly readOnly: boolean;
   /** Whether this holder is the last one: its release closes the instance. */
@@ -160,7 +179,7 @@ export async function acquireDuckDbFile(database: string, readOnly = false): Pro
     throw new BqxError('WAREHOUSE_BUSY', `the warehouse ${database} is open read-only in this process`, 'close the read-only engine before opening it to change it', 'REFUSED');
   }
   if (!entry) {
-    entry = { instance: openDuckDbFile(database, readOnly), refs: 0, catalog: new CatalogCache(), readOnly, changed: false };
+    entry = { instance: openDuckDbFile(database, readOnly), refs: 0, catalog: new CatalogCache(), versions: new CatalogueVersions(), readOnly, changed: false };
     shared.set(key, entry);
     entry.instance.catch(() => shared.delete(key));
   }
@@ -177,6 +196,7 @@ export async function acquireDuckDbFile(database: string, readOnly = false): Pro
   return {
     instance,
     catalog: held.catalog,
+    versions: held.versions,
     readOnly: held.readOnly,
     lastHolder: () => !released && held.refs === 1,
     noteCatalogueChange: () => {

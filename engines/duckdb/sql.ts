@@ -20,7 +20,8 @@ export function column(name: string, where = 'column'): string {
 
 /** The schema holding BigQuery-like table and dataset metadata DuckDB has no place for. */
 export const CATALOG_SCHEMA = '_bqx_catalog';
-export const TABLE_OPTIONS = `${ident(CATALOG_SCHEMA)}.${ident('table_options')}`;
+export const TABLE_OPTIONS_TABLE = 'table_options';
+export const TABLE_OPTIONS = `${ident(CATALOG_SCHEMA)}.${ident(TABLE_OPTIONS_TABLE)}`;
 export const DATASET_OPTIONS = `${ident(CATALOG_SCHEMA)}.${ident('dataset_options')}`;
 
 // No primary keys: DuckDB checks them eagerly, which breaks delete-then-insert in one transaction.

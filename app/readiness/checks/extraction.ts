@@ -42,12 +42,12 @@ export function extractJobSource(engineKind: 'duckdb' | 'bigquery', stacks: Decl
 export function extractionByPair(policy: Policy, tables: readonly TableInfo[], plan: Plan | null): PairExtraction[] {
   const rule = discoveryRule(policy);
   const basis = extractionBasis(rule, tables, plan);
-  const remap = plan ? remapBasis(rule, tables, plan) : null;
+  const remap = plan ? remapBasis(rule, tables, plan, basis) : null;
   const pairs = pairsInCatalogue(rule, [...tables.map((t) => t.name), ...(plan?.operations.flatMap((o) => o.sources) ?? [])]);
   return pairs.map((pair) => {
     const s = extractionSetsOf(basis, pair);
     const dupBefore = s.duplicatesByName.filter((d) => d.when === 'before').length;
-    const r = remap ? remapPair(remap, pair) : null;
+    const r = remap ? remapPair(remap, pair, s) : null;
     return {
       pair,
       before: s.before.tables.length,
