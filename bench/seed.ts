@@ -22,12 +22,11 @@ import { median } from '../core/plan/facts';
 import { loadPolicy } from '../core/policy';
 import { openDuckDbEngine } from '../engines/duckdb/engine';
 import { localEngineOptions } from '../scripts/options';
-import { seedWarehouse, type SeedStats } from '../warehouse/seed';
+import { allTables, BLOCK_SIZE, seedWarehouse, STORAGE_VERSION, type SeedStats } from '../warehouse/seed';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ColumnType } from '../core/catalogue';
 import { duckDbType } from '../engines/duckdb/types';
-import { buildCatalogue, FEATURES_DATASET } from '../warehouse/catalogue';
-import { otherDatasetTables, type SeedTable } from '../warehouse/other-datasets';
+import type { SeedTable } from '../warehouse/other-datasets';
 import { flagValue } from './args';
 
 /** The full seed's goal: part of `npm start` within half a minute on an idle machine. */
@@ -62,7 +61,7 @@ async function tableFloor(file: string, tables: readonly SeedTable[], filled: bo
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   try {
-    await conn.run(`ATTACH '${file.replace(/'/g, "''")}' AS f (BLOCK_SIZE 16384, STORAGE_VERSION 'v1.4.0')`);
+    await conn.run(`ATTACH '${file.replace(/'/g, "''")}' AS f (BLOCK_SIZE ${BLOCK_SIZE}, STORAGE_VERSION '${STORAGE_VERSION}')`);
     await conn.run("SET checkpoint_threshold = '64GB'");
     const cols = (t: SeedTable) => t.columns.map((c, k) => `c${k} ${duckDbType(c.type)}`).join(', ');
     const statements: string[] = [];
@@ -129,10 +128,7 @@ async function main(): Promise<void> {
     const cliSeconds = Number(process.hrtime.bigint() - cliStarted) / 1e9;
     const cliNonCompliant = cli.status === 0 ? JSON.parse(cli.stdout).summary.nonCompliant : null;
 
-    const catalogue: SeedTable[] = [
-      ...buildCatalogue({ scale: 'full' }).map((t) => ({ dataset: FEATURES_DATASET, name: t.name, columns: t.columns, partitionBy: t.partitionBy, clusterBy: t.clusterBy, content: t.content })),
-      ...otherDatasetTables('full', 24),
-    ];
+    const catalogue = allTables('full', undefined);
     const floors: { empty: FloorPhases; filled: FloorPhases }[] = [];
     for (let i = 0; i < rounds; i++) {
       const file = (what: string) => path.join(dir, `floor-${what}-${i}.duckdb`);

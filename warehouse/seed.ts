@@ -54,9 +54,9 @@ export interface SeedStats {
 }
 
 /** 16 KiB blocks: thousands of tiny tables take ~1/10 of the space the 256 KiB default needs. */
-const BLOCK_SIZE = 16384;
+export const BLOCK_SIZE = 16384;
 /** Storage format v1.2+ packs small column segments far better than the v1.0 default ATTACH writes. */
-const STORAGE_VERSION = 'v1.4.0';
+export const STORAGE_VERSION = 'v1.4.0';
 const LOCATION = 'us-central1';
 const DDL_BATCH = 200;
 /**
@@ -71,7 +71,8 @@ const TABLES_PER_TRANSACTION = 6000;
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const CHUNK_ROWS = 2048;
 
-function allTables(scale: Scale, rows: number | undefined): SeedTable[] {
+/** Every table the seed writes, in every dataset, in the order it creates them. */
+export function allTables(scale: Scale, rows: number | undefined): SeedTable[] {
   const features: SeedTable[] = buildCatalogue({ scale, rows }).map((t) => ({
     dataset: FEATURES_DATASET,
     name: t.name,

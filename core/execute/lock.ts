@@ -211,13 +211,13 @@ export class RunLock {
 
   private released = false;
 
-  /** Appends RELEASE once (a second call, from the run shell's cleanup, does nothing). */
+  /** Appends RELEASE once: a call after one that appended it (the run shell's cleanup) does nothing; one after a failed append tries again. */
   async release(): Promise<void> {
     this.stopHeartbeat();
     if (this.renewing) await this.renewing;
     if (this.released || this.lost) return;
-    this.released = true;
     await this.append('RELEASE', null);
+    this.released = true;
   }
 }
 

@@ -225,7 +225,8 @@ export class JobRunner {
    */
   private async runFairly(spec: JobSpec): Promise<{ jobId: string; job: RestJob; submissions: number }> {
     const arrival = this.arrivals++;
-    const state: AttemptState = { base: sanitizeJobId(spec.jobId), suffix: 0, submissions: 0, attempt: 0, loop: this.loop(`BigQuery job ${sanitizeJobId(spec.jobId)}`) };
+    const base = sanitizeJobId(spec.jobId);
+    const state: AttemptState = { base, suffix: 0, submissions: 0, attempt: 0, loop: this.loop(`BigQuery job ${base}`) };
     let priority = spec.priority ?? 0;
     for (;;) {
       const step = await this.limiter.run(() => this.attemptInSlot(spec, state), priority);
