@@ -158,6 +158,24 @@ describe('RunLock', () => {
     await r2;
   });
 
+  test('release appends RELEASE once; a release whose append failed is tried again by the next call', async () => {
+    const store = new MemoryLedger();
+    const c = controlledClock();
+    const { lock } = await RunLock.acquire({ store, lockName: NAME, runId: 'run_a', ttlSeconds: 120, now: c.now });
+    let failNext = true;
+    store.beforeLockAppend = () => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('ledger unreachable');
+      }
+    };
+    await expect(lock.release()).rejects.toThrow('ledger unreachable');
+    expect(store.locks.map((e) => e.event)).toEqual(['ACQUIRE']);
+    await lock.release();
+    await lock.release();
+    expect(store.locks.map((e) => `${e.seq} ${e.event}`)).toEqual(['1 ACQUIRE', '2 RELEASE']);
+  });
+
   test('release waits for a renewal in flight', async () => {
     const store = new MemoryLedger();
     const c = controlledClock();
