@@ -5,7 +5,7 @@
  * proxy (testing/bigquery/fault-proxy.ts, every kind of fault) at each rate of `--faults`:
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/bigquery.js --executor [--rounds 5] [--faults 0,0.05]
- *     [--plan-cache FILE] [--limit 50] [--rate-limit-share 0.02] [--seed 7] [--ops N] [--fuse N]
+ *     [--plan-cache FILE] [--limit 50] [--rate-limit-share 0.02] [--seed 7] [--ops N] [--fuse N] [--trace-ends]
  *
  * The plan is made once, through the engine against a double seeded like every round's (the
  * executor re-checks dedupe fingerprints against the plan's evidence); `--plan-cache FILE` keeps it
@@ -18,6 +18,8 @@
  * and one JSON line `{"bench":"bigquery-executor",…}`. A faulted round must end as the fault-free
  * one did: the same terminal ledger outcome for every operation, exactly one per operation, the
  * same catalogue, no job id run twice; the bench says so, and exits non-zero when not.
+ * `--trace-ends` also prints every REST call and job before the first catalogue change and after
+ * the last one, and the jobs running / waiting for the engine's limiter in each second.
  */
 import { createHash } from 'crypto';
 import { existsSync, readFileSync, writeFileSync } from 'fs';
@@ -161,6 +163,21 @@ async function executorRound(plan: Plan, policy: Policy, rate: number, round: nu
   const proxy = new FaultProxy({ target: await double.start(), rate, seed: 23 + round });
   const engine = await openBigQueryEngine(engineOptions(await proxy.start()), { clock, ...engineDeps(), notice: () => undefined });
   bc.attach(engine);
+  // `--trace-ends`: every REST call and job before the first catalogue change and after the last one.
+  const calls: { at: number; end: number; what: string }[] = [];
+  if (process.argv.includes('--trace-ends')) {
+    const rest = engine.rest as { call: BigQueryEngine['rest']['call'] };
+    const call = rest.call.bind(rest);
+    rest.call = async (req) => {
+      const at = clock.now();
+      try {
+        return await call(req);
+      } finally {
+        const kind = (req.body as { configuration?: { labels?: Record<string, string> } } | undefined)?.configuration?.labels?.bqx_kind;
+        calls.push({ at, end: clock.now(), what: `${req.method} ${req.path}${kind ? ` [${kind}]` : ''}` });
+      }
+    };
+  }
   // Jobs waiting for one of the engine's own concurrency slots, over time.
   const waiting: [number, number][] = [];
   let queued = 0;
@@ -192,6 +209,15 @@ async function executorRound(plan: Plan, policy: Policy, rate: number, round: nu
   const changes = [...double.jobs.values()].filter((j) => j.labels.bqx_kind === 'step' && j.startedAt !== undefined);
   const firstChange = Math.min(...changes.map((j) => j.startedAt!));
   const lastChange = Math.max(...changes.map((j) => j.endedAt ?? simEnd));
+  if (process.argv.includes('--trace-ends')) {
+    const t = (ms: number) => s1((ms - simStart) / 1000);
+    const near = (x: { at: number; end: number }) => x.at < firstChange || x.end > lastChange;
+    for (const c of calls.filter(near).sort((a, b) => a.at - b.at)) console.log(`    call ${t(c.at)}–${t(c.end)} ${c.what}`);
+    for (const j of [...double.jobs.values()].filter((j) => j.startedAt !== undefined && near({ at: j.startedAt!, end: j.endedAt ?? simEnd }))) console.log(`    job ${t(j.createdAt)} ${t(j.startedAt!)}–${t(j.endedAt ?? simEnd)} ${j.labels.bqx_kind}`);
+    const line: string[] = [];
+    for (let x = simStart; x < simEnd; x += 1000) line.push(`${((x - simStart) / 1000).toFixed(0)}:${meanRunning(double, x, Math.min(simEnd, x + 1000)).toFixed(0)}/${valueAt(waiting, x, 0)}`);
+    console.log(`    running/waiting per s: ${line.join(' ')}`);
+  }
   const aimd = engine.jobs.limiter.history;
   const halvings = aimd.filter(([t, n], i) => t >= simStart && i > 0 && n < aimd[i - 1][1]).length;
 

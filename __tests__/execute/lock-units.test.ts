@@ -118,6 +118,53 @@ describe('RunLock', () => {
     expect(store.locks).toHaveLength(3);
   });
 
+  test('keepAlive: a due renewal goes on in the background while more than a third of the lease is left; with less, the caller waits for it', async () => {
+    const store = new MemoryLedger();
+    const c = controlledClock();
+    const { lock } = await RunLock.acquire({ store, lockName: NAME, runId: 'run_a', ttlSeconds: 120, now: c.now });
+    // Every append is held until the test lets it land.
+    const held: (() => void)[] = [];
+    const appendOf = store.appendLockIf.bind(store);
+    store.appendLockIf = async (e) => {
+      await new Promise<void>((land) => held.push(land));
+      return appendOf(e);
+    };
+    const settled = (p: Promise<void>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20))]);
+    c.ms = 30_000; // not due: nothing appended
+    expect(await settled(lock.keepAlive())).toBe(true);
+    expect(held).toHaveLength(0);
+    c.ms = 50_000; // due, 70 s of the lease left: the caller goes on at once
+    expect(await settled(lock.keepAlive())).toBe(true);
+    expect(held).toHaveLength(1);
+    c.ms = 79_000; // 41 s left, the renewal still in flight: still not waited for (and not started twice)
+    expect(await settled(lock.keepAlive())).toBe(true);
+    expect(held).toHaveLength(1);
+    c.ms = 81_000; // 39 s left: the caller waits until the renewal has landed
+    const waiting = lock.keepAlive();
+    expect(await settled(waiting)).toBe(false);
+    held[0]();
+    expect(await settled(waiting)).toBe(true);
+    expect(store.locks.map((e) => `${e.event} ${e.expiresAt}`)).toEqual([`ACQUIRE ${iso(120_000)}`, `RENEW ${iso(170_000)}`]);
+    // The renewed lease counts from its own expiry: 89 s left at 81 s, nothing due or waited for.
+    expect(await settled(lock.keepAlive())).toBe(true);
+    expect(held).toHaveLength(1);
+    expect(lock.lost).toBeNull();
+  });
+
+  test.each([
+    ['finds another event', (store: MemoryLedger) => void held(store, { event: 'RELEASE', runId: 'unlocker' }), 'another lock event was appended while this run held the lock (forced unlock?)'],
+    ['fails', (store: MemoryLedger) => void (store.appendLockIf = async () => Promise.reject(new Error('network'))), 'lease renewal failed'],
+  ])('keepAlive: a background renewal that %s marks the lock lost', async (_what, meanwhile, why) => {
+    const store = new MemoryLedger();
+    const c = controlledClock();
+    const { lock } = await RunLock.acquire({ store, lockName: NAME, runId: 'run_a', ttlSeconds: 120, now: c.now });
+    meanwhile(store);
+    c.ms = 50_000;
+    await lock.keepAlive();
+    await new Promise((r) => setImmediate(r));
+    expect(lock.lost).toBe(why);
+  });
+
   test('concurrent callers share one renewal', async () => {
     const store = new MemoryLedger();
     const c = controlledClock();

@@ -248,11 +248,14 @@ export class FakeEngine {
 export const PLAN_HASH = '0123456789abcdef'.repeat(4);
 export const AT = new Date('2026-12-01T10:00:00.000Z');
 
-/** The run's lock as the executor sees it: lost or not, renewed when due (counted). */
+/** The run's lock as the executor sees it: lost or not, renewed when due (each ask counted, blocking or not). */
 export class FakeLock {
   lost: string | null = null;
   renewals = 0;
   async renewIfDue(): Promise<void> {
+    this.renewals++;
+  }
+  async keepAlive(): Promise<void> {
     this.renewals++;
   }
 }

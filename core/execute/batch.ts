@@ -33,6 +33,11 @@ export interface ExecutedBatch {
   readonly checks: ValidationCheck[];
   readonly byId: Map<string, PlanOperation>;
   readonly concurrency: number;
+  /**
+   * A pipelined batch's records being made durable while it is validated (the validation reads the
+   * warehouse, not the ledger): the batch counts as validated only once they are.
+   */
+  readonly durable?: Promise<void>;
 }
 
 /**
@@ -227,13 +232,22 @@ export async function executeBatch(
   await Promise.all(entered.map(([, t]) => t.catch(() => undefined)));
   if (own) await own.onIdle();
   if (pending.length && !ctx.fatal) await guarded(() => engine.ledger.append(pending)).catch((e) => (ctx.fatal ??= e));
-  // Every record of the batch is durable before it is validated (and, serially, before the next batch starts).
-  if (!ctx.fatal) await guarded(() => engine.ledger.flush()).catch((e) => (ctx.fatal ??= e));
+  // Every record of the batch is durable before it counts as validated (serially, before it is
+  // validated and the next batch starts; pipelined, while its validation reads run).
+  const flush = () => guarded(() => engine.ledger.flush()).catch((e) => {
+    ctx.fatal ??= e;
+    throw e;
+  });
+  let durable: Promise<void> | undefined;
+  if (!ctx.fatal && shared) {
+    durable = flush();
+    durable.catch(() => undefined); // awaited by validateBatch
+  } else if (!ctx.fatal) await flush().catch(() => undefined);
   if (ctx.fatal) throw ctx.fatal;
 
   const byId = new Map(ops.map((o) => [o.id, o]));
   results.sort((a, b) => a.seq - b.seq);
-  return { batch, results, checks, byId, concurrency };
+  return { batch, results, checks, byId, concurrency, durable };
 }
 
 /** Validates what a batch did, scores it, and halts the run when the score or failures say so. */
@@ -249,7 +263,7 @@ export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, su
   const perOperation = await Promise.all(
     results.map((r) =>
       validation.add(async () => {
-        await ctx.lock?.renewIfDue();
+        await ctx.lock?.keepAlive();
         const op = byId.get(r.operationId)!;
         if (r.outcome === 'APPLIED') return validateOperation(reader, op, views.get(op.id) ?? [], ctx.before);
         if (ctx.paper && r.reason === 'WOULD_APPLY') return paperChecks(ctx.state, op, views.get(op.id) ?? [], ctx.before);
@@ -258,6 +272,7 @@ export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, su
     ),
   );
   for (const list of perOperation) checks.push(...(list as ValidationCheck[]));
+  await executed.durable;
   const score = scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage');
   recordChecks(summary, score, checks);
   const attempted = results.filter((r) => ['APPLIED', 'FAILED', 'REJECTED'].includes(r.outcome));

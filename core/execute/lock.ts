@@ -101,6 +101,8 @@ export interface LockOptions {
 export class RunLock {
   private head: number;
   private lastRenewal: number;
+  /** When the lease of the last event this run appended expires (clock ms); 0 before the first. */
+  private leaseUntil = 0;
   lost: string | null = null;
   private renewing: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -169,6 +171,7 @@ export class RunLock {
     if (ok) {
       this.head = e.seq;
       this.lastRenewal = this.clock().getTime();
+      this.leaseUntil = Date.parse(e.expiresAt);
     }
     return ok;
   }
@@ -187,6 +190,21 @@ export class RunLock {
         this.renewing = null;
       });
     return this.renewing;
+  }
+
+  /**
+   * Before a step of a parallel run: a due renewal is started and the step goes on while it is in
+   * flight, as long as more than a third of the lease is left (a renewal's INSERT takes about a
+   * second; waiting for it stalled every operation of the run at once, every third of the lease).
+   * With less left, the step waits for the renewal. A renewal that finds the lock lost, or fails,
+   * marks it lost: the next step of every operation stops (checked before each step).
+   */
+  async keepAlive(): Promise<void> {
+    if (this.lost) return;
+    const renewal = this.renewIfDue().catch(() => {
+      this.lost ??= 'lease renewal failed';
+    });
+    if (this.leaseUntil - this.clock().getTime() < (this.o.ttlSeconds * 1000) / 3) await renewal;
   }
 
   /**

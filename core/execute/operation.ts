@@ -217,7 +217,7 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
   let builtHere = false;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
-    if (!a.atomic) await ctx.lock?.renewIfDue();
+    if (!a.atomic) await ctx.lock?.keepAlive();
     if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
     // An atomic operation is short and all-or-nothing: it finishes; others stop at a step boundary.
     if (!a.atomic && i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
