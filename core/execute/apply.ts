@@ -6,9 +6,9 @@ import { silentProgress } from '../report/progress';
 import type { RunSummary, StatementPreview } from '../report/summary';
 import type { Engine, RequiredPermission } from '../ports/engine';
 import { firstActionableSource, permissionGaps, PERMISSION_HINT } from './permissions';
-import { batchesOf, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
+import { batchesOf, checkBatch, executeBatch, runBatch, sharedQueue, validateBatch } from './batch';
 import { freshRunProgress, type ApplyOptions as BaseApplyOptions, type RunContext } from './context';
-import { historyOf, planMayHaveChanged, readHistory } from './history';
+import { historyOf, planMayHaveChanged, readHistory, type PlanHistory } from './history';
 import { foldLock, haltsSinceClear, HALTS_BEFORE_FREEZE, lockNameFor } from './lock';
 import { compareWithPlan, describeMismatch } from './reconcile';
 import { checkApproval, checkBudget, checkCatalogue, checkExpiration, dollars, previewSteps, type Finding } from './preflight';
@@ -50,8 +50,30 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         summary.warnings.push(`preflight (PERMISSION_MISSING): ${message}`);
       }
       if (gaps?.untested.length) summary.warnings.push(`preflight: permissions not asked before the run (the first batch finds them): ${gaps.untested.join('; ')}`);
-      // Three independent reads at once; a failure is reported in this order whichever came first.
-      const [historyRead, tablesRead, datasetRead] = await Promise.allSettled([readHistory(engine.ledger, plan.planHash), engine.listTables(), engine.datasetInfo()]);
+      const views = viewsByOperation(plan);
+      const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
+      // Byte estimates are dry runs (reads, changing nothing) that need only the ledger's history:
+      // they run while the catalogue is listed, as many at once as the engine runs operations.
+      const estimate = async (history: PlanHistory) => {
+        const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
+        const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
+        const bytesOf = new Map<string, number>();
+        const statementsOf = new Map<string, StatementPreview[]>();
+        const previews = new PQueue({ concurrency: Math.max(1, engine.maxParallelOperations) });
+        await Promise.all(
+          (paper ? ordered.filter((o) => isActionable(o.action)) : chosen).map((op) =>
+            previews.add(async () => {
+              const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
+              bytesOf.set(op.id, p.bytes);
+              if (paper) statementsOf.set(op.id, p.statements);
+            }),
+          ),
+        );
+        return { chosen, bytesOf, statementsOf };
+      };
+      // Independent reads at once; a failure is reported in this order whichever came first.
+      const historyP = readHistory(engine.ledger, plan.planHash);
+      const [historyRead, tablesRead, datasetRead, estimated] = await Promise.allSettled([historyP, engine.listTables(), engine.datasetInfo(), historyP.then(estimate)]);
       const settled = <T>(r: PromiseSettledResult<T>): T => {
         if (r.status === 'rejected') throw r.reason;
         return r.value;
@@ -59,24 +81,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       const history = settled(historyRead);
       const tables = settled(tablesRead);
       const dataset = settled(datasetRead);
-      const ordered = [...plan.operations].sort((a, b) => a.seq - b.seq);
-      const pendingOps = ordered.filter((o) => isActionable(o.action) && !historyOf(history, o.id).applied);
-      const chosen = opts.maxOperations !== undefined ? pendingOps.slice(0, Math.max(0, opts.maxOperations)) : pendingOps;
-      const views = viewsByOperation(plan);
-      const bytesOf = new Map<string, number>();
-      const statementsOf = new Map<string, StatementPreview[]>();
-      // Byte estimates are dry runs (reads, changing nothing): as many at once as the engine runs
-      // operations, instead of one round trip after another before the first change.
-      const previews = new PQueue({ concurrency: Math.max(1, engine.maxParallelOperations) });
-      await Promise.all(
-        (paper ? ordered.filter((o) => isActionable(o.action)) : chosen).map((op) =>
-          previews.add(async () => {
-            const p = await previewSteps(engine, stepsFor(op, views.get(op.id) ?? [], historyOf(history, op.id).attempts + 1), exec.pricePerTiBUsd, op.estimatedBytes, paper);
-            bytesOf.set(op.id, p.bytes);
-            if (paper) statementsOf.set(op.id, p.statements);
-          }),
-        ),
-      );
+      const { chosen, bytesOf, statementsOf } = settled(estimated);
       summary.estimatedBytes = chosen.reduce((n, o) => n + (bytesOf.get(o.id) ?? 0), 0);
       summary.estimatedCostUsd = dollars(summary.estimatedBytes, exec.pricePerTiBUsd);
       const budgetUsd = opts.budgetUsd ?? exec.budgetUsd;
@@ -141,10 +146,14 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
             const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared);
             executing.catch(() => undefined); // awaited in order below
             const before = previous;
-            // Validations run one at a time, in batch order; a batch's results are recorded with them.
+            // A batch's validation reads start once it has executed; validations are recorded one
+            // at a time, in batch order, and a batch's results with them.
             const validation = (async () => {
+              const executed = await executing;
+              const checked = checkBatch(ctx, executed);
+              checked.catch(() => undefined); // awaited by validateBatch
               await before;
-              await validateBatch(ctx, await executing, summary);
+              await validateBatch(ctx, executed, summary, checked);
             })();
             validation.catch((e) => (ctx.fatal ??= e)); // a failed validation stops every queued operation
             validated.push(validation);

@@ -250,11 +250,13 @@ export async function executeBatch(
   return { batch, results, checks, byId, concurrency, durable };
 }
 
-/** Validates what a batch did, scores it, and halts the run when the score or failures say so. */
-export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, summary: RunSummary): Promise<void> {
-  const { engine, policy } = ctx;
-  const { batch, results, checks, byId, concurrency } = executed;
-  results.forEach((r) => recordResult(summary, r));
+/**
+ * The checks of a batch's validation, from reads only: a pipelined run starts them once the batch
+ * has executed, while earlier batches' validations are still being recorded.
+ */
+export async function checkBatch(ctx: RunContext, executed: ExecutedBatch): Promise<ValidationCheck[]> {
+  const { engine } = ctx;
+  const { results, byId, concurrency } = executed;
   // Reads only, so they run as wide as the operations did; checks keep the operations' order.
   const views = ctx.viewsOf;
   const validation = new PQueue({ concurrency });
@@ -271,7 +273,18 @@ export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, su
       }),
     ),
   );
-  for (const list of perOperation) checks.push(...(list as ValidationCheck[]));
+  return perOperation.flatMap((list) => list as ValidationCheck[]);
+}
+
+/**
+ * Validates what a batch did (its checks, read now or already by `checkBatch`), scores it, and
+ * halts the run when the score or failures say so. Batches are recorded one at a time, in order.
+ */
+export async function validateBatch(ctx: RunContext, executed: ExecutedBatch, summary: RunSummary, checked: Promise<ValidationCheck[]> = checkBatch(ctx, executed)): Promise<void> {
+  const { policy } = ctx;
+  const { batch, results, checks } = executed;
+  results.forEach((r) => recordResult(summary, r));
+  checks.push(...(await checked));
   await executed.durable;
   const score = scoreChecks(batch, checks, (c) => c.kind === 'rows' || c.kind === 'coverage');
   recordChecks(summary, score, checks);
