@@ -159,17 +159,24 @@ export class CatalogReader {
   }
 
   async listTables(): Promise<TableInfo[]> {
+    // Columns and view texts are read for the whole dataset: their queries run while the listing
+    // pages in; row counts are asked per stored table, so they wait for it.
+    const columnsRead = this.columnsByTable();
+    const viewsRead = this.viewQueries();
     let items: TableListItem[];
     try {
       items = await this.listTableItems();
     } catch (e) {
+      // The listing's error is the one to report (a missing dataset fails the queries too).
+      await Promise.allSettled([columnsRead, viewsRead]);
       if (e instanceof BigQueryApiError && e.status === 404) {
         throw new BqxError('DATASET_NOT_FOUND', `dataset ${this.opts.project}.${this.opts.dataset} does not exist`, 'check --project and --dataset', 'BAD_INPUT');
       }
       throw e;
     }
     const stored = items.filter((it) => kindOf(it.type) !== 'VIEW').map((it) => it.tableReference?.tableId ?? '').filter(Boolean);
-    const [columns, storage, views] = await Promise.all([this.columnsByTable(), this.storageByTable(stored), this.viewQueries()]);
+    const storageRead = this.storageByTable(stored);
+    const [columns, storage, views] = await Promise.all([columnsRead, storageRead, viewsRead]);
     return items
       .map((it) => {
         const name = it.tableReference?.tableId ?? '';
