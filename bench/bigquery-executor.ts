@@ -173,8 +173,9 @@ async function executorRound(plan: Plan, policy: Policy, rate: number, round: nu
       try {
         return await call(req);
       } finally {
-        const kind = (req.body as { configuration?: { labels?: Record<string, string> } } | undefined)?.configuration?.labels?.bqx_kind;
-        calls.push({ at, end: clock.now(), what: `${req.method} ${req.path}${kind ? ` [${kind}]` : ''}` });
+        const body = req.body as { jobReference?: { jobId?: string }; configuration?: { labels?: Record<string, string> } } | undefined;
+        const kind = body?.configuration?.labels?.bqx_kind;
+        calls.push({ at, end: clock.now(), what: `${req.method} ${req.path}${kind ? ` [${kind}] ${body?.jobReference?.jobId ?? ''}` : ''}` });
       }
     };
   }
@@ -211,7 +212,9 @@ async function executorRound(plan: Plan, policy: Policy, rate: number, round: nu
   const lastChange = Math.max(...changes.map((j) => j.endedAt ?? simEnd));
   if (process.argv.includes('--trace-ends')) {
     const t = (ms: number) => s1((ms - simStart) / 1000);
-    const near = (x: { at: number; end: number }) => x.at < firstChange || x.end > lastChange;
+    // `--trace-window A,B`: the seconds A to B of the round as well.
+    const [wa, wb] = flagValue('trace-window', '-1,-1').split(',').map((x) => simStart + 1000 * Number(x));
+    const near = (x: { at: number; end: number }) => x.at < firstChange || x.end > lastChange || (x.at >= wa && x.at <= wb);
     for (const c of calls.filter(near).sort((a, b) => a.at - b.at)) console.log(`    call ${t(c.at)}–${t(c.end)} ${c.what}`);
     for (const j of [...double.jobs.values()].filter((j) => j.startedAt !== undefined && near({ at: j.startedAt!, end: j.endedAt ?? simEnd }))) console.log(`    job ${t(j.createdAt)} ${t(j.startedAt!)}–${t(j.endedAt ?? simEnd)} ${j.labels.bqx_kind}`);
     const line: string[] = [];

@@ -6,7 +6,7 @@
 import { applyPlan } from '../../core/execute/apply';
 import { computePlanHash } from '../../core/plan/hash';
 import { isActionable, type Plan } from '../../core/plan/types';
-import type { Engine } from '../../core/ports/engine';
+import type { Engine, ReadRequest, RunOptions, Step } from '../../core/ports/engine';
 import { freshWarehouse, openAt, policy, removeTempDirs, exitOf } from './support';
 
 /** The small plan re-batched by 30, with one rename of batch 1 whose view columns are reversed. */
@@ -21,12 +21,12 @@ function haltingPlan(base: Plan): Plan {
   return p as unknown as Plan;
 }
 
-async function run(parallel: number): Promise<{ appliedBatches: number[]; haltedBatches: number[]; haltBatch: number | undefined }> {
+async function run(parallel: number, over: (real: Engine, plan: Plan) => PropertyDescriptorMap = () => ({})): Promise<{ appliedBatches: number[]; haltedBatches: number[]; haltBatch: number | undefined }> {
   const w = await freshWarehouse();
   const real = await openAt(w.database);
-  const engine: Engine = parallel > 1 ? Object.create(real, { maxParallelOperations: { value: parallel } }) : real;
+  const plan = haltingPlan(w.plan);
+  const engine: Engine = parallel > 1 ? Object.create(real, { maxParallelOperations: { value: parallel }, ...over(real, plan) }) : real;
   try {
-    const plan = haltingPlan(w.plan);
     const r = await applyPlan(engine, plan, policy, { mode: 'real', approve: plan.planHash });
     expect(exitOf(r.summary)).toBe(4);
     const batchOf = new Map(plan.operations.map((o) => [o.id, o.batch]));
@@ -46,6 +46,37 @@ test('parallel engine: batch 1 halts while batch 2 runs; batch 2 starts nothing 
   expect(r.appliedBatches[0]).toBe(1);
   expect(Math.max(...r.appliedBatches)).toBeLessThanOrEqual(2);
   expect(r.haltedBatches.filter((b) => b > 2)).toEqual([3, 4, 5]);
+});
+
+test('parallel engine with room for every operation: batch 3 enters while batch 1 is validated, and when batch 1 halts it changes nothing', async () => {
+  const steps: string[] = [];
+  let validations = 0;
+  const r = await run(200, (real, plan) => {
+    const batchOf = new Map(plan.operations.map((o) => [o.id, o.batch]));
+    const realRun = real.run.bind(real);
+    const realReadMany = real.readMany!.bind(real);
+    return {
+      // As on BigQuery: no transaction per operation, so batch 3's operations hold their slots at once.
+      atomically: { value: undefined },
+      run: {
+        value: async (step: Step, o: RunOptions) => {
+          steps.push(String(batchOf.get(plan.operations.find((op) => o.jobId.includes(`_${op.id}_s`))!.id)));
+          return realRun(step, o);
+        },
+      },
+      // Batch 1's validation takes a second: batch 3 has entered and read its gates meanwhile.
+      readMany: {
+        value: async (req: ReadRequest) => {
+          if (req.tables && validations++ === 0) await new Promise((done) => setTimeout(done, 1_000));
+          return realReadMany(req);
+        },
+      },
+    };
+  });
+  expect(r.haltBatch).toBe(1);
+  expect(r.haltedBatches.filter((b) => b > 2)).toEqual([3, 4, 5]);
+  expect(Math.max(...r.appliedBatches)).toBeLessThanOrEqual(2);
+  expect(steps.filter((b) => Number(b) > 2)).toEqual([]);
 });
 
 test('serial engine: batch 1 halts and batch 2 never starts', async () => {

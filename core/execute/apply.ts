@@ -128,23 +128,28 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       // On an engine that runs operations in parallel, batches flow through one queue: an operation
       // of batch N+1 takes a slot as soon as one is free, while batch N's slowest operations still
       // run (the engine's queue would otherwise idle at every batch boundary), and batch N is
-      // validated, once its last operation finished and its records are durable, while N+1 runs.
-      // Halting is still per batch: batch N+2 enters the queue only after batch N is validated, so
-      // a halt found in batch N stops batch N+1 from starting any more operations (those it started
-      // finish and are validated) and batch N+2 never starts. A serial engine (DuckDB) validates
-      // each batch before the next starts.
+      // validated, once its last operation finished, while N+1 runs (and its records are made
+      // durable). Halting is still per batch: batch N+2's operations change nothing before batch N
+      // is validated (they enter once N has executed, to read their gates meanwhile), so a halt
+      // found in batch N stops batch N+1 from starting any more operations (those it started
+      // finish and are validated) and batch N+2 never changes anything. A serial engine (DuckDB)
+      // validates each batch before the next starts.
       const pipelined = !paper && engine.maxParallelOperations > 1;
       if (!pipelined) {
         for (const [batch, ops] of batchesOf(plan)) await runBatch(ctx, batch, ops, summary, progress, total);
       } else {
         const shared = sharedQueue(engine.maxParallelOperations);
         const validated: Promise<void>[] = [];
+        const executed: Promise<unknown>[] = [];
         let previous: Promise<void> = Promise.resolve();
         try {
           for (const [i, [batch, ops]] of batchesOf(plan).entries()) {
-            if (i >= 2) await validated[i - 2];
-            const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared);
+            // Batch N+2 enters once batch N has executed: its operations read their gates while
+            // N is validated, and change nothing before N is (runOperation's `changesAfter`).
+            if (i >= 2) await executed[i - 2];
+            const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared, i >= 2 ? validated[i - 2] : undefined);
             executing.catch(() => undefined); // awaited in order below
+            executed.push(executing);
             const before = previous;
             // A batch's validation reads start once it has executed; validations are recorded one
             // at a time, in batch order, and a batch's results with them.

@@ -190,6 +190,8 @@ export async function executeBatch(
   progress: Progress,
   total: { done: number; of: number },
   shared?: SharedQueue,
+  /** Pipelined: the batch's operations read their gates at once but change nothing before this settles. */
+  changesAfter?: Promise<unknown>,
 ): Promise<ExecutedBatch> {
   const { engine } = ctx;
   const concurrency = ctx.paper ? 1 : Math.max(1, engine.maxParallelOperations);
@@ -205,7 +207,7 @@ export async function executeBatch(
     let r: OperationResult;
     if (ctx.fatal) return;
     try {
-      r = await runOperation(ctx, op, checks);
+      r = await runOperation(ctx, op, checks, changesAfter);
     } catch (e) {
       ctx.fatal ??= e;
       return;

@@ -58,7 +58,12 @@ export async function findRecordlessBackup(engine: Engine, op: PlanOperation, ta
   return null;
 }
 
-export async function runOperation(ctx: RunContext, op: PlanOperation, batchChecks: ValidationCheck[]): Promise<OperationResult> {
+/**
+ * Runs one operation. `changesAfter` (pipelined runs): the operation may read its gates now, but
+ * changes and records nothing before it settles (the validation of the batch two before its own);
+ * a halt found there turns it into RUN_HALTED, whatever its gates said.
+ */
+export async function runOperation(ctx: RunContext, op: PlanOperation, batchChecks: ValidationCheck[], changesAfter?: Promise<unknown>): Promise<OperationResult> {
   const pre = precondition(ctx, op);
   if (pre) return pre;
   const { engine, state, plan } = ctx;
@@ -113,9 +118,14 @@ export async function runOperation(ctx: RunContext, op: PlanOperation, batchChec
       approved: ctx.opts.approve === plan.planHash,
       evaluateAll: ctx.paper,
     });
-    const failed = firstFailure(gates);
-    if (failed) return result(op, ctx.paper ? 'PAPER' : 'REJECTED', failed.reason!, `${failed.gate}: ${failed.detail ?? ''}`, { gates, statements: ctx.statementsOf.get(op.id) });
   }
+  if (changesAfter) {
+    await changesAfter;
+    const late = precondition(ctx, op);
+    if (late) return late;
+  }
+  const failed = firstFailure(gates);
+  if (failed) return result(op, ctx.paper ? 'PAPER' : 'REJECTED', failed.reason!, `${failed.gate}: ${failed.detail ?? ''}`, { gates, statements: ctx.statementsOf.get(op.id) });
   ctx.committedUsd += costUsd;
   const rows = op.sources.reduce((n, s) => n + (ctx.before.get(s)?.rowCount ?? 0), 0);
 

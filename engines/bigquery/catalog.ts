@@ -163,6 +163,8 @@ export class CatalogReader {
     // pages in; row counts are asked per stored table, so they wait for it.
     const columnsRead = this.columnsByTable();
     const viewsRead = this.viewQueries();
+    // Awaited below, once the listing is in: a query failing before that is not unhandled.
+    for (const read of [columnsRead, viewsRead]) read.catch(() => undefined);
     let items: TableListItem[];
     try {
       items = await this.listTableItems();
