@@ -6,7 +6,7 @@ jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGloba
 
 import type { LedgerRecord, LockEvent } from '../../core/ledger/types';
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
-import { MAX_ROWS_PER_INSERT, WRITE_BEHIND_MS } from '../../engines/bigquery/ledger';
+import { MAX_INSERTS_IN_FLIGHT, MAX_ROWS_PER_INSERT, WRITE_BEHIND_MS } from '../../engines/bigquery/ledger';
 import { renameLossFindings, type RenameLossFinding } from '../../engines/bigquery/rename-loss';
 import { evaluateGates, firstFailure } from '../../core/execute/gates';
 import { checkExpiration } from '../../core/execute/preflight';
@@ -113,6 +113,29 @@ describe('BigQuery ledger and lock', () => {
     await h.engine.ledger.flush();
     expect(h.engine.ledger.insertSizes.reduce((a, b) => a + b, 0)).toBe(5 + MAX_ROWS_PER_INSERT);
     expect(rows()).toBe(5 + MAX_ROWS_PER_INSERT);
+  });
+
+  test('a settle while an INSERT is in flight sends the next one at once; a third waits for one of the two', async () => {
+    await h.close();
+    h = await openHarness(seed, { speedup: 5, double: { latency: (kind) => (kind === 'dml' ? 2_000 : 0) } });
+    await h.engine.ledger.init();
+    const settled: number[] = [];
+    const settle = (i: number) => h.engine.ledger.settle().then(() => void settled.push(i));
+    await h.engine.ledger.append([record(1)]);
+    const first = settle(1);
+    await h.engine.ledger.append([record(2)]);
+    const second = settle(2);
+    await h.engine.ledger.append([record(3)]);
+    const third = settle(3);
+    await Promise.all([first, second, third]);
+    expect(MAX_INSERTS_IN_FLIGHT).toBe(2);
+    const [a, b, c] = [...h.double.jobs.values()].filter((j) => j.labels.bqx_kind === 'ledger_append');
+    expect(h.engine.ledger.insertSizes).toEqual([1, 1, 1]);
+    expect(b.startedAt!).toBeLessThan(a.endedAt!);
+    expect(c.startedAt!).toBeGreaterThanOrEqual(Math.min(a.endedAt!, b.endedAt!));
+    // Each settle waited for every row appended before it, not only its own.
+    expect(settled).toEqual([1, 2, 3]);
+    expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toHaveLength(3);
   });
 
   test('an INSERT whose answer is lost is found by its job id: the rows land once', async () => {
