@@ -491,8 +491,8 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
   const synth: PendingSynth = { alongside, result: alongside ? startSynth(opts) : null };
   try {
     await seedIfAbsent(log, opts);
-    return await withEngine(opts.engine, async (engine) => {
-      const job: MainJob = { ...log, opts, policy: loadPolicy(opts.policyFile), engine, metricsFile: path.join(opts.reportsDir, 'metrics.prom'), outcome: 'OK' };
+    return await withEngine(opts.engine, async (engine, policy) => {
+      const job: MainJob = { ...log, opts, policy, engine, metricsFile: path.join(opts.reportsDir, 'metrics.prom'), outcome: 'OK' };
       const resumed = await runInProgress(job);
       const { plan, ...audits } = resumed ? recallRun(job, resumed) : await auditBefore(job).then(async (a) => ({ ...a, plan: await makePlan(job) }));
       await synthStacks(job, synth);
@@ -542,7 +542,7 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
       writeFileSync(html, renderReadinessHtml(readiness.report, { run }));
       say(closingLines(result, focus));
       return result;
-    });
+    }, () => loadPolicy(opts.policyFile));
   } finally {
     // A job that ends before its synth step still lets the synthesis finish writing the stacks whole.
     await synth.result?.catch(() => undefined);
