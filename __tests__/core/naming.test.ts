@@ -172,7 +172,10 @@ describe('verdicts are given once per compiled policy and name', () => {
     const first = judgeName(policy, 'cov_agg_eurusd_gbpusd');
     expect(judgeName(policy, 'cov_agg_eurusd_gbpusd')).toBe(first);
     expect(Object.isFrozen(first) && Object.isFrozen(first.violations) && Object.isFrozen(first.notes) && Object.isFrozen(first.entities)).toBe(true);
-    const other = loadPolicy();
+    // The same file loaded again is the same compiled policy; the same text from another source is another.
+    expect(loadPolicy()).toBe(policy);
+    const other = compilePolicy(readFileSync(defaultPolicyPath(), 'utf8'), 'a copy');
+    expect(other).not.toBe(policy);
     const again = judgeName(other, 'cov_agg_eurusd_gbpusd');
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
