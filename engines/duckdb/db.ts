@@ -7,7 +7,7 @@ import { writtenBy, type Dependency, type Written } from './versions';
 
 export type Row = Record<string, unknown>;
 
-const CHECKPOINT_THRESHOLD = '512MB';
+export const CHECKPOINT_THRESHOLD = '512MB';
 
 /**
  * When the last engine closes a file it opened for writing, it checkpoints (writes the WAL into the
@@ -203,6 +203,19 @@ export class Db {
         throw queryError(this.database, sql, e);
       }
     },
+    script: async (sqls) => {
+      if (sqls.length === 1) return this.queries.all(sqls[0]);
+      // Each statement ends on a line of its own, so a trailing line comment cannot swallow the separator.
+      const sql = sqls.join('\n;\n');
+      try {
+        const reader = await this.conn.runAndReadAll(sql);
+        for (const s of sqls) this.noteStatement(s);
+        return reader.getRowObjectsJS() as Row[];
+      } catch (e) {
+        for (const s of sqls) this.noteStatement(s, false);
+        throw scriptError(this.database, sqls, e);
+      }
+    },
     append: async (schema, tableName, types, rows) => {
       const what = `append to ${schema}.${tableName}`;
       try {
@@ -258,6 +271,13 @@ export interface Queries {
   all(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
   exec(sql: string, params?: DuckDBValue[]): Promise<void>;
   /**
+   * Several statements in one call (no parameters), in order; the rows are the last statement's.
+   * One call instead of one per statement saves DuckDB's per-call round trip (~0.2 ms). A failure
+   * names the statements, since DuckDB does not say which of them failed: callers run a script
+   * inside a transaction, which the failure rolls back whole.
+   */
+  script(sqls: readonly string[]): Promise<Row[]>;
+  /**
    * Appends rows through DuckDB's appender, inside the connection's open transaction (a rollback
    * removes them): several times cheaper than an INSERT whose values are parsed or bound.
    */
@@ -291,6 +311,13 @@ function queryError(database: string, sql: string, e: unknown): Error {
   const msg = ((e as Error)?.message ?? String(e)).trim();
   const short = sql.length > 300 ? `${sql.slice(0, 300)}…` : sql;
   return new DuckDbQueryError(`DuckDB (${database}): ${msg}\n  statement: ${short}`, sql, msg);
+}
+
+function scriptError(database: string, sqls: readonly string[], e: unknown): Error {
+  if (e instanceof BqxError) return e;
+  const msg = ((e as Error)?.message ?? String(e)).trim();
+  const listed = sqls.map((s, i) => `\n  statement ${i + 1} of ${sqls.length}: ${s.length > 300 ? `${s.slice(0, 300)}…` : s}`).join('');
+  return new DuckDbQueryError(`DuckDB (${database}): ${msg}${listed}`, sqls.join(';\n'), msg);
 }
 
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));

@@ -489,10 +489,9 @@ class DuckDbEngine implements Engine {
       await this.db.transaction(async (q) => {
         await this.ledger.insertInto(q, records);
         await failpoint('engine.step');
-        for (const s of stmts) {
-          if (s === BEGIN || s === COMMIT) continue;
-          if (s.startsWith('CREATE TABLE ')) createdRows = num((await q.all(s))[0]?.Count);
-          else await q.exec(s);
+        for (const script of scripts(stmts.filter((s) => s !== BEGIN && s !== COMMIT))) {
+          const rows = await q.script(script);
+          if (script[script.length - 1].startsWith('CREATE TABLE ')) createdRows = num(rows[0]?.Count);
         }
       });
     } catch (e) {
@@ -645,6 +644,19 @@ class DuckDbEngine implements Engine {
 
 /** Schemas DuckDB and this engine keep for themselves. */
 export const DUCKDB_RESERVED_SCHEMAS = ['information_schema', 'pg_catalog', 'main', 'temp', CATALOG_SCHEMA] as const;
+
+/**
+ * A step's statements as few calls as can still read a CREATE TABLE … AS's answer (the rows it
+ * wrote): each such statement ends a script, the rest go together.
+ */
+function scripts(stmts: readonly string[]): string[][] {
+  const out: string[][] = [[]];
+  for (const s of stmts) {
+    out[out.length - 1].push(s);
+    if (s.startsWith('CREATE TABLE ')) out.push([]);
+  }
+  return out.filter((x) => x.length > 0);
+}
 
 export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<Engine> {
   const named = {
