@@ -5,7 +5,7 @@
  * the HTML report of what the run did. It approves its own plan: it exists for the local warehouse
  * only.
  */
-import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { auditCatalogue, type AuditResult } from '../core/audit';
 import type { TableInfo } from '../core/catalogue';
@@ -31,7 +31,8 @@ import { runOutcome, type RunSummary } from '../core/report/summary';
 import type { Scale } from '../warehouse/catalogue';
 import { repoRoot } from '../core/paths';
 import { withEngine } from './engine';
-import { synthesize } from './synth';
+import { synthesizeInWorker, type SynthSummary } from './synth';
+import { loadEnvironment } from '../config/environments';
 import { planWarehouse, todayUtc, writePlanFile, writePlanReview } from './plan';
 import { reviewFileFor } from './plan-review';
 import { outcomeOfVerdict } from './readiness/verdict';
@@ -273,13 +274,51 @@ function recallRun(job: MainJob, { state, plan }: { state: MainRunState; plan: P
   return { before: state.before, columnsBefore: state.columnsBefore, plan };
 }
 
-async function synthStacks(job: MainJob): Promise<void> {
+/** The environment whose stacks the job synthesizes (the views of its committed plan, from the repository). */
+const SYNTH_ENV = 'prod';
+
+/** A path with its directory's symbolic links resolved (the file itself may not exist yet). */
+function canonicalPath(file: string): string {
+  const abs = path.resolve(file);
+  try {
+    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * Whether the job writes a file the synthesis reads (`--plan-out` at the environment's committed
+ * plan or views handoff file): then the synthesis must wait for the plan step, as it reads them.
+ */
+export function jobWritesSynthInput(opts: Pick<MainJobOptions, 'planOut'>): boolean {
+  const { views } = loadEnvironment(SYNTH_ENV);
+  const reads = new Set([views.planFile, views.appliedFile].filter((f): f is string => f !== undefined).map((f) => canonicalPath(path.join(repoRoot(), f))));
+  return [opts.planOut, reviewFileFor(opts.planOut), mainRunStateFile(opts.planOut)].some((f) => reads.has(canonicalPath(f)));
+}
+
+/** A synthesis under way: started with the job (alongside seed, open, audit and plan) unless it must follow the plan. */
+interface PendingSynth {
+  readonly alongside: boolean;
+  result: Promise<SynthSummary> | null;
+}
+
+const startSynth = (opts: MainJobOptions): Promise<SynthSummary> => {
+  const result = synthesizeInWorker({ env: SYNTH_ENV, outdir: opts.stacksDir, repoRoot: repoRoot() });
+  // Awaited at the synth step (or when the job ends early): an early failure is not an unhandled rejection meanwhile.
+  result.catch(() => undefined);
+  return result;
+};
+
+async function synthStacks(job: MainJob, pending: PendingSynth): Promise<void> {
   const { stacksDir } = job.opts;
   await timed(
     job,
     'synth',
-    () => synthesize({ env: 'prod', outdir: stacksDir, repoRoot: repoRoot() }),
-    (r) => `${stacksDir}: ${Object.keys(r.resources).length} stacks, ${Object.values(r.resources).reduce((a, b) => a + b, 0)} resources (prod)`,
+    () => (pending.result ??= startSynth(job.opts)),
+    (r) =>
+      `${stacksDir}: ${Object.keys(r.resources).length} stacks, ${Object.values(r.resources).reduce((a, b) => a + b, 0)} resources (${SYNTH_ENV}; ${r.seconds.toFixed(1)} s` +
+      `${r.inWorker ? ' in a worker thread' : ''}${pending.alongside ? ', alongside the steps above' : ''})`,
   );
 }
 
@@ -446,13 +485,17 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
   const resumeCommand = opts.resumeCommand ?? `bqx main --database ${opts.engine.database}`;
   const signals = interruptOnSignals('the main job', process.stderr, { holdAfterRun: opts.holdSignalsAfterRun });
   const log: StepLog = { progress: opts.progress ?? silentProgress, steps, say, stop: signals.signal, resumeCommand };
+  // The synthesis reads the repository (code, config, the committed plan), none of the warehouse: it
+  // runs in a worker thread while this thread seeds, opens the warehouse, audits and plans.
+  const alongside = !jobWritesSynthInput(opts);
+  const synth: PendingSynth = { alongside, result: alongside ? startSynth(opts) : null };
   try {
     await seedIfAbsent(log, opts);
-    return await withEngine(opts.engine, async (engine) => {
-      const job: MainJob = { ...log, opts, policy: loadPolicy(opts.policyFile), engine, metricsFile: path.join(opts.reportsDir, 'metrics.prom'), outcome: 'OK' };
+    return await withEngine(opts.engine, async (engine, policy) => {
+      const job: MainJob = { ...log, opts, policy, engine, metricsFile: path.join(opts.reportsDir, 'metrics.prom'), outcome: 'OK' };
       const resumed = await runInProgress(job);
       const { plan, ...audits } = resumed ? recallRun(job, resumed) : await auditBefore(job).then(async (a) => ({ ...a, plan: await makePlan(job) }));
-      await synthStacks(job);
+      await synthStacks(job, synth);
       const readiness = await readinessOf(job, plan);
       const { focus, pairs } = extractionLine(job, readiness);
       const paper = await paperRun(job, plan, readiness);
@@ -499,8 +542,10 @@ export async function runMainJob(opts: MainJobOptions, say: (line: string) => vo
       writeFileSync(html, renderReadinessHtml(readiness.report, { run }));
       say(closingLines(result, focus));
       return result;
-    });
+    }, () => loadPolicy(opts.policyFile));
   } finally {
+    // A job that ends before its synth step still lets the synthesis finish writing the stacks whole.
+    await synth.result?.catch(() => undefined);
     signals.dispose();
   }
 }

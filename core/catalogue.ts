@@ -47,8 +47,29 @@ export interface CatalogueSnapshot {
   readonly fingerprint: string;
 }
 
+/**
+ * Hashes of frozen table entries (a listing's entries are frozen whole, columns included): they
+ * cannot change, so the planner, readiness, the gates and the executor's preflights, which hash
+ * the same listing again and again in one process, hash each entry once.
+ */
+const frozenStateHashes = new WeakMap<object, string>();
+
+function frozenWhole(t: Pick<TableInfo, 'columns'>): boolean {
+  if (!Object.isFrozen(t) || !Object.isFrozen(t.columns)) return false;
+  for (const c of t.columns) if (!Object.isFrozen(c)) return false;
+  return true;
+}
+
 /** A table's state as the plan saw it: schema and row count, hashed. */
 export function tableStateHash(t: Pick<TableInfo, 'name' | 'kind' | 'columns' | 'rowCount'>): string {
+  const known = frozenStateHashes.get(t);
+  if (known !== undefined) return known;
+  const hash = computeStateHash(t);
+  if (frozenWhole(t)) frozenStateHashes.set(t, hash);
+  return hash;
+}
+
+function computeStateHash(t: Pick<TableInfo, 'name' | 'kind' | 'columns' | 'rowCount'>): string {
   const h = createHash('sha256');
   h.update(`${t.name}\u0000${t.kind}\u0000${t.rowCount}\u0000`);
   for (const c of t.columns) h.update(`${c.name}:${c.type};`);

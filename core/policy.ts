@@ -207,7 +207,24 @@ export function parseForm(text: string): FormSlot[] {
   });
 }
 
+/**
+ * Policies compiled in this process, by source and exact text: a Policy is not changed once
+ * compiled (every field readonly; per-policy caches such as the column grammar and the name
+ * verdicts rely on it), so the same file read again (the main job's policy, then readiness's
+ * policy check) is the same Policy, its verdicts judged once.
+ */
+const compiledPolicies = new Map<string, Policy>();
+
 export function compilePolicy(text: string, source: string): Policy {
+  const key = `${source}\u0000${text}`;
+  const known = compiledPolicies.get(key);
+  if (known) return known;
+  const policy = compileOnce(text, source);
+  compiledPolicies.set(key, policy);
+  return policy;
+}
+
+function compileOnce(text: string, source: string): Policy {
   let raw: unknown;
   try {
     raw = parseYaml(text);

@@ -1,6 +1,6 @@
 import { auditNames } from '../../core/audit';
 import { canonicalWithVariant, judgeName, VIOLATION_CLASSES } from '../../core/naming/grammar';
-import { compilePolicy, loadPolicy } from '../../core/policy';
+import { compilePolicy, defaultPolicyPath, loadPolicy } from '../../core/policy';
 import { readFileSync } from 'fs';
 import { repoPath } from '../../core/paths';
 import { buildCatalogue, ANOMALIES } from '../../warehouse/catalogue';
@@ -163,5 +163,30 @@ describe('the policy file is the one place rules live', () => {
   it('an invalid policy is refused with the field named', () => {
     expect(() => compilePolicy(text.replace('defaultVariant: idx', 'defaultVariant: foo'), 'bad.yaml')).toThrow(/bad.yaml.*defaultVariant/);
     expect(() => compilePolicy('version: [', 'broken.yaml')).toThrow(/broken.yaml is not valid YAML/);
+  });
+});
+
+describe('verdicts are given once per compiled policy and name', () => {
+  test('the same frozen verdict again; another compiled policy judges on its own, equally', () => {
+    const policy = loadPolicy();
+    const first = judgeName(policy, 'cov_agg_eurusd_gbpusd');
+    expect(judgeName(policy, 'cov_agg_eurusd_gbpusd')).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.violations) && Object.isFrozen(first.notes) && Object.isFrozen(first.entities)).toBe(true);
+    // The same file loaded again is the same compiled policy; the same text from another source is another.
+    expect(loadPolicy()).toBe(policy);
+    const other = compilePolicy(readFileSync(defaultPolicyPath(), 'utf8'), 'a copy');
+    expect(other).not.toBe(policy);
+    const again = judgeName(other, 'cov_agg_eurusd_gbpusd');
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
+
+  test('a policy compiled from other rules gives its own verdict for a name already judged under the first', () => {
+    const policy = loadPolicy();
+    expect(judgeName(policy, 'zz_tmp_table').bookkeeping).toBe(false);
+    const text = readFileSync(defaultPolicyPath(), 'utf8');
+    const changed = compilePolicy(text.replace(/^bookkeepingPrefix:.*$/m, 'bookkeepingPrefix: zz_'), 'changed');
+    expect(judgeName(changed, 'zz_tmp_table').bookkeeping).toBe(true);
+    expect(judgeName(policy, 'zz_tmp_table').bookkeeping).toBe(false);
   });
 });

@@ -9,7 +9,9 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { runApply } from '../../app/runs';
 import type { ExtractionReport } from '../../app/extraction';
-import type { RemapResult } from '../../core/extraction/remap';
+import { remapBasis, remapCounts, remapPair, type RemapResult } from '../../core/extraction/remap';
+import { discoveryRule } from '../../core/extraction/discovery';
+import { loadPolicy } from '../../core/policy';
 import type { Plan } from '../../core/plan/types';
 import type { TableInfo } from '../../core/catalogue';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
@@ -204,6 +206,15 @@ describe('bqx remap --plan PLAN --pair eurusd', () => {
     expect(remap.counts.RENAMED + remap.counts.MERGED + remap.counts.UNCHANGED).toBe(remap.mappings.length);
     expect(remap.counts.RENAMED).toBeGreaterThan(0);
     expect(remap.counts.MERGED).toBeGreaterThan(0);
+  });
+
+  test('readiness counts every pair as the remap does (remapCounts: the counts without the mapping list), before and after the apply', async () => {
+    const rule = discoveryRule(loadPolicy());
+    for (const db of [pristine, applied]) {
+      const basis = remapBasis(rule, await listing(db), plan);
+      for (const pair of rule.pairs) expect(remapCounts(basis, pair)).toEqual(remapPair(basis, pair).counts);
+    }
+    expect(remapCounts(remapBasis(rule, await listing(pristine), plan), PAIR)).toEqual(remap.counts);
   });
 
   test('the same mapping after the apply (the views keep the old columns)', async () => {

@@ -5,8 +5,8 @@
  * test endpoint every service is served from that one base URL and only a test identity's token (a
  * fixed token, or one the test IAM Credentials endpoint issued) is sent, never real credentials.
  */
-import { GoogleAuth } from 'google-auth-library';
-import { DEFAULT_TEST_TOKEN, type Identity } from '../../engines/bigquery/credentials';
+import type { GoogleAuth } from 'google-auth-library';
+import { DEFAULT_TEST_TOKEN, googleAuthLibrary, type Identity } from '../../engines/bigquery/credentials';
 
 export type GoogleService = 'storage' | 'run' | 'resourcemanager' | 'serviceusage';
 
@@ -54,7 +54,7 @@ export function googleApis(opts: GoogleApisOptions = {}): GoogleApis {
   const offline = Boolean(opts.endpoint);
   const id = opts.identity && opts.identity.test === offline ? opts.identity : null;
   let auth: GoogleAuth | null = null;
-  const getAuth = () => (auth ??= new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }));
+  const getAuth = () => (auth ??= new (googleAuthLibrary().GoogleAuth)({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }));
   const token = async (): Promise<string> => {
     if (id) return id.token();
     if (offline) return DEFAULT_TEST_TOKEN;

@@ -6,7 +6,6 @@ import type { Engine, EngineOptions } from '../../core/ports/engine';
 import { openAppEngine } from '../engine';
 import { checkApis, checkBuckets, checkCredentials, checkJobs, checkPermissions, checkRenameLoss, cloudTargets } from './checks/cloud';
 import type { BigQueryEngine } from '../../engines/bigquery/engine';
-import { renameLossFindings } from '../../engines/bigquery/rename-loss';
 import { checkDependencies, checkLockfile } from './checks/dependencies';
 import { checkColumnAudit } from './checks/columns';
 import { checkExtractJob, extractJobSource } from './checks/extraction';
@@ -136,6 +135,8 @@ export async function runReadiness(opts: ReadinessOptions): Promise<ReadinessOut
     await checkLockfile(findings);
     let deployed: DeployedJobs | null = null;
     if (engine.kind === 'bigquery') {
+      // The BigQuery client library loads on BigQuery only: a local readiness (npm start) never needs it.
+      const { renameLossFindings } = await import('../../engines/bigquery/rename-loss');
       // The Google APIs act as the engine does (the runner, impersonated), so every answer is the runner's.
       const apis = googleApis({ endpoint: googleApiEndpoint, identity: (engine as BigQueryEngine).identity });
       const region = engine.where.location.includes('-') ? engine.where.location : 'us-central1';

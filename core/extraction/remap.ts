@@ -7,7 +7,7 @@
  */
 import { BqxError } from '../errors';
 import type { Plan, PlanOperation } from '../plan/types';
-import { extractionBasis, extractionSetsOf, trainingColumn, trainingPrefix, type DiscoveryRule, type ExtractionBasis, type ExtractionSets, type ListedTable } from './discovery';
+import { extractionBasis, extractionSetsOf, trainingPrefix, type DiscoveryRule, type ExtractionBasis, type ExtractionSets, type ListedTable } from './discovery';
 
 export const REMAP_KINDS = ['RENAMED', 'MERGED', 'UNCHANGED'] as const;
 export type RemapKind = (typeof REMAP_KINDS)[number];
@@ -103,13 +103,11 @@ export function remapTrainingColumns(rule: DiscoveryRule, listing: readonly List
   return remapPair(remapBasis(rule, listing, plan), pair);
 }
 
-/** `sets`: the caller's `extractionSetsOf(basis.extraction, pair)`, when it has them. */
-export function remapPair(basis: RemapBasis, pair: string, sets: ExtractionSets = extractionSetsOf(basis.extraction, pair)): RemapResult {
+/** Every training column the job read for `pair` before the plan (`olds`), and its name after it (`news`, same order). */
+function columnMoves(basis: RemapBasis, pair: string, sets: ExtractionSets): { oldTables: string[]; olds: string[]; news: string[] } {
   const { plan, listed, moves } = basis;
-  const rule = basis.extraction.rule;
+  const excluded = basis.extraction.rule.excludeColumns;
   const oldTables = [...sets.before.tables, ...sets.duplicatesByName.filter((d) => d.when === 'before').map((d) => d.name)].sort();
-  const keep = (c: string) => !rule.excludeColumns.has(c);
-
   const olds: string[] = [];
   const news: string[] = [];
   const missing: string[] = [];
@@ -124,7 +122,7 @@ export function remapPair(basis: RemapBasis, pair: string, sets: ExtractionSets 
     const from = trainingPrefix(table, pair);
     const to = trainingPrefix(move.target, pair);
     for (const c of columns) {
-      if (!keep(c)) continue;
+      if (excluded.has(c)) continue;
       olds.push(`${from}_${c}`);
       news.push(`${to}_${move.columns?.get(c) ?? c}`);
     }
@@ -136,34 +134,59 @@ export function remapPair(basis: RemapBasis, pair: string, sets: ExtractionSets 
       'run bqx reconcile PLAN to see what changed since the plan, or make a new plan',
     );
   }
+  return { oldTables, olds, news };
+}
 
+/** How many old training columns become each new name (a name two or more become is MERGED). */
+function sourcesOf(news: readonly string[]): Map<string, number> {
   const sources = new Map<string, number>();
   for (const n of news) sources.set(n, (sources.get(n) ?? 0) + 1);
-  const mappings: RemapMapping[] = olds.map((old, i) => {
-    const n = news[i];
-    return { old, new: n, kind: (sources.get(n) as number) > 1 ? 'MERGED' : old === n ? 'UNCHANGED' : 'RENAMED' };
-  });
-  mappings.sort((a, b) => (a.old < b.old ? -1 : a.old > b.old ? 1 : 0));
+  return sources;
+}
 
-  const endColumns = basis.endColumns;
-  const reached = new Set(news);
+const kindOf = (old: string, n: string, sources: ReadonlyMap<string, number>): RemapKind => ((sources.get(n) as number) > 1 ? 'MERGED' : old === n ? 'UNCHANGED' : 'RENAMED');
+
+/** New training columns (of the base tables read after the plan) that no old column becomes. */
+function addedColumns(basis: RemapBasis, pair: string, sets: ExtractionSets, reached: ReadonlyMap<string, number>): Set<string> {
+  const excluded = basis.extraction.rule.excludeColumns;
   const added = new Set<string>();
   for (const table of sets.after.tables) {
-    for (const c of (endColumns.get(table) ?? listed.get(table)?.columns.map((x) => x.name) ?? []).filter(keep)) {
-      const name = trainingColumn(table, pair, c);
+    const prefix = trainingPrefix(table, pair);
+    for (const c of basis.endColumns.get(table) ?? basis.listed.get(table)?.columns.map((x) => x.name) ?? []) {
+      if (excluded.has(c)) continue;
+      const name = `${prefix}_${c}`;
       if (!reached.has(name)) added.add(name);
     }
   }
+  return added;
+}
+
+/** `sets`: the caller's `extractionSetsOf(basis.extraction, pair)`, when it has them. */
+export function remapPair(basis: RemapBasis, pair: string, sets: ExtractionSets = extractionSetsOf(basis.extraction, pair)): RemapResult {
+  const { oldTables, olds, news } = columnMoves(basis, pair, sets);
+  const sources = sourcesOf(news);
+  const mappings: RemapMapping[] = olds.map((old, i) => ({ old, new: news[i], kind: kindOf(old, news[i], sources) }));
+  mappings.sort((a, b) => (a.old < b.old ? -1 : a.old > b.old ? 1 : 0));
+  const added = addedColumns(basis, pair, sets, sources);
   const counts = { RENAMED: 0, MERGED: 0, UNCHANGED: 0 };
   for (const m of mappings) counts[m.kind]++;
   return {
     pair,
-    planHash: plan.planHash,
+    planHash: basis.plan.planHash,
     mappings,
     added: [...added].sort(),
-    counts: { ...counts, old: mappings.length, new: reached.size, added: added.size },
+    counts: { ...counts, old: mappings.length, new: sources.size, added: added.size },
     tables: { old: oldTables.length, new: sets.after.tables.length },
   };
+}
+
+/** `remapPair`'s counts alone (readiness reports these per pair): no mapping list built or sorted. */
+export function remapCounts(basis: RemapBasis, pair: string, sets: ExtractionSets = extractionSetsOf(basis.extraction, pair)): RemapResult['counts'] {
+  const { olds, news } = columnMoves(basis, pair, sets);
+  const sources = sourcesOf(news);
+  const counts = { RENAMED: 0, MERGED: 0, UNCHANGED: 0 };
+  for (let i = 0; i < olds.length; i++) counts[kindOf(olds[i], news[i], sources)]++;
+  return { ...counts, old: olds.length, new: sources.size, added: addedColumns(basis, pair, sets, sources).size };
 }
 
 export interface FeatureRewrite {

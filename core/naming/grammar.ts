@@ -211,11 +211,37 @@ function reportKey(grammar: FamilyGrammar, type: string | null): string {
 }
 
 /**
+ * Verdicts already given, per compiled policy: a verdict depends on the policy and the name alone,
+ * and a Policy is not changed once compiled (every field readonly). The audits before and after,
+ * the planner and readiness judge the same thousands of names in one process; each once now.
+ * Frozen, as every caller shares them.
+ */
+const verdictsByPolicy = new WeakMap<Policy, Map<string, NameVerdict>>();
+
+function frozenVerdict(v: NameVerdict): NameVerdict {
+  Object.freeze(v.violations);
+  Object.freeze(v.entities);
+  Object.freeze(v.windows);
+  Object.freeze(v.notes);
+  return Object.freeze(v);
+}
+
+/**
  * Gives the M008 verdict for one table name. Never throws: hostile input (quotes, `;`, spaces,
  * empty strings) is an UNKNOWN_FAMILY verdict, not a crash.
  */
 export function judgeName(policy: Policy, rawName: string): NameVerdict {
   const name = typeof rawName === 'string' ? rawName : String(rawName);
+  let verdicts = verdictsByPolicy.get(policy);
+  if (!verdicts) verdictsByPolicy.set(policy, (verdicts = new Map()));
+  const known = verdicts.get(name);
+  if (known) return known;
+  const verdict = frozenVerdict(judgeNameOnce(policy, name));
+  verdicts.set(name, verdict);
+  return verdict;
+}
+
+function judgeNameOnce(policy: Policy, name: string): NameVerdict {
   if (name.length === 0) return unknownFamily(name, ['empty name']);
   if (!IDENTIFIER_RE.test(name)) {
     return unknownFamily(name, ['not a valid table identifier (only letters, digits and "_" are allowed)']);

@@ -7,8 +7,14 @@ import { accessSync, constants } from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { GoogleAuth, Impersonated, OAuth2Client, type AuthClient } from 'google-auth-library';
+import type { AuthClient, Impersonated, OAuth2Client } from 'google-auth-library';
 import { BqxError } from '../../core/errors';
+
+/**
+ * google-auth-library, loaded when an identity is made (on BigQuery only): the modules that import
+ * this one for its names and checks load with every verb, the embedded warehouse's included.
+ */
+export const googleAuthLibrary = (): typeof import('google-auth-library') => require('google-auth-library') as typeof import('google-auth-library');
 
 /** Where `gcloud auth application-default login` writes its credentials. */
 export function adcFile(env: NodeJS.ProcessEnv = process.env): string {
@@ -92,7 +98,7 @@ export interface Identity {
 /** A client that presents one fixed token: a test endpoint's identity (or the source of an impersonation there). */
 function fixedTokenClient(token: string): OAuth2Client {
   // Node's fetch: gaxios would otherwise load node-fetch, which Jest's VM cannot import.
-  const client = new OAuth2Client({ transporterOptions: { fetchImplementation: globalThis.fetch } } as never);
+  const client = new (googleAuthLibrary().OAuth2Client)({ transporterOptions: { fetchImplementation: globalThis.fetch } } as never);
   client.setCredentials({ access_token: token, expiry_date: Date.now() + 365 * 86_400_000 });
   return client;
 }
@@ -125,11 +131,12 @@ export async function resolveIdentity(o: IdentityOptions): Promise<Identity> {
     if (!o.iamEndpoint) {
       throw new BqxError('BAD_OPTION', `impersonating ${target} on a test endpoint needs a test IAM Credentials endpoint`, 'pass --google-api-endpoint (env BQX_GOOGLE_API_ENDPOINT): a test token is never sent to Google');
     }
-    return impersonated(new Impersonated({ sourceClient: fixedTokenClient(token), targetPrincipal: target, targetScopes: [CLOUD_PLATFORM_SCOPE], lifetime: 3600, endpoint: o.iamEndpoint.replace(/\/$/, '') }), target, true);
+    return impersonated(new (googleAuthLibrary().Impersonated)({ sourceClient: fixedTokenClient(token), targetPrincipal: target, targetScopes: [CLOUD_PLATFORM_SCOPE], lifetime: 3600, endpoint: o.iamEndpoint.replace(/\/$/, '') }), target, true);
   }
   if (o.accessToken !== undefined) {
     throw new BqxError('BAD_OPTION', 'a fixed access token is only for a test endpoint', 'pass --api-endpoint for a test double, or drop the token to use Application Default Credentials');
   }
+  const { GoogleAuth, Impersonated: ImpersonatedClient } = googleAuthLibrary();
   const adc = new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
   const adcPrincipal = async () => {
     try {
@@ -140,7 +147,7 @@ export async function resolveIdentity(o: IdentityOptions): Promise<Identity> {
   };
   if (target && (await adcPrincipal()) !== target) {
     const source = await adc.getClient();
-    return impersonated(new Impersonated({ sourceClient: source as OAuth2Client, targetPrincipal: target, targetScopes: [CLOUD_PLATFORM_SCOPE], lifetime: 3600 }), target, false);
+    return impersonated(new ImpersonatedClient({ sourceClient: source as OAuth2Client, targetPrincipal: target, targetScopes: [CLOUD_PLATFORM_SCOPE], lifetime: 3600 }), target, false);
   }
   return {
     authClient: undefined,

@@ -132,9 +132,27 @@ export class DuckDbLedger implements LedgerStore {
   /** Pending records commit in the next step's own transaction (DuckDbEngine.run): nothing to wait for. */
   async settle(): Promise<void> {}
 
+  /**
+   * Rows read again only after this process wrote the table (the listing's rule, versions.ts: no
+   * other process writes the file while this one holds it). A second `npm start` read the same
+   * ~15,000 ledger rows seven times. Each caller gets its own copies.
+   */
+  private async readKept<T extends object>(table: string, key: string, read: () => Promise<T[]>): Promise<T[]> {
+    const stamp = this.db.readStamp([{ schema: this.where.runnerDataset, table }]);
+    const kept = stamp === null ? undefined : (this.db.catalog.read(`${table}:${key}`, stamp) as readonly T[] | undefined);
+    if (kept) return kept.map((r) => ({ ...r }));
+    const rows = await read();
+    if (stamp !== null) this.db.catalog.setRead(`${table}:${key}`, stamp, rows.map((r) => ({ ...r })));
+    return rows;
+  }
+
   async records(planHash?: string): Promise<LedgerRecord[]> {
     await this.flush();
     if (!(await this.tablesPresent())) return [];
+    return this.readKept(LEDGER, planHash ?? '*', () => this.readRecords(planHash));
+  }
+
+  private async readRecords(planHash?: string): Promise<LedgerRecord[]> {
     const rows = await this.db.all(
       `SELECT * FROM ${this.ledger}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],
@@ -175,6 +193,10 @@ export class DuckDbLedger implements LedgerStore {
   async runs(planHash?: string): Promise<RunRecord[]> {
     await this.flush();
     if (!(await this.tablesPresent())) return [];
+    return this.readKept(RUNS, planHash ?? '*', () => this.readRuns(planHash));
+  }
+
+  private async readRuns(planHash?: string): Promise<RunRecord[]> {
     const rows = await this.db.all(
       `SELECT * FROM ${this.runsTable}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
       planHash === undefined ? undefined : [planHash],

@@ -124,6 +124,7 @@ export class CatalogCache {
   private readonly byDataset = new Map<string, Map<string, CatalogEntry>>();
   /** Whole listings, each with the stamp of what it depends on (CatalogueVersions) taken before it was read. */
   private readonly listings = new Map<string, { readonly stamp: string; readonly tables: readonly TableInfo[] }>();
+  private readonly reads = new Map<string, { readonly stamp: string; readonly value: unknown }>();
   /** The dataset's listing read when the counters stood at `stamp`, or undefined. */
   listing(dataset: string, stamp: string): readonly TableInfo[] | undefined {
     const l = this.listings.get(dataset);
@@ -131,6 +132,14 @@ export class CatalogCache {
   }
   setListing(dataset: string, stamp: string, tables: readonly TableInfo[]): void {
     this.listings.set(dataset, { stamp, tables });
+  }
+  /** Other reads kept the same way as listings (the ledger's rows, by plan): the value read at `stamp`, or undefined. */
+  read(key: string, stamp: string): unknown {
+    const r = this.reads.get(key);
+    return r && r.stamp === stamp ? r.value : undefined;
+  }
+  setRead(key: string, stamp: string, value: unknown): void {
+    this.reads.set(key, { stamp, value });
   }
   get(dataset: string): Map<string, CatalogEntry> | undefined {
     return this.byDataset.get(dataset);
@@ -155,6 +164,7 @@ export class CatalogCache {
     if (dataset === undefined) {
       this.byDataset.clear();
       this.listings.clear();
+      this.reads.clear();
     } else {
       this.byDataset.delete(dataset);
       this.listings.delete(dataset);

@@ -8,7 +8,7 @@
  */
 import type { TableInfo } from '../../../core/catalogue';
 import { DISCOVERY_ENV, FIXED_MODES, MANIFEST_ENV, discoveryRule, extractionBasis, extractionSetsOf, pairsInCatalogue } from '../../../core/extraction/discovery';
-import { remapBasis, remapPair } from '../../../core/extraction/remap';
+import { remapBasis, remapCounts } from '../../../core/extraction/remap';
 import type { Plan } from '../../../core/plan/types';
 import type { Policy } from '../../../core/policy';
 import type { Findings } from '../findings';
@@ -47,7 +47,7 @@ export function extractionByPair(policy: Policy, tables: readonly TableInfo[], p
   return pairs.map((pair) => {
     const s = extractionSetsOf(basis, pair);
     const dupBefore = s.duplicatesByName.filter((d) => d.when === 'before').length;
-    const r = remap ? remapPair(remap, pair, s) : null;
+    const r = remap ? remapCounts(remap, pair, s) : null;
     return {
       pair,
       before: s.before.tables.length,
@@ -56,7 +56,7 @@ export function extractionByPair(policy: Policy, tables: readonly TableInfo[], p
       nameOnlyGrace: s.nameOnly.grace,
       duplicatesBefore: dupBefore,
       duplicatesDuringGrace: s.duplicatesByName.length - dupBefore,
-      remap: r ? { RENAMED: r.counts.RENAMED, MERGED: r.counts.MERGED, UNCHANGED: r.counts.UNCHANGED, added: r.counts.added } : null,
+      remap: r ? { RENAMED: r.RENAMED, MERGED: r.MERGED, UNCHANGED: r.UNCHANGED, added: r.added } : null,
     };
   });
 }
