@@ -50,18 +50,18 @@ function openError(database: string, e: unknown): BqxError {
 }
 
 /**
- * Opens an existing warehouse file. DuckDB lets one process write a file at a time; its lock error
- * becomes WAREHOUSE_BUSY. A missing file is an error here: reading verbs never create an empty
- * warehouse; a file that is not a DuckDB database (a JSON or CSV passed by mistake, which DuckDB
- * would otherwise open as an empty database) is refused by its header.
- */
-/**
  * The warehouse's tables are small (tens of rows) and the tool sends one statement at a time, so a
  * second DuckDB thread only adds hand-offs: with one, a full Phase 4C apply takes ~18% less CPU
  * and its close-time checkpoint ~33% less (`node dist/bench/floor.js` prints both settings' replay).
  */
 export const ENGINE_THREADS = '1';
 
+/**
+ * Opens an existing warehouse file. DuckDB lets one process write a file at a time; its lock error
+ * becomes WAREHOUSE_BUSY. A missing file is an error here: reading verbs never create an empty
+ * warehouse; a file that is not a DuckDB database (a JSON or CSV passed by mistake, which DuckDB
+ * would otherwise open as an empty database) is refused by its header.
+ */
 export async function openDuckDbFile(database: string, readOnly = false): Promise<DuckDBInstance> {
   if (!existsSync(database)) {
     throw new BqxError(
@@ -114,6 +114,8 @@ export interface CatalogEntry {
   fingerprint?: import('../../core/ports/engine').ContentFingerprint;
 }
 
+const listingKey = (dataset: string): string => `listing:${dataset}`;
+
 /**
  * Which names of a dataset are tables and which views. DuckDB's catalog functions (duckdb_tables(),
  * duckdb_views()) enumerate the whole catalog: ~60-130 ms per call at 5,817 tables, far too slow
@@ -122,18 +124,16 @@ export interface CatalogEntry {
  */
 export class CatalogCache {
   private readonly byDataset = new Map<string, Map<string, CatalogEntry>>();
-  /** Whole listings, each with the stamp of what it depends on (CatalogueVersions) taken before it was read. */
-  private readonly listings = new Map<string, { readonly stamp: string; readonly tables: readonly TableInfo[] }>();
+  /** Reads kept with the stamp of what they depend on (CatalogueVersions), taken before each was read: whole listings, the ledger's rows by plan. */
   private readonly reads = new Map<string, { readonly stamp: string; readonly value: unknown }>();
   /** The dataset's listing read when the counters stood at `stamp`, or undefined. */
   listing(dataset: string, stamp: string): readonly TableInfo[] | undefined {
-    const l = this.listings.get(dataset);
-    return l && l.stamp === stamp ? l.tables : undefined;
+    return this.read(listingKey(dataset), stamp) as readonly TableInfo[] | undefined;
   }
   setListing(dataset: string, stamp: string, tables: readonly TableInfo[]): void {
-    this.listings.set(dataset, { stamp, tables });
+    this.setRead(listingKey(dataset), stamp, tables);
   }
-  /** Other reads kept the same way as listings (the ledger's rows, by plan): the value read at `stamp`, or undefined. */
+  /** The value read under `key` when the counters stood at `stamp`, or undefined. */
   read(key: string, stamp: string): unknown {
     const r = this.reads.get(key);
     return r && r.stamp === stamp ? r.value : undefined;
@@ -163,11 +163,10 @@ export class CatalogCache {
   invalidate(dataset?: string): void {
     if (dataset === undefined) {
       this.byDataset.clear();
-      this.listings.clear();
       this.reads.clear();
     } else {
       this.byDataset.delete(dataset);
-      this.listings.delete(dataset);
+      this.reads.delete(listingKey(dataset));
     }
   }
 }
