@@ -178,6 +178,37 @@ describe('a real run of one operation', () => {
     expect(recs(engine)[1]).toEqual(['STEP_DONE', 'BACKUP_TABLE', `dup>${backupNameFor(op.id, 'dup', 1)}`, 1]);
   });
 
+  test("a consolidation backs up every source first, then settles once: each drop comes after every backup's record is durable", async () => {
+    const { op } = consolidation(table('a'), table('b'), 'ab', ['a_copy']);
+    const engine = validatesConsolidation(new FakeEngine([table('a'), table('a_copy'), table('b')]), op);
+    const atDrop: [string, number][] = [];
+    engine.onRun = (step) => {
+      if (step.kind === 'DROP_TABLE') atDrop.push([step.name, engine.ledger.settles]);
+    };
+    expect((await runOperation(runContext(engine, [op]), op, [])).outcome).toBe('APPLIED');
+    expect(engine.ran.map((x) => x.step.kind)).toEqual(['CONSOLIDATE', 'BACKUP_TABLE', 'BACKUP_TABLE', 'BACKUP_TABLE', 'DROP_TABLE', 'DROP_TABLE', 'DROP_TABLE']);
+    expect(atDrop).toEqual([
+      ['a', 1],
+      ['a_copy', 1],
+      ['b', 1],
+    ]);
+    // The one settle came when the three backups' records had been appended (after STARTED,
+    // CONSOLIDATE and VALIDATE_CONSOLIDATION), before any drop's.
+    expect(engine.ledger.settledAt).toEqual([6]);
+    expect(recs(engine).slice(3, 6).map((x) => `${x[1]} ${x[2]}`)).toEqual(['a', 'a_copy', 'b'].map((t) => `BACKUP_TABLE ${t}>${backupNameFor(op.id, t, 1)}`));
+  });
+
+  test('a resumed drop whose backup an earlier attempt recorded does not wait for the ledger', async () => {
+    const { op, engine } = dedupe();
+    const bk = backupNameFor(op.id, 'dup', 1);
+    engine.backups.set(bk, table(bk));
+    const history = historyWith({ [op.id]: { attempts: 1, backups: new Map([['dup', bk]]), stepsDone: new Set([`BACKUP_TABLE|dup>${bk}`]) } });
+    expect((await runOperation(runContext(engine, [op], { history }), op, [])).outcome).toBe('APPLIED');
+    expect(engine.ran.map((x) => x.step.kind)).toEqual(['DROP_TABLE']);
+    // Read from the ledger, so durable: nothing of this attempt is waited for.
+    expect(engine.ledger.settles).toBe(0);
+  });
+
   test('a failed step: FAILED with the step and the engine message, the bytes spent so far, and the rest not run', async () => {
     const { op, engine, ctx } = rename();
     engine.failStep.set('CREATE_VIEW', 'Catalog Error: view exists');
@@ -299,8 +330,8 @@ describe('a consolidation validates before its first drop', () => {
       'STEP_DONE CONSOLIDATE ab',
       'STEP_DONE VALIDATE_CONSOLIDATION ok',
       `STEP_DONE BACKUP_TABLE a>${backupNameFor(op.id, 'a', 1)}`,
-      'STEP_DONE DROP_TABLE a',
       `STEP_DONE BACKUP_TABLE b>${backupNameFor(op.id, 'b', 1)}`,
+      'STEP_DONE DROP_TABLE a',
       'STEP_DONE DROP_TABLE b',
       'APPLIED OK null',
     ]);

@@ -61,7 +61,7 @@ describe('the steps of each action', () => {
     expect(stepsFor(op, [compatView(op, 'src')], 2).map(describeStep)).toEqual([`BACKUP src -> ${backupNameFor(op.id, 'src', 2)}`, 'DROP TABLE src', 'CREATE VIEW src -> twin']);
   });
 
-  test('CONSOLIDATE: build, validate, then a backup and a drop per removed table, then views', () => {
+  test('CONSOLIDATE: build, validate, then a backup of every removed table, then their drops, then views', () => {
     const { op, spec } = consolidation(table('a'), table('b'), 'ab', ['a_copy']);
     const steps = stepsFor(op, [compatView(op, 'a'), compatView(op, 'b')], 1);
     expect(steps[0]).toEqual({ kind: 'CONSOLIDATE', target: 'ab', spec });
@@ -69,10 +69,10 @@ describe('the steps of each action', () => {
       'CONSOLIDATE a + b -> ab',
       'VALIDATE consolidation',
       `BACKUP a -> ${backupNameFor(op.id, 'a', 1)}`,
-      'DROP TABLE a',
       `BACKUP a_copy -> ${backupNameFor(op.id, 'a_copy', 1)}`,
-      'DROP TABLE a_copy',
       `BACKUP b -> ${backupNameFor(op.id, 'b', 1)}`,
+      'DROP TABLE a',
+      'DROP TABLE a_copy',
       'DROP TABLE b',
       'CREATE VIEW a -> ab',
       'CREATE VIEW b -> ab',

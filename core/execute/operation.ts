@@ -225,6 +225,9 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
   let spent = 0;
   // A consolidation built by this attempt is validated by this attempt, whatever an earlier one recorded.
   let builtHere = false;
+  // A backup recorded by this attempt and not yet made durable: the next drop settles the ledger
+  // first. One settle serves every drop after it (a consolidation's backups all come first).
+  let backupUnsettled = false;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
     if (!a.atomic) await ctx.lock?.keepAlive();
@@ -235,6 +238,7 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
       const earlier = await findRecordlessBackup(engine, op, s.name, attempt, await state.get(s.name));
       if (earlier) {
         await append([record(ctx, op, 'STEP_DONE', 'BACKUP_TABLE', { detail: `${s.name}>${earlier}`, attempt })]);
+        backupUnsettled = true;
         continue;
       }
     }
@@ -243,7 +247,10 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
     if (check.state === 'conflict') return fail('STATE_CONFLICT', `${describeStep(s)}: ${check.detail}`, spent);
     if (check.state === 'done') {
       // A backup found done was recorded by an earlier attempt; anything else is recorded now.
-      if (!ledgerSaysDone(s)) await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
+      if (!ledgerSaysDone(s)) {
+        await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
+        if (s.kind === 'BACKUP_TABLE') backupUnsettled = true;
+      }
       continue;
     }
     if (s.kind === 'VALIDATE_CONSOLIDATION') {
@@ -254,8 +261,12 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
       await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
       continue;
     }
-    // A drop relies on the backup's record: it is durable before the drop is issued.
-    if (s.kind === 'DROP_TABLE') await guarded(() => engine.ledger.settle());
+    // A drop relies on the backup's record: it is durable before the drop is issued (a backup
+    // recorded by an earlier attempt was read from the ledger, so it is durable already).
+    if (s.kind === 'DROP_TABLE' && backupUnsettled) {
+      await guarded(() => engine.ledger.settle());
+      backupUnsettled = false;
+    }
     let res;
     try {
       res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt), labels: stepJobLabels({ planHash: plan.planHash, runId: ctx.runId }) });
@@ -266,6 +277,7 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
     if (s.kind === 'CONSOLIDATE') builtHere = true;
     await (state as TrackedState).afterStep(s as Step);
     await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt, jobId: res.jobId, bytes: res.bytesProcessed, rows: res.rowsAffected })]);
+    if (s.kind === 'BACKUP_TABLE') backupUnsettled = true;
   }
   const reason: Reason = resumed ? 'RESUMED' : 'OK';
   await append([record(ctx, op, 'APPLIED', reason, { attempt, bytes: spent, rows })]);

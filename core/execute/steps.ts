@@ -42,11 +42,17 @@ export function stepsFor(op: PlanOperation, views: readonly CompatibilityView[],
       ];
     }
     case 'CONSOLIDATE': {
-      const steps: OpStep[] = [{ kind: 'CONSOLIDATE', target, spec: op.consolidation! }, { kind: 'VALIDATE_CONSOLIDATION' }];
-      for (const t of consolidatedTables(op)) {
-        steps.push({ kind: 'BACKUP_TABLE', name: t, backupName: backupNameFor(op.id, t, attempt) }, { kind: 'DROP_TABLE', name: t });
-      }
-      return [...steps, ...views.map(viewStep)];
+      // Every backup before the first drop: the drops then wait once for the backups' records to
+      // be durable (ledger.settle), not once per table (on BigQuery each wait is an INSERT job, ~1 s
+      // on the operation's own chain). Each drop still follows its backup's durable record.
+      const removed = consolidatedTables(op);
+      return [
+        { kind: 'CONSOLIDATE', target, spec: op.consolidation! },
+        { kind: 'VALIDATE_CONSOLIDATION' },
+        ...removed.map((t): OpStep => ({ kind: 'BACKUP_TABLE', name: t, backupName: backupNameFor(op.id, t, attempt) })),
+        ...removed.map((t): OpStep => ({ kind: 'DROP_TABLE', name: t })),
+        ...views.map(viewStep),
+      ];
     }
     case 'RETIRE_VIEW':
       return [{ kind: 'DROP_VIEW', name: op.sources[0] }];
