@@ -75,6 +75,26 @@ describe('BigQuery ledger and lock', () => {
     expect(h.double.table(RUNNER_DATASET, 'ledger')!.rows).toEqual([]);
   });
 
+  test('init in stages: the lock may be claimed once its own table exists, while the ledger and runs tables are still being created', async () => {
+    await h.close();
+    // The lock table's CREATE is quick, the other two slow.
+    h = await openHarness((d) => d.addDataset(FEATURES_DATASET), { speedup: 5, double: { latency: (kind, sql) => (kind === 'ddl' && !sql.includes('lock_events') ? 3_000 : 0) } });
+    const { lockReady, done } = h.engine.ledger.initStaged();
+    await lockReady;
+    expect(h.double.table(RUNNER_DATASET, 'lock_events')).toBeDefined();
+    expect(await h.engine.ledger.appendLockIf(lockEvent(1, 'run_a'))).toBe(true);
+    // The claim landed before the other tables existed.
+    expect(h.double.table(RUNNER_DATASET, 'runs')).toBeUndefined();
+    await done;
+    for (const t of ['ledger', 'runs']) expect(h.double.table(RUNNER_DATASET, t)).toBeDefined();
+    expect((await h.engine.ledger.lockEvents('bqx_ml_v3_features_v2')).map((e) => e.runId)).toEqual(['run_a']);
+    // Again on a runner dataset that has every table: nothing is created.
+    const creates = [...h.double.jobs.values()].filter((j) => j.labels.bqx_kind === 'ledger_init').length;
+    const again = h.engine.ledger.initStaged();
+    await Promise.all([again.lockReady, again.done]);
+    expect([...h.double.jobs.values()].filter((j) => j.labels.bqx_kind === 'ledger_init').length).toBe(creates);
+  });
+
   test('concurrent appends are coalesced into few INSERT jobs and read back complete, filtered by plan', async () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => h.engine.ledger.append([record(i + 1, i < 30 ? 'plan_a' : 'plan_b')])));
     await h.engine.ledger.flush();

@@ -34,6 +34,8 @@ export class MemoryLedger implements LedgerStore {
   async init(): Promise<void> {
     this.inits += 1;
   }
+  /** Absent unless a test sets it (a store that creates its tables in stages). */
+  initStaged?: LedgerStore['initStaged'];
   async append(records: readonly LedgerRecord[]): Promise<void> {
     this.check();
     this.records_.push(...records);

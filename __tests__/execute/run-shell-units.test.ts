@@ -130,6 +130,84 @@ describe('withRun', () => {
     expect(r).toBe('ran');
   });
 
+  test('the lock is probed beside the preflight; a refusal of the preflight still comes first; a lease that ended during the preflight is taken', async () => {
+    const { plan, e } = fresh();
+    const order: string[] = [];
+    const lockEventsOf = e.ledger.lockEvents.bind(e.ledger);
+    e.ledger.lockEvents = async (name) => {
+      order.push('probe');
+      return lockEventsOf(name);
+    };
+    const preflight = async () => {
+      await new Promise((r) => setImmediate(r));
+      order.push('preflight done');
+      return undefined;
+    };
+    await withRun(e, plan, write, { preflight, body: async () => ({ value: null, status: 'OK', record: null }) });
+    expect(order.slice(0, 2)).toEqual(['probe', 'preflight done']);
+
+    // Held by someone else and a refusing preflight: the preflight's refusal is the run's.
+    const held = fresh();
+    await held.e.ledger.appendLockIf({ lockName: lockNameFor('ds'), seq: 1, event: 'ACQUIRE', runId: 'other', holder: 'elsewhere:1', expiresAt: '2999-01-01T00:00:00.000Z', detail: null, at: 'x' });
+    const refusing = async (pre: Parameters<NonNullable<Parameters<typeof withRun>[3]['preflight']>>[0]) => pre.refuse({ code: 'OVER_BUDGET', message: 'too dear', hint: 'raise it', kind: 'REFUSED' });
+    expect(await caught(withRun(held.e, held.plan, write, { preflight: refusing, body: jest.fn() }))).toMatchObject({ code: 'OVER_BUDGET' });
+
+    // Held when the preflight began, its lease over when it ended: the lock is looked at again and taken.
+    const late = fresh();
+    let now = T0;
+    await late.e.ledger.appendLockIf({ lockName: lockNameFor('ds'), seq: 1, event: 'ACQUIRE', runId: 'other', holder: 'elsewhere:1', expiresAt: new Date(T0 + 5_000).toISOString(), detail: null, at: 'x' });
+    const slow = async () => {
+      await new Promise((r) => setImmediate(r));
+      now = T0 + 10_000;
+    };
+    const out = await withRun(late.e, late.plan, { ...write, now: () => new Date(now) }, { preflight: slow, body: async () => ({ value: 'ran', status: 'OK', record: null }) });
+    expect(out).toBe('ran');
+    expect(late.e.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE', 'TAKEOVER', 'RELEASE']);
+  });
+
+  test('a store that creates its tables in stages: the lock is claimed once its own table exists, START once every table does', async () => {
+    const { plan, e } = fresh();
+    const gate = () => {
+      let open = (): void => undefined;
+      const p = new Promise<void>((r) => (open = r));
+      return { p, open: () => open() };
+    };
+    const lockTable = gate();
+    const allTables = gate();
+    e.ledger.initStaged = () => ({ lockReady: lockTable.p, done: allTables.p });
+    const tick = () => new Promise((r) => setImmediate(r));
+    const running = withRun(e, plan, write, { body: async () => ({ value: 'ran', status: 'OK', record: null }) });
+    for (let i = 0; i < 5; i++) await tick();
+    expect(e.ledger.locks).toEqual([]);
+    lockTable.open();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(e.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE']);
+    expect(e.ledger.runs_).toEqual([]);
+    allTables.open();
+    expect(await running).toBe('ran');
+    expect(e.ledger.runs_.map((r) => r.event)).toEqual(['START', 'END']);
+    expect(e.ledger.inits).toBe(0);
+  });
+
+  test('a staged creation failing after the lock was claimed releases it and writes no START', async () => {
+    const { plan, e } = fresh();
+    const failed = Promise.reject(new Error('cannot create runs'));
+    failed.catch(() => undefined);
+    e.ledger.initStaged = () => ({ lockReady: Promise.resolve(), done: failed });
+    const body = jest.fn();
+    await expect(withRun(e, plan, write, { body })).rejects.toBeInstanceOf(LedgerUnwritable);
+    expect(body).not.toHaveBeenCalled();
+    expect(e.ledger.runs_).toEqual([]);
+    expect(e.ledger.locks.map((l) => l.event)).toEqual(['ACQUIRE', 'RELEASE']);
+    // A lock table that cannot be created: nothing is claimed.
+    const other = fresh();
+    const noLock = Promise.reject(new Error('cannot create lock_events'));
+    noLock.catch(() => undefined);
+    other.e.ledger.initStaged = () => ({ lockReady: noLock, done: noLock });
+    await expect(withRun(other.e, other.plan, write, { body })).rejects.toBeInstanceOf(LedgerUnwritable);
+    expect(other.e.ledger.locks).toEqual([]);
+  });
+
   test('a refused BqxError without a hint records a null hint; other errors in preflight pass through untouched', async () => {
     const { plan, e } = fresh();
     const err = await caught(

@@ -113,9 +113,14 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
 
   const lockName = lockNameFor(engine.where.dataset);
   let checked: P;
+  // The lock is probed (a read) beside the preflight; a refusal of the preflight still comes first,
+  // and a lease that was held when the preflight began is looked at again once it is done.
+  const probe = () => RunLock.probe(engine.ledger, lockName, clock());
+  const probing = opts.lock ? probe() : null;
+  probing?.catch(() => undefined);
   try {
     checked = spec.preflight ? await spec.preflight(pre) : (undefined as P);
-    if (opts.lock) await RunLock.probe(engine.ledger, lockName, clock());
+    await probing?.catch((e: unknown) => (e instanceof BqxError && e.code === 'LOCK_HELD' ? probe() : Promise.reject(e)));
   } catch (e) {
     if (e instanceof RunRefused) throw e;
     if (e instanceof BqxError && e.kind === 'REFUSED') {
@@ -129,8 +134,7 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   }
 
   if (opts.readOnly) return readOnlyRun(pre, checked, spec, summary, clock);
-  await guarded(() => engine.ledger.init());
-  const lock = opts.lock ? (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock : null;
+  const lock = await initAndLock(engine, opts, lockName, runId, clock);
   if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
   const run: Run = { ...pre, lock };
   try {
@@ -162,6 +166,30 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   } finally {
     await lock?.release().catch(() => undefined);
   }
+}
+
+/**
+ * The run's first writes: the runner's tables if absent, then the lock. A store that creates its
+ * tables in stages lets the lock be claimed once the lock's own table exists, while the others are
+ * still being created; the run goes on (START) only when both are done. A lock claimed while the
+ * rest of the creation then fails is released before the failure is thrown.
+ */
+async function initAndLock(engine: Engine, opts: RunShellOptions, lockName: string, runId: string, clock: () => Date): Promise<RunLock | null> {
+  const staged = engine.ledger.initStaged?.();
+  if (!staged || !opts.lock) {
+    await guarded(() => staged?.done ?? engine.ledger.init());
+    return opts.lock ? (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock : null;
+  }
+  staged.done.catch(() => undefined); // awaited below
+  await guarded(() => staged.lockReady);
+  const ttlSeconds = opts.lock.ttlSeconds;
+  const [created, acquired] = await Promise.allSettled([guarded(() => staged.done), RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds, now: clock })]);
+  if (created.status === 'rejected') {
+    if (acquired.status === 'fulfilled') await acquired.value.lock.release().catch(() => undefined);
+    throw created.reason;
+  }
+  if (acquired.status === 'rejected') throw acquired.reason;
+  return acquired.value.lock;
 }
 
 /** The body of a read verb: no lock, no ledger writes; a failure still leaves its summary for the report. */

@@ -59,6 +59,12 @@ export interface LedgerStore {
   /** Creates the runner's dataset and tables if absent. */
   init(): Promise<void>;
   /**
+   * Optional, instead of `init`: the same creation in two stages. `lockReady` resolves once the
+   * lock's own table exists (the run shell claims the lock then, while the other tables are still
+   * being created); `done` once every table does, as `init`.
+   */
+  initStaged?(): { readonly lockReady: Promise<void>; readonly done: Promise<void> };
+  /**
    * Appends records. An engine may write them behind (DuckDB with its next step, BigQuery in
    * coalesced INSERT jobs): a failed write is then thrown by a later call, at the latest `flush`.
    */

@@ -257,32 +257,52 @@ export class BigQueryLedgerStore implements LedgerStore {
     ];
   }
 
-  /** Whether the runner's tables exist: reads before `init` return nothing instead of failing. */
+  /** Whether the runner's tables exist (once seen, `init` has nothing to create). */
   private present = false;
 
   private async tablesPresent(): Promise<boolean> {
     if (this.present) return true;
-    // A missing table is null (404); anything else, a refused tables.get above all, is thrown: a
-    // ledger the runner may not read must not look empty (the run would redo applied work).
+    // A missing table is null (404); anything else, a refused tables.get above all, is thrown.
     const tables = await Promise.all(Object.values(LEDGER_TABLES).map((t) => this.catalog.getRestTable(t, this.loc.runnerDataset)));
     this.present = tables.every((t) => t !== null);
     return this.present;
   }
 
   async init(): Promise<void> {
-    if (await this.tablesPresent()) return;
-    const stamp = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    await this.initStaged().done;
+  }
+
+  /**
+   * The dataset if absent, then the three tables at once (independent of each other); `lockReady`
+   * as soon as the lock's table exists, so the lock may be claimed while the others are created.
+   */
+  initStaged(): { lockReady: Promise<void>; done: Promise<void> } {
+    const tables = this.initTables();
+    const lockReady = tables.then((created) => created[LEDGER_TABLES.lock]);
+    const done = tables.then((created) => Promise.all(Object.values(created))).then(() => {
+      this.present = true;
+    });
+    lockReady.catch(() => undefined);
+    return { lockReady, done };
+  }
+
+  /** Starts creating what is absent; one promise per table, settled when it exists. */
+  private async initTables(): Promise<Record<string, Promise<void>>> {
+    const all = (p: Promise<void>) => Object.fromEntries(Object.values(LEDGER_TABLES).map((t) => [t, p]));
     // CREATE SCHEMA needs bigquery.datasets.create on the project even when the dataset exists:
-    // a dataset the stacks already declare is only looked up (datasets.get).
-    const dataset = await this.catalog.datasetInfo(this.loc.runnerDataset);
-    const [schema, ...tables] = this.initStatements();
-    // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine. The dataset
-    // first; the three tables are independent of each other and are created at once.
+    // a dataset the stacks already declare is only looked up (datasets.get), alongside the tables.
+    const [present, dataset] = await Promise.all([this.tablesPresent(), this.present ? null : this.catalog.datasetInfo(this.loc.runnerDataset)]);
+    if (present || !dataset) return all(Promise.resolve());
+    const stamp = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    const [schema, ...creates] = this.initStatements();
+    // IF NOT EXISTS makes these safe to run again, so a fresh id per call is fine.
     const create = (query: string, i: number, metadataKeys: string[] = []) =>
-      this.jobs.run({ jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`, query, labels: { bqx_kind: 'ledger_init' }, metadataKeys });
+      this.jobs.run({ jobId: `bqx_init_${this.loc.runnerDataset}_${i}_${stamp}`, query, labels: { bqx_kind: 'ledger_init' }, metadataKeys }).then(() => undefined);
     if (!dataset.exists) await create(schema, 0, [`dataset:${this.loc.runnerDataset}`]);
-    await Promise.all(tables.map((q, i) => create(q, i + 1)));
-    this.present = true;
+    const names = [LEDGER_TABLES.ledger, LEDGER_TABLES.runs, LEDGER_TABLES.lock];
+    const out = Object.fromEntries(creates.map((q, i) => [names[i], create(q, i + 1)]));
+    for (const p of Object.values(out)) p.catch(() => undefined); // awaited by `done`
+    return out;
   }
 
   private async insert(table: string, columns: readonly ColumnDef[], rows: Row[]): Promise<void> {
@@ -339,7 +359,6 @@ export class BigQueryLedgerStore implements LedgerStore {
   async records(planHash?: string): Promise<LedgerRecord[]> {
     // Our own ledger rows first; a run record being written (START) does not hold this read up.
     await this.writers.ledger.settle();
-    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.ledger, LEDGER_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `seq`, `attempt`', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
     return rows.map((r) => ({
       runId: String(r.run_id),
@@ -366,7 +385,6 @@ export class BigQueryLedgerStore implements LedgerStore {
   }
 
   async runs(planHash?: string): Promise<RunRecord[]> {
-    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.runs, RUN_COLUMNS, planHash ? '`plan_hash` = @plan_hash' : '', '`at`, `run_id`, `event` DESC', planHash ? [scalarParam('plan_hash', 'STRING', planHash)] : []);
     return rows.map((r) => ({
       runId: String(r.run_id),
@@ -380,7 +398,6 @@ export class BigQueryLedgerStore implements LedgerStore {
   }
 
   async lockEvents(lockName: string): Promise<LockEvent[]> {
-    if (!(await this.tablesPresent())) return [];
     const rows = await this.read(LEDGER_TABLES.lock, LOCK_COLUMNS, '`lock_name` = @lock_name', '`seq`', [scalarParam('lock_name', 'STRING', lockName)]);
     return rows.map(toLockEvent);
   }
@@ -432,6 +449,11 @@ export class BigQueryLedgerStore implements LedgerStore {
   private async read(table: string, columns: readonly ColumnDef[], where: string, order: string, params: ReturnType<typeof scalarParam>[]): Promise<Row[]> {
     const key = JSON.stringify([table, where, order, params]);
     const meta = await this.catalog.getRestTable(table, this.loc.runnerDataset);
+    // Reads before `init` return nothing: a table that does not exist yet holds no rows (only a
+    // 404 says so; a refused tables.get is thrown by getRestTable).
+    if (!meta) return [];
+    // The lock's epoch is this table's creation time: a claim after this read needs no tables.get of its own.
+    if (table === LEDGER_TABLES.lock && meta) this.lockEpoch ??= String(meta.creationTime ?? '0');
     const signature = fingerprintSignature(meta);
     // No rows by its metadata (and no streaming buffer: a signature) is an empty table: rows enter
     // these tables only by DML INSERTs, counted in numRows once their job is DONE. The lock table
