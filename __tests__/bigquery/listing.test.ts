@@ -8,7 +8,7 @@ jest.mock('teeny-request', () => require('./support/teeny-fetch').teenyWithGloba
 import { openBigQueryEngine } from '../../engines/bigquery/engine';
 import { realClock } from '../../engines/bigquery/limits';
 import { BigQueryDouble } from '../../testing/bigquery/double';
-import { LOCATION, PROJECT, RUNNER_DATASET } from '../../testing/bigquery/warehouse';
+import { LOCATION, PROJECT, RUNNER_DATASET, seedDouble } from '../../testing/bigquery/warehouse';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { engineOn, freshDouble } from './support/fresh-double';
 
@@ -48,6 +48,37 @@ test('a missing dataset is DATASET_NOT_FOUND from the listing, not the failure o
   const engine = await engineOn(await double.start());
   try {
     await expect(engine.listTables()).rejects.toMatchObject({ code: 'DATASET_NOT_FOUND', message: `dataset ${PROJECT}.${FEATURES_DATASET} does not exist` });
+  } finally {
+    await engine.close();
+    await double.stop();
+  }
+}, 60_000);
+
+test("a query's first page of rows comes with the poll that sees it complete: one getQueryResults per page, none more", async () => {
+  const double = new BigQueryDouble({ project: PROJECT, location: LOCATION, clock: realClock, latency: (kind) => (kind === 'query' ? 50 : 0) });
+  seedDouble(double, 'small', { withRunnerDataset: true });
+  const endpoint = await double.start();
+  // Three rows a page: the columns query needs many pages, the others few.
+  const engine = await openBigQueryEngine({ engine: 'bigquery', project: PROJECT, location: LOCATION, dataset: FEATURES_DATASET, runnerDataset: RUNNER_DATASET, apiEndpoint: endpoint }, { jobs: { pageSize: 3 } });
+  try {
+    const resultCalls = new Map<string, number>();
+    const rest = engine.rest as { call: typeof engine.rest.call };
+    const call = rest.call.bind(rest);
+    rest.call = (req) => {
+      const id = /^\/queries\/(.+)$/.exec(req.path)?.[1];
+      if (id) resultCalls.set(decodeURIComponent(id), (resultCalls.get(decodeURIComponent(id)) ?? 0) + 1);
+      return call(req);
+    };
+    const tables = await engine.listTables();
+    const views = tables.filter((t) => t.kind === 'VIEW').length;
+    const columns = tables.reduce((n, t) => n + (t.kind === 'VIEW' ? 0 : t.columns.length), 0);
+    const jobs = [...double.jobs.values()];
+    const callsOf = (kind: string) => jobs.filter((j) => j.labels.bqx_kind === kind).map((j) => resultCalls.get(j.id) ?? 0);
+    // Each job was still running when submitted (so it was polled); its first page came with the
+    // poll that saw it complete, and each later page took one call.
+    expect(columns).toBeGreaterThan(6);
+    expect(callsOf('catalog_views')).toEqual([Math.max(1, Math.ceil(views / 3))]);
+    expect(callsOf('catalog_columns')).toEqual([Math.ceil(columns / 3)]);
   } finally {
     await engine.close();
     await double.stop();

@@ -131,6 +131,8 @@ export const DEFAULT_JOB_RUNNER_OPTIONS: Omit<JobRunnerOptions, 'location' | 'cl
 };
 
 interface RestJob {
+  /** Not BigQuery's: the first page of rows, when the poll that saw the job complete carried it. */
+  firstPage?: QueryResultsPage;
   jobReference?: { jobId?: string; projectId?: string; location?: string };
   configuration?: { query?: { query?: string }; labels?: Record<string, string> };
   status?: { state?: string; errorResult?: { reason?: string; message?: string }; errors?: { reason?: string; message?: string }[] };
@@ -291,7 +293,7 @@ export class JobRunner {
           throw new JobFailedError(jobId, err.reason, err.message);
         }
       }
-      const done = await this.waitDone(jobId, job);
+      const done = await this.waitDone(jobId, job, spec.readRows === true);
       const failure = done.status?.errorResult;
       if (failure) {
         const reason = failure.reason ?? 'unknown';
@@ -343,7 +345,11 @@ export class JobRunner {
     };
   }
 
-  private async waitDone(jobId: string, job: RestJob): Promise<RestJob> {
+  /**
+   * Polls until the job is DONE. A job whose rows are wanted is polled for its first page of them
+   * (a complete job answers with it), so reading its result starts at the second page.
+   */
+  private async waitDone(jobId: string, job: RestJob, withRows = false): Promise<RestJob> {
     let current = job;
     let errors = 0;
     const loop = this.loop(`polling BigQuery job ${jobId}`);
@@ -352,7 +358,7 @@ export class JobRunner {
         const page = await this.rest.call<QueryResultsPage>({
           method: 'GET',
           path: `/queries/${encodeURIComponent(jobId)}`,
-          query: { location: this.opts.location, maxResults: 0, timeoutMs: this.opts.pollTimeoutMs },
+          query: { location: this.opts.location, maxResults: withRows ? this.opts.pageSize : 0, timeoutMs: this.opts.pollTimeoutMs },
         });
         errors = 0;
         if (page.jobComplete) {
@@ -360,6 +366,7 @@ export class JobRunner {
           // with its error), and the answer carries the statistics we use: no jobs.get needed.
           current = {
             ...current,
+            ...(withRows ? { firstPage: page } : {}),
             status: { state: 'DONE' },
             statistics: {
               totalBytesProcessed: page.totalBytesProcessed,
@@ -396,14 +403,18 @@ export class JobRunner {
     const rows: Row[] = [];
     let schema: readonly FieldSchema[] = [];
     let pageToken: string | undefined;
+    let first = job.firstPage;
     do {
-      const page = await this.retrying(() =>
-        this.rest.call<QueryResultsPage>({
-          method: 'GET',
-          path: `/queries/${encodeURIComponent(jobId)}`,
-          query: { location: this.opts.location, maxResults: this.opts.pageSize, pageToken },
-        }),
-      );
+      const page =
+        first ??
+        (await this.retrying(() =>
+          this.rest.call<QueryResultsPage>({
+            method: 'GET',
+            path: `/queries/${encodeURIComponent(jobId)}`,
+            query: { location: this.opts.location, maxResults: this.opts.pageSize, pageToken },
+          }),
+        ));
+      first = undefined;
       schema = page.schema?.fields ?? schema;
       for (const r of page.rows ?? []) rows.push(decodeRow(schema, r));
       pageToken = page.pageToken || undefined;
