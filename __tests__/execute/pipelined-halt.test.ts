@@ -6,6 +6,7 @@
 import { applyPlan } from '../../core/execute/apply';
 import { computePlanHash } from '../../core/plan/hash';
 import { isActionable, type Plan } from '../../core/plan/types';
+import type { LedgerRecord, LedgerStore, RunRecord } from '../../core/ledger/types';
 import type { Engine, ReadRequest, RunOptions, Step } from '../../core/ports/engine';
 import { freshWarehouse, openAt, policy, removeTempDirs, exitOf } from './support';
 
@@ -84,4 +85,58 @@ test('serial engine: batch 1 halts and batch 2 never starts', async () => {
   expect(r.haltBatch).toBe(1);
   expect(r.appliedBatches).toEqual([1]);
   expect(r.haltedBatches).toEqual([2, 3, 4, 5]);
+});
+
+test('parallel engine: the first batches read their gates while START is written, and change and record nothing before it is durable', async () => {
+  const seen: string[] = [];
+  let startDurable = false;
+  await run(200, (real) => {
+    const ledger = real.ledger;
+    const realRun = real.run.bind(real);
+    const realGetTable = real.getTable.bind(real);
+    const held: LedgerStore = Object.create(ledger, {
+      // START lands 300 ms late.
+      appendRun: {
+        value: async (r: RunRecord) => {
+          if (r.event === 'START') {
+            seen.push('START issued');
+            await new Promise((done) => setTimeout(done, 300));
+          }
+          await ledger.appendRun(r);
+          if (r.event === 'START') {
+            startDurable = true;
+            seen.push('START durable');
+          }
+        },
+      },
+      append: {
+        value: async (recs: readonly LedgerRecord[]) => {
+          if (!startDurable) seen.push('record');
+          return ledger.append(recs);
+        },
+      },
+    });
+    return {
+      ledger: { value: held },
+      atomically: { value: undefined },
+      run: {
+        value: async (step: Step, o: RunOptions) => {
+          if (!startDurable) seen.push(`step ${step.kind}`);
+          return realRun(step, o);
+        },
+      },
+      // As on BigQuery: another writer may act, so each operation reads its names fresh for its gates.
+      soleWriter: { value: false },
+      getTable: {
+        value: async (name: string) => {
+          if (seen.includes('START issued') && !startDurable && !seen.includes('gate read')) seen.push('gate read');
+          return realGetTable(name);
+        },
+      },
+    };
+  });
+  // Gates were read while START was in flight; no step, no record before it.
+  expect(seen.slice(0, 2)).toEqual(['START issued', 'gate read']);
+  expect(seen.slice(seen.indexOf('START durable'))).toEqual(['START durable']);
+  expect(seen.filter((s) => s.startsWith('step') || s === 'record')).toEqual([]);
 });

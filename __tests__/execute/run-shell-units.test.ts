@@ -279,6 +279,43 @@ describe('withRun', () => {
     expect(seen).toEqual(['under lock true 0 ACQUIRE', 'body 2 START']);
   });
 
+  test('a body that overlaps START starts while START is written; its END, a refusal or a failure come after START', async () => {
+    const order: string[] = [];
+    const overlapping = async (body: (run: Parameters<Parameters<typeof withRun>[3]['body']>[0]) => Promise<void>, releaseInBody = true) => {
+      const { plan, e } = fresh();
+      const startWritten = holdRunRecord(e.ledger, 'START', (r) => order.push(`${r.event} written`));
+      const ran = withRun(e, plan, write, {
+        overlapsStart: true,
+        body: async (run) => {
+          order.push(`body ${e.ledger.runs_.length}`);
+          let settled = false;
+          void run.started.then(() => (settled = true));
+          await new Promise((r) => setImmediate(r));
+          order.push(`started ${settled}`);
+          if (releaseInBody) startWritten.release();
+          else setTimeout(() => startWritten.release(), 20);
+          await body(run);
+          return { value: 'ran', status: 'OK', record: null };
+        },
+      });
+      return { ran, e };
+    };
+    const ok = await overlapping(async (run) => {
+      await run.started;
+      order.push('change');
+    });
+    expect(await ok.ran).toBe('ran');
+    expect(order.splice(0)).toEqual(['body 0', 'started false', 'START written', 'change', 'END written']);
+
+    // A refusal, and a failure, while START is still being written: their END follows START.
+    const refused = await overlapping(async (run) => run.refuse({ code: 'OVER_BUDGET', message: 'no', hint: 'h', kind: 'REFUSED' }), false);
+    await expect(refused.ran).rejects.toMatchObject({ code: 'OVER_BUDGET' });
+    expect(refused.e.ledger.runs_.map((r) => `${r.event} ${r.status}`)).toEqual(['START null', 'END REFUSED']);
+    const failed = await overlapping(async () => Promise.reject(new Error('boom')), false);
+    await expect(failed.ran).rejects.toThrow('boom');
+    expect(failed.e.ledger.runs_.map((r) => `${r.event} ${r.status}`)).toEqual(['START null', 'END FAILED']);
+  });
+
   test('a failed read under the lock ends the run FAILED after its START, and releases the lock', async () => {
     const { plan, e } = fresh();
     const body = jest.fn();

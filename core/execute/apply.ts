@@ -101,6 +101,8 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
     // Read again under the lock (while START is written): a run that finished between the preflight
     // and the lock counts.
     underLock: async (run, pre) => ({ ...pre, history: await readHistory(engine.ledger, run.plan.planHash) }),
+    // The first two batches read their gates while START is written; they change nothing before it.
+    overlapsStart: true,
     body: async (run, pre) => {
       const { plan, summary, clock, runId } = run;
       const progress = opts.progress ?? silentProgress;
@@ -136,6 +138,7 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
       // validates each batch before the next starts.
       const pipelined = !paper && engine.maxParallelOperations > 1;
       if (!pipelined) {
+        await run.started;
         for (const [batch, ops] of batchesOf(plan)) await runBatch(ctx, batch, ops, summary, progress, total);
       } else {
         const shared = sharedQueue(engine.maxParallelOperations);
@@ -145,9 +148,10 @@ export async function applyPlan(engine: Engine, planInput: Plan | unknown, polic
         try {
           for (const [i, [batch, ops]] of batchesOf(plan).entries()) {
             // Batch N+2 enters once batch N has executed: its operations read their gates while
-            // N is validated, and change nothing before N is (runOperation's `changesAfter`).
+            // N is validated, and change nothing before N is (runOperation's `changesAfter`);
+            // batches 1 and 2 change nothing before START is durable.
             if (i >= 2) await executed[i - 2];
-            const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared, i >= 2 ? validated[i - 2] : undefined);
+            const executing = executeBatch(ctx, batch, ops, summary, progress, total, shared, i >= 2 ? validated[i - 2] : run.started);
             executing.catch(() => undefined); // awaited in order below
             executed.push(executing);
             const before = previous;

@@ -233,6 +233,9 @@ export async function executeBatch(
   if (shared) for (const [op, task] of entered) if (isActionable(op.action)) for (const n of namesOf(op, ctx.viewsOf.get(op.id) ?? [])) shared.lastByName.set(n, task);
   await Promise.all(entered.map(([, t]) => t.catch(() => undefined)));
   if (own) await own.onIdle();
+  // Operations that ended before waiting for `changesAfter` (skipped, already applied) record
+  // nothing before it either.
+  if (changesAfter) await changesAfter.catch((e) => (ctx.fatal ??= e));
   if (pending.length && !ctx.fatal) await guarded(() => engine.ledger.append(pending)).catch((e) => (ctx.fatal ??= e));
   // Every record of the batch is durable before it counts as validated (serially, before it is
   // validated and the next batch starts; pipelined, while its validation reads run).

@@ -39,6 +39,12 @@ export interface PreRun {
 /** What the body of a run sees: the pre-run, plus the lock it holds. */
 export interface Run extends PreRun {
   readonly lock: RunLock | null;
+  /**
+   * Settles when the run's START record is durable (rejects when it could not be written). A body
+   * with `overlapsStart` may read while START is written but changes and records nothing before
+   * this settles; for any other body it has settled when the body starts (a read verb writes none).
+   */
+  readonly started: Promise<void>;
 }
 
 /** How a run ended: the ledger's END record (status and summary text) and what the verb returns. */
@@ -59,6 +65,12 @@ export interface RunSpec<P, T> {
    * depend on; the body starts once both are done.
    */
   readonly underLock?: (run: Run, pre: P) => Promise<P>;
+  /**
+   * The body starts once the reads under the lock are done, while START may still be written: it
+   * waits for `run.started` before its first change or record (apply: its first batches read their
+   * gates meanwhile).
+   */
+  readonly overlapsStart?: boolean;
   readonly body: (run: Run, pre: P) => Promise<RunEnd<T>>;
 }
 
@@ -96,14 +108,15 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
     summary: text,
     at: clock().toISOString(),
   });
-  let started = false;
+  /** START as issued (null before): a refusal inside the body writes its END once START is durable. */
+  let starting: Promise<void> | null = null;
   let ended = false;
   const refuse = async (f: Finding, also: readonly Finding[] = []): Promise<never> => {
     summary.status = 'REFUSED';
     summary.refusal = { code: f.code, message: f.message, hint: f.hint };
     summary.warnings.push(...also.map((x) => x.message));
     finishSummary(summary, clock());
-    if (started) {
+    if (starting && (await starting.then(() => true, () => false))) {
       await appendRun(engine.ledger, record('END', 'REFUSED', compactSummary(summary)));
       ended = true;
     }
@@ -136,13 +149,20 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   if (opts.readOnly) return readOnlyRun(pre, checked, spec, summary, clock);
   const lock = await initAndLock(engine, opts, lockName, runId, clock);
   if (lock && opts.lock?.heartbeat) lock.startHeartbeat();
-  const run: Run = { ...pre, lock };
+  const startWrite = appendRun(engine.ledger, record('START', null, null));
+  startWrite.catch(() => undefined); // awaited below
+  starting = startWrite;
+  const run: Run = { ...pre, lock, started: startWrite };
   try {
-    const [starting, reading] = await Promise.allSettled([appendRun(engine.ledger, record('START', null, null)), spec.underLock ? spec.underLock(run, checked) : checked]);
-    if (starting.status === 'rejected') throw starting.reason;
-    started = true;
-    if (reading.status === 'rejected') throw reading.reason;
-    const end = await spec.body(run, reading.value);
+    const reading = spec.underLock ? spec.underLock(run, checked) : Promise.resolve(checked);
+    const [wrote, read] = await Promise.allSettled([spec.overlapsStart ? Promise.resolve() : startWrite, reading]);
+    if (wrote.status === 'rejected') throw wrote.reason;
+    if (read.status === 'rejected') {
+      await startWrite; // a START that failed is the failure to report
+      throw read.reason;
+    }
+    const end = await spec.body(run, read.value);
+    await startWrite; // END never before START
     if (end.afterEnd || !lock) {
       await appendRun(engine.ledger, record('END', end.status, end.record));
     } else {
@@ -160,6 +180,7 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
   } catch (e) {
     if (!ended && !(e instanceof RunRefused)) {
       noteFailure(e, summary, clock);
+      await startWrite.catch(() => undefined);
       await engine.ledger.appendRun(record('END', 'FAILED', compactSummary(summary))).catch(() => undefined);
     }
     throw e;
@@ -195,7 +216,7 @@ async function initAndLock(engine: Engine, opts: RunShellOptions, lockName: stri
 /** The body of a read verb: no lock, no ledger writes; a failure still leaves its summary for the report. */
 async function readOnlyRun<P, T>(pre: PreRun, checked: P, spec: RunSpec<P, T>, summary: RunSummary, clock: () => Date): Promise<T> {
   try {
-    return (await spec.body({ ...pre, lock: null }, checked)).value;
+    return (await spec.body({ ...pre, lock: null, started: Promise.resolve() }, checked)).value;
   } catch (e) {
     if (!(e instanceof RunRefused)) noteFailure(e, summary, clock);
     throw e;
