@@ -198,6 +198,38 @@ describe('a real run of one operation', () => {
     expect(recs(engine).slice(3, 6).map((x) => `${x[1]} ${x[2]}`)).toEqual(['a', 'a_copy', 'b'].map((t) => `BACKUP_TABLE ${t}>${backupNameFor(op.id, t, 1)}`));
   });
 
+  test("on an engine that runs jobs side by side, a consolidation's backups run together, then its drops together after one settle", async () => {
+    const { op } = consolidation(table('a'), table('b'), 'ab', ['a_copy']);
+    const engine = validatesConsolidation(new FakeEngine([table('a'), table('a_copy'), table('b')]), op);
+    engine.maxParallelOperations = 4;
+    const backupsRecorded = () => engine.ledger.written.filter((r) => r.reason === 'BACKUP_TABLE').length;
+    const dropsRecorded = () => engine.ledger.written.filter((r) => r.reason === 'DROP_TABLE').length;
+    const atRun: string[] = [];
+    engine.onRun = (step) => atRun.push(`${step.kind} ${backupsRecorded()} ${dropsRecorded()} ${engine.ledger.settles}`);
+    expect((await runOperation(runContext(engine, [op]), op, [])).outcome).toBe('APPLIED');
+    // Every backup issued before any was recorded; every drop after all three records and the one
+    // settle, and before any drop was recorded.
+    expect(atRun).toEqual(['CONSOLIDATE 0 0 0', 'BACKUP_TABLE 0 0 0', 'BACKUP_TABLE 0 0 0', 'BACKUP_TABLE 0 0 0', 'DROP_TABLE 3 0 1', 'DROP_TABLE 3 0 1', 'DROP_TABLE 3 0 1']);
+    expect(engine.ledger.settledAt).toEqual([6]);
+    // Each step keeps its own job id (its index in the operation's steps).
+    expect(engine.ran.map((x) => x.opts.jobId.split('_').slice(-2).join('_'))).toEqual(['s0_a1', 's2_a1', 's3_a1', 's4_a1', 's5_a1', 's6_a1', 's7_a1']);
+  });
+
+  test('of steps run together, one failing is the one FAILED record, and nothing after the group runs', async () => {
+    const { op } = consolidation(table('a'), table('b'), 'ab', ['a_copy']);
+    const engine = validatesConsolidation(new FakeEngine([table('a'), table('a_copy'), table('b')]), op);
+    engine.maxParallelOperations = 4;
+    let backups = 0;
+    engine.onRun = (step) => {
+      if (step.kind === 'BACKUP_TABLE' && ++backups === 2) engine.failStep.set('BACKUP_TABLE', 'quota');
+    };
+    const r = await runOperation(runContext(engine, [op]), op, []);
+    expect(r).toMatchObject({ outcome: 'FAILED', reason: 'STEP_FAILED' });
+    expect(engine.ledger.written.filter((x) => x.state === 'FAILED')).toHaveLength(1);
+    expect(engine.ran.map((x) => x.step.kind)).toEqual(['CONSOLIDATE', 'BACKUP_TABLE']);
+    expect(engine.ledger.written.filter((x) => x.reason === 'BACKUP_TABLE')).toHaveLength(1);
+  });
+
   test('a resumed drop whose backup an earlier attempt recorded does not wait for the ledger', async () => {
     const { op, engine } = dedupe();
     const bk = backupNameFor(op.id, 'dup', 1);

@@ -211,6 +211,9 @@ interface Attempt {
   readonly batchChecks: ValidationCheck[];
 }
 
+/** Step kinds whose consecutive steps (each on its own table) may run side by side. */
+const GROUPED = new Set<OpStep['kind']>(['BACKUP_TABLE', 'DROP_TABLE', 'CREATE_VIEW']);
+
 /** The operation's steps, each checked against the warehouse before it is issued, and their records. */
 async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpStep[], a: Attempt): Promise<OperationResult> {
   const { engine, state, plan } = ctx;
@@ -228,56 +231,73 @@ async function carryOut(ctx: RunContext, op: PlanOperation, steps: readonly OpSt
   // A backup recorded by this attempt and not yet made durable: the next drop settles the ledger
   // first. One settle serves every drop after it (a consolidation's backups all come first).
   let backupUnsettled = false;
-  for (let i = 0; i < steps.length; i++) {
+  type Failure = { readonly reason: Reason; readonly detail: string };
+  /** One step: checked, carried out and recorded; a failure is returned, recorded by the caller. */
+  const doStep = async (i: number): Promise<Failure | null> => {
     const s = steps[i];
-    if (!a.atomic) await ctx.lock?.keepAlive();
-    if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
-    // An atomic operation is short and all-or-nothing: it finishes; others stop at a step boundary.
-    if (!a.atomic && i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
     if (s.kind === 'BACKUP_TABLE' && !ledgerSaysDone(s)) {
       const earlier = await findRecordlessBackup(engine, op, s.name, attempt, await state.get(s.name));
       if (earlier) {
         await append([record(ctx, op, 'STEP_DONE', 'BACKUP_TABLE', { detail: `${s.name}>${earlier}`, attempt })]);
         backupUnsettled = true;
-        continue;
+        return null;
       }
     }
     const check: StepCheck = s.kind === 'VALIDATE_CONSOLIDATION' && builtHere ? { state: 'todo' } : await checkStep(s, op, state, ledgerSaysDone);
     const k = stepKey(s);
-    if (check.state === 'conflict') return fail('STATE_CONFLICT', `${describeStep(s)}: ${check.detail}`, spent);
+    if (check.state === 'conflict') return { reason: 'STATE_CONFLICT', detail: `${describeStep(s)}: ${check.detail}` };
     if (check.state === 'done') {
       // A backup found done was recorded by an earlier attempt; anything else is recorded now.
       if (!ledgerSaysDone(s)) {
         await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
         if (s.kind === 'BACKUP_TABLE') backupUnsettled = true;
       }
-      continue;
+      return null;
     }
     if (s.kind === 'VALIDATE_CONSOLIDATION') {
       const checks = await validateConsolidation(engine, op);
       batchChecks.push(...checks);
       const bad = checks.filter((c) => !c.ok);
-      if (bad.length) return fail('VALIDATION_FAILED', bad.slice(0, 3).map((c) => `${c.check}: ${c.detail}`).join('; '), spent);
+      if (bad.length) return { reason: 'VALIDATION_FAILED', detail: bad.slice(0, 3).map((c) => `${c.check}: ${c.detail}`).join('; ') };
       await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt })]);
-      continue;
-    }
-    // A drop relies on the backup's record: it is durable before the drop is issued (a backup
-    // recorded by an earlier attempt was read from the ledger, so it is durable already).
-    if (s.kind === 'DROP_TABLE' && backupUnsettled) {
-      await guarded(() => engine.ledger.settle());
-      backupUnsettled = false;
+      return null;
     }
     let res;
     try {
       res = await engine.run(s as Step, { jobId: jobIdFor(plan.planHash, op.id, i, attempt), labels: stepJobLabels({ planHash: plan.planHash, runId: ctx.runId }) });
     } catch (e) {
-      return fail('STEP_FAILED', `${describeStep(s)}: ${(e as Error).message}`, spent);
+      return { reason: 'STEP_FAILED', detail: `${describeStep(s)}: ${(e as Error).message}` };
     }
     spent += res.bytesProcessed;
     if (s.kind === 'CONSOLIDATE') builtHere = true;
     await (state as TrackedState).afterStep(s as Step);
     await append([record(ctx, op, 'STEP_DONE', k.reason, { detail: k.detail, attempt, jobId: res.jobId, bytes: res.bytesProcessed, rows: res.rowsAffected })]);
     if (s.kind === 'BACKUP_TABLE') backupUnsettled = true;
+    return null;
+  };
+  // On an engine that runs jobs side by side (not in one transaction), consecutive steps of one
+  // kind on distinct tables run together: a consolidation's backups, then its drops, then its
+  // views (each group still after the one before; the drops after every backup's durable record).
+  const together = !a.atomic && engine.maxParallelOperations > 1;
+  for (let i = 0; i < steps.length; ) {
+    const s = steps[i];
+    let j = i + 1;
+    if (together && GROUPED.has(s.kind)) while (j < steps.length && steps[j].kind === s.kind) j++;
+    if (!a.atomic) await ctx.lock?.keepAlive();
+    if (ctx.lock?.lost) return fail('LOCK_LOST', `${ctx.lock.lost}; stopped before ${describeStep(s)}`, spent);
+    // An atomic operation is short and all-or-nothing: it finishes; others stop at a step boundary.
+    if (!a.atomic && i > 0 && ctx.opts.signal?.aborted) return fail('INTERRUPTED', `stopped before ${describeStep(s)} (step ${i + 1} of ${steps.length}); the next run resumes here`, spent);
+    // A drop relies on the backup's record: it is durable before the drop is issued (a backup
+    // recorded by an earlier attempt was read from the ledger, so it is durable already).
+    if (s.kind === 'DROP_TABLE' && backupUnsettled) {
+      await guarded(() => engine.ledger.settle());
+      backupUnsettled = false;
+    }
+    const failures = j - i === 1 ? [await doStep(i)] : await Promise.all(Array.from({ length: j - i }, (_, n) => doStep(i + n)));
+    // Of steps run together, the first that failed is the operation's one FAILED record.
+    const failed = failures.find((f): f is Failure => f !== null);
+    if (failed) return fail(failed.reason, failed.detail, spent);
+    i = j;
   }
   const reason: Reason = resumed ? 'RESUMED' : 'OK';
   await append([record(ctx, op, 'APPLIED', reason, { attempt, bytes: spent, rows })]);
