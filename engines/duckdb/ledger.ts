@@ -49,6 +49,7 @@ export class DuckDbLedger implements LedgerStore {
 
   async init(): Promise<void> {
     this.db.catalog.invalidate(this.where.runnerDataset);
+    const committedHere = !this.db.inTransaction;
     await this.db.transaction(async (q) => {
       for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where)]) await q.exec(s);
       await q.exec(
@@ -61,6 +62,7 @@ export class DuckDbLedger implements LedgerStore {
         `CREATE TABLE IF NOT EXISTS ${this.locks} (lock_name VARCHAR NOT NULL, seq BIGINT NOT NULL, event VARCHAR NOT NULL, run_id VARCHAR NOT NULL, holder VARCHAR NOT NULL, expires_at VARCHAR NOT NULL, detail VARCHAR, "at" VARCHAR NOT NULL, PRIMARY KEY (lock_name, seq))`,
       );
     });
+    if (committedHere) this.db.versions.noteEnsured(this.where.runnerDataset);
     this.present = true;
   }
 
