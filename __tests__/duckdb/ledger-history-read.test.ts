@@ -7,10 +7,11 @@
 import { applyPlan } from '../../core/execute/apply';
 import { foldHistory, HISTORY_RECORDS, historyOf, planMayHaveChanged, readHistory, type PlanHistory } from '../../core/execute/history';
 import { rollbackPlan } from '../../core/execute/rollback';
-import type { LedgerRecord, RunRecord } from '../../core/ledger/types';
+import type { RunRecord } from '../../core/ledger/types';
 import { isActionable, type Plan } from '../../core/plan/types';
 import type { Engine } from '../../core/ports/engine';
 import { freshWarehouse, openAt, policy, removeTempDirs } from '../execute/support';
+import { ledgerRecord } from './support';
 
 let engine: Engine;
 let plan: Plan;
@@ -83,21 +84,7 @@ test('paper runs, an apply, two re-runs and a rollback: the narrowed read folds 
 
 test('records that arrive before their run record count once the run record is written', async () => {
   const runId = 'run_late_start';
-  const rec: LedgerRecord = {
-    runId,
-    planHash: 'plan-late',
-    operationId: 'op-late',
-    seq: 1,
-    action: 'RENAME',
-    state: 'STARTED',
-    reason: 'OK',
-    detail: null,
-    attempt: 1,
-    bytes: 0,
-    rows: null,
-    jobId: null,
-    at: '2026-12-07T08:00:00.000Z',
-  };
+  const rec = ledgerRecord({ runId, planHash: 'plan-late', operationId: 'op-late', seq: 1 });
   await engine.ledger.append([rec, { ...rec, operationId: 'op-keep', action: 'KEEP', state: 'SKIPPED', reason: 'NOTHING_TO_DO' }]);
   await engine.ledger.flush();
   expect(await engine.ledger.records('plan-late', HISTORY_RECORDS)).toEqual([]);
