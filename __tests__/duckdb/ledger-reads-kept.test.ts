@@ -1,6 +1,6 @@
 import type { LedgerRecord, RunRecord } from '../../core/ledger/types';
 import type { Engine } from '../../core/ports/engine';
-import { open, seedSmall, tempDir } from './support';
+import { ledgerRecord, open, seedSmall, tempDir } from './support';
 
 // The ledger's reads are served again until this process writes the table they read: every way a
 // record or a run can arrive between two reads must show in the second.
@@ -21,22 +21,7 @@ afterAll(async () => {
 });
 
 let seq = 0;
-const record = (over: Partial<LedgerRecord> = {}): LedgerRecord => ({
-  runId: 'run-kept',
-  planHash: 'plan-kept',
-  operationId: `op-${++seq}`,
-  seq,
-  action: 'RENAME',
-  state: 'STARTED',
-  reason: 'OK',
-  detail: null,
-  attempt: 1,
-  bytes: 0,
-  rows: null,
-  jobId: null,
-  at: '2026-12-07T08:00:00.000Z',
-  ...over,
-});
+const record = (over: Partial<LedgerRecord> = {}): LedgerRecord => ledgerRecord({ runId: 'run-kept', planHash: 'plan-kept', operationId: `op-${++seq}`, seq, ...over });
 const run = (over: Partial<RunRecord> = {}): RunRecord => ({ runId: `run-${++seq}`, planHash: 'plan-kept', mode: 'apply', event: 'START', status: null, summary: null, at: '2026-12-07T08:00:00.000Z', ...over });
 const ids = (rs: readonly LedgerRecord[]) => rs.map((r) => r.operationId);
 

@@ -39,7 +39,8 @@ const run = (e: Engine, step: Parameters<Engine['run']>[0]) => e.run(step, { job
 
 /** DuckDB queries made while `fn` runs. */
 async function queriesDuring<T>(fn: () => Promise<T>): Promise<{ value: T; queries: number }> {
-  const read = jest.spyOn(DuckDBConnection.prototype, 'runAndReadAll');
+  // Every statement, read or write, goes through `run` (reads take their rows from its answer).
+  const read = jest.spyOn(DuckDBConnection.prototype, 'run');
   try {
     const value = await fn();
     return { value, queries: read.mock.calls.length };
@@ -54,6 +55,23 @@ test('a second listing with nothing written in between is served without a query
   expect(queries).toBe(0);
   expect(second).toEqual(first);
   expect(first.length).toBeGreaterThan(400);
+});
+
+test('callers asking side by side for a listing of the same state share one read of it', async () => {
+  await raw.all(`CREATE TABLE "${DS}"."listing_side_by_side" (x BIGINT)`);
+  const read = jest.spyOn(DuckDBConnection.prototype, 'run');
+  try {
+    const [a, b] = await Promise.all([engine.listTables(), engine.listTables()]);
+    const listings = read.mock.calls.filter((c) => /FROM duckdb_tables\(\)/.test(String(c[0])));
+    expect(listings.length).toBe(1);
+    expect(b).toEqual(a);
+    expect(byName(a, 'listing_side_by_side')?.kind).toBe('TABLE');
+  } finally {
+    read.mockRestore();
+  }
+  // A write between two calls is not hidden by the sharing: the second call reads again.
+  await raw.all(`DROP TABLE "${DS}"."listing_side_by_side"`);
+  expect(byName(await engine.listTables(), 'listing_side_by_side')).toBeUndefined();
 });
 
 test('a listing is frozen: a caller cannot change what the next caller reads', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { openDuckDbEngine } from '../../engines/duckdb/engine';
 import type { Engine } from '../../core/ports/engine';
+import type { LedgerRecord } from '../../core/ledger/types';
 import type { DuckDbEngineOptions } from '../../core/ports/engine';
 import { FEATURES_DATASET } from '../../warehouse/catalogue';
 import { seedWarehouse, type SeedStats } from '../../warehouse/seed';
@@ -32,4 +33,9 @@ export async function seedSmall(dir: string, name = 'warehouse.duckdb'): Promise
 
 export function open(database: string, overrides: Partial<DuckDbEngineOptions> = {}): Promise<Engine> {
   return openDuckDbEngine(engineOptions(database, overrides));
+}
+
+/** A ledger record with every field filled: a RENAME's STARTED unless `over` says otherwise. */
+export function ledgerRecord(over: Partial<LedgerRecord> & Pick<LedgerRecord, 'runId' | 'planHash' | 'operationId' | 'seq'>): LedgerRecord {
+  return { action: 'RENAME', state: 'STARTED', reason: 'OK', detail: null, attempt: 1, bytes: 0, rows: null, jobId: null, at: '2026-12-07T08:00:00.000Z', ...over };
 }

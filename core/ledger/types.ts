@@ -52,6 +52,17 @@ export interface LockEvent {
 }
 
 /**
+ * Which records a reader needs (core/execute/history.ts decides). An engine narrows its read by it
+ * where that is cheap, and may return more (the reader skips them), never fewer.
+ */
+export interface RecordFilter {
+  /** Only records of runs whose START has one of these modes. */
+  readonly runModes?: readonly RunMode[];
+  /** Leave out records of operations with these actions. */
+  readonly exceptActions?: readonly string[];
+}
+
+/**
  * Append-only storage for the ledger, run records and lock events, kept in the warehouse itself
  * (a schema/dataset of the runner's own). Engines implement it; nothing is ever updated in place.
  */
@@ -81,7 +92,7 @@ export interface LedgerStore {
    * Reads (records, runs, lockEvents) work before `init` and return nothing when the runner's
    * dataset or tables do not exist yet: a run refused before its first write creates nothing.
    */
-  records(planHash?: string): Promise<LedgerRecord[]>;
+  records(planHash?: string, filter?: RecordFilter): Promise<LedgerRecord[]>;
   appendRun(record: RunRecord): Promise<void>;
   runs(planHash?: string): Promise<RunRecord[]>;
   lockEvents(lockName: string): Promise<LockEvent[]>;

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import { existsSync, statSync } from 'fs';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, type DuckDBConnection, type DuckDBMaterializedResult, type DuckDBValue } from '@duckdb/node-api';
 import { BqxError } from '../../core/errors';
 import { acquireDuckDbFile, type CatalogCache, type SharedInstance } from './open';
-import { writtenBy, type Dependency, type Written } from './versions';
+import { writtenBy, type CatalogueVersions, type Dependency, type Written } from './versions';
 
 export type Row = Record<string, unknown>;
 
@@ -144,6 +144,11 @@ export class Db {
     return this.file.versions.stamp(deps);
   }
 
+  /** See `CatalogueVersions.ensured`: the runner dataset a committed ledger init created or found. */
+  get versions(): CatalogueVersions {
+    return this.file.versions;
+  }
+
   /** Notes a write for cached reads: now, or at the open transaction's commit. */
   private noteWrite(written: Written): void {
     if (written === null) return;
@@ -157,6 +162,7 @@ export class Db {
    * writes are noted as if it had succeeded, except a failed BEGIN, which opened nothing.
    */
   private noteStatement(sql: string, succeeded = true): void {
+    this.file.versions.noteStatementText(sql);
     const head = sql.trimStart().slice(0, 16).toUpperCase();
     if (head.startsWith('BEGIN')) {
       if (!succeeded) return;
@@ -186,9 +192,9 @@ export class Db {
   private readonly queries: Queries = {
     all: async (sql, params) => {
       try {
-        const reader = await this.conn.runAndReadAll(sql, params);
+        const rows = rowsOf(await this.conn.run(sql, params));
         this.noteStatement(sql);
-        return reader.getRowObjectsJS() as Row[];
+        return rows;
       } catch (e) {
         this.noteStatement(sql, false);
         throw queryError(this.database, sql, e);
@@ -203,14 +209,19 @@ export class Db {
         throw queryError(this.database, sql, e);
       }
     },
-    script: async (sqls) => {
-      if (sqls.length === 1) return this.queries.all(sqls[0]);
+    script: async (sqls, answer = true) => {
+      if (sqls.length === 1) {
+        if (answer) return this.queries.all(sqls[0]);
+        await this.queries.exec(sqls[0]);
+        return [];
+      }
       // Each statement ends on a line of its own, so a trailing line comment cannot swallow the separator.
       const sql = sqls.join('\n;\n');
       try {
-        const reader = await this.conn.runAndReadAll(sql);
+        const result = await this.conn.run(sql);
+        const rows = answer ? rowsOf(result) : [];
         for (const s of sqls) this.noteStatement(s);
-        return reader.getRowObjectsJS() as Row[];
+        return rows;
       } catch (e) {
         for (const s of sqls) this.noteStatement(s, false);
         throw scriptError(this.database, sqls, e);
@@ -274,14 +285,36 @@ export interface Queries {
    * Several statements in one call (no parameters), in order; the rows are the last statement's.
    * One call instead of one per statement saves DuckDB's per-call round trip (~0.2 ms). A failure
    * names the statements, since DuckDB does not say which of them failed: callers run a script
-   * inside a transaction, which the failure rolls back whole.
+   * inside a transaction, which the failure rolls back whole. With `answer` false the rows are not
+   * read (an empty list is returned).
    */
-  script(sqls: readonly string[]): Promise<Row[]>;
+  script(sqls: readonly string[], answer?: boolean): Promise<Row[]>;
   /**
    * Appends rows through DuckDB's appender, inside the connection's open transaction (a rollback
    * removes them): several times cheaper than an INSERT whose values are parsed or bound.
    */
   append(schema: string, table: string, types: readonly ('VARCHAR' | 'BIGINT')[], rows: readonly (readonly (string | number | null)[])[]): Promise<void>;
+}
+
+/**
+ * The rows of a materialized answer (what `run` returns), read from its chunks in this thread: the
+ * reader of `runAndReadAll` fetches each chunk, and the empty one after the last, by a round trip
+ * to DuckDB's thread (~0.1 ms each on this warehouse's small answers). Same values, same names.
+ */
+function rowsOf(result: DuckDBMaterializedResult): Row[] {
+  const names = result.deduplicatedColumnNames();
+  const rows: Row[] = [];
+  for (let c = 0; c < result.chunkCount; c++) {
+    const chunk = result.getChunk(c);
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const row: Row = {};
+      chunk.visitRowValues(r, (value, _row, column, type) => {
+        row[names[column]] = JSDuckDBValueConverter(value, type, JSDuckDBValueConverter) as Row[string];
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
 }
 
 /** What a DuckDB failure means for the person running the command. */

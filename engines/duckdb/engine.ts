@@ -166,6 +166,19 @@ class DuckDbEngine implements Engine {
       if (!this.db.catalog.get(dataset)) this.remember(dataset, cached);
       return cached;
     }
+    if (stamp === null) return this.readListing(dataset, null);
+    // Callers running side by side (a run's preflight and its ledger read) share one read of the same state.
+    const key = `${dataset}\u0000${stamp}`;
+    const inFlight = this.listingsInFlight.get(key);
+    if (inFlight) return inFlight;
+    const read = this.readListing(dataset, stamp).finally(() => this.listingsInFlight.delete(key));
+    this.listingsInFlight.set(key, read);
+    return read;
+  }
+
+  private readonly listingsInFlight = new Map<string, Promise<readonly TableInfo[]>>();
+
+  private async readListing(dataset: string, stamp: string | null): Promise<readonly TableInfo[]> {
     const tables = frozen(await this.readTables(dataset));
     this.remember(dataset, tables);
     if (stamp !== null) this.db.catalog.setListing(dataset, stamp, tables);
@@ -483,15 +496,19 @@ class DuckDbEngine implements Engine {
     // Inside an operation's transaction (`atomically`) the records wait for its commit.
     const inOperation = this.db.inTransaction;
     const records = inOperation ? [] : this.ledger.takePending();
+    // A backup's statements ensuring the runner dataset change nothing once the ledger's init has
+    // committed them in this process: skipped (the paper run still shows them, a replay needs them).
+    const known = new Set(step.kind === 'BACKUP_TABLE' && this.db.versions.ensured(this.where.runnerDataset) ? ensureRunnerDataset(this.where) : []);
     // The rows a CREATE TABLE … AS wrote: DuckDB answers it with their count (no second read).
     let createdRows: number | null = null;
     try {
       await this.db.transaction(async (q) => {
         await this.ledger.insertInto(q, records);
         await failpoint('engine.step');
-        for (const script of scripts(stmts.filter((s) => s !== BEGIN && s !== COMMIT))) {
-          const rows = await q.script(script);
-          if (script[script.length - 1].startsWith('CREATE TABLE ')) createdRows = num(rows[0]?.Count);
+        for (const script of scripts(stmts.filter((s) => s !== BEGIN && s !== COMMIT && !known.has(s)))) {
+          const creates = script[script.length - 1].startsWith('CREATE TABLE ');
+          const rows = await q.script(script, creates);
+          if (creates) createdRows = num(rows[0]?.Count);
         }
       });
     } catch (e) {

@@ -2,7 +2,7 @@
  * The ledger, run records and lock events as append-only tables in the runner's schema. Rows are
  * only ever inserted; reads return them in insertion order (DuckDB's rowid grows with appends).
  */
-import type { LedgerRecord, LedgerStore, LockEvent, RunRecord } from '../../core/ledger/types';
+import type { LedgerRecord, LedgerStore, LockEvent, RecordFilter, RunRecord } from '../../core/ledger/types';
 import type { EngineLocation } from '../../core/ports/engine';
 import { bindsOrMissing, Db, DuckDbQueryError, num, str, type Queries, type Row } from './db';
 import { ensureRunnerDataset } from './render';
@@ -49,6 +49,7 @@ export class DuckDbLedger implements LedgerStore {
 
   async init(): Promise<void> {
     this.db.catalog.invalidate(this.where.runnerDataset);
+    const committedHere = !this.db.inTransaction;
     await this.db.transaction(async (q) => {
       for (const s of [...CATALOG_DDL, ...ensureRunnerDataset(this.where)]) await q.exec(s);
       await q.exec(
@@ -61,6 +62,7 @@ export class DuckDbLedger implements LedgerStore {
         `CREATE TABLE IF NOT EXISTS ${this.locks} (lock_name VARCHAR NOT NULL, seq BIGINT NOT NULL, event VARCHAR NOT NULL, run_id VARCHAR NOT NULL, holder VARCHAR NOT NULL, expires_at VARCHAR NOT NULL, detail VARCHAR, "at" VARCHAR NOT NULL, PRIMARY KEY (lock_name, seq))`,
       );
     });
+    if (committedHere) this.db.versions.noteEnsured(this.where.runnerDataset);
     this.present = true;
   }
 
@@ -137,26 +139,41 @@ export class DuckDbLedger implements LedgerStore {
    * other process writes the file while this one holds it). A second `npm start` read the same
    * ~15,000 ledger rows seven times. Each caller gets its own copies.
    */
-  private async readKept<T extends object>(table: string, key: string, read: () => Promise<T[]>): Promise<T[]> {
-    const stamp = this.db.readStamp([{ schema: this.where.runnerDataset, table }]);
-    const kept = stamp === null ? undefined : (this.db.catalog.read(`${table}:${key}`, stamp) as readonly T[] | undefined);
+  private async readKept<T extends object>(tables: readonly string[], key: string, read: () => Promise<T[]>): Promise<T[]> {
+    const stamp = this.db.readStamp(tables.map((table) => ({ schema: this.where.runnerDataset, table })));
+    const kept = stamp === null ? undefined : (this.db.catalog.read(`${tables.join('+')}:${key}`, stamp) as readonly T[] | undefined);
     if (kept) return kept.map((r) => ({ ...r }));
     const rows = await read();
-    if (stamp !== null) this.db.catalog.setRead(`${table}:${key}`, stamp, rows.map((r) => ({ ...r })));
+    if (stamp !== null) this.db.catalog.setRead(`${tables.join('+')}:${key}`, stamp, rows.map((r) => ({ ...r })));
     return rows;
   }
 
-  async records(planHash?: string): Promise<LedgerRecord[]> {
+  async records(planHash?: string, filter: RecordFilter = {}): Promise<LedgerRecord[]> {
     await this.flush();
     if (!(await this.tablesPresent())) return [];
-    return this.readKept(LEDGER, planHash ?? '*', () => this.readRecords(planHash));
+    // A filter on run modes reads the run records too: a change to them is a change to this read.
+    const tables = filter.runModes ? [LEDGER, RUNS] : [LEDGER];
+    return this.readKept(tables, JSON.stringify([planHash ?? '*', filter.runModes ?? null, filter.exceptActions ?? null]), () => this.readRecords(planHash, filter));
   }
 
-  private async readRecords(planHash?: string): Promise<LedgerRecord[]> {
-    const rows = await this.db.all(
-      `SELECT * FROM ${this.ledger}${planHash === undefined ? '' : ' WHERE plan_hash = ?'} ORDER BY rowid`,
-      planHash === undefined ? undefined : [planHash],
-    );
+  private async readRecords(planHash: string | undefined, filter: RecordFilter): Promise<LedgerRecord[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    const marks = (xs: readonly string[]) => xs.map(() => '?').join(', ');
+    if (planHash !== undefined) {
+      where.push('plan_hash = ?');
+      params.push(planHash);
+    }
+    if (filter.exceptActions?.length) {
+      where.push(`action NOT IN (${marks(filter.exceptActions)})`);
+      params.push(...filter.exceptActions);
+    }
+    if (filter.runModes) {
+      if (filter.runModes.length === 0) return [];
+      where.push(`run_id IN (SELECT run_id FROM ${this.runsTable} WHERE event = 'START' AND mode IN (${marks(filter.runModes)}))`);
+      params.push(...filter.runModes);
+    }
+    const rows = await this.db.all(`SELECT * FROM ${this.ledger}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid`, params.length ? params : undefined);
     return rows.map(
       (r): LedgerRecord => ({
         runId: String(r.run_id),
@@ -193,7 +210,7 @@ export class DuckDbLedger implements LedgerStore {
   async runs(planHash?: string): Promise<RunRecord[]> {
     await this.flush();
     if (!(await this.tablesPresent())) return [];
-    return this.readKept(RUNS, planHash ?? '*', () => this.readRuns(planHash));
+    return this.readKept([RUNS], planHash ?? '*', () => this.readRuns(planHash));
   }
 
   private async readRuns(planHash?: string): Promise<RunRecord[]> {

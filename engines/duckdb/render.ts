@@ -1,6 +1,8 @@
 /**
  * Step → DuckDB SQL. `run` executes exactly these statements, in order; multi-statement steps are
  * wrapped in one transaction so the data change and its `_bqx_catalog` metadata land together.
+ * A `CREATE TABLE … AS` comes last in its step: its answer (the rows it wrote) is then the answer
+ * of the step's one call (see `scripts` in engine.ts).
  */
 import { BqxError } from '../../core/errors';
 import { assertColumnName } from '../../core/identifiers';
@@ -88,22 +90,22 @@ export function renderStep(where: EngineLocation, step: Step): string[] {
     case 'BACKUP_TABLE':
       return inTransaction([
         ...ensureRunnerDataset(where),
-        `CREATE TABLE ${table(where.runnerDataset, step.backupName, 'backup')} AS SELECT * FROM ${table(ds, step.name, 'table to back up')}`,
         ...copyOptions(ds, step.name, where.runnerDataset, step.backupName),
+        `CREATE TABLE ${table(where.runnerDataset, step.backupName, 'backup')} AS SELECT * FROM ${table(ds, step.name, 'table to back up')}`,
       ]);
     case 'RESTORE_TABLE':
       return inTransaction([
-        `CREATE TABLE ${table(ds, step.name, 'restored table')} AS SELECT * FROM ${table(where.runnerDataset, step.backupName, 'backup')}`,
         ...copyOptions(where.runnerDataset, step.backupName, ds, step.name),
+        `CREATE TABLE ${table(ds, step.name, 'restored table')} AS SELECT * FROM ${table(where.runnerDataset, step.backupName, 'backup')}`,
       ]);
     case 'CONSOLIDATE': {
       const spec = step.spec;
       if (spec.partitionBy !== null) assertColumnName(spec.partitionBy, 'partition column');
       spec.clusterBy.forEach((c) => assertColumnName(c, 'cluster column'));
       return inTransaction([
-        `CREATE TABLE ${table(ds, step.target, 'consolidation target')} AS\n${consolidateSelect(where, spec)}`,
         `DELETE FROM ${TABLE_OPTIONS} WHERE ${optionsWhere(ds, step.target)}`,
         `INSERT INTO ${TABLE_OPTIONS} VALUES (${literal(ds)}, ${literal(step.target)}, ${literal(spec.partitionBy)}, ${listLiteral(spec.clusterBy)})`,
+        `CREATE TABLE ${table(ds, step.target, 'consolidation target')} AS\n${consolidateSelect(where, spec)}`,
       ]);
     }
     case 'CREATE_VIEW': {

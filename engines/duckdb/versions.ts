@@ -66,10 +66,33 @@ const inSchema = (schema: string): string => `in:${schema.toLowerCase()}`;
 /** Bumped by a write to the table's rows. */
 const rowsOf = (schema: string, table: string): string => `rows:${schema.toLowerCase()}.${table.toLowerCase()}`;
 
+/**
+ * Statements that could undo an ensured runner dataset: its schema dropped or renamed, a database
+ * attached or detached, or its `dataset_options` row deleted or changed.
+ */
+const UNDOES_ENSURE = /\b(DROP|ALTER)\s+SCHEMA\b|\b(ATTACH|DETACH)\b|\b(DELETE\s+FROM|UPDATE|TRUNCATE)\s+(TABLE\s+)?("?_bqx_catalog"?\s*\.\s*)?"?dataset_options\b/i;
+
 /** Per-file counters of what this process wrote (see the module comment). */
 export class CatalogueVersions {
   private everything = 0;
   private readonly counters = new Map<string, number>();
+  /** Runner datasets this process ensured in a committed transaction (see `ensured`). */
+  private readonly ensuredSchemas = new Set<string>();
+
+  /** A runner dataset's schema and its `dataset_options` row were ensured, and that committed. */
+  noteEnsured(schema: string): void {
+    this.ensuredSchemas.add(schema.toLowerCase());
+  }
+
+  /** Whether a `CREATE SCHEMA IF NOT EXISTS` of `schema` and its options row would change nothing. */
+  ensured(schema: string): boolean {
+    return this.ensuredSchemas.has(schema.toLowerCase());
+  }
+
+  /** Every statement passes here: one that could undo an ensured dataset forgets them all. */
+  noteStatementText(sql: string): void {
+    if (this.ensuredSchemas.size > 0 && UNDOES_ENSURE.test(sql)) this.ensuredSchemas.clear();
+  }
 
   /** Notes a write (a committed statement, or one whose outcome is unknown). */
   bump(written: Written): void {
