@@ -197,14 +197,14 @@ export async function withRun<P, T>(engine: Engine, planInput: Plan | unknown, o
  */
 async function initAndLock(engine: Engine, opts: RunShellOptions, lockName: string, runId: string, clock: () => Date): Promise<RunLock | null> {
   const staged = engine.ledger.initStaged?.();
+  const acquire = (ttlSeconds: number) => RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds, now: clock });
   if (!staged || !opts.lock) {
     await guarded(() => staged?.done ?? engine.ledger.init());
-    return opts.lock ? (await RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds: opts.lock.ttlSeconds, now: clock })).lock : null;
+    return opts.lock ? (await acquire(opts.lock.ttlSeconds)).lock : null;
   }
   staged.done.catch(() => undefined); // awaited below
   await guarded(() => staged.lockReady);
-  const ttlSeconds = opts.lock.ttlSeconds;
-  const [created, acquired] = await Promise.allSettled([guarded(() => staged.done), RunLock.acquire({ store: engine.ledger, lockName, runId, ttlSeconds, now: clock })]);
+  const [created, acquired] = await Promise.allSettled([guarded(() => staged.done), acquire(opts.lock.ttlSeconds)]);
   if (created.status === 'rejected') {
     if (acquired.status === 'fulfilled') await acquired.value.lock.release().catch(() => undefined);
     throw created.reason;

@@ -453,7 +453,7 @@ export class BigQueryLedgerStore implements LedgerStore {
     // 404 says so; a refused tables.get is thrown by getRestTable).
     if (!meta) return [];
     // The lock's epoch is this table's creation time: a claim after this read needs no tables.get of its own.
-    if (table === LEDGER_TABLES.lock && meta) this.lockEpoch ??= String(meta.creationTime ?? '0');
+    if (table === LEDGER_TABLES.lock) this.lockEpoch ??= String(meta.creationTime ?? '0');
     const signature = fingerprintSignature(meta);
     // No rows by its metadata (and no streaming buffer: a signature) is an empty table: rows enter
     // these tables only by DML INSERTs, counted in numRows once their job is DONE. The lock table

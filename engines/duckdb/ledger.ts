@@ -141,10 +141,11 @@ export class DuckDbLedger implements LedgerStore {
    */
   private async readKept<T extends object>(tables: readonly string[], key: string, read: () => Promise<T[]>): Promise<T[]> {
     const stamp = this.db.readStamp(tables.map((table) => ({ schema: this.where.runnerDataset, table })));
-    const kept = stamp === null ? undefined : (this.db.catalog.read(`${tables.join('+')}:${key}`, stamp) as readonly T[] | undefined);
+    const cacheKey = `${tables.join('+')}:${key}`;
+    const kept = stamp === null ? undefined : (this.db.catalog.read(cacheKey, stamp) as readonly T[] | undefined);
     if (kept) return kept.map((r) => ({ ...r }));
     const rows = await read();
-    if (stamp !== null) this.db.catalog.setRead(`${tables.join('+')}:${key}`, stamp, rows.map((r) => ({ ...r })));
+    if (stamp !== null) this.db.catalog.setRead(cacheKey, stamp, rows.map((r) => ({ ...r })));
     return rows;
   }
 
